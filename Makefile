@@ -1,0 +1,56 @@
+# make demo / make test work on a fresh clone: they create .venv and install everything they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(firstword $(wildcard /root/.pyenv/versions/3.12*/bin/python3.12) $(shell command -v python3.12 2>/dev/null) python3)
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+STAMP := $(VENV)/.installed
+
+.PHONY: help venv demo test check lint typecheck pytest infra-check workflow-check clean lock
+
+help:
+	@echo "make demo   - create .venv, install, run the pipeline on data/ into ./lake and warehouse.duckdb"
+	@echo "make test   - create .venv, install, run ruff, mypy and the whole test suite (what CI runs)"
+
+$(STAMP): pyproject.toml requirements/dev.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
+	$(UV) pip install --quiet --python $(BIN)/python -r requirements/dev.lock
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/etl run data --lake lake --warehouse duckdb:///warehouse.duckdb
+
+lint: $(STAMP)
+	$(BIN)/ruff check etl tests
+	$(BIN)/ruff format --check etl tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	bash scripts/ensure_system_packages.sh
+	$(BIN)/pytest -n 2 --dist loadfile
+
+infra-check: $(STAMP)
+	bash scripts/check_infra.sh
+
+workflow-check: $(STAMP)
+	bash scripts/check_workflows.sh
+
+check: lint typecheck infra-check workflow-check pytest
+
+test: check
+
+# Regenerate the locked dependency files after editing pyproject.toml.
+lock: $(STAMP)
+	$(UV) pip compile --quiet --python-version 3.12 --extra dev pyproject.toml -o requirements/dev.lock
+	$(UV) pip compile --quiet --python-version 3.12 --python-platform x86_64-manylinux_2_28 --generate-hashes requirements/lambda.in -o requirements/lambda.txt
+
+clean:
+	rm -rf $(VENV) lake warehouse.duckdb warehouse.duckdb.wal dashboard.html .pytest_cache .mypy_cache .ruff_cache

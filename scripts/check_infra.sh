@@ -1,0 +1,2 @@
+#!/usr/bin/env bash
+echo "infrastructure checks: none yet"
