@@ -1,0 +1,240 @@
+"""Turn a Lambda event into work items: the S3 objects to load, what was acknowledged, which messages failed.
+
+Pure: no boto3, no environment. Accepted shapes:
+
+- a direct S3 notification (``Records`` with ``eventSource`` ``aws:s3``);
+- an SQS batch (``Records`` with ``eventSource`` ``aws:sqs``) whose bodies are S3 notifications (one or more
+  records), S3's ``s3:TestEvent``, an SNS envelope holding either, or an EventBridge event forwarded to SQS;
+- an EventBridge event from S3 (``source`` ``aws.s3``), also when it arrives directly.
+
+Keys in S3 notifications are URL-encoded form style (a space arrives as ``+``, ``/`` may arrive as ``%2F``)
+and are decoded with ``unquote_plus``. Keys in EventBridge events are the raw key and are NOT decoded: AWS's
+EventBridge message structure page shows no encoding step, and real captured "Object Created" events carry
+characters verbatim that S3 notifications would escape (``raw/health-check/2023-08-08T14:03:40.532432.zip``
+where a notification would say ``%3A``). Moto agrees: it ``quote_plus``-es notification keys and leaves
+EventBridge keys alone. Beware powertools' ``S3EventBridgeNotificationObject.key``: it applies
+``unquote_plus`` anyway and would turn a real ``+`` into a space, so this module reads the key itself.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, S3Event, SQSEvent
+
+SOURCE_ALIASES: Mapping[str, str] = {
+    "loan_application": "loan_applications",
+    "customer_bank_statement": "bank_statements",
+}
+
+# Anything a malformed payload can raise while being read; a programming error elsewhere is not caught.
+_PARSE_ERRORS = (ValueError, KeyError, TypeError, AttributeError)
+
+
+class UnsupportedEventError(ValueError):
+    """The Lambda event is none of the accepted shapes. Retrying the same event cannot help."""
+
+    retryable = False
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """One S3 object to process. ``message_id`` is the SQS message it came from (for batchItemFailures)."""
+
+    bucket: str
+    key: str
+    size: int | None
+    etag: str | None
+    version_id: str | None
+    message_id: str | None
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+@dataclass(frozen=True)
+class ParsedEvent:
+    """What an event asks for. ``failed_messages`` are SQS messageIds whose body could not be read at all;
+    ``failure_reasons`` says why, one line per failed message, for the logs."""
+
+    objects: tuple[ObjectRef, ...]
+    ignored: tuple[str, ...]
+    failed_messages: tuple[str, ...]
+    failure_reasons: tuple[str, ...] = field(default=())
+
+
+class _MalformedPayload(ValueError):
+    """A payload that is JSON but not one of the accepted shapes."""
+
+
+_Parsed = tuple[list[ObjectRef], list[str]]
+
+
+def parse_event(event: Mapping[str, Any]) -> ParsedEvent:
+    """Read a Lambda event. Raises ``UnsupportedEventError`` when the event as a whole is not understood;
+    inside an SQS batch, an unreadable message is reported in ``failed_messages`` and the rest still count."""
+    if not isinstance(event, Mapping):
+        raise UnsupportedEventError(f"event is a {type(event).__name__}, not a JSON object")
+    if _is_sqs_batch(event):
+        return _parse_sqs_batch(event)
+    try:
+        objects, ignored = _parse_payload(event, message_id=None)
+    except _PARSE_ERRORS as exc:
+        raise UnsupportedEventError(f"unsupported Lambda event: {_describe(exc)}") from exc
+    return ParsedEvent(objects=tuple(objects), ignored=tuple(ignored), failed_messages=())
+
+
+def route_source(key: str, prefix: str = "incoming/") -> str | None:
+    """The source named by a key ``<prefix><source>/.../<name>.csv``, with folder aliases applied.
+
+    The folder matches case-insensitively (``Loan_Application`` -> ``loan_applications``); the prefix is
+    matched exactly, as S3 notification filters do. Returns None for keys outside the prefix, "folder" keys
+    ending in ``/``, files directly under the prefix and names not ending in ``.csv`` (any case). Whether the
+    source is a known one is for the contracts to decide, so an unknown folder comes back as its name.
+    """
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    if not key.startswith(prefix) or key.endswith("/"):
+        return None
+    folder, _, rest = key[len(prefix) :].partition("/")
+    name = rest.rsplit("/", 1)[-1]
+    folder = folder.strip().lower()
+    if not folder or not name.lower().endswith(".csv") or len(name) <= len(".csv"):
+        return None
+    return SOURCE_ALIASES.get(folder, folder)
+
+
+def _is_sqs_batch(event: Mapping[str, Any]) -> bool:
+    records = event.get("Records")
+    return (
+        isinstance(records, list)
+        and bool(records)
+        and isinstance(records[0], Mapping)
+        and records[0].get("eventSource") == "aws:sqs"
+    )
+
+
+def _parse_sqs_batch(event: Mapping[str, Any]) -> ParsedEvent:
+    objects: list[ObjectRef] = []
+    ignored: list[str] = []
+    failed: list[str] = []
+    reasons: list[str] = []
+    for record in SQSEvent(dict(event)).records:
+        try:
+            message_id = record.message_id
+        except KeyError as exc:
+            raise UnsupportedEventError("SQS record without a messageId") from exc
+        try:
+            # A message counts whole or not at all: its objects are kept only if all of it was readable.
+            message_objects, message_ignored = _parse_payload(record.json_body, message_id)
+        except _PARSE_ERRORS as exc:
+            failed.append(message_id)
+            reasons.append(f"SQS message {message_id}: {_describe(exc)}")
+            continue
+        objects.extend(message_objects)
+        ignored.extend(message_ignored)
+    return ParsedEvent(tuple(objects), tuple(ignored), tuple(failed), tuple(reasons))
+
+
+def _parse_payload(payload: Any, message_id: str | None) -> _Parsed:
+    """One decoded payload: an S3 notification, a TestEvent, an SNS envelope or an EventBridge event."""
+    if not isinstance(payload, Mapping):
+        raise _MalformedPayload(f"expected a JSON object, got {type(payload).__name__}")
+    if payload.get("Event") == "s3:TestEvent":
+        return [], [f"s3:TestEvent acknowledged (bucket {payload.get('Bucket')})"]
+    if payload.get("Type") == "Notification" and "Message" in payload:
+        # SNS -> SQS without raw message delivery: the S3 notification is a JSON string inside.
+        return _parse_payload(json.loads(payload["Message"]), message_id)
+    if "detail-type" in payload:
+        return _parse_eventbridge(payload, message_id)
+    if isinstance(payload.get("Records"), list):
+        return _parse_records(payload, message_id)
+    raise _MalformedPayload("neither an S3 notification, an SNS envelope nor an EventBridge event")
+
+
+def _parse_records(payload: Mapping[str, Any], message_id: str | None) -> _Parsed:
+    objects: list[ObjectRef] = []
+    ignored: list[str] = []
+    for record in payload["Records"]:
+        if not isinstance(record, Mapping):
+            raise _MalformedPayload("a record is not a JSON object")
+        if record.get("EventSource") == "aws:sns":  # SNS -> Lambda directly
+            more_objects, more_ignored = _parse_payload(json.loads(record["Sns"]["Message"]), message_id)
+        elif record.get("eventSource") == "aws:s3":
+            more_objects, more_ignored = _parse_s3_record(record, message_id)
+        else:
+            raise _MalformedPayload(f"record from {record.get('eventSource')!r}, expected aws:s3")
+        objects.extend(more_objects)
+        ignored.extend(more_ignored)
+    return objects, ignored
+
+
+def _parse_s3_record(record: Mapping[str, Any], message_id: str | None) -> _Parsed:
+    # The data class, not powertools' pydantic S3Model: the model insists on fields (userIdentity,
+    # requestParameters, sequencer...) that moto's notifications leave out.
+    s3_record = next(S3Event({"Records": [dict(record)]}).records)
+    event_name = s3_record.event_name.removeprefix("s3:")
+    bucket = s3_record.s3.bucket.name
+    s3_object = s3_record.s3.get_object
+    key = unquote_plus(_require_str(s3_object.key, "object key"))
+    if not event_name.startswith("ObjectCreated:"):
+        return [], [f"{event_name} ignored: s3://{bucket}/{key}"]
+    ref = ObjectRef(
+        bucket=_require_str(bucket, "bucket name"),
+        key=key,
+        size=_optional_int(s3_object.get("size")),
+        etag=s3_object.get("eTag") or None,
+        version_id=_version_id(s3_object.version_id),
+        message_id=message_id,
+    )
+    return [ref], []
+
+
+def _parse_eventbridge(payload: Mapping[str, Any], message_id: str | None) -> _Parsed:
+    event = EventBridgeEvent(dict(payload))
+    if event.source != "aws.s3":
+        raise _MalformedPayload(f"EventBridge event from {event.source!r}, expected aws.s3")
+    detail = event.detail
+    bucket = _require_str(detail["bucket"]["name"], "bucket name")
+    s3_object = detail["object"]
+    key = _require_str(s3_object["key"], "object key")  # raw key: EventBridge does not URL-encode it
+    if event.detail_type != "Object Created":
+        return [], [f"EventBridge {event.detail_type!r} ignored: s3://{bucket}/{key}"]
+    ref = ObjectRef(
+        bucket=bucket,
+        key=key,
+        size=_optional_int(s3_object.get("size")),
+        # AWS spells it "etag"; moto's EventBridge events say "eTag" like a notification does.
+        etag=s3_object.get("etag") or s3_object.get("eTag") or None,
+        version_id=_version_id(s3_object.get("version-id")),
+        message_id=message_id,
+    )
+    return [ref], []
+
+
+def _require_str(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise _MalformedPayload(f"{what} is missing or not a string")
+    return value
+
+
+def _version_id(value: Any) -> str | None:
+    # "null" is S3's version id of an object written while versioning was off: the same as none at all.
+    return None if value in (None, "", "null") else str(value)
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, KeyError):
+        return f"missing field {exc}"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"body is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+    return str(exc) or type(exc).__name__
