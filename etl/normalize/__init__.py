@@ -1,0 +1,1 @@
+"""Normalisation: pure functions that turn contract-valid rows into warehouse-ready values."""
