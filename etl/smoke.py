@@ -22,6 +22,8 @@ from typing import Annotated, Any
 import boto3
 import typer
 
+from etl.errors import EtlError
+
 LEDGER_TABLE = "etl_file_ledger"
 # file_id is bound as a parameter by the Data API, never formatted into the SQL text.
 LEDGER_QUERY = "SELECT status, rows_loaded FROM etl_file_ledger WHERE file_id = :file_id"
@@ -29,12 +31,14 @@ SMOKE_CUSTOMER_ID = "SMOKE-CUSTOMER"
 _STATEMENT_DONE = {"FINISHED", "FAILED", "ABORTED"}
 
 
-class SmokeError(Exception):
+class SmokeError(EtlError):
     """The smoke test failed; the message says why in one line."""
 
 
 class SmokeTimeout(SmokeError):
     """No `loaded` ledger row appeared in time: the pipeline is slow, stuck or broken."""
+
+    retryable = True
 
 
 class SmokeRejected(SmokeError):
