@@ -1,0 +1,174 @@
+"""The `etl` command line. Errors print one line, never a traceback; exit codes are part of the interface:
+0 every file loaded or skipped, 1 a file rejected or failed, 2 usage or configuration error, 3 a data test
+of severity error failed."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from etl.errors import ConfigError, EtlError
+from etl.settings import Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Credit-risk ETL: CSV files -> Parquet lake -> star-schema warehouse.")
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def build_settings(**flags: Any) -> Settings:
+    """Flags win over ETL_* environment variables, which win over defaults."""
+    try:
+        return Settings(**{k: v for k, v in flags.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise fail(f"invalid setting {where}: {first['msg']}", 2) from None
+
+
+@app.command()
+def run(
+    paths: Annotated[list[Path] | None, typer.Argument(help="CSV files or folders (default: ./data)")] = None,
+    source: Annotated[str | None, typer.Option(help="Source of every file (else from its folder name)")] = None,
+    lake: Annotated[str | None, typer.Option(help="Lake folder or s3://bucket/prefix [env ETL_LAKE]")] = None,
+    warehouse: Annotated[str | None, typer.Option(help="Warehouse URL [env ETL_WAREHOUSE_URL]")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run report as one JSON object")] = False,
+) -> None:
+    """Load CSV files into the lake and the warehouse, then run the data tests."""
+    from etl.load.lake import open_lake
+    from etl.load.warehouse import open_warehouse
+    from etl.pipeline import Pipeline, discover
+
+    settings = build_settings(lake=lake, warehouse_url=warehouse)
+    try:
+        files = discover(paths or [Path("data")], source)
+        with open_warehouse(settings) as wh, _progress(enabled=not as_json) as progress:
+            pipeline = Pipeline(settings, open_lake(settings), wh, progress=progress)
+            report = pipeline.run(files)
+    except ConfigError as exc:
+        raise fail(str(exc), 2) from None
+    except EtlError as exc:
+        raise fail(str(exc), 1) from None
+    if as_json:
+        out.print_json(json.dumps(report.as_dict(), default=str))
+    else:
+        _print_report(report.as_dict())
+    raise typer.Exit(report.exit_code)
+
+
+class _progress:
+    """A byte progress bar per file on stderr when it is a terminal; silent otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                            console=err, transient=True, disable=not (enabled and err.is_terminal))
+        self.task: Any = None
+
+    def __enter__(self) -> _progress:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+    def __call__(self, event: str, n: int) -> None:
+        if event.startswith("start:"):
+            self.task = self.bar.add_task(event[6:], total=n)
+        elif event == "bytes" and self.task is not None:
+            self.bar.advance(self.task, n)
+        elif event == "done" and self.task is not None:
+            self.bar.remove_task(self.task)
+            self.task = None
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    table = Table(title=f"run {report['run_id']}", title_justify="left")
+    for name in ("file", "source", "status", "rows in", "loaded", "quarantined", "error"):
+        table.add_column(name, justify="right" if name in {"rows in", "loaded", "quarantined"} else "left",
+                         overflow="fold")
+    style = {"loaded": "green", "skipped_duplicate": "cyan", "rejected": "red", "failed": "red"}
+    for f in report["files"]:
+        table.add_row(Path(f["path"]).name, f["source"] or "?", f"[{style[f['status']]}]{f['status']}[/]",
+                      str(f["rows_in"]), str(f["rows_loaded"]), str(f["rows_quarantined"]), f["error"] or "")
+    out.print(table)
+    tests = report["data_tests"]
+    failed = [t for t in tests if t["status"] == "fail"]
+    out.print(f"data tests: {len(tests) - len(failed)} passed, {len(failed)} failed")
+    for t in failed:
+        out.print(f"  [{'red' if t['severity'] == 'error' else 'yellow'}]{t['severity']}[/] {t['name']}: "
+                  f"{t['failures']} failing rows")
+
+
+@app.command()
+def generate(
+    customers: Annotated[int, typer.Option(min=1, help="Number of customers")] = 200,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same bytes)")] = 42,
+    out_dir: Annotated[Path, typer.Option("--out", help="Output folder")] = Path("data"),
+    dirty: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of rows made dirty")] = 0.0,
+) -> None:
+    """Write realistic synthetic loan applications, bank statements and repayments."""
+    from etl.generate import generate_dataset
+
+    paths = generate_dataset(out_dir, customers=customers, seed=seed, dirty_rate=dirty)
+    for name, path in paths.items():
+        out.print(f"{name}: {path}")
+
+
+@app.command()
+def quality(
+    warehouse: Annotated[str | None, typer.Option(help="Warehouse URL [env ETL_WAREHOUSE_URL]")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Run the data tests against the warehouse and record them."""
+    import uuid
+
+    from etl.load.warehouse import open_warehouse
+    from etl.pipeline import _now
+    from etl.quality import run_data_tests
+
+    settings = build_settings(warehouse_url=warehouse)
+    try:
+        with open_warehouse(settings) as wh:
+            results = run_data_tests(wh, f"quality-{uuid.uuid4().hex[:8]}", _now())
+    except EtlError as exc:
+        raise fail(str(exc), 2 if isinstance(exc, ConfigError) else 1) from None
+    except Exception as exc:
+        raise fail(f"cannot run data tests: {str(exc).splitlines()[0]}", 1) from None
+    rows = [r.as_dict() for r in results]
+    if as_json:
+        out.print_json(json.dumps(rows))
+    else:
+        table = Table("test", "severity", "status", "failures")
+        for r in rows:
+            table.add_row(r["name"], r["severity"], r["status"], str(r["failures"]))
+        out.print(table)
+    raise typer.Exit(3 if any(r["status"] == "fail" and r["severity"] == "error" for r in rows) else 0)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        lines = str(exc).strip().splitlines()
+        err.print(f"[bold red]error:[/] {type(exc).__name__}: {lines[0] if lines else ''}", highlight=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""Source contracts kept as data: the columns each source must and may have, their types and their rules.
+
+Every SQL identifier the product emits for a source comes from here; nothing in a CSV header ever reaches SQL.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+Kind = Literal["id", "text", "money", "rate", "int", "date", "enum"]
+
+SourceName = Literal["loan_applications", "bank_statements", "repayments"]
+SOURCES: tuple[SourceName, ...] = ("loan_applications", "bank_statements", "repayments")
+
+# Folder names accepted for each source (the original challenge layout used singular names).
+SOURCE_ALIASES: dict[str, SourceName] = {
+    "loan_applications": "loan_applications",
+    "loan_application": "loan_applications",
+    "bank_statements": "bank_statements",
+    "customer_bank_statement": "bank_statements",
+    "customer_bank_statements": "bank_statements",
+    "bank_statement": "bank_statements",
+    "repayments": "repayments",
+    "repayment": "repayments",
+    "loan_repayments": "repayments",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: Kind
+    required: bool = True
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
+    min_exclusive: bool = False
+    nonzero: bool = False
+    # enum: canonical value by normalised spelling (lower case, no spaces, dashes or underscores)
+    allowed: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+
+    def range_text(self) -> str:
+        if self.nonzero:
+            return "non-zero"
+        low = f"> {self.minimum}" if self.min_exclusive else f">= {self.minimum}"
+        if self.minimum is not None and self.maximum is not None and not self.min_exclusive:
+            return f"{self.minimum}-{self.maximum}"
+        if self.maximum is not None:
+            return f"<= {self.maximum}"
+        return low
+
+
+@dataclass(frozen=True)
+class SourceContract:
+    name: SourceName
+    key: str
+    fact_table: str
+    columns: tuple[Column, ...]
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+
+def _enum(*values: str) -> dict[str, str]:
+    return {normalise_enum(v): v for v in values}
+
+
+def normalise_enum(value: str) -> str:
+    return re.sub(r"[\s_\-]+", "", value).lower()
+
+
+EMPLOYMENT_STATUSES = ("Employed", "Self-Employed", "Unemployed")
+APPLICATION_STATUSES = ("approved", "rejected", "pending")
+CHANNELS = ("mobile", "ussd", "pos", "atm", "web", "branch", "other")
+
+LOAN_APPLICATIONS = SourceContract(
+    name="loan_applications",
+    key="application_id",
+    fact_table="fact_loan_application",
+    columns=(
+        Column("application_id", "id", description="Natural key of the application"),
+        Column("customer_id", "id", description="Natural key of the customer"),
+        Column("loan_amount", "money", minimum=Decimal(0), min_exclusive=True, description="Amount requested"),
+        Column("loan_application_date", "date", description="Date the application was made"),
+        Column("credit_score", "int", minimum=Decimal(300), maximum=Decimal(850), description="Bureau score"),
+        Column("employment_status", "enum", allowed=_enum(*EMPLOYMENT_STATUSES), description="Employment status"),
+        Column("annual_income", "money", minimum=Decimal(0), description="Declared annual income"),
+        Column("loan_term_months", "int", required=False, minimum=Decimal(1), maximum=Decimal(600)),
+        Column("interest_rate", "rate", required=False, minimum=Decimal(0), maximum=Decimal(1000),
+               description="Annual interest rate in percent"),
+        Column("loan_purpose", "text", required=False),
+        Column("state", "text", required=False, description="State of residence"),
+        Column("application_status", "enum", required=False, allowed=_enum(*APPLICATION_STATUSES)),
+        Column("decision_date", "date", required=False),
+    ),
+)
+
+BANK_STATEMENTS = SourceContract(
+    name="bank_statements",
+    key="transaction_id",
+    fact_table="fact_bank_transaction",
+    columns=(
+        Column("transaction_id", "id"),
+        Column("customer_id", "id"),
+        Column("transaction_date", "date"),
+        Column("transaction_amount", "money", nonzero=True, description="Credit > 0, debit < 0"),
+        Column("narration", "text", description="Free text from the bank"),
+        Column("balance", "money", description="Balance after the transaction (may be negative)"),
+        Column("channel", "text", required=False),
+    ),
+)
+
+REPAYMENTS = SourceContract(
+    name="repayments",
+    key="repayment_id",
+    fact_table="fact_repayment",
+    columns=(
+        Column("repayment_id", "id"),
+        Column("application_id", "id"),
+        Column("due_date", "date"),
+        Column("amount_due", "money", minimum=Decimal(0), min_exclusive=True),
+        Column("customer_id", "id", required=False, description="Optional; otherwise taken from the application"),
+        Column("paid_date", "date", required=False),
+        Column("amount_paid", "money", required=False, minimum=Decimal(0)),
+    ),
+)
+
+CONTRACTS: dict[SourceName, SourceContract] = {
+    c.name: c for c in (LOAN_APPLICATIONS, BANK_STATEMENTS, REPAYMENTS)
+}
+
+# Load order: applications first so that statements and repayments find their customers.
+SOURCE_ORDER: dict[str, int] = {name: i for i, name in enumerate(SOURCES)}
+
+
+def normalise_header(name: str) -> str:
+    """`Loan Amount`, ` LOAN_AMOUNT ` and `Loan_Amount` are the same column."""
+    return re.sub(r"\s+", "_", name.strip().lstrip("\ufeff").strip()).lower()
+
+
+def source_from_folder(folder: str) -> SourceName | None:
+    return SOURCE_ALIASES.get(folder.strip().lower())

@@ -1,0 +1,39 @@
+"""The error hierarchy. Each error says whether retrying can help and carries the context a person needs."""
+
+from __future__ import annotations
+
+
+class EtlError(Exception):
+    """Base class. `retryable` tells a caller (CLI, Lambda, SQS redrive) whether the same input may succeed later."""
+
+    retryable: bool = False
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class ConfigError(EtlError):
+    """Bad flags, settings or paths (exit code 2). Retrying the same configuration cannot help."""
+
+
+class FileRejected(EtlError):
+    """A whole file cannot be loaded (empty, unreadable, missing columns). Only a corrected file can help."""
+
+
+class WarehouseError(EtlError):
+    """A warehouse statement failed. Transient failures (dropped connections, serialisation conflicts) are retryable."""
+
+    def __init__(self, message: str, *, path: str | None = None, retryable: bool = False) -> None:
+        super().__init__(message, path=path)
+        self.retryable = retryable
+
+
+class LakeError(EtlError):
+    """Writing to the lake failed; storage errors are usually transient."""
+
+    retryable = True

@@ -1,0 +1,1 @@
+"""Extract: find files, fingerprint them and stream their rows."""

@@ -1,0 +1,241 @@
+"""Streaming CSV reading: layout sniffing, whole-file rejection and exact physical line numbers.
+
+Rows are read in bounded chunks with pyarrow's streaming reader, every column as text: casting is the
+validator's job, so a bad value becomes a quarantined row instead of a failed file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from etl.contracts import SourceContract, normalise_header
+from etl.errors import FileRejected
+
+HEAD_BYTES = 64 * 1024
+DELIMITERS = (",", ";", "\t", "|")
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    encoding: str
+    bom: bytes
+    delimiter: str
+    header: tuple[str, ...]  # normalised names, in file order
+    columns: tuple[str, ...]  # contract columns present in the file, in contract order
+
+
+@dataclass(frozen=True)
+class MalformedRow:
+    line: int
+    text: str
+    reason: str
+
+
+def fingerprint(stream: BinaryIO, chunk: int = 1 << 20) -> tuple[str, int]:
+    """Content SHA-256 and size, read in chunks: the file's identity whatever its name."""
+    digest, size = hashlib.sha256(), 0
+    while block := stream.read(chunk):
+        digest.update(block)
+        size += len(block)
+    return digest.hexdigest(), size
+
+
+def sniff_layout(head: bytes, size: int, contract: SourceContract) -> CsvLayout:
+    """Decide encoding, delimiter and columns from the first bytes, or reject the file with one clear line."""
+    if size == 0:
+        raise FileRejected("empty file (0 bytes)")
+    bom, encoding = b"", "utf-8"
+    for mark, name in _BOMS:
+        if head.startswith(mark):
+            bom, encoding = mark, name
+            break
+    if not bom and b"\x00" in head:
+        raise FileRejected("unreadable: binary data (NUL bytes), not CSV text")
+    body = head[len(bom) :]
+    try:
+        text = body.decode(encoding)
+    except UnicodeDecodeError as exc:
+        if len(head) == HEAD_BYTES and exc.start >= len(body) - 4:  # a character cut by the head boundary
+            text = body[: exc.start].decode(encoding)
+        else:
+            raise FileRejected(
+                f"not {encoding.upper()} text: invalid byte 0x{body[exc.start]:02x} at offset {exc.start + len(bom)}; "
+                "save the file as UTF-8"
+            ) from None
+    first = text.split("\n", 1)[0].rstrip("\r")
+    if not first.strip():
+        raise FileRejected("no header row: the first line is blank")
+    delimiter = max(DELIMITERS, key=first.count)
+    if first.count(delimiter) == 0:
+        delimiter = ","
+    raw = next(csv.reader([first], delimiter=delimiter))
+    header = tuple(normalise_header(h) for h in raw)
+    dupes = sorted({h for h in header if header.count(h) > 1 and h})
+    if dupes:
+        raise FileRejected(f"duplicate column(s) after header normalisation: {', '.join(dupes)}")
+    missing = [c for c in contract.required if c not in header]
+    if missing:
+        found = ", ".join(h for h in header if h) or "none"
+        raise FileRejected(
+            f"missing required column(s) for {contract.name}: {', '.join(missing)} (found: {found})"
+        )
+    columns = tuple(c for c in contract.names if c in header)
+    return CsvLayout(encoding, bom, delimiter, header, columns)
+
+
+@dataclass
+class _LineTracker:
+    """Maps records to the physical line they start on, across chunks.
+
+    pyarrow numbers records, not lines (a quoted field may hold line breaks), and hands malformed records to
+    a callback ahead of the chunk they sit in. A record's line is 2 + its record index + the line breaks
+    inside all earlier records.
+    """
+
+    valid_seen: int = 0
+    newlines_before: int = 0
+    next_index: int = 0  # first record index not yet placed
+    malformed: list[tuple[int, str]] = field(default_factory=list)  # (record index, text), in arrival order
+    _placed_malformed: int = 0
+
+    def handler(self, row: Any) -> str:
+        self.malformed.append((int(row.number) - 2, str(row.text)))
+        return "skip"
+
+    def place(self, embedded: np.ndarray) -> tuple[np.ndarray, list[tuple[int, str]]]:
+        """Lines of the next chunk's valid records, and the malformed records (line, text) placed before them."""
+        n = len(embedded)
+        bad_idx = np.fromiter((i for i, _ in self.malformed), dtype=np.int64, count=len(self.malformed))
+        shifted = bad_idx - np.arange(len(bad_idx), dtype=np.int64)
+        ordinals = np.arange(self.valid_seen, self.valid_seen + n, dtype=np.int64)
+        index = ordinals + np.searchsorted(shifted, ordinals, side="right")
+        last = int(index[-1]) if n else None
+        pending = [
+            (i, t)
+            for i, t in self.malformed[self._placed_malformed :]
+            if last is None or i < last
+        ]
+        self._placed_malformed += len(pending)
+        all_index = np.concatenate([index, np.array([i for i, _ in pending], dtype=np.int64)])
+        all_newlines = np.concatenate(
+            [embedded.astype(np.int64), np.array([t.count("\n") for _, t in pending], dtype=np.int64)]
+        )
+        order = np.argsort(all_index, kind="stable")
+        before = np.empty_like(all_newlines)
+        before[order] = np.cumsum(all_newlines[order]) - all_newlines[order]
+        lines = 2 + all_index + self.newlines_before + before
+        self.newlines_before += int(all_newlines.sum())
+        self.valid_seen += n
+        placed = [(int(line), text) for line, (_, text) in zip(lines[n:], pending, strict=True)]
+        return lines[:n], placed
+
+
+def iter_chunks(
+    stream: BinaryIO, layout: CsvLayout, *, block_size: int
+) -> Iterator[tuple[pa.Table, list[MalformedRow], int]]:
+    """Yield (rows as text with `source_row`, malformed rows, blank-line count) chunk by chunk.
+
+    Lines with no values at all (blank lines) are not records and are counted, not loaded.
+    """
+    tracker = _LineTracker()
+    names = _fill_blank_names(layout.header)
+    reader = pacsv.open_csv(
+        stream,
+        read_options=pacsv.ReadOptions(
+            use_threads=False,
+            block_size=block_size,
+            skip_rows=1,
+            column_names=names,
+            encoding=layout.encoding,
+        ),
+        parse_options=pacsv.ParseOptions(
+            delimiter=layout.delimiter,
+            newlines_in_values=True,
+            ignore_empty_lines=False,
+            invalid_row_handler=tracker.handler,
+        ),
+        convert_options=pacsv.ConvertOptions(
+            # Every column is read as text, extras too: a line break inside any field moves the line numbers.
+            column_types=dict.fromkeys(names, pa.string()),
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    expected = len(layout.header)
+    try:
+        for batch in reader:
+            if batch.num_rows == 0:  # a chunk of only malformed rows: they are placed with the next records
+                continue
+            table = pa.Table.from_batches([batch])
+            chunk, malformed, blanks = _finish_chunk(table, tracker, expected)
+            yield chunk.select([*layout.columns, "source_row"]), malformed, blanks
+        _, tail = tracker.place(np.zeros(0, dtype=np.int64))
+        if tail:
+            yield table_of_nothing(layout), _malformed(tail, expected), 0
+    except pa.ArrowInvalid as exc:
+        raise FileRejected(_explain_arrow_error(exc, layout)) from None
+
+
+def _finish_chunk(
+    table: pa.Table, tracker: _LineTracker, expected: int
+) -> tuple[pa.Table, list[MalformedRow], int]:
+    embedded = np.zeros(table.num_rows, dtype=np.int64)
+    blank = np.ones(table.num_rows, dtype=bool)
+    for col in table.columns:
+        embedded += pc.fill_null(pc.count_substring(col, "\n"), 0).to_numpy()
+        blank &= pc.equal(pc.binary_length(col), 0).to_numpy(zero_copy_only=False)
+    lines, placed = tracker.place(embedded)
+    table = table.append_column("source_row", pa.array(lines, type=pa.int64()))
+    blanks = int(blank.sum())
+    if blanks:
+        table = table.filter(pa.array(~blank))
+    return table, _malformed(placed, expected), blanks
+
+
+def _malformed(placed: list[tuple[int, str]], expected: int) -> list[MalformedRow]:
+    return [
+        MalformedRow(line, text, f"expected {expected} fields, found {_count_fields(text)}")
+        for line, text in placed
+    ]
+
+
+def _count_fields(text: str) -> int:
+    try:
+        return max((len(r) for r in csv.reader(text.splitlines() or [""])), default=0)
+    except csv.Error:
+        return text.count(",") + 1
+
+
+def table_of_nothing(layout: CsvLayout) -> pa.Table:
+    arrays = [pa.array([], type=pa.string()) for _ in layout.columns]
+    return pa.table([*arrays, pa.array([], type=pa.int64())], names=[*layout.columns, "source_row"])
+
+
+def _fill_blank_names(header: tuple[str, ...]) -> list[str]:
+    return [h or f"_unnamed_{i}" for i, h in enumerate(header)]
+
+
+
+def _explain_arrow_error(exc: pa.ArrowInvalid, layout: CsvLayout) -> str:
+    text = str(exc)
+    if "invalid UTF8" in text:
+        return f"not {layout.encoding.upper()} text: invalid byte sequence; save the file as UTF-8"
+    return "unreadable CSV: " + text.splitlines()[0]

@@ -1,0 +1,1 @@
+"""Load: the Parquet lake and the warehouse backends."""

@@ -1,0 +1,75 @@
+"""The Parquet lake: curated fact batches and quarantined rows, one object per source file.
+
+Object names are deterministic (`curated/<table>/<file_id>.parquet`, `quarantine/<source>/<file_id>.parquet`),
+so a retry overwrites rather than adds.
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from etl.errors import LakeError
+from etl.settings import Settings
+
+
+class Lake(abc.ABC):
+    root: str
+
+    def curated_uri(self, table: str, file_id: str) -> str:
+        return self._join("curated", table, f"{file_id}.parquet")
+
+    def quarantine_uri(self, source: str, file_id: str) -> str:
+        return self._join("quarantine", source, f"{file_id}.parquet")
+
+    def _join(self, *parts: str) -> str:
+        return "/".join([self.root.rstrip("/"), *parts])
+
+    @abc.abstractmethod
+    def publish(self, local: Path, uri: str, *, table: str, kind: str) -> None:
+        """Put a finished local Parquet file at `uri`, replacing any earlier attempt."""
+
+    @contextmanager
+    def workspace(self, name: str) -> Iterator[Path]:
+        """A scratch folder for one file's intermediate Parquet, removed afterwards whatever happens."""
+        path = Path(tempfile.mkdtemp(prefix=f"etl-{name[:12]}-", dir=self._scratch_parent()))
+        try:
+            yield path
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
+
+    def _scratch_parent(self) -> str | None:
+        return None
+
+
+class LocalLake(Lake):
+    def __init__(self, root: str | Path) -> None:
+        self.root = str(Path(root))
+
+    def publish(self, local: Path, uri: str, *, table: str, kind: str) -> None:
+        target = Path(uri)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.tmp")
+            shutil.copyfile(local, tmp)
+            os.replace(tmp, target)  # atomic: readers see the old object or the new one
+        except OSError as exc:
+            raise LakeError(f"cannot write {uri}: {exc.strerror or exc}") from None
+
+    def _scratch_parent(self) -> str | None:
+        parent = Path(self.root) / ".work"
+        parent.mkdir(parents=True, exist_ok=True)
+        return str(parent)
+
+
+def open_lake(settings: Settings) -> Lake:
+    if settings.lake.startswith("s3://"):
+        from etl.load.s3lake import S3Lake  # type: ignore[import-not-found,unused-ignore]
+
+        return S3Lake(settings.lake, glue_database=settings.glue_database)  # type: ignore[no-any-return,unused-ignore]
+    return LocalLake(settings.lake)

@@ -1,0 +1,191 @@
+"""SQL shared by every warehouse backend: DDL, staging MERGE, dimension refresh, ledger.
+
+Identifiers come only from the table specifications in `etl.model.schema`; values are always bound
+parameters (`param` is the backend's placeholder). The statements use the common subset of DuckDB,
+PostgreSQL 15 and Redshift: MERGE, window functions, UPDATE ... FROM, no CTEs inside DML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from etl.model import schema
+from etl.model.schema import TableSpec
+
+Dialect = Literal["duckdb", "postgres", "redshift"]
+
+SMALL_DIMENSIONS = {"dim_date", "dim_credit_band", "dim_transaction_category"}
+
+
+@dataclass(frozen=True)
+class SqlBuilder:
+    dialect: Dialect
+    param: str = "?"
+
+    # ---- DDL -----------------------------------------------------------------------------------------
+    def create_table(self, spec: TableSpec) -> str:
+        cols = [f"{c.name} {c.sql_type}{'' if c.nullable else ' NOT NULL'}" for c in spec.columns]
+        if self.dialect != "duckdb":
+            # DuckDB checks keys eagerly inside a transaction that updates them; MERGE and the data tests keep
+            # them unique there. PostgreSQL enforces them (concurrent loaders); Redshift records them.
+            cols.append(f"PRIMARY KEY ({', '.join(spec.key)})")
+        ddl = f"CREATE TABLE IF NOT EXISTS {spec.name} (\n  " + ",\n  ".join(cols) + "\n)"
+        if self.dialect == "redshift":
+            ddl += self._redshift_attributes(spec)
+        return ddl
+
+    def _redshift_attributes(self, spec: TableSpec) -> str:
+        parts = []
+        if spec.name in SMALL_DIMENSIONS:
+            parts.append("DISTSTYLE ALL")
+        elif spec.distkey:
+            parts.append(f"DISTSTYLE KEY DISTKEY ({spec.distkey})")
+        else:
+            parts.append("DISTSTYLE AUTO")
+        if spec.sortkey:
+            parts.append(f"COMPOUND SORTKEY ({', '.join(spec.sortkey)})")
+        return "\n" + " ".join(parts)
+
+    def create_staging(self, spec: TableSpec, staging: str) -> str:
+        cols = ", ".join(f"{c.name} {c.sql_type}" for c in spec.columns)
+        return f"CREATE TEMPORARY TABLE {staging} ({cols})"
+
+    def ddl(self) -> list[str]:
+        return [self.create_table(t) for t in schema.ALL_TABLES]
+
+    # ---- seeds ---------------------------------------------------------------------------------------
+    def insert_missing(self, spec: TableSpec, staging: str) -> str:
+        """Insert staged rows whose key is not in the table yet (dimension members, calendar days)."""
+        cols = ", ".join(spec.column_names)
+        on = " AND ".join(f"t.{k} = s.{k}" for k in spec.key)
+        return (
+            f"INSERT INTO {spec.name} ({cols}) SELECT {', '.join('s.' + c for c in spec.column_names)} "
+            f"FROM {staging} s WHERE NOT EXISTS (SELECT 1 FROM {spec.name} t WHERE {on})"
+        )
+
+    def merge(self, spec: TableSpec, staging: str) -> str:
+        """Upsert staged rows by natural key: a corrected file updates, a replay changes nothing."""
+        on = " AND ".join(f"t.{k} = s.{k}" for k in spec.key)
+        updates = ", ".join(f"{c} = s.{c}" for c in spec.column_names if c not in spec.key)
+        cols = ", ".join(spec.column_names)
+        values = ", ".join(f"s.{c}" for c in spec.column_names)
+        return (
+            f"MERGE INTO {spec.name} AS t USING {staging} AS s ON {on} "
+            f"WHEN MATCHED THEN UPDATE SET {updates} "
+            f"WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({values})"
+        )
+
+    # ---- facts -> dimensions ---------------------------------------------------------------------------
+    def resolve_repayment_customers(self, staging: str) -> list[str]:
+        """Repayments without a customer_id take their customer from the application, else the unknown member."""
+        return [
+            f"UPDATE {staging} SET customer_key = f.customer_key, customer_id = f.customer_id "
+            f"FROM fact_loan_application f WHERE {staging}.customer_key IS NULL "
+            f"AND f.application_key = {staging}.application_key",
+            f"UPDATE {staging} SET customer_key = -1 WHERE customer_key IS NULL",
+        ]
+
+    def insert_inferred_customers(self, staging: str, now: str) -> str:
+        """Customers seen only in statements or repayments become inferred members, so every fact joins."""
+        return (
+            "INSERT INTO dim_customer (customer_key, customer_id, is_inferred, application_count, updated_at) "
+            f"SELECT s.customer_key, MIN(s.customer_id), TRUE, 0, {now} FROM {staging} s "
+            "WHERE s.customer_key <> -1 AND s.customer_id IS NOT NULL "
+            "AND NOT EXISTS (SELECT 1 FROM dim_customer d WHERE d.customer_key = s.customer_key) "
+            "GROUP BY s.customer_key"
+        )
+
+    def refresh_customers(self, staging: str, now: str) -> list[str]:
+        """Type 1 attributes of the customers in this file, from their latest application in the warehouse."""
+        latest = (
+            "SELECT customer_key, customer_id, employment_status, annual_income, state, credit_score, "
+            "credit_band_key, first_date, last_date, n FROM ("
+            "SELECT f.customer_key, f.customer_id, f.employment_status, f.annual_income, f.state, f.credit_score, "
+            "f.credit_band_key, "
+            "ROW_NUMBER() OVER (PARTITION BY f.customer_key ORDER BY f.loan_application_date DESC, "
+            "f.application_id DESC) AS rn, "
+            "MIN(f.loan_application_date) OVER (PARTITION BY f.customer_key) AS first_date, "
+            "MAX(f.loan_application_date) OVER (PARTITION BY f.customer_key) AS last_date, "
+            "CAST(COUNT(*) OVER (PARTITION BY f.customer_key) AS INTEGER) AS n "
+            "FROM fact_loan_application f "
+            f"WHERE f.customer_key IN (SELECT customer_key FROM {staging})) x WHERE rn = 1"
+        )
+        return [
+            f"CREATE TEMPORARY TABLE stg_customer_latest AS {latest}",
+            "MERGE INTO dim_customer AS t USING stg_customer_latest AS s ON t.customer_key = s.customer_key "
+            "WHEN MATCHED THEN UPDATE SET customer_id = s.customer_id, is_inferred = FALSE, "
+            "employment_status = s.employment_status, annual_income = s.annual_income, state = s.state, "
+            "latest_credit_score = s.credit_score, latest_credit_band_key = s.credit_band_key, "
+            "first_application_date = s.first_date, latest_application_date = s.last_date, "
+            f"application_count = s.n, updated_at = {now} "
+            "WHEN NOT MATCHED THEN INSERT (customer_key, customer_id, is_inferred, employment_status, annual_income, "
+            "state, latest_credit_score, latest_credit_band_key, first_application_date, latest_application_date, "
+            "application_count, updated_at) VALUES (s.customer_key, s.customer_id, FALSE, s.employment_status, "
+            f"s.annual_income, s.state, s.credit_score, s.credit_band_key, s.first_date, s.last_date, s.n, {now})",
+            "DROP TABLE stg_customer_latest",
+        ]
+
+    def refresh_customer_history(self, staging: str) -> list[str]:
+        """Type 2 history rebuilt from all applications of the affected customers: order-independent, replay-safe."""
+        order = "ORDER BY a.loan_application_date, a.application_id"
+        changes = (
+            "SELECT a.customer_key, a.customer_id, a.employment_status, a.annual_income, a.state, "
+            "a.loan_application_date, a.application_id, "
+            f"LAG(a.employment_status) OVER (PARTITION BY a.customer_key {order}) AS prev_status, "
+            f"LAG(a.annual_income) OVER (PARTITION BY a.customer_key {order}) AS prev_income, "
+            f"LAG(a.state) OVER (PARTITION BY a.customer_key {order}) AS prev_state, "
+            f"ROW_NUMBER() OVER (PARTITION BY a.customer_key {order}) AS rn "
+            "FROM fact_loan_application a "
+            f"WHERE a.customer_key IN (SELECT customer_key FROM {staging})"
+        )
+        changed = (
+            f"SELECT * FROM ({changes}) c WHERE c.rn = 1 "
+            "OR COALESCE(c.prev_status, '') <> COALESCE(c.employment_status, '') "
+            "OR COALESCE(c.prev_income, -1) <> COALESCE(c.annual_income, -1) "
+            "OR COALESCE(c.prev_state, '') <> COALESCE(c.state, '')"
+        )
+        vorder = "ORDER BY v.loan_application_date, v.application_id"
+        versions = (
+            "SELECT v.customer_key, "
+            f"CAST(ROW_NUMBER() OVER (PARTITION BY v.customer_key {vorder}) AS INTEGER) AS version, "
+            "v.customer_id, v.employment_status, v.annual_income, v.state, v.loan_application_date AS valid_from, "
+            f"LEAD(v.loan_application_date) OVER (PARTITION BY v.customer_key {vorder}) AS valid_to, "
+            f"CASE WHEN LEAD(v.application_id) OVER (PARTITION BY v.customer_key {vorder}) IS NULL "
+            "THEN TRUE ELSE FALSE END AS is_current, v.application_id "
+            f"FROM ({changed}) v"
+        )
+        cols = ", ".join(schema.DIM_CUSTOMER_HISTORY.column_names)
+        return [
+            f"DELETE FROM dim_customer_history WHERE customer_key IN (SELECT customer_key FROM {staging})",
+            f"INSERT INTO dim_customer_history ({cols}) {versions}",
+        ]
+
+    def relink_repayments(self, staging: str) -> str:
+        """Repayments loaded before their application point at the unknown member until the application arrives."""
+        return (
+            "UPDATE fact_repayment SET customer_key = f.customer_key, customer_id = f.customer_id "
+            f"FROM {staging} f WHERE fact_repayment.application_key = f.application_key "
+            "AND fact_repayment.customer_key = -1"
+        )
+
+    # ---- ledger --------------------------------------------------------------------------------------
+    def ledger_is_loaded(self) -> str:
+        return f"SELECT status FROM etl_file_ledger WHERE file_id = {self.param} AND status = 'loaded'"
+
+    def ledger_delete_unloaded(self) -> str:
+        return f"DELETE FROM etl_file_ledger WHERE file_id = {self.param} AND status <> 'loaded'"
+
+    def ledger_insert(self) -> str:
+        cols = schema.ETL_FILE_LEDGER.column_names
+        return (
+            f"INSERT INTO etl_file_ledger ({', '.join(cols)}) "
+            f"VALUES ({', '.join([self.param] * len(cols))})"
+        )
+
+    def test_result_insert(self) -> str:
+        cols = schema.ETL_DATA_TEST_RESULT.column_names
+        return (
+            f"INSERT INTO etl_data_test_result ({', '.join(cols)}) "
+            f"VALUES ({', '.join([self.param] * len(cols))})"
+        )

@@ -1,0 +1,32 @@
+"""Warehouse backends behind one interface; the URL scheme picks the backend."""
+
+from __future__ import annotations
+
+from etl.errors import ConfigError
+from etl.load.warehouse.base import Warehouse
+from etl.settings import Settings
+
+
+def open_warehouse(settings: Settings) -> Warehouse:
+    url = settings.warehouse_url
+    scheme = url.split(":", 1)[0].lower()
+    if scheme == "duckdb":
+        from etl.load.warehouse.duckdb import DuckDBWarehouse
+
+        return DuckDBWarehouse.from_url(url, memory_limit=settings.duckdb_memory_limit)
+    if scheme in {"postgresql", "postgres"}:
+        try:
+            from etl.load.warehouse.postgres import PostgresWarehouse  # type: ignore[import-not-found,unused-ignore]
+        except ImportError as exc:  # pragma: no cover - depends on the installed backends
+            raise ConfigError(f"PostgreSQL backend unavailable: {exc}") from None
+        return PostgresWarehouse.from_url(url)  # type: ignore[no-any-return,unused-ignore]
+    if scheme == "redshift":
+        try:
+            from etl.load.warehouse.redshift import RedshiftWarehouse  # type: ignore[import-not-found,unused-ignore]
+        except ImportError as exc:  # pragma: no cover
+            raise ConfigError(f"Redshift backend unavailable: {exc}") from None
+        return RedshiftWarehouse.from_url(url, settings=settings)  # type: ignore[no-any-return,unused-ignore]
+    raise ConfigError(f"unsupported warehouse URL {url!r}")
+
+
+__all__ = ["Warehouse", "open_warehouse"]

@@ -1,0 +1,216 @@
+"""The warehouse interface. Backends differ only in how they connect, execute and stage rows."""
+
+from __future__ import annotations
+
+import abc
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import astuple, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from etl.contracts import SourceName
+from etl.errors import WarehouseError
+from etl.load.sql import Dialect, SqlBuilder
+from etl.model import schema
+from etl.model.keys import UNKNOWN_CUSTOMER_KEY
+from etl.model.schema import TableSpec
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    file_id: str
+    source: str | None
+    uri: str
+    file_name: str
+    bytes: int
+    rows_in: int
+    rows_loaded: int
+    rows_quarantined: int
+    rows_blank: int
+    status: str
+    error: str | None
+    lake_uri: str | None
+    quarantine_uri: str | None
+    started_at: datetime
+    finished_at: datetime
+    duration_ms: int
+    run_id: str
+
+
+@dataclass(frozen=True)
+class FileLoad:
+    source: SourceName
+    fact: TableSpec
+    fact_path: Path  # local Parquet of the file's deduplicated fact rows
+    fact_uri: str  # the same rows in the lake (Redshift COPYs from there)
+    dates: pa.Table  # dim_date rows covering the file's dates
+    ledger: LedgerRow
+    loaded_at: datetime
+
+
+class AlreadyLoaded(Exception):
+    """Another load committed the same content first."""
+
+
+class Warehouse(abc.ABC):
+    dialect: Dialect
+    sql: SqlBuilder
+    retries: int = 3
+
+    # ---- backend primitives ----------------------------------------------------------------------
+    @abc.abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+
+    @abc.abstractmethod
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    @abc.abstractmethod
+    def begin(self) -> None: ...
+
+    @abc.abstractmethod
+    def commit(self) -> None: ...
+
+    @abc.abstractmethod
+    def rollback(self) -> None: ...
+
+    @abc.abstractmethod
+    def stage_table(self, staging: str, spec: TableSpec, rows: pa.Table) -> None:
+        """Create temporary table `staging` shaped like `spec` holding `rows`."""
+
+    @abc.abstractmethod
+    def stage_file(self, staging: str, spec: TableSpec, load: FileLoad) -> None:
+        """Create temporary table `staging` shaped like `spec` holding the file's fact rows."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    def is_transient(self, exc: Exception) -> bool:
+        """Whether a failed transaction may succeed when retried (lost connection, serialisation conflict)."""
+        return False
+
+    def reconnect(self) -> None:
+        """Re-open a lost connection before a retry."""
+
+    def is_duplicate_key(self, exc: Exception) -> bool:
+        return False
+
+    # ---- shared behaviour ------------------------------------------------------------------------
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.begin()
+        try:
+            yield
+        except BaseException:
+            self.rollback()
+            raise
+        self.commit()
+
+    def ensure_schema(self, seeds: Sequence[tuple[TableSpec, pa.Table]]) -> None:
+        """Create missing tables and seed the static dimensions (idempotent)."""
+        with self.transaction():
+            for statement in self.sql.ddl():
+                self.execute(statement)
+            for spec, rows in seeds:
+                staging = f"stg_{spec.name}"
+                self.stage_table(staging, spec, rows)
+                self.execute(self.sql.insert_missing(spec, staging))
+                self.execute(f"DROP TABLE {staging}")
+            unknown = self.query("SELECT 1 FROM dim_customer WHERE customer_key = -1")
+            if not unknown:
+                self.execute(
+                    "INSERT INTO dim_customer (customer_key, customer_id, is_inferred, application_count, updated_at) "
+                    f"VALUES ({UNKNOWN_CUSTOMER_KEY}, '(unknown)', TRUE, 0, CURRENT_TIMESTAMP)"
+                )
+
+    def is_loaded(self, file_id: str) -> bool:
+        return bool(self.query(self.sql.ledger_is_loaded(), (file_id,)))
+
+    def record_ledger(self, row: LedgerRow) -> None:
+        """Record a rejected file; a file already loaded keeps its row."""
+        with self.transaction():
+            if self.query(self.sql.ledger_is_loaded(), (row.file_id,)):
+                return
+            self.execute(self.sql.ledger_delete_unloaded(), (row.file_id,))
+            self.execute(self.sql.ledger_insert(), astuple(row))
+
+    def load_file(self, load: FileLoad) -> bool:
+        """Load one file atomically; False when the same content was committed first by someone else."""
+        for attempt in range(1, self.retries + 1):
+            try:
+                with self.transaction():
+                    self._load_file(load)
+                return True
+            except AlreadyLoaded:
+                return False
+            except Exception as exc:
+                if self.is_duplicate_key(exc) and self.is_loaded_after_conflict(load.ledger.file_id):
+                    return False
+                if not self.is_transient(exc) or attempt == self.retries:
+                    raise WarehouseError(
+                        f"loading into {load.fact.name} failed: {_first_line(exc)}",
+                        path=load.ledger.uri,
+                        retryable=self.is_transient(exc),
+                    ) from exc
+                time.sleep(0.2 * 2**attempt)
+                self.reconnect()
+        return False  # pragma: no cover - the loop always returns or raises
+
+    def is_loaded_after_conflict(self, file_id: str) -> bool:
+        try:
+            return self.is_loaded(file_id)
+        except Exception:
+            return False
+
+    def _load_file(self, load: FileLoad) -> None:
+        sql, fact = self.sql, load.fact
+        if self.query(sql.ledger_is_loaded(), (load.ledger.file_id,)):
+            raise AlreadyLoaded
+        self.execute(sql.ledger_delete_unloaded(), (load.ledger.file_id,))
+        self.execute(sql.ledger_insert(), astuple(load.ledger))
+
+        staging = f"stg_{fact.name}"
+        self.stage_file(staging, fact, load)
+        now = f"CAST('{load.loaded_at.isoformat(sep=' ')}' AS TIMESTAMP)"
+        if load.source == "repayments":
+            for statement in sql.resolve_repayment_customers(staging):
+                self.execute(statement)
+        self.execute(sql.merge(fact, staging))
+
+        self.stage_table("stg_dim_date", schema.DIM_DATE, load.dates)
+        self.execute(sql.insert_missing(schema.DIM_DATE, "stg_dim_date"))
+        self.execute("DROP TABLE stg_dim_date")
+
+        if load.source == "loan_applications":
+            for statement in [
+                *sql.refresh_customers(staging, now),
+                *sql.refresh_customer_history(staging),
+                sql.relink_repayments(staging),
+            ]:
+                self.execute(statement)
+        else:
+            self.execute(sql.insert_inferred_customers(staging, now))
+        self.execute(f"DROP TABLE {staging}")
+
+    def record_test_results(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        with self.transaction():
+            for row in rows:
+                self.execute(self.sql.test_result_insert(), row)
+
+    def table_counts(self) -> dict[str, int]:
+        return {t.name: int(self.query(f"SELECT COUNT(*) FROM {t.name}")[0][0]) for t in schema.ALL_TABLES}
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

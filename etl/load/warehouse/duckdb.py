@@ -1,0 +1,70 @@
+"""DuckDB: the embedded default warehouse (one file, no server)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from etl.errors import ConfigError
+from etl.load.sql import SqlBuilder
+from etl.load.warehouse.base import FileLoad, Warehouse
+from etl.model.schema import TableSpec
+
+
+class DuckDBWarehouse(Warehouse):
+    dialect = "duckdb"
+    sql = SqlBuilder("duckdb", "?")
+
+    def __init__(self, path: str, *, memory_limit: str = "1GB") -> None:
+        self.path = path
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(path, config={"memory_limit": memory_limit})
+        except duckdb.Error as exc:
+            raise ConfigError(f"cannot open DuckDB warehouse {path}: {str(exc).splitlines()[0]}") from None
+
+    @classmethod
+    def from_url(cls, url: str, *, memory_limit: str = "1GB") -> DuckDBWarehouse:
+        # duckdb:///relative.duckdb, duckdb:////abs/path.duckdb, duckdb:///:memory:
+        path = url.split(":", 1)[1].removeprefix("//")
+        path = path[1:] if path.startswith("/") else path
+        if not path:
+            raise ConfigError(f"warehouse URL {url!r} names no file: use duckdb:///warehouse.duckdb")
+        return cls(path, memory_limit=memory_limit)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.con.execute(sql, list(params))
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.con.execute(sql, list(params)).fetchall()
+
+    def begin(self) -> None:
+        self.con.begin()
+
+    def commit(self) -> None:
+        self.con.commit()
+
+    def rollback(self) -> None:
+        self.con.rollback()
+
+    def stage_table(self, staging: str, spec: TableSpec, rows: pa.Table) -> None:
+        self.execute(self.sql.create_staging(spec, staging))
+        self.con.register("_arrow_rows", rows)
+        try:
+            cols = ", ".join(spec.column_names)
+            self.execute(f"INSERT INTO {staging} ({cols}) SELECT {cols} FROM _arrow_rows")
+        finally:
+            self.con.unregister("_arrow_rows")
+
+    def stage_file(self, staging: str, spec: TableSpec, load: FileLoad) -> None:
+        self.execute(self.sql.create_staging(spec, staging))
+        cols = ", ".join(spec.column_names)
+        self.execute(f"INSERT INTO {staging} ({cols}) SELECT {cols} FROM read_parquet(?)", [str(load.fact_path)])
+
+    def close(self) -> None:
+        self.con.close()

@@ -1,0 +1,285 @@
+"""Table specifications of the star schema: one source of truth for DDL, staging, MERGE and data tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import pyarrow as pa
+
+TableKind = Literal["fact", "dim", "meta"]
+
+# SQL types shared by DuckDB, PostgreSQL and Redshift.
+_ARROW_TO_SQL: dict[str, str] = {
+    "string": "VARCHAR",
+    "int64": "BIGINT",
+    "int32": "INTEGER",
+    "int16": "SMALLINT",
+    "bool": "BOOLEAN",
+    "date32[day]": "DATE",
+    "timestamp[us]": "TIMESTAMP",
+    "decimal128(18, 2)": "DECIMAL(18,2)",
+    "decimal128(18, 4)": "DECIMAL(18,4)",
+    "decimal128(9, 4)": "DECIMAL(9,4)",
+}
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    name: str
+    arrow: pa.DataType
+    nullable: bool = True
+    length: int | None = None  # VARCHAR length (Redshift needs one; bytes, not characters)
+
+    @property
+    def sql_type(self) -> str:
+        base = _ARROW_TO_SQL[str(self.arrow)]
+        return f"VARCHAR({self.length or 256})" if base == "VARCHAR" else base
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    kind: TableKind
+    columns: tuple[ColumnSpec, ...]
+    key: tuple[str, ...]
+    distkey: str | None = None
+    sortkey: tuple[str, ...] = ()
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def arrow_schema(self) -> pa.Schema:
+        return pa.schema([pa.field(c.name, c.arrow, nullable=c.nullable) for c in self.columns])
+
+
+def _c(name: str, arrow: pa.DataType, nullable: bool = True, length: int | None = None) -> ColumnSpec:
+    return ColumnSpec(name, arrow, nullable, length)
+
+
+S, I64, I32, I16, B, D, TS = pa.string(), pa.int64(), pa.int32(), pa.int16(), pa.bool_(), pa.date32(), pa.timestamp("us")
+MONEY, RATIO, RATE = pa.decimal128(18, 2), pa.decimal128(18, 4), pa.decimal128(9, 4)
+ID = 128
+
+LINEAGE = (
+    _c("source_file_id", S, False, 64),
+    _c("source_row", I64, False),
+    _c("loaded_at", TS, False),
+)
+
+FACT_LOAN_APPLICATION = TableSpec(
+    "fact_loan_application",
+    "fact",
+    (
+        _c("application_id", S, False, ID),
+        _c("application_key", I64, False),
+        _c("customer_key", I64, False),
+        _c("customer_id", S, False, ID),
+        _c("application_date_key", I32, False),
+        _c("credit_band_key", I64, False),
+        _c("loan_application_date", D, False),
+        _c("loan_amount", MONEY, False),
+        _c("credit_score", I32, False),
+        _c("employment_status", S, False, 32),
+        _c("annual_income", MONEY, False),
+        _c("loan_to_income", RATIO),
+        _c("loan_term_months", I32),
+        _c("interest_rate", RATE),
+        _c("loan_purpose", S, length=4096),
+        _c("state", S, length=4096),
+        _c("application_status", S, length=16),
+        _c("decision_date", D),
+        _c("decision_date_key", I32),
+        *LINEAGE,
+    ),
+    key=("application_id",),
+    distkey="customer_key",
+    sortkey=("loan_application_date",),
+)
+
+FACT_BANK_TRANSACTION = TableSpec(
+    "fact_bank_transaction",
+    "fact",
+    (
+        _c("transaction_id", S, False, ID),
+        _c("customer_key", I64, False),
+        _c("customer_id", S, False, ID),
+        _c("transaction_date_key", I32, False),
+        _c("transaction_date", D, False),
+        _c("category_key", I64, False),
+        _c("category", S, False, 32),
+        _c("transaction_amount", MONEY, False),
+        _c("direction", S, False, 8),
+        _c("balance", MONEY, False),
+        _c("narration", S, False, 4096),
+        _c("channel", S, length=4096),
+        *LINEAGE,
+    ),
+    key=("transaction_id",),
+    distkey="customer_key",
+    sortkey=("transaction_date",),
+)
+
+FACT_REPAYMENT = TableSpec(
+    "fact_repayment",
+    "fact",
+    (
+        _c("repayment_id", S, False, ID),
+        _c("application_id", S, False, ID),
+        _c("application_key", I64, False),
+        _c("customer_key", I64),  # resolved from the application in the warehouse when the file lacks it
+        _c("customer_id", S, length=ID),
+        _c("due_date", D, False),
+        _c("due_date_key", I32, False),
+        _c("paid_date", D),
+        _c("paid_date_key", I32),
+        _c("amount_due", MONEY, False),
+        _c("amount_paid", MONEY),
+        _c("days_late", I32),
+        _c("status", S, False, 16),
+        *LINEAGE,
+    ),
+    key=("repayment_id",),
+    distkey="customer_key",
+    sortkey=("due_date",),
+)
+
+DIM_DATE = TableSpec(
+    "dim_date",
+    "dim",
+    (
+        _c("date_key", I32, False),
+        _c("date", D, False),
+        _c("year", I16, False),
+        _c("quarter", I16, False),
+        _c("month", I16, False),
+        _c("month_name", S, False, 16),
+        _c("year_month", S, False, 7),
+        _c("day", I16, False),
+        _c("day_of_week", I16, False),
+        _c("day_name", S, False, 16),
+        _c("iso_week", I16, False),
+        _c("is_weekend", B, False),
+        _c("is_month_end", B, False),
+    ),
+    key=("date_key",),
+    sortkey=("date_key",),
+)
+
+DIM_CUSTOMER = TableSpec(
+    "dim_customer",
+    "dim",
+    (
+        _c("customer_key", I64, False),
+        _c("customer_id", S, False, ID),
+        _c("is_inferred", B, False),
+        _c("employment_status", S, length=32),
+        _c("annual_income", MONEY),
+        _c("state", S, length=4096),
+        _c("latest_credit_score", I32),
+        _c("latest_credit_band_key", I64),
+        _c("first_application_date", D),
+        _c("latest_application_date", D),
+        _c("application_count", I32, False),
+        _c("updated_at", TS, False),
+    ),
+    key=("customer_key",),
+    distkey="customer_key",
+    sortkey=("customer_key",),
+)
+
+DIM_CUSTOMER_HISTORY = TableSpec(
+    "dim_customer_history",
+    "dim",
+    (
+        _c("customer_key", I64, False),
+        _c("version", I32, False),
+        _c("customer_id", S, False, ID),
+        _c("employment_status", S, length=32),
+        _c("annual_income", MONEY),
+        _c("state", S, length=4096),
+        _c("valid_from", D, False),
+        _c("valid_to", D),
+        _c("is_current", B, False),
+        _c("source_application_id", S, False, ID),
+    ),
+    key=("customer_key", "version"),
+    distkey="customer_key",
+    sortkey=("customer_key", "valid_from"),
+)
+
+DIM_CREDIT_BAND = TableSpec(
+    "dim_credit_band",
+    "dim",
+    (
+        _c("credit_band_key", I64, False),
+        _c("credit_band", S, False, 16),
+        _c("min_score", I32, False),
+        _c("max_score", I32, False),
+        _c("band_order", I16, False),
+    ),
+    key=("credit_band_key",),
+)
+
+DIM_TRANSACTION_CATEGORY = TableSpec(
+    "dim_transaction_category",
+    "dim",
+    (
+        _c("category_key", I64, False),
+        _c("category", S, False, 32),
+        _c("category_description", S, length=256),
+        _c("display_order", I16, False),
+    ),
+    key=("category_key",),
+)
+
+ETL_FILE_LEDGER = TableSpec(
+    "etl_file_ledger",
+    "meta",
+    (
+        _c("file_id", S, False, 64),
+        _c("source", S, length=32),
+        _c("uri", S, False, 1024),
+        _c("file_name", S, False, 512),
+        _c("bytes", I64, False),
+        _c("rows_in", I64, False),
+        _c("rows_loaded", I64, False),
+        _c("rows_quarantined", I64, False),
+        _c("rows_blank", I64, False),
+        _c("status", S, False, 24),
+        _c("error", S, length=1024),
+        _c("lake_uri", S, length=1024),
+        _c("quarantine_uri", S, length=1024),
+        _c("started_at", TS, False),
+        _c("finished_at", TS, False),
+        _c("duration_ms", I64, False),
+        _c("run_id", S, False, 64),
+    ),
+    key=("file_id",),
+    sortkey=("finished_at",),
+)
+
+ETL_DATA_TEST_RESULT = TableSpec(
+    "etl_data_test_result",
+    "meta",
+    (
+        _c("run_id", S, False, 64),
+        _c("test_name", S, False, 256),
+        _c("test_type", S, False, 32),
+        _c("table_name", S, False, 64),
+        _c("severity", S, False, 8),
+        _c("status", S, False, 8),
+        _c("failures", I64, False),
+        _c("checked_at", TS, False),
+    ),
+    key=("run_id", "test_name"),
+    sortkey=("checked_at",),
+)
+
+FACTS = (FACT_LOAN_APPLICATION, FACT_BANK_TRANSACTION, FACT_REPAYMENT)
+DIMENSIONS = (DIM_DATE, DIM_CUSTOMER, DIM_CUSTOMER_HISTORY, DIM_CREDIT_BAND, DIM_TRANSACTION_CATEGORY)
+META = (ETL_FILE_LEDGER, ETL_DATA_TEST_RESULT)
+ALL_TABLES = (*DIMENSIONS, *FACTS, *META)
+TABLES = {t.name: t for t in ALL_TABLES}

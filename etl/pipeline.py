@@ -1,0 +1,362 @@
+"""One run: discover files, then for each file stream -> validate -> model -> lake -> warehouse, then data tests.
+
+The per-file work is a sequence of pure steps (validate, build facts) between two I/O edges (the raw
+stream and the lake/warehouse), all passed in.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from etl.contracts import CONTRACTS, SOURCE_ORDER, SourceContract, SourceName, source_from_folder
+from etl.errors import ConfigError, EtlError, FileRejected
+from etl.extract.reader import HEAD_BYTES, MalformedRow, fingerprint, iter_chunks, sniff_layout
+from etl.load.lake import Lake
+from etl.load.warehouse.base import FileLoad, LedgerRow, Warehouse
+from etl.model import schema, star
+from etl.normalize.categories import CategoryRule, load_category_rules
+from etl.normalize.validate import quarantine_schema, validate
+from etl.quality import DataTestResult, run_data_tests
+from etl.settings import Settings
+
+DATE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "loan_applications": ("loan_application_date", "decision_date"),
+    "bank_statements": ("transaction_date",),
+    "repayments": ("due_date", "paid_date"),
+}
+QUARANTINE_META = [
+    pa.field("file_id", pa.string()),
+    pa.field("source_uri", pa.string()),
+    pa.field("run_id", pa.string()),
+    pa.field("quarantined_at", pa.timestamp("us")),
+]
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A raw file to load, wherever it lives: `open` returns a fresh binary stream from the start."""
+
+    uri: str
+    name: str
+    source: SourceName | None
+    open: Callable[[], BinaryIO]
+    reason: str | None = None  # why the source could not be told
+
+
+@dataclass
+class FileResult:
+    path: str
+    source: str | None
+    status: str  # loaded | skipped_duplicate | rejected | failed
+    file_id: str | None = None
+    rows_in: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_blank: int = 0
+    error: str | None = None
+    retryable: bool = False
+    lake_uri: str | None = None
+    quarantine_uri: str | None = None
+    duration_ms: int = 0
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    files: list[FileResult] = field(default_factory=list)
+    data_tests: list[DataTestResult] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        if any(f.status in {"rejected", "failed"} for f in self.files):
+            return 1
+        if any(t.status == "fail" and t.severity == "error" for t in self.data_tests):
+            return 3
+        return 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "exit_code": self.exit_code,
+            "files": [
+                {k: v for k, v in asdict(f).items() if k not in {"retryable"}} for f in self.files
+            ],
+            "data_tests": [t.as_dict() for t in self.data_tests],
+        }
+
+
+Progress = Callable[[str, int], None]  # (event, bytes) - "start:<name>", "bytes", "done"
+
+
+def discover(paths: Sequence[str | Path], source: str | None = None) -> list[SourceFile]:
+    """Files to load, in load order: applications first, so statements and repayments find their customers."""
+    forced: SourceName | None = None
+    if source is not None:
+        forced = source_from_folder(source)
+        if forced is None:
+            raise ConfigError(f"unknown source {source!r}: use loan_applications, bank_statements or repayments")
+    found: list[SourceFile] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() == ".csv"
+                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
+        elif path.is_file():
+            files = [path]
+        else:
+            raise ConfigError(f"no such file or folder: {path}")
+        found.extend(_local_file(p, forced) for p in files)
+    return sorted(found, key=lambda f: (SOURCE_ORDER.get(f.source or "", 99), f.uri))
+
+
+def _local_file(path: Path, forced: SourceName | None) -> SourceFile:
+    detected = forced or source_from_folder(path.parent.name)
+    reason = None if detected else (
+        f"cannot tell the source from folder '{path.parent.name}': put the file under loan_applications/, "
+        "bank_statements/ or repayments/, or pass --source"
+    )
+    return SourceFile(str(path), path.name, detected, lambda: path.open("rb"), reason)
+
+
+class Pipeline:
+    def __init__(self, settings: Settings, lake: Lake, warehouse: Warehouse, *,
+                 rules: Sequence[CategoryRule] | None = None, progress: Progress | None = None) -> None:
+        self.settings = settings
+        self.lake = lake
+        self.warehouse = warehouse
+        self.rules = list(rules) if rules is not None else load_category_rules()
+        self.progress = progress or (lambda event, n: None)
+        self.run_id = uuid.uuid4().hex[:16]
+
+    def prepare(self) -> None:
+        self.warehouse.ensure_schema(
+            [(schema.DIM_CREDIT_BAND, star.build_dim_credit_band()),
+             (schema.DIM_TRANSACTION_CATEGORY, star.build_dim_transaction_category(self.rules))]
+        )
+
+    def run(self, files: Iterable[SourceFile], *, with_tests: bool = True) -> RunReport:
+        report = RunReport(self.run_id, _now())
+        self.prepare()
+        for item in files:
+            report.files.append(self.process(item))
+        if with_tests:
+            report.data_tests = run_data_tests(self.warehouse, self.run_id, _now())
+        report.finished_at = _now()
+        return report
+
+    # ---- one file ------------------------------------------------------------------------------------
+    def process(self, item: SourceFile) -> FileResult:
+        started = _now()
+        clock = time.perf_counter()
+        result = FileResult(item.uri, item.source, "failed")
+        size = 0
+        try:
+            with item.open() as stream:
+                result.file_id, size = fingerprint(stream)
+            self.progress(f"start:{item.name}", size)
+            if self.warehouse.is_loaded(result.file_id):
+                result.status = "skipped_duplicate"
+            elif item.source is None:
+                raise FileRejected(item.reason or "unknown source")
+            else:
+                self._load(item, item.source, result, started, size)
+        except FileRejected as exc:
+            result.status, result.error = "rejected", exc.message
+            result.rows_in = result.rows_loaded = result.rows_quarantined = 0
+        except OSError as exc:
+            result.status, result.error = "rejected", f"unreadable: {exc.strerror or exc}"
+        except EtlError as exc:
+            result.status, result.error, result.retryable = "failed", exc.message, exc.retryable
+        result.duration_ms = int((time.perf_counter() - clock) * 1000)
+        if result.status in {"rejected", "failed"} and result.file_id:
+            self._record_failure(item, result, size, started)
+        self.progress("done", 0)
+        return result
+
+    def _record_failure(self, item: SourceFile, result: FileResult, size: int, started: datetime) -> None:
+        try:
+            self.warehouse.record_ledger(self._ledger(item, result, size, started))
+        except Exception as exc:  # the run report still carries the rejection
+            if not result.error:
+                result.error = str(exc)
+
+    def _ledger(self, item: SourceFile, result: FileResult, size: int, started: datetime) -> LedgerRow:
+        finished = _now()
+        return LedgerRow(
+            file_id=result.file_id or "", source=result.source, uri=item.uri, file_name=item.name, bytes=size,
+            rows_in=result.rows_in, rows_loaded=result.rows_loaded, rows_quarantined=result.rows_quarantined,
+            rows_blank=result.rows_blank, status=result.status, error=(result.error or None) and result.error[:1000],
+            lake_uri=result.lake_uri, quarantine_uri=result.quarantine_uri, started_at=started,
+            finished_at=finished, duration_ms=int((finished - started).total_seconds() * 1000), run_id=self.run_id,
+        )
+
+    def _load(self, item: SourceFile, source: SourceName, result: FileResult, started: datetime,
+              size: int) -> None:
+        contract = CONTRACTS[source]
+        file_id = result.file_id or ""
+        with item.open() as stream:
+            head = stream.read(HEAD_BYTES)
+        layout = sniff_layout(head, size, contract)
+        loaded_at = _now()
+        spec = schema.TABLES[contract.fact_table]
+        with self.lake.workspace(file_id) as work:
+            fact_path, quarantine_path = work / "fact.parquet", work / "quarantine.parquet"
+            q_schema = pa.schema([*quarantine_schema(contract), *QUARANTINE_META])
+            dates: list[date] = []
+            with item.open() as stream, \
+                    pq.ParquetWriter(fact_path, spec.arrow_schema, compression="zstd") as facts, \
+                    pq.ParquetWriter(quarantine_path, q_schema, compression="zstd") as quarantine:
+                counted = _CountingStream(stream, self.progress)
+                for chunk, malformed, blanks in iter_chunks(counted, layout, block_size=self.settings.chunk_bytes):
+                    checked = validate(chunk, contract)
+                    fact = self._build(source, checked.valid, file_id, loaded_at)
+                    facts.write_table(fact)
+                    bad = pa.concat_tables([checked.quarantine, _malformed_table(malformed, contract)])
+                    if bad.num_rows:
+                        quarantine.write_table(self._quarantine_rows(bad, contract, item, file_id, loaded_at))
+                    result.rows_in += chunk.num_rows + len(malformed)
+                    result.rows_blank += blanks
+                    result.rows_quarantined += bad.num_rows
+                    dates.extend(_date_bounds(fact, DATE_COLUMNS[source]))
+            dupes = _duplicates(fact_path, contract.key, work, self.settings.duckdb_memory_limit)
+            if dupes.num_rows:
+                fact_path = self._remove_duplicates(fact_path, dupes, contract, item, file_id, loaded_at,
+                                                    quarantine_path, q_schema, work)
+                result.rows_quarantined += dupes.num_rows
+            result.rows_loaded = result.rows_in - result.rows_quarantined
+            result.lake_uri = self.lake.curated_uri(spec.name, file_id)
+            self.lake.publish(fact_path, result.lake_uri, table=spec.name, kind="curated")
+            if result.rows_quarantined:
+                result.quarantine_uri = self.lake.quarantine_uri(source, file_id)
+                self.lake.publish(quarantine_path, result.quarantine_uri, table=f"quarantine_{source}",
+                                  kind="quarantine")
+            result.status = "loaded"
+            dim_dates = star.build_dim_date(min(dates), max(dates)) if dates else schema.DIM_DATE.arrow_schema.empty_table()
+            load = FileLoad(source, spec, fact_path, result.lake_uri, dim_dates,
+                            self._ledger(item, result, size, started), loaded_at)
+            if not self.warehouse.load_file(load):
+                result.status = "skipped_duplicate"
+
+    def _build(self, source: SourceName, valid: pa.Table, file_id: str, loaded_at: datetime) -> pa.Table:
+        if source == "bank_statements":
+            return star.build_fact_bank_transaction(valid, file_id, loaded_at, self.rules,
+                                                    mask_narration=self.settings.mask_narration)
+        return star.FACT_BUILDERS[source](valid, file_id, loaded_at)
+
+    def _quarantine_rows(self, bad: pa.Table, contract: SourceContract, item: SourceFile, file_id: str,
+                         at: datetime) -> pa.Table:
+        n = bad.num_rows
+        if self.settings.mask_narration and contract.name == "bank_statements":
+            bad = bad.set_column(bad.schema.get_field_index("narration"), "narration",
+                                 star.mask_text(bad.column("narration")))
+            bad = bad.set_column(bad.schema.get_field_index("raw_line"), "raw_line",
+                                 star.mask_text(bad.column("raw_line")))
+        meta = [pa.array([file_id] * n, pa.string()), pa.array([item.uri] * n, pa.string()),
+                pa.array([self.run_id] * n, pa.string()), pa.array([at] * n, pa.timestamp("us"))]
+        return pa.Table.from_arrays([*bad.columns, *meta], schema=pa.schema([*bad.schema, *QUARANTINE_META]))
+
+    def _remove_duplicates(self, fact_path: Path, dupes: pa.Table, contract: SourceContract, item: SourceFile,
+                           file_id: str, at: datetime, quarantine_path: Path, q_schema: pa.Schema,
+                           work: Path) -> Path:
+        """Keep the last occurrence of each key; quarantine the earlier ones as duplicate_key."""
+        rows = dupes.column("source_row")
+        kept_path = work / "fact.dedup.parquet"
+        dropped: list[pa.Table] = []
+        source_file = pq.ParquetFile(fact_path)
+        with pq.ParquetWriter(kept_path, source_file.schema_arrow, compression="zstd") as out:
+            for batch in source_file.iter_batches(batch_size=250_000):
+                table = pa.Table.from_batches([batch])
+                is_dupe = pc.is_in(table.column("source_row"), value_set=rows)
+                out.write_table(table.filter(pc.invert(is_dupe)))
+                dropped.append(table.filter(is_dupe))
+        earlier = pa.concat_tables(dropped)
+        kept = pc.index_in(earlier.column("source_row"), value_set=rows)
+        kept_line = pc.take(dupes.column("kept_row"), kept)
+        key_text = pc.cast(earlier.column(contract.key), pa.string())
+        reason = pc.binary_join_element_wise(
+            f"duplicate {contract.key} '", key_text, "': line ", pc.cast(kept_line, pa.string()),
+            " has the later occurrence, which is loaded", "")
+        n = earlier.num_rows
+        originals = {c: (pc.cast(earlier.column(c), pa.string()) if c in earlier.column_names
+                         else pa.nulls(n, pa.string())) for c in contract.names}
+        table = pa.table({"source_row": earlier.column("source_row"), "rule": pa.array(["duplicate_key"] * n),
+                          "column": pa.array([contract.key] * n), "reason": reason, **originals,
+                          "raw_line": pa.nulls(n, pa.string())}, schema=quarantine_schema(contract))
+        merged = work / "quarantine.all.parquet"
+        with pq.ParquetWriter(merged, q_schema, compression="zstd") as out:
+            if quarantine_path.exists():
+                for batch in pq.ParquetFile(quarantine_path).iter_batches():
+                    out.write_batch(batch)
+            out.write_table(self._quarantine_rows(table, contract, item, file_id, at))
+        merged.replace(quarantine_path)
+        return kept_path
+
+
+class _CountingStream(io.RawIOBase):
+    """Reports bytes read, for progress bars."""
+
+    def __init__(self, inner: BinaryIO, progress: Progress) -> None:
+        self.inner, self.progress = inner, progress
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.inner.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        if n:
+            self.progress("bytes", n)
+        return n
+
+
+def _duplicates(path: Path, key: str, work: Path, memory_limit: str) -> pa.Table:
+    """Earlier occurrences of keys repeated in the file, with the line of the occurrence that is kept."""
+    con = duckdb.connect(":memory:", config={"memory_limit": memory_limit, "temp_directory": str(work / "duck")})
+    try:
+        literal = str(path).replace("'", "''")  # our own scratch path, never user text
+        return con.sql(
+            f"SELECT source_row, MAX(source_row) OVER (PARTITION BY {key}) AS kept_row FROM read_parquet('{literal}') "
+            f"QUALIFY ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY source_row DESC) > 1"
+        ).to_arrow_table()
+    finally:
+        con.close()
+
+
+def _malformed_table(rows: list[MalformedRow], contract: SourceContract) -> pa.Table:
+    n = len(rows)
+    q = quarantine_schema(contract)
+    columns: dict[str, Any] = {f.name: pa.nulls(n, f.type) for f in q}
+    columns["source_row"] = pa.array([r.line for r in rows], pa.int64())
+    columns["rule"] = pa.array(["malformed_row"] * n, pa.string())
+    columns["reason"] = pa.array([r.reason for r in rows], pa.string())
+    columns["raw_line"] = pa.array([r.text for r in rows], pa.string())
+    return pa.table(columns, schema=q)
+
+
+def _date_bounds(fact: pa.Table, columns: Sequence[str]) -> list[date]:
+    bounds: list[date] = []
+    for col in columns:
+        span = pc.min_max(fact.column(col))
+        bounds.extend(v for v in (span["min"].as_py(), span["max"].as_py()) if v is not None)
+    return bounds
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
