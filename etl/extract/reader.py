@@ -9,9 +9,9 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -128,11 +128,7 @@ class _LineTracker:
         ordinals = np.arange(self.valid_seen, self.valid_seen + n, dtype=np.int64)
         index = ordinals + np.searchsorted(shifted, ordinals, side="right")
         last = int(index[-1]) if n else None
-        pending = [
-            (i, t)
-            for i, t in self.malformed[self._placed_malformed :]
-            if last is None or i < last
-        ]
+        pending = [(i, t) for i, t in self.malformed[self._placed_malformed :] if last is None or i < last]
         self._placed_malformed += len(pending)
         all_index = np.concatenate([index, np.array([i for i, _ in pending], dtype=np.int64)])
         all_newlines = np.concatenate(
@@ -149,7 +145,7 @@ class _LineTracker:
 
 
 def iter_chunks(
-    stream: BinaryIO, layout: CsvLayout, *, block_size: int
+    stream: BinaryIO | io.RawIOBase, layout: CsvLayout, *, block_size: int
 ) -> Iterator[tuple[pa.Table, list[MalformedRow], int]]:
     """Yield (rows as text with `source_row`, malformed rows, blank-line count) chunk by chunk.
 
@@ -157,30 +153,30 @@ def iter_chunks(
     """
     tracker = _LineTracker()
     names = _fill_blank_names(layout.header)
-    reader = pacsv.open_csv(
-        stream,
-        read_options=pacsv.ReadOptions(
-            use_threads=False,
-            block_size=block_size,
-            skip_rows=1,
-            column_names=names,
-            encoding=layout.encoding,
-        ),
-        parse_options=pacsv.ParseOptions(
-            delimiter=layout.delimiter,
-            newlines_in_values=True,
-            ignore_empty_lines=False,
-            invalid_row_handler=tracker.handler,
-        ),
-        convert_options=pacsv.ConvertOptions(
-            # Every column is read as text, extras too: a line break inside any field moves the line numbers.
-            column_types=dict.fromkeys(names, pa.string()),
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-        ),
-    )
     expected = len(layout.header)
     try:
+        reader = pacsv.open_csv(
+            stream,
+            read_options=pacsv.ReadOptions(
+                use_threads=False,
+                block_size=block_size,
+                skip_rows=1,
+                column_names=names,
+                encoding=layout.encoding,
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=layout.delimiter,
+                newlines_in_values=True,
+                ignore_empty_lines=False,
+                invalid_row_handler=tracker.handler,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                # Every column is read as text, extras too: a line break inside any field moves the line numbers.
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
         for batch in reader:
             if batch.num_rows == 0:  # a chunk of only malformed rows: they are placed with the next records
                 continue
@@ -231,7 +227,6 @@ def table_of_nothing(layout: CsvLayout) -> pa.Table:
 
 def _fill_blank_names(header: tuple[str, ...]) -> list[str]:
     return [h or f"_unnamed_{i}" for i, h in enumerate(header)]
-
 
 
 def _explain_arrow_error(exc: pa.ArrowInvalid, layout: CsvLayout) -> str:
