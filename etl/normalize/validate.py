@@ -128,7 +128,11 @@ def _quote(col: Column, text: pa.Array, message: str) -> pa.Array:
 
 def _cast_id(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
     too_long = pc.greater(pc.utf8_length(text), MAX_ID_CHARS)
-    return text, [_Check(too_long, "out_of_range", col.name, _quote(col, text, f"is longer than {MAX_ID_CHARS} characters"))]
+    return text, [
+        _Check(
+            too_long, "out_of_range", col.name, _quote(col, text, f"is longer than {MAX_ID_CHARS} characters")
+        )
+    ]
 
 
 def _cast_text(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
@@ -147,19 +151,45 @@ def _decimal_caster(dtype: pa.Decimal128Type) -> Callable[[pa.Array, Column], tu
         unsigned = pc.utf8_ltrim(plain, characters="+-")
         parts = pc.split_pattern(unsigned, ".", max_splits=1)
         whole = pc.utf8_ltrim(pc.list_element(parts, 0), characters="0")
-        frac_len = pc.utf8_length(pc.fill_null(pc.list_element(pc.if_else(pc.greater(pc.list_value_length(parts), 1), parts, pa.scalar(["", ""], pa.list_(pa.string()))), 1), ""))
+        frac_len = pc.utf8_length(
+            pc.fill_null(
+                pc.list_element(
+                    pc.if_else(
+                        pc.greater(pc.list_value_length(parts), 1),
+                        parts,
+                        pa.scalar(["", ""], pa.list_(pa.string())),
+                    ),
+                    1,
+                ),
+                "",
+            )
+        )
         overflow = pc.and_(is_number, pc.greater(pc.utf8_length(whole), int_digits))
         too_fine = pc.and_(is_number, pc.greater(frac_len, scale))
         ok = pc.and_(is_number, pc.invert(pc.or_(overflow, too_fine)))
         safe = pc.if_else(ok, plain, pa.scalar(None, pa.string()))
-        value = pc.cast(pc.if_else(pc.ends_with(safe, "."), pc.binary_join_element_wise(safe, "0", ""), safe), dtype)
+        value = pc.cast(
+            pc.if_else(pc.ends_with(safe, "."), pc.binary_join_element_wise(safe, "0", ""), safe), dtype
+        )
         checks = [
-            _Check(pc.and_(pc.is_valid(text), pc.invert(is_number)), "invalid_number", col.name,
-                   _quote(col, text, "is not a number")),
-            _Check(overflow, "decimal_overflow", col.name,
-                   _quote(col, text, f"does not fit DECIMAL({dtype.precision},{scale})")),
-            _Check(too_fine, "decimal_scale", col.name,
-                   _quote(col, text, f"has more than {scale} decimal places")),
+            _Check(
+                pc.and_(pc.is_valid(text), pc.invert(is_number)),
+                "invalid_number",
+                col.name,
+                _quote(col, text, "is not a number"),
+            ),
+            _Check(
+                overflow,
+                "decimal_overflow",
+                col.name,
+                _quote(col, text, f"does not fit DECIMAL({dtype.precision},{scale})"),
+            ),
+            _Check(
+                too_fine,
+                "decimal_scale",
+                col.name,
+                _quote(col, text, f"has more than {scale} decimal places"),
+            ),
         ]
         return value, checks + _range_checks(value, text, col)
 
@@ -172,9 +202,15 @@ def _cast_int(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
     ok = pc.and_(is_int, short)
     value = pc.cast(pc.if_else(ok, text, pa.scalar(None, pa.string())), pa.int32())
     checks = [
-        _Check(pc.and_(pc.is_valid(text), pc.invert(is_int)), "invalid_integer", col.name,
-               _quote(col, text, "is not a whole number")),
-        _Check(pc.and_(is_int, pc.invert(short)), "out_of_range", col.name, _quote(col, text, "is too large")),
+        _Check(
+            pc.and_(pc.is_valid(text), pc.invert(is_int)),
+            "invalid_integer",
+            col.name,
+            _quote(col, text, "is not a whole number"),
+        ),
+        _Check(
+            pc.and_(is_int, pc.invert(short)), "out_of_range", col.name, _quote(col, text, "is too large")
+        ),
     ]
     return value, checks + _range_checks(value, text, col)
 
@@ -189,10 +225,18 @@ def _cast_date(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
     value = pc.cast(pc.if_else(real, parsed, pa.scalar(None, parsed.type)), pa.date32())
     in_range = pc.and_(pc.greater_equal(day, DATE_MIN), pc.less_equal(day, DATE_MAX))
     checks = [
-        _Check(pc.and_(pc.is_valid(text), pc.invert(real)), "invalid_date", col.name,
-               _quote(col, text, "is not a valid date (expected YYYY-MM-DD)")),
-        _Check(pc.and_(real, pc.invert(in_range)), "out_of_range", col.name,
-               _quote(col, text, f"is outside {DATE_MIN}..{DATE_MAX}")),
+        _Check(
+            pc.and_(pc.is_valid(text), pc.invert(real)),
+            "invalid_date",
+            col.name,
+            _quote(col, text, "is not a valid date (expected YYYY-MM-DD)"),
+        ),
+        _Check(
+            pc.and_(real, pc.invert(in_range)),
+            "out_of_range",
+            col.name,
+            _quote(col, text, f"is outside {DATE_MIN}..{DATE_MAX}"),
+        ),
     ]
     return value, checks
 
@@ -210,7 +254,7 @@ def _cast_enum(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
 def _range_checks(value: pa.Array, text: pa.Array, col: Column) -> list[_Check]:
     masks: list[pa.Array] = []
     if col.nonzero:
-        masks.append(pc.equal(value, pa.scalar(0).cast(value.type)))
+        masks.append(pc.equal(value, _scalar(Decimal(0), value.type)))
     if col.minimum is not None:
         low = _scalar(col.minimum, value.type)
         masks.append(pc.less_equal(value, low) if col.min_exclusive else pc.less(value, low))
@@ -221,7 +265,14 @@ def _range_checks(value: pa.Array, text: pa.Array, col: Column) -> list[_Check]:
     mask = masks[0]
     for extra in masks[1:]:
         mask = pc.or_(mask, extra)
-    return [_Check(mask, "out_of_range", col.name, _quote(col, text, f"is outside the allowed range ({col.range_text()})"))]
+    return [
+        _Check(
+            mask,
+            "out_of_range",
+            col.name,
+            _quote(col, text, f"is outside the allowed range ({col.range_text()})"),
+        )
+    ]
 
 
 def _scalar(number: Decimal, dtype: pa.DataType) -> pa.Scalar:
