@@ -12,9 +12,7 @@ from etl.load.warehouse import open_warehouse
 from etl.pipeline import Pipeline, RunReport, discover
 from etl.settings import Settings
 
-APP_HEADER = (
-    "application_id,customer_id,loan_amount,loan_application_date,credit_score,employment_status,annual_income"
-)
+APP_HEADER = "application_id,customer_id,loan_amount,loan_application_date,credit_score,employment_status,annual_income"
 STMT_HEADER = "transaction_id,customer_id,transaction_date,transaction_amount,narration,balance"
 REPAY_HEADER = "repayment_id,application_id,due_date,amount_due,paid_date,amount_paid"
 
@@ -35,7 +33,9 @@ class Env:
     def data(self) -> Path:
         return self.root / "data"
 
-    def run(self, paths: Sequence[Path] | None = None, source: str | None = None, **settings: Any) -> RunReport:
+    def run(
+        self, paths: Sequence[Path] | None = None, source: str | None = None, **settings: Any
+    ) -> RunReport:
         effective = self.settings.model_copy(update=settings) if settings else self.settings
         with open_warehouse(effective) as wh:
             pipeline = Pipeline(effective, LocalLake(effective.lake), wh)

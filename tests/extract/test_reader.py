@@ -45,7 +45,9 @@ def test_header_variants_are_the_same_columns(header: str) -> None:
 
 
 def test_bom_and_crlf() -> None:
-    data = ("\ufeff" + APP + "\r\nA1,C1,10,2023-01-01,700,Employed,5\r\nA2,C2,11,2023-01-02,701,Employed,6\r\n").encode()
+    data = (
+        "\ufeff" + APP + "\r\nA1,C1,10,2023-01-01,700,Employed,5\r\nA2,C2,11,2023-01-02,701,Employed,6\r\n"
+    ).encode()
     rows, malformed, blanks = read_all(data)
     assert [r["application_id"] for r in rows] == ["A1", "A2"]
     assert [r["annual_income"] for r in rows] == ["5", "6"]  # no stray \r
@@ -55,20 +57,28 @@ def test_bom_and_crlf() -> None:
 
 @pytest.mark.parametrize("delimiter", [";", "\t", "|"])
 def test_other_delimiters_are_detected(delimiter: str) -> None:
-    text = APP.replace(",", delimiter) + "\n" + delimiter.join(["A1", "C1", "1,5", "2023-01-01", "700", "x", "5"])
+    text = (
+        APP.replace(",", delimiter)
+        + "\n"
+        + delimiter.join(["A1", "C1", "1,5", "2023-01-01", "700", "x", "5"])
+    )
     rows, _, _ = read_all(text.encode())
     assert rows[0]["loan_amount"] == "1,5"
 
 
 def test_utf16_with_bom_is_decoded() -> None:
-    data = (APP + "\nA1,C1,10,2023-01-01,700,Employed,5\nA2,Cé,10,2023-01-01,700,Employed,5\n").encode("utf-16")
+    data = (APP + "\nA1,C1,10,2023-01-01,700,Employed,5\nA2,Cé,10,2023-01-01,700,Employed,5\n").encode(
+        "utf-16"
+    )
     rows, _, _ = read_all(data)
     assert [r["customer_id"] for r in rows] == ["C1", "Cé"]
 
 
 def test_latin1_is_rejected_clearly() -> None:
     data = (APP + "\nA1,Café,10,2023-01-01,700,Employed,5\n").encode("latin-1")
-    with pytest.raises(FileRejected, match=r"not UTF-8 text: invalid byte 0xe9 at offset \d+; save the file as UTF-8"):
+    with pytest.raises(
+        FileRejected, match=r"not UTF-8 text: invalid byte 0xe9 at offset \d+; save the file as UTF-8"
+    ):
         layout_of(data)
 
 
@@ -86,9 +96,11 @@ def test_invalid_utf8_after_the_head_is_rejected_clearly() -> None:
         (b"", "empty file (0 bytes)"),
         (b"\n\nA1,C1\n", "no header row: the first line is blank"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary data"),
-        (b"application_id,customer_id,loan_amount\nA1,C1,5\n",
-         "missing required column(s) for loan_applications: loan_application_date, credit_score, "
-         "employment_status, annual_income (found: application_id, customer_id, loan_amount)"),
+        (
+            b"application_id,customer_id,loan_amount\nA1,C1,5\n",
+            "missing required column(s) for loan_applications: loan_application_date, credit_score, "
+            "employment_status, annual_income (found: application_id, customer_id, loan_amount)",
+        ),
         ((APP + ",Loan Amount\n").encode(), "duplicate column(s) after header normalisation: loan_amount"),
     ],
 )
@@ -107,14 +119,16 @@ def test_header_only_file_has_no_rows() -> None:
 def test_line_numbers_survive_quoted_newlines_blank_lines_and_malformed_rows() -> None:
     header = "transaction_id,customer_id,transaction_date,transaction_amount,narration,balance,note"
     data = (
-        header + "\n"
-        "T1,C1,2023-01-01,-5.00,\"POS, \"\"SHOPRITE\"\"\nLEKKI\",10.00,x\n"  # lines 2-3
-        "\n"  # line 4: blank
-        "T2,C1,2023-01-02\n"  # line 5: malformed
-        "T3,C1,2023-01-03,7.00,SALARY,17.00,\"two\nline\nnote\"\n"  # lines 6-8
-        "T4,C1,2023-01-04,-1.00,Ọ̀yọ́ café,16.00,z\n"  # line 9
-        "T5,C2\n"  # line 10: malformed
-    ).encode()
+        (
+            header + "\n"
+            'T1,C1,2023-01-01,-5.00,"POS, ""SHOPRITE""\nLEKKI",10.00,x\n'  # lines 2-3
+            "\n"  # line 4: blank
+            "T2,C1,2023-01-02\n"  # line 5: malformed
+            'T3,C1,2023-01-03,7.00,SALARY,17.00,"two\nline\nnote"\n'  # lines 6-8
+            "T4,C1,2023-01-04,-1.00,Ọ̀yọ́ café,16.00,z\n"  # line 9
+            "T5,C2\n"  # line 10: malformed
+        ).encode()
+    )
     for block_size in (128, 1 << 20):  # chunk boundaries must not move line numbers
         rows, malformed, blanks = read_all(data, BANK_STATEMENTS, block_size=block_size)
         assert [(r["transaction_id"], r["source_row"]) for r in rows] == [("T1", 2), ("T3", 6), ("T4", 9)]

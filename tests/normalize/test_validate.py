@@ -50,34 +50,98 @@ def test_good_row_is_cast_exactly() -> None:
         ({"customer_id": "  "}, "required", "customer_id", "customer_id is empty"),
         ({"loan_amount": "12,3x"}, "invalid_number", "loan_amount", "loan_amount '12,3x' is not a number"),
         ({"loan_amount": "1e5"}, "invalid_number", "loan_amount", "loan_amount '1e5' is not a number"),
-        ({"loan_amount": "12.345"}, "decimal_scale", "loan_amount", "loan_amount '12.345' has more than 2 decimal places"),
-        ({"loan_amount": "12345678901234567890.00"}, "decimal_overflow", "loan_amount",
-         "loan_amount '12345678901234567890.00' does not fit DECIMAL(18,2)"),
-        ({"loan_amount": "0"}, "out_of_range", "loan_amount", "loan_amount '0' is outside the allowed range (> 0)"),
-        ({"loan_amount": "-5"}, "out_of_range", "loan_amount", "loan_amount '-5' is outside the allowed range (> 0)"),
-        ({"annual_income": "-1"}, "out_of_range", "annual_income",
-         "annual_income '-1' is outside the allowed range (>= 0)"),
-        ({"credit_score": "900"}, "out_of_range", "credit_score",
-         "credit_score '900' is outside the allowed range (300-850)"),
-        ({"credit_score": "299"}, "out_of_range", "credit_score",
-         "credit_score '299' is outside the allowed range (300-850)"),
-        ({"credit_score": "700.5"}, "invalid_integer", "credit_score", "credit_score '700.5' is not a whole number"),
-        ({"loan_application_date": "2023-02-30"}, "invalid_date", "loan_application_date",
-         "loan_application_date '2023-02-30' is not a valid date (expected YYYY-MM-DD)"),
-        ({"loan_application_date": "31/12/2023"}, "invalid_date", "loan_application_date",
-         "loan_application_date '31/12/2023' is not a valid date (expected YYYY-MM-DD)"),
-        ({"loan_application_date": "1850-01-01"}, "out_of_range", "loan_application_date",
-         "loan_application_date '1850-01-01' is outside 1900-01-01..2100-12-31"),
-        ({"employment_status": "Retired"}, "invalid_enum", "employment_status",
-         "employment_status 'Retired' is not one of Employed, Self-Employed, Unemployed"),
-        ({"decision_date": "2023-01-01"}, "date_order", "decision_date", "decision_date is before loan_application_date"),
+        (
+            {"loan_amount": "12.345"},
+            "decimal_scale",
+            "loan_amount",
+            "loan_amount '12.345' has more than 2 decimal places",
+        ),
+        (
+            {"loan_amount": "12345678901234567890.00"},
+            "decimal_overflow",
+            "loan_amount",
+            "loan_amount '12345678901234567890.00' does not fit DECIMAL(18,2)",
+        ),
+        (
+            {"loan_amount": "0"},
+            "out_of_range",
+            "loan_amount",
+            "loan_amount '0' is outside the allowed range (> 0)",
+        ),
+        (
+            {"loan_amount": "-5"},
+            "out_of_range",
+            "loan_amount",
+            "loan_amount '-5' is outside the allowed range (> 0)",
+        ),
+        (
+            {"annual_income": "-1"},
+            "out_of_range",
+            "annual_income",
+            "annual_income '-1' is outside the allowed range (>= 0)",
+        ),
+        (
+            {"credit_score": "900"},
+            "out_of_range",
+            "credit_score",
+            "credit_score '900' is outside the allowed range (300-850)",
+        ),
+        (
+            {"credit_score": "299"},
+            "out_of_range",
+            "credit_score",
+            "credit_score '299' is outside the allowed range (300-850)",
+        ),
+        (
+            {"credit_score": "700.5"},
+            "invalid_integer",
+            "credit_score",
+            "credit_score '700.5' is not a whole number",
+        ),
+        (
+            {"loan_application_date": "2023-02-30"},
+            "invalid_date",
+            "loan_application_date",
+            "loan_application_date '2023-02-30' is not a valid date (expected YYYY-MM-DD)",
+        ),
+        (
+            {"loan_application_date": "31/12/2023"},
+            "invalid_date",
+            "loan_application_date",
+            "loan_application_date '31/12/2023' is not a valid date (expected YYYY-MM-DD)",
+        ),
+        (
+            {"loan_application_date": "1850-01-01"},
+            "out_of_range",
+            "loan_application_date",
+            "loan_application_date '1850-01-01' is outside 1900-01-01..2100-12-31",
+        ),
+        (
+            {"employment_status": "Retired"},
+            "invalid_enum",
+            "employment_status",
+            "employment_status 'Retired' is not one of Employed, Self-Employed, Unemployed",
+        ),
+        (
+            {"decision_date": "2023-01-01"},
+            "date_order",
+            "decision_date",
+            "decision_date is before loan_application_date",
+        ),
     ],
 )
-def test_each_rule_quarantines_with_a_reason(changes: dict[str, str], rule: str, column: str, reason: str) -> None:
+def test_each_rule_quarantines_with_a_reason(
+    changes: dict[str, str], rule: str, column: str, reason: str
+) -> None:
     valid, bad = one(**changes)
     assert valid == []
     assert len(bad) == 1
-    assert (bad[0]["rule"], bad[0]["column"], bad[0]["reason"], bad[0]["source_row"]) == (rule, column, reason, 2)
+    assert (bad[0]["rule"], bad[0]["column"], bad[0]["reason"], bad[0]["source_row"]) == (
+        rule,
+        column,
+        reason,
+        2,
+    )
     for name, value in {**GOOD, **changes}.items():
         assert bad[0][name] == value  # the original text is kept, untrimmed
 
@@ -88,8 +152,13 @@ def test_first_broken_rule_in_column_order_is_reported() -> None:
 
 
 def test_optional_columns_cast_when_present() -> None:
-    valid, bad = one(interest_rate="12.5", loan_term_months="36", application_status=" APPROVED", state="Lagos",
-                     decision_date="2023-01-20 10:15:00")
+    valid, bad = one(
+        interest_rate="12.5",
+        loan_term_months="36",
+        application_status=" APPROVED",
+        state="Lagos",
+        decision_date="2023-01-20 10:15:00",
+    )
     assert bad == []
     assert valid[0]["interest_rate"] == Decimal("12.5000")
     assert valid[0]["loan_term_months"] == 36
@@ -106,19 +175,34 @@ def test_mixed_chunk_splits_and_keeps_every_row() -> None:
 
 
 def test_bank_statement_amount_must_not_be_zero() -> None:
-    row = {"transaction_id": "T1", "customer_id": "C1", "transaction_date": "2023-01-01",
-           "transaction_amount": "0.00", "narration": "POS", "balance": "-10.50"}
-    result = validate(chunk([row, {**row, "transaction_id": "T2", "transaction_amount": "-3.10"}], BANK_STATEMENTS),
-                      BANK_STATEMENTS)
+    row = {
+        "transaction_id": "T1",
+        "customer_id": "C1",
+        "transaction_date": "2023-01-01",
+        "transaction_amount": "0.00",
+        "narration": "POS",
+        "balance": "-10.50",
+    }
+    result = validate(
+        chunk([row, {**row, "transaction_id": "T2", "transaction_amount": "-3.10"}], BANK_STATEMENTS),
+        BANK_STATEMENTS,
+    )
     assert [r["transaction_id"] for r in result.valid.to_pylist()] == ["T2"]
     assert result.valid.to_pylist()[0]["balance"] == Decimal("-10.50")
     assert result.quarantine.to_pylist()[0]["reason"] == (
-        "transaction_amount '0.00' is outside the allowed range (non-zero)")
+        "transaction_amount '0.00' is outside the allowed range (non-zero)"
+    )
 
 
 def test_repayment_optional_payment_columns() -> None:
-    row = {"repayment_id": "R1", "application_id": "A1", "due_date": "2023-02-01", "amount_due": "100",
-           "paid_date": "", "amount_paid": ""}
+    row = {
+        "repayment_id": "R1",
+        "application_id": "A1",
+        "due_date": "2023-02-01",
+        "amount_due": "100",
+        "paid_date": "",
+        "amount_paid": "",
+    }
     result = validate(chunk([row], REPAYMENTS), REPAYMENTS)
     assert result.quarantine.num_rows == 0
     assert result.valid.to_pylist()[0]["amount_paid"] is None

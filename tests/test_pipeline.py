@@ -1,0 +1,340 @@
+"""End to end on the embedded default: real CSV files -> real Parquet lake -> real DuckDB warehouse file."""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from tests.helpers import APP_HEADER, REPAY_HEADER, STMT_HEADER, Env, by_path, write
+
+
+def test_real_sample_loads_every_row_with_exact_sums(env: Env, indicina_sample: Path) -> None:
+    folder = env.data / "loan_application"  # the original challenge's folder name
+    folder.mkdir(parents=True)
+    (folder / "loan_data.csv").write_bytes(indicina_sample.read_bytes())
+    with indicina_sample.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    report = env.run()
+    [result] = report.files
+    assert (result.status, result.rows_in, result.rows_loaded, result.rows_quarantined) == (
+        "loaded",
+        1000,
+        1000,
+        0,
+    )
+    assert report.exit_code == 0
+    assert env.scalar("SELECT COUNT(*) FROM fact_loan_application") == 1000
+    assert env.scalar("SELECT SUM(loan_amount) FROM fact_loan_application") == sum(
+        Decimal(r["Loan_Amount"]) for r in rows
+    )
+    assert env.scalar("SELECT SUM(annual_income) FROM fact_loan_application") == sum(
+        Decimal(r["Annual_Income"]) for r in rows
+    )
+    assert env.scalar("SELECT COUNT(*) FROM dim_customer WHERE customer_key <> -1") == len(
+        {r["Customer_ID"] for r in rows}
+    )
+    poor = sum(1 for r in rows if 300 <= int(r["Credit_Score"]) <= 579)
+    assert (
+        env.scalar(
+            "SELECT COUNT(*) FROM fact_loan_application f JOIN dim_credit_band b USING (credit_band_key) "
+            "WHERE b.credit_band = 'Poor'"
+        )
+        == poor
+    )
+    first = rows[0]
+    assert env.query(
+        "SELECT customer_id, loan_amount, employment_status, source_row, application_date_key "
+        "FROM fact_loan_application WHERE application_id = ?",
+        [first["Application_ID"]],
+    ) == [
+        (
+            first["Customer_ID"],
+            Decimal(first["Loan_Amount"]),
+            first["Employment_Status"],
+            2,
+            int(first["Loan_Application_Date"].replace("-", "")),
+        )
+    ]
+    assert all(t.status == "pass" for t in report.data_tests)
+    stored = env.scalar("SELECT COUNT(*) FROM etl_data_test_result WHERE run_id = ?", [report.run_id])
+    assert stored == len(report.data_tests) > 50
+
+
+def test_replay_and_renamed_copy_are_skipped_and_change_nothing(env: Env) -> None:
+    text = (
+        APP_HEADER + "\nA1,C1,100.10,2023-01-01,700,Employed,1000\nA2,C2,200.20,2023-01-02,650,Unemployed,0\n"
+    )
+    write(env.data, "loan_applications", "a.csv", text)
+    first = env.run()
+    assert first.files[0].status == "loaded"
+    write(env.data, "loan_applications", "copy-under-another-name.csv", text)
+    second = env.run()
+    assert {f.status for f in second.files} == {"skipped_duplicate"}
+    assert second.exit_code == 0
+    assert env.scalar("SELECT COUNT(*) FROM fact_loan_application") == 2
+    assert env.scalar("SELECT COUNT(*) FROM etl_file_ledger") == 1
+    assert env.scalar("SELECT SUM(loan_amount) FROM fact_loan_application") == Decimal("300.30")
+
+
+def test_dirty_rows_are_quarantined_in_the_lake_with_line_rule_reason_and_original_text(env: Env) -> None:
+    text = (
+        APP_HEADER + "\n"
+        "A1,C1,100.00,2023-01-01,700,Employed,1000\n"
+        "A2,C2,12,3x,2023-01-01,700,Employed,1000\n"  # extra field -> malformed row
+        "A3,C3,100.00,2023-02-30,700,Employed,1000\n"
+        "A4,C4,100.00,2023-01-01,900,Employed,1000\n"
+        "A5,C5,100.00,2023-01-01,700,Retired,1000\n"
+        "A6,C6,12345678901234567890.00,2023-01-01,700,Employed,1000\n"
+        "A7,,100.00,2023-01-01,700,Employed,1000\n"
+    )
+    write(env.data, "loan_applications", "dirty.csv", text)
+    report = env.run()
+    [result] = report.files
+    assert (result.rows_in, result.rows_loaded, result.rows_quarantined) == (7, 1, 6)
+    assert report.exit_code == 0  # quarantined rows do not fail a run
+    assert (
+        result.quarantine_uri == f"{env.settings.lake}/quarantine/loan_applications/{result.file_id}.parquet"
+    )
+    quarantined = pq.read_table(result.quarantine_uri).sort_by("source_row").to_pylist()
+    assert [(q["source_row"], q["rule"]) for q in quarantined] == [
+        (3, "malformed_row"),
+        (4, "invalid_date"),
+        (5, "out_of_range"),
+        (6, "invalid_enum"),
+        (7, "decimal_overflow"),
+        (8, "required"),
+    ]
+    assert quarantined[0]["raw_line"] == "A2,C2,12,3x,2023-01-01,700,Employed,1000"
+    assert quarantined[0]["reason"] == "expected 7 fields, found 8"
+    assert quarantined[2]["credit_score"] == "900"
+    assert (
+        quarantined[3]["reason"]
+        == "employment_status 'Retired' is not one of Employed, Self-Employed, Unemployed"
+    )
+    assert {q["file_id"] for q in quarantined} == {result.file_id}
+    ledger = env.query("SELECT rows_in, rows_loaded, rows_quarantined, status FROM etl_file_ledger")
+    assert ledger == [(7, 1, 6, "loaded")]
+
+
+def test_duplicate_keys_keep_the_last_occurrence_even_across_chunks(env: Env) -> None:
+    lines = [
+        f"T{i},C1,2023-01-{1 + i % 28:02d},-{i}.00,POS PURCHASE SHOPRITE,{1000 - i}.00" for i in range(1, 400)
+    ]
+    lines.append("T5,C1,2023-01-30,-999.99,POS PURCHASE CORRECTED,1.00")  # later occurrence wins
+    write(env.data, "bank_statements", "s.csv", STMT_HEADER + "\n" + "\n".join(lines) + "\n")
+    report = env.run(chunk_bytes=1 << 16)  # several chunks
+    [result] = report.files
+    assert (result.rows_in, result.rows_loaded, result.rows_quarantined) == (400, 399, 1)
+    assert env.query(
+        "SELECT transaction_amount, narration, source_row FROM fact_bank_transaction "
+        "WHERE transaction_id = 'T5'"
+    ) == [(Decimal("-999.99"), "POS PURCHASE CORRECTED", 401)]
+    [dup] = pq.read_table(result.quarantine_uri).to_pylist()
+    assert (dup["source_row"], dup["rule"], dup["column"]) == (6, "duplicate_key", "transaction_id")
+    assert (
+        dup["reason"] == "duplicate transaction_id 'T5': line 401 has the later occurrence, which is loaded"
+    )
+    assert dup["transaction_amount"] == "-5.00"
+
+
+def test_corrected_file_upserts_and_builds_type2_history(env: Env) -> None:
+    write(
+        env.data,
+        "loan_applications",
+        "day1.csv",
+        APP_HEADER + ",state\nA1,C1,100.00,2023-01-01,700,Employed,1000,Lagos\n",
+    )
+    env.run()
+    write(
+        env.data,
+        "loan_applications",
+        "day2.csv",
+        APP_HEADER + ",state\nA1,C1,150.00,2023-01-01,700,Employed,1000,Lagos\n"
+        "A2,C1,90.00,2023-03-01,720,Self-Employed,2000,Oyo\n",
+    )
+    report = env.run()
+    assert [f.status for f in report.files] == ["skipped_duplicate", "loaded"]
+    assert env.query("SELECT application_id, loan_amount FROM fact_loan_application ORDER BY 1") == [
+        ("A1", Decimal("150.00")),
+        ("A2", Decimal("90.00")),
+    ]
+    assert env.query(
+        "SELECT employment_status, annual_income, state, is_inferred, application_count "
+        "FROM dim_customer WHERE customer_id = 'C1'"
+    ) == [("Self-Employed", Decimal("2000.00"), "Oyo", False, 2)]
+    history = env.query(
+        "SELECT version, employment_status, state, CAST(valid_from AS VARCHAR), "
+        "CAST(valid_to AS VARCHAR), is_current FROM dim_customer_history ORDER BY version"
+    )
+    assert history == [
+        (1, "Employed", "Lagos", "2023-01-01", "2023-03-01", False),
+        (2, "Self-Employed", "Oyo", "2023-03-01", None, True),
+    ]
+    # replaying the first day's file (already loaded) does not roll anything back
+    assert env.run([env.data / "loan_applications" / "day1.csv"]).files[0].status == "skipped_duplicate"
+    assert env.scalar("SELECT loan_amount FROM fact_loan_application WHERE application_id = 'A1'") == Decimal(
+        "150.00"
+    )
+
+
+def test_customers_without_applications_become_inferred_members(env: Env) -> None:
+    write(
+        env.data,
+        "bank_statements",
+        "s.csv",
+        STMT_HEADER + "\nT1,C9,2023-01-05,250000.00,SALARY PAYMENT ACME LTD,250000.00\n"
+        "T2,C9,2023-01-06,-5000.00,BET9JA STAKE,245000.00\n",
+    )
+    env.run()
+    assert env.query("SELECT customer_id, is_inferred FROM dim_customer WHERE customer_id = 'C9'") == [
+        ("C9", True)
+    ]
+    assert env.query("SELECT transaction_id, category, direction FROM fact_bank_transaction ORDER BY 1") == [
+        ("T1", "salary", "credit"),
+        ("T2", "betting", "debit"),
+    ]
+    write(
+        env.data,
+        "loan_applications",
+        "a.csv",
+        APP_HEADER + "\nA9,C9,100.00,2023-02-01,640,Employed,3000000\n",
+    )
+    report = env.run()
+    assert report.exit_code == 0
+    assert env.query("SELECT is_inferred, employment_status FROM dim_customer WHERE customer_id = 'C9'") == [
+        (False, "Employed")
+    ]
+    assert env.scalar("SELECT COUNT(*) FROM dim_customer WHERE customer_id = 'C9'") == 1
+
+
+def test_repayments_find_their_customer_through_the_application(env: Env) -> None:
+    write(
+        env.data,
+        "repayments",
+        "r.csv",
+        REPAY_HEADER + "\nR1,A1,2023-02-01,100.00,2023-02-05,100.00\n"
+        "R2,A1,2023-03-01,100.00,,\nR3,A1,2023-04-01,100.00,2023-04-01,40.00\n",
+    )
+    env.run()  # before the application exists: the unknown member holds the rows
+    assert env.scalar("SELECT COUNT(*) FROM fact_repayment WHERE customer_key = -1") == 3
+    write(
+        env.data, "loan_applications", "a.csv", APP_HEADER + "\nA1,C1,300.00,2023-01-01,700,Employed,1000\n"
+    )
+    report = env.run()
+    assert report.exit_code == 0
+    assert env.query(
+        "SELECT r.repayment_id, r.customer_id, r.status, r.days_late FROM fact_repayment r "
+        "JOIN dim_customer c USING (customer_key) ORDER BY 1"
+    ) == [("R1", "C1", "late", 4), ("R2", "C1", "missed", None), ("R3", "C1", "partial", 0)]
+
+
+def test_bad_files_are_rejected_while_the_others_load(env: Env) -> None:
+    write(
+        env.data,
+        "loan_applications",
+        "good.csv",
+        APP_HEADER + "\nA1,C1,100.00,2023-01-01,700,Employed,1000\n",
+    )
+    write(env.data, "loan_applications", "empty.csv", b"")
+    write(env.data, "loan_applications", "header_only.csv", APP_HEADER + "\r\n")
+    write(
+        env.data,
+        "bank_statements",
+        "no_amount.csv",
+        "transaction_id,customer_id,transaction_date\nT1,C1,2023-01-01\n",
+    )
+    write(
+        env.data,
+        "bank_statements",
+        "latin1.csv",
+        STMT_HEADER + "\nT1,C1,2023-01-01,-5.00,Café,1.00\n",
+        encoding="latin-1",
+    )
+    write(env.data, "misc", "what.csv", "a,b\n1,2\n")
+    report = env.run()
+    results = by_path(report)
+    assert report.exit_code == 1
+    assert results["good.csv"].status == "loaded"
+    assert (results["header_only.csv"].status, results["header_only.csv"].rows_in) == ("loaded", 0)
+    assert (results["empty.csv"].status, results["empty.csv"].error) == ("rejected", "empty file (0 bytes)")
+    assert results["no_amount.csv"].error == (
+        "missing required column(s) for bank_statements: transaction_amount, narration, balance "
+        "(found: transaction_id, customer_id, transaction_date)"
+    )
+    assert results["latin1.csv"].error is not None and results["latin1.csv"].error.startswith(
+        "not UTF-8 text"
+    )
+    assert (
+        results["what.csv"].error is not None
+        and "cannot tell the source from folder 'misc'" in results["what.csv"].error
+    )
+    assert env.scalar("SELECT COUNT(*) FROM fact_loan_application") == 1
+    assert env.query(
+        "SELECT file_name, status FROM etl_file_ledger WHERE status = 'rejected' ORDER BY 1"
+    ) == [
+        ("empty.csv", "rejected"),
+        ("latin1.csv", "rejected"),
+        ("no_amount.csv", "rejected"),
+        ("what.csv", "rejected"),
+    ]
+
+
+def test_quoted_fields_with_commas_quotes_newlines_and_non_ascii_are_stored_exactly(env: Env) -> None:
+    narration = 'POS PURCHASE, "MAMA CASS" Ọ̀yọ́\nCAFÉ'
+    quoted = '"' + narration.replace('"', '""') + '"'
+    write(
+        env.data,
+        "customer_bank_statement",
+        "s.csv",
+        "\ufeff" + STMT_HEADER.upper() + f"\r\nT1,C1,2023-01-01,-1500.75,{quoted},10.25\r\n"
+        'T2,C1,2023-01-02,-1.00,"=HYPERLINK(""http://x"")",9.25\r\n',
+    )
+    report = env.run()
+    assert report.files[0].source == "bank_statements"
+    assert env.query(
+        "SELECT transaction_id, narration, source_row, transaction_amount FROM fact_bank_transaction "
+        "ORDER BY 1"
+    ) == [("T1", narration, 2, Decimal("-1500.75")), ("T2", '=HYPERLINK("http://x")', 4, Decimal("-1.00"))]
+
+
+def test_lake_object_names_are_deterministic_so_retries_overwrite(env: Env) -> None:
+    write(
+        env.data, "loan_applications", "a.csv", APP_HEADER + "\nA1,C1,100.00,2023-01-01,700,Employed,1000\n"
+    )
+    first = env.run().files[0]
+    objects = sorted(p.relative_to(env.settings.lake) for p in Path(env.settings.lake).rglob("*.parquet"))
+    assert objects == [Path(f"curated/fact_loan_application/{first.file_id}.parquet")]
+    (env.root / "warehouse.duckdb").unlink()  # lose the warehouse: the replay reloads, the lake does not grow
+    again = env.run().files[0]
+    assert again.status == "loaded"
+    assert (
+        sorted(p.relative_to(env.settings.lake) for p in Path(env.settings.lake).rglob("*.parquet"))
+        == objects
+    )
+    assert pq.read_table(first.lake_uri).column("application_id").to_pylist() == ["A1"]
+
+
+def test_small_chunks_give_the_same_warehouse_as_one_chunk(env: Env, tmp_path: Path) -> None:
+    lines = "\n".join(
+        f"T{i},C{i % 7},2023-01-{1 + i % 28:02d},{(-1) ** i * (i + 0.5):.2f},NIP TRF {i},{i}.00"
+        for i in range(1, 3000)
+    )
+    write(env.data, "bank_statements", "s.csv", STMT_HEADER + "\n" + lines + "\n")
+    big = env.run().files[0]
+    other = Env(
+        tmp_path / "other",
+        env.settings.model_copy(
+            update={
+                "lake": str(tmp_path / "other" / "lake"),
+                "warehouse_url": f"duckdb:///{tmp_path / 'other' / 'w.duckdb'}",
+                "chunk_bytes": 1 << 16,
+            }
+        ),
+    )
+    small = other.run([env.data]).files[0]
+    assert (big.rows_loaded, small.rows_loaded) == (2999, 2999)
+    sql = "SELECT SUM(transaction_amount), SUM(source_row), COUNT(DISTINCT customer_key) FROM fact_bank_transaction"
+    assert env.query(sql) == other.query(sql)
