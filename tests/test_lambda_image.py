@@ -114,7 +114,9 @@ def test_lock_input_matches_pyproject() -> None:
     requirements = {line for line in lines if line and not line.startswith("#")}
 
     dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    assert requirements == set(dependencies)
+    assert requirements == set(dependencies), (
+        "requirements/lambda.in must list pyproject's [project] dependencies exactly: update it, then `make lock`"
+    )
 
 
 def _python312() -> Path:
