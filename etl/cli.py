@@ -18,8 +18,12 @@ from rich.table import Table
 from etl.errors import ConfigError, EtlError
 from etl.settings import Settings
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Credit-risk ETL: CSV files -> Parquet lake -> star-schema warehouse.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Credit-risk ETL: CSV files -> Parquet lake -> star-schema warehouse.",
+)
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
@@ -42,7 +46,9 @@ def build_settings(**flags: Any) -> Settings:
 @app.command()
 def run(
     paths: Annotated[list[Path] | None, typer.Argument(help="CSV files or folders (default: ./data)")] = None,
-    source: Annotated[str | None, typer.Option(help="Source of every file (else from its folder name)")] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Source of every file (else from its folder name)")
+    ] = None,
     lake: Annotated[str | None, typer.Option(help="Lake folder or s3://bucket/prefix [env ETL_LAKE]")] = None,
     warehouse: Annotated[str | None, typer.Option(help="Warehouse URL [env ETL_WAREHOUSE_URL]")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run report as one JSON object")] = False,
@@ -73,8 +79,15 @@ class _progress:
     """A byte progress bar per file on stderr when it is a terminal; silent otherwise."""
 
     def __init__(self, enabled: bool) -> None:
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-                            console=err, transient=True, disable=not (enabled and err.is_terminal))
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+            disable=not (enabled and err.is_terminal),
+        )
         self.task: Any = None
 
     def __enter__(self) -> _progress:
@@ -97,19 +110,29 @@ class _progress:
 def _print_report(report: dict[str, Any]) -> None:
     table = Table(title=f"run {report['run_id']}", title_justify="left")
     for name in ("file", "source", "status", "rows in", "loaded", "quarantined", "error"):
-        table.add_column(name, justify="right" if name in {"rows in", "loaded", "quarantined"} else "left",
-                         overflow="fold")
+        table.add_column(
+            name, justify="right" if name in {"rows in", "loaded", "quarantined"} else "left", overflow="fold"
+        )
     style = {"loaded": "green", "skipped_duplicate": "cyan", "rejected": "red", "failed": "red"}
     for f in report["files"]:
-        table.add_row(Path(f["path"]).name, f["source"] or "?", f"[{style[f['status']]}]{f['status']}[/]",
-                      str(f["rows_in"]), str(f["rows_loaded"]), str(f["rows_quarantined"]), f["error"] or "")
+        table.add_row(
+            Path(f["path"]).name,
+            f["source"] or "?",
+            f"[{style[f['status']]}]{f['status']}[/]",
+            str(f["rows_in"]),
+            str(f["rows_loaded"]),
+            str(f["rows_quarantined"]),
+            f["error"] or "",
+        )
     out.print(table)
     tests = report["data_tests"]
     failed = [t for t in tests if t["status"] == "fail"]
     out.print(f"data tests: {len(tests) - len(failed)} passed, {len(failed)} failed")
     for t in failed:
-        out.print(f"  [{'red' if t['severity'] == 'error' else 'yellow'}]{t['severity']}[/] {t['name']}: "
-                  f"{t['failures']} failing rows")
+        out.print(
+            f"  [{'red' if t['severity'] == 'error' else 'yellow'}]{t['severity']}[/] {t['name']}: "
+            f"{t['failures']} failing rows"
+        )
 
 
 @app.command()
@@ -156,6 +179,15 @@ def quality(
             table.add_row(r["name"], r["severity"], r["status"], str(r["failures"]))
         out.print(table)
     raise typer.Exit(3 if any(r["status"] == "fail" and r["severity"] == "error" for r in rows) else 0)
+
+
+def _register_optional_commands() -> None:
+    from etl.smoke import smoke_command
+
+    app.command("smoke")(smoke_command)
+
+
+_register_optional_commands()
 
 
 def main() -> None:

@@ -1,0 +1,135 @@
+"""The command line as a user runs it: a real `etl` process, its exit codes, its output, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.helpers import APP_HEADER, write
+
+ETL = [sys.executable, "-m", "etl.cli"]
+
+
+def etl(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("ETL_")}
+    full_env.update(env or {})
+    return subprocess.run([*ETL, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120)
+
+
+def test_run_defaults_to_data_lake_and_warehouse_duckdb_and_prints_a_summary(tmp_path: Path) -> None:
+    write(
+        tmp_path / "data",
+        "loan_applications",
+        "a.csv",
+        APP_HEADER + "\nA1,C1,10.50,2023-01-01,700,Employed,100\n",
+    )
+    done = etl("run", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "a.csv" in done.stdout and "loaded" in done.stdout
+    assert "data tests:" in done.stdout and " 0 failed" in done.stdout
+    assert (tmp_path / "warehouse.duckdb").exists()
+    assert list((tmp_path / "lake" / "curated" / "fact_loan_application").glob("*.parquet"))
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
+    assert con.execute("SELECT SUM(loan_amount) FROM fact_loan_application").fetchone() == (
+        pytest.approx(10.5),
+    )
+    con.close()
+
+
+def test_json_report_and_exit_1_when_a_file_is_rejected(tmp_path: Path) -> None:
+    write(
+        tmp_path / "in",
+        "loan_applications",
+        "good.csv",
+        APP_HEADER + "\nA1,C1,10,2023-01-01,700,Employed,1\n",
+    )
+    write(tmp_path / "in", "loan_applications", "bad.csv", "application_id\nA1\n")
+    done = etl("run", "in", "--json", "--lake", "l", "--warehouse", "duckdb:///w.duckdb", cwd=tmp_path)
+    assert done.returncode == 1
+    report = json.loads(done.stdout)
+    files = {Path(f["path"]).name: f for f in report["files"]}
+    assert files["good.csv"]["status"] == "loaded" and files["good.csv"]["rows_loaded"] == 1
+    assert files["bad.csv"]["status"] == "rejected"
+    assert files["bad.csv"]["error"].startswith(
+        "missing required column(s) for loan_applications: customer_id"
+    )
+    assert set(files["good.csv"]) >= {
+        "path",
+        "source",
+        "status",
+        "rows_in",
+        "rows_loaded",
+        "rows_quarantined",
+        "error",
+    }
+    assert report["exit_code"] == 1
+    assert "Traceback" not in done.stderr
+
+
+def test_environment_settings_apply_and_flags_win(tmp_path: Path) -> None:
+    write(
+        tmp_path / "data", "loan_applications", "a.csv", APP_HEADER + "\nA1,C1,10,2023-01-01,700,Employed,1\n"
+    )
+    done = etl(
+        "run",
+        "--lake",
+        "flag-lake",
+        cwd=tmp_path,
+        env={"ETL_LAKE": "env-lake", "ETL_WAREHOUSE_URL": "duckdb:///env.duckdb"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "flag-lake").is_dir() and not (tmp_path / "env-lake").exists()
+    assert (tmp_path / "env.duckdb").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "missing-folder"], "no such file or folder: missing-folder"),
+        (["run", "--source", "payslips"], "unknown source 'payslips'"),
+        (["run", "--warehouse", "mysql://x"], "unsupported warehouse URL scheme 'mysql'"),
+        (["run", "--bogus"], "No such option"),
+    ],
+)
+def test_usage_and_configuration_errors_exit_2_with_one_line(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    (tmp_path / "data").mkdir()
+    done = etl(*args, cwd=tmp_path)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_failed_error_data_test_exits_3(tmp_path: Path) -> None:
+    write(
+        tmp_path / "data", "loan_applications", "a.csv", APP_HEADER + "\nA1,C1,10,2023-01-01,700,Employed,1\n"
+    )
+    assert etl("run", cwd=tmp_path).returncode == 0
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    con.execute(
+        "UPDATE fact_loan_application SET credit_score = 999"
+    )  # corrupt the warehouse behind our back
+    con.close()
+    done = etl("quality", cwd=tmp_path)
+    assert done.returncode == 3
+    assert "range_fact_loan_application_credit_score" in done.stdout
+    rerun = etl("run", cwd=tmp_path)
+    assert rerun.returncode == 3
+    assert "error range_fact_loan_application_credit_score: 1 failing rows" in rerun.stdout
+
+
+def test_a_locked_warehouse_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "warehouse.duckdb").write_text("not a database")
+    done = etl("run", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "cannot open DuckDB warehouse" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in done.stderr
