@@ -1,0 +1,47 @@
+# One-time bootstrap of the Terraform state bucket, applied with local state before the main stack.
+# The bucket uses the same hardened module as the data buckets; state objects are versioned so a bad
+# apply can be rolled back, and lock files (use_lockfile) live next to them.
+
+terraform {
+  required_version = ">= 1.10.0, < 2.0.0"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 5.100"
+    }
+  }
+}
+
+provider "aws" {
+  region = var.aws_region
+
+  default_tags {
+    tags = {
+      Project   = var.project
+      ManagedBy = "terraform"
+      Purpose   = "terraform-state"
+    }
+  }
+}
+
+data "aws_caller_identity" "current" {}
+
+locals {
+  bucket_name = coalesce(var.state_bucket_name, "${var.project}-tfstate-${data.aws_caller_identity.current.account_id}-${var.aws_region}")
+}
+
+module "kms" {
+  source = "../modules/kms"
+
+  alias       = "${var.project}-tfstate"
+  description = "Encrypts the ${var.project} Terraform state."
+}
+
+module "state_bucket" {
+  source = "../modules/s3_bucket"
+
+  name                               = local.bucket_name
+  kms_key_arn                        = module.kms.key_arn
+  noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
+}

@@ -1,0 +1,32 @@
+# Development: small, cheap, quick to tear down. Replace the placeholders marked CHANGE ME.
+environment = "dev"
+aws_region  = "eu-west-1"
+
+image_tag         = "latest-dev"                  # CI passes -var image_tag=<git sha>
+github_repository = "example-org/credit-risk-etl" # CHANGE ME
+
+terraform_state_bucket     = "credit-risk-etl-tfstate-123456789012-eu-west-1" # CHANGE ME (bootstrap output)
+terraform_state_key_prefix = "credit-risk-etl/"
+
+lambda_memory_mb            = 2048
+lambda_timeout_seconds      = 600
+lambda_reserved_concurrency = 4
+sqs_max_concurrency         = 2
+log_level                   = "DEBUG"
+log_retention_days          = 30
+
+fargate_cpu       = 2048
+fargate_memory_mb = 8192
+
+vpc_cidr                    = "10.40.0.0/20"
+interface_endpoint_az_count = 1
+
+noncurrent_version_expiration_days = 30
+quarantine_expiration_days         = 30
+
+redshift_base_capacity             = 8
+redshift_max_capacity              = 8
+redshift_usage_limit_rpu_hours     = 20
+redshift_usage_limit_breach_action = "deactivate"
+
+quicksight_enabled = false

@@ -1,0 +1,297 @@
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+# Pinned by name: the result never grows when AWS adds a zone, and a plan fails if a zone is missing.
+data "aws_availability_zones" "selected" {
+  state = "available"
+
+  filter {
+    name   = "zone-name"
+    values = local.availability_zones
+  }
+}
+
+locals {
+  name               = "${var.project}-${var.environment}"
+  account_id         = data.aws_caller_identity.current.account_id
+  availability_zones = coalesce(var.availability_zones, [for suffix in ["a", "b", "c"] : "${var.aws_region}${suffix}"])
+  partition          = data.aws_partition.current.partition
+
+  default_tags = merge(var.tags, {
+    Project     = var.project
+    Environment = var.environment
+    ManagedBy   = "terraform"
+  })
+
+  # Bucket names are global: account and region make them unique without a random suffix.
+  raw_bucket_name  = "${local.name}-raw-${local.account_id}-${var.aws_region}"
+  lake_bucket_name = "${local.name}-lake-${local.account_id}-${var.aws_region}"
+
+  function_name = "${local.name}-etl"
+  queue_name    = "${local.name}-uploads"
+
+  # AWS guidance for SQS-triggered functions: visibility timeout at least six times the function
+  # timeout, so a message is not redelivered while a retried invocation still works on it.
+  sqs_visibility_timeout_seconds = 6 * var.lambda_timeout_seconds
+
+  # Interface endpoints the function and the Fargate task need with no NAT gateway.
+  interface_endpoints = [
+    "ecr.api",
+    "ecr.dkr",
+    "ecs",
+    "glue",
+    "logs",
+    "secretsmanager",
+    "sns",
+    "sts",
+  ]
+
+  image_uri = "${module.ecr.repository_url}:${var.image_tag}"
+
+  warehouse_url = format(
+    "redshift://%s:%d/%s?secret_arn=%s&iam_role=%s&staging=s3://%s/staging/",
+    module.redshift.endpoint_address,
+    module.redshift.port,
+    module.redshift.database_name,
+    module.redshift.admin_secret_arn,
+    module.redshift.copy_role_arn,
+    module.lake_bucket.id,
+  )
+
+  # Settings shared by both entry points of the image; no secrets, only ARNs of secrets.
+  etl_environment = merge(
+    {
+      ETL_LAKE                     = "s3://${module.lake_bucket.id}/lake"
+      ETL_WAREHOUSE_URL            = local.warehouse_url
+      ETL_GLUE_DATABASE            = module.catalog.name
+      ETL_SNS_TOPIC_ARN            = module.monitoring.topic_arn
+      ETL_LOG_LEVEL                = var.log_level
+      POWERTOOLS_SERVICE_NAME      = "credit-risk-etl"
+      POWERTOOLS_METRICS_NAMESPACE = "CreditRiskETL"
+    },
+    var.slack_webhook_secret_arn == null ? {} : { ETL_SLACK_WEBHOOK_SECRET_ARN = var.slack_webhook_secret_arn },
+  )
+
+  lambda_environment = merge(local.etl_environment, {
+    ETL_FARGATE_CLUSTER         = module.fargate.cluster_name
+    ETL_FARGATE_TASK_DEFINITION = module.fargate.task_definition_arn
+    ETL_FARGATE_SUBNETS         = join(",", module.network.private_subnet_ids)
+    ETL_FARGATE_SECURITY_GROUPS = module.network.workload_security_group_id
+    ETL_FARGATE_MIN_BYTES       = tostring(var.fargate_min_bytes)
+  })
+}
+
+module "kms" {
+  source = "./modules/kms"
+
+  alias       = local.name
+  description = "Encrypts the ${local.name} buckets, queues, topic, logs, image, function environment and warehouse."
+}
+
+module "network" {
+  source = "./modules/network"
+
+  name                        = local.name
+  cidr_block                  = var.vpc_cidr
+  availability_zones          = sort(data.aws_availability_zones.selected.names)
+  interface_endpoints         = local.interface_endpoints
+  interface_endpoint_az_count = var.interface_endpoint_az_count
+  kms_key_arn                 = module.kms.key_arn
+  log_retention_days          = var.log_retention_days
+}
+
+# ---------------------------------------------------------------------------------------------
+# Storage: raw uploads (incoming/<source>/...) and the lake (lake/curated/, lake/quarantine/, staging/)
+# ---------------------------------------------------------------------------------------------
+module "raw_bucket" {
+  source = "./modules/s3_bucket"
+
+  name                               = local.raw_bucket_name
+  kms_key_arn                        = module.kms.key_arn
+  noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
+}
+
+module "lake_bucket" {
+  source = "./modules/s3_bucket"
+
+  name                               = local.lake_bucket_name
+  kms_key_arn                        = module.kms.key_arn
+  noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
+
+  expiration_rules = [
+    { id = "redshift-copy-staging", prefix = "staging/", days = 1 },
+    { id = "quarantine", prefix = "lake/quarantine/", days = var.quarantine_expiration_days },
+  ]
+}
+
+module "catalog" {
+  source = "./modules/catalog"
+
+  name         = replace("${local.name}_lake", "-", "_")
+  location_uri = "s3://${module.lake_bucket.id}/lake/curated/"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Trigger: S3 ObjectCreated on incoming/*.csv -> SQS (+DLQ)
+# ---------------------------------------------------------------------------------------------
+module "ingest" {
+  source = "./modules/ingest"
+
+  name                       = local.queue_name
+  bucket_id                  = module.raw_bucket.id
+  bucket_arn                 = module.raw_bucket.arn
+  account_id                 = local.account_id
+  filter_prefix              = "incoming/"
+  filter_suffix              = ".csv"
+  visibility_timeout_seconds = local.sqs_visibility_timeout_seconds
+  max_receive_count          = var.sqs_max_receive_count
+  kms_key_arn                = module.kms.key_arn
+}
+
+module "ecr" {
+  source = "./modules/ecr"
+
+  name        = local.name
+  kms_key_arn = module.kms.key_arn
+}
+
+module "monitoring" {
+  source = "./modules/monitoring"
+
+  name                        = "${local.name}-runs"
+  account_id                  = local.account_id
+  kms_key_arn                 = module.kms.key_arn
+  alarm_email                 = var.alarm_email
+  function_name               = local.function_name
+  function_timeout_seconds    = var.lambda_timeout_seconds
+  queue_name                  = module.ingest.queue_name
+  dlq_name                    = module.ingest.dlq_name
+  queue_age_threshold_seconds = var.queue_age_alarm_seconds
+}
+
+# ---------------------------------------------------------------------------------------------
+# Warehouse
+# ---------------------------------------------------------------------------------------------
+module "redshift" {
+  source = "./modules/redshift"
+
+  name                      = local.name
+  account_id                = local.account_id
+  database_name             = var.redshift_database_name
+  admin_username            = var.redshift_admin_username
+  base_capacity             = var.redshift_base_capacity
+  max_capacity              = var.redshift_max_capacity
+  usage_limit_rpu_hours     = var.redshift_usage_limit_rpu_hours
+  usage_limit_breach_action = var.redshift_usage_limit_breach_action
+  subnet_ids                = module.network.private_subnet_ids
+  security_group_ids        = [module.network.redshift_security_group_id]
+  lake_bucket_arn           = module.lake_bucket.arn
+  staging_prefix            = "staging/"
+  kms_key_arn               = module.kms.key_arn
+}
+
+# ---------------------------------------------------------------------------------------------
+# Compute: one image, two entry points (Lambda for most files, Fargate for very large ones)
+# ---------------------------------------------------------------------------------------------
+module "etl_iam" {
+  source = "./modules/etl_iam"
+
+  name                     = local.name
+  raw_bucket_arn           = module.raw_bucket.arn
+  raw_prefix               = "incoming/"
+  lake_bucket_arn          = module.lake_bucket.arn
+  lake_prefixes            = ["lake/", "staging/"]
+  kms_key_arn              = module.kms.key_arn
+  redshift_secret_arn      = module.redshift.admin_secret_arn
+  slack_webhook_secret_arn = var.slack_webhook_secret_arn
+  glue_database_name       = module.catalog.name
+  sns_topic_arn            = module.monitoring.topic_arn
+}
+
+module "fargate" {
+  source = "./modules/fargate"
+
+  name                   = "${local.name}-etl-large"
+  account_id             = local.account_id
+  image_uri              = local.image_uri
+  ecr_repository_arn     = module.ecr.repository_arn
+  cpu                    = var.fargate_cpu
+  memory_mb              = var.fargate_memory_mb
+  ephemeral_storage_gib  = var.fargate_ephemeral_storage_gib
+  environment            = local.etl_environment
+  data_access_policy_arn = module.etl_iam.data_access_policy_arn
+  kms_key_arn            = module.kms.key_arn
+  kms_key_id             = module.kms.key_id
+  log_retention_days     = var.log_retention_days
+}
+
+module "lambda" {
+  source = "./modules/lambda"
+
+  function_name          = local.function_name
+  account_id             = local.account_id
+  image_uri              = local.image_uri
+  memory_mb              = var.lambda_memory_mb
+  timeout_seconds        = var.lambda_timeout_seconds
+  ephemeral_storage_mb   = var.lambda_ephemeral_storage_mb
+  reserved_concurrency   = var.lambda_reserved_concurrency
+  environment            = local.lambda_environment
+  subnet_ids             = module.network.private_subnet_ids
+  security_group_ids     = [module.network.workload_security_group_id]
+  queue_arn              = module.ingest.queue_arn
+  dlq_arn                = module.ingest.dlq_arn
+  batch_size             = var.sqs_batch_size
+  max_concurrency        = var.sqs_max_concurrency
+  log_level              = var.log_level == "WARNING" ? "WARN" : var.log_level
+  log_retention_days     = var.log_retention_days
+  kms_key_arn            = module.kms.key_arn
+  data_access_policy_arn = module.etl_iam.data_access_policy_arn
+  fargate_cluster_arn    = module.fargate.cluster_arn
+  fargate_cluster_name   = module.fargate.cluster_name
+  fargate_task_family    = module.fargate.task_definition_family
+  fargate_role_arns      = [module.fargate.task_role_arn, module.fargate.execution_role_arn]
+}
+
+# ---------------------------------------------------------------------------------------------
+# CI/CD and BI
+# ---------------------------------------------------------------------------------------------
+module "github_oidc" {
+  source = "./modules/github_oidc"
+
+  role_name                  = "${local.name}-github-deploy"
+  github_repository          = var.github_repository
+  create_oidc_provider       = var.create_github_oidc_provider
+  existing_oidc_provider_arn = var.github_oidc_provider_arn
+  partition                  = local.partition
+  ecr_repository_arn         = module.ecr.repository_arn
+  kms_key_arn                = module.kms.key_arn
+  lambda_function_arn        = module.lambda.function_arn
+  state_bucket_name          = var.terraform_state_bucket
+  state_key_prefix           = var.terraform_state_key_prefix
+  state_kms_key_arn          = var.terraform_state_kms_key_arn
+  region                     = var.aws_region
+  account_id                 = local.account_id
+  fargate_task_family        = module.fargate.task_definition_family
+  fargate_role_arns          = [module.fargate.task_role_arn, module.fargate.execution_role_arn]
+  raw_bucket_arn             = module.raw_bucket.arn
+  redshift_workgroup_arn     = module.redshift.workgroup_arn
+  redshift_secret_arn        = module.redshift.admin_secret_arn
+  extra_policy_arns          = var.deploy_role_policy_arns
+}
+
+module "quicksight" {
+  source = "./modules/quicksight"
+  count  = var.quicksight_enabled ? 1 : 0
+
+  name                = local.name
+  account_id          = local.account_id
+  subnet_ids          = module.network.private_subnet_ids
+  security_group_ids  = [module.network.quicksight_security_group_id]
+  redshift_host       = module.redshift.endpoint_address
+  redshift_port       = module.redshift.port
+  redshift_database   = module.redshift.database_name
+  redshift_secret_arn = module.redshift.admin_secret_arn
+  principal_arn       = var.quicksight_principal_arn
+  mart_schema         = "public"
+  mart_columns        = local.mart_columns
+}

@@ -1,0 +1,166 @@
+# Scale-out path: files too large for one Lambda run are processed by a Fargate task that runs the
+# same image. The Lambda supplies the command (`python -m etl.cli run ...`) at RunTask time.
+
+data "aws_region" "current" {}
+
+locals {
+  container_name = "etl"
+}
+
+resource "aws_ecs_cluster" "this" {
+  name = var.name
+
+  setting {
+    name  = "containerInsights"
+    value = "enabled"
+  }
+
+  configuration {
+    managed_storage_configuration {
+      fargate_ephemeral_storage_kms_key_id = var.kms_key_id
+    }
+  }
+
+  tags = var.tags
+}
+
+resource "aws_ecs_cluster_capacity_providers" "this" {
+  cluster_name       = aws_ecs_cluster.this.name
+  capacity_providers = ["FARGATE"]
+
+  default_capacity_provider_strategy {
+    capacity_provider = "FARGATE"
+    weight            = 1
+  }
+}
+
+resource "aws_cloudwatch_log_group" "task" {
+  name              = "/aws/ecs/${var.name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags              = var.tags
+}
+
+data "aws_iam_policy_document" "ecs_tasks_assume" {
+  statement {
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [var.account_id]
+    }
+  }
+}
+
+# Task role: what the ETL code may do; the same managed data policy as the Lambda's role.
+resource "aws_iam_role" "task" {
+  name               = "${var.name}-task"
+  description        = "Runtime role of the Fargate ETL task."
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "task_data_access" {
+  role       = aws_iam_role.task.name
+  policy_arn = var.data_access_policy_arn
+}
+
+# Execution role: what ECS needs to start the task (pull the image, write its logs).
+resource "aws_iam_role" "execution" {
+  name               = "${var.name}-execution"
+  description        = "ECS agent role of the Fargate ETL task: image pull and logs."
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "execution" {
+  statement {
+    sid       = "EcrLogin"
+    effect    = "Allow"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "PullEtlImage"
+    effect    = "Allow"
+    actions   = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    resources = [var.ecr_repository_arn]
+  }
+
+  statement {
+    sid       = "DecryptImageLayers"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt"]
+    resources = [var.kms_key_arn]
+  }
+
+  statement {
+    sid       = "WriteTaskLogs"
+    effect    = "Allow"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.task.arn}:*"]
+  }
+}
+
+resource "aws_iam_role_policy" "execution" {
+  name   = "pull-image-write-logs"
+  role   = aws_iam_role.execution.id
+  policy = data.aws_iam_policy_document.execution.json
+}
+
+resource "aws_ecs_task_definition" "this" {
+  family                   = var.name
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = tostring(var.cpu)
+  memory                   = tostring(var.memory_mb)
+  task_role_arn            = aws_iam_role.task.arn
+  execution_role_arn       = aws_iam_role.execution.arn
+
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = "X86_64"
+  }
+
+  ephemeral_storage {
+    size_in_gib = var.ephemeral_storage_gib
+  }
+
+  # Scratch space for the read-only root file system.
+  volume {
+    name = "tmp"
+  }
+
+  container_definitions = jsonencode([
+    {
+      name                   = local.container_name
+      image                  = var.image_uri
+      essential              = true
+      readonlyRootFilesystem = true
+      privileged             = false
+      # The image's entry point is the Lambda runtime's; RunTask supplies the command
+      # ["python", "-m", "etl.cli", "run", ...], which /usr/bin/env runs as it is.
+      entryPoint  = ["/usr/bin/env"]
+      environment = [for key in sort(keys(var.environment)) : { name = key, value = var.environment[key] }]
+      mountPoints = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
+      logConfiguration = {
+        logDriver = "awslogs"
+        options = {
+          awslogs-group         = aws_cloudwatch_log_group.task.name
+          awslogs-region        = data.aws_region.current.name
+          awslogs-stream-prefix = "etl"
+        }
+      }
+    }
+  ])
+
+  tags = var.tags
+}

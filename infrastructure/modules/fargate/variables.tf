@@ -1,0 +1,69 @@
+variable "name" {
+  type        = string
+  description = "Name of the cluster, task family and roles."
+}
+
+variable "account_id" {
+  type        = string
+  description = "Account ID (confused-deputy guard in the role trust policy)."
+}
+
+variable "image_uri" {
+  type        = string
+  description = "Image reference (repository URL and tag), the same as the Lambda function's."
+}
+
+variable "ecr_repository_arn" {
+  type        = string
+  description = "Repository the execution role may pull from."
+}
+
+variable "cpu" {
+  type        = number
+  description = "Task CPU units (4096 = 4 vCPU)."
+  default     = 4096
+}
+
+variable "memory_mb" {
+  type        = number
+  description = "Task memory in MiB."
+  default     = 16384
+}
+
+variable "ephemeral_storage_gib" {
+  type        = number
+  description = "Task ephemeral storage in GiB (21-200)."
+  default     = 50
+}
+
+variable "environment" {
+  type        = map(string)
+  description = "Container environment (no secrets: they are read from Secrets Manager at run time)."
+  default     = {}
+}
+
+variable "data_access_policy_arn" {
+  type        = string
+  description = "Managed policy with the ETL data permissions, attached to the task role."
+}
+
+variable "kms_key_arn" {
+  type        = string
+  description = "KMS key ARN for the log group and image decryption."
+}
+
+variable "kms_key_id" {
+  type        = string
+  description = "KMS key ID for the Fargate ephemeral storage."
+}
+
+variable "log_retention_days" {
+  type        = number
+  description = "Retention of the task log group."
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags added on top of the provider default tags."
+  default     = {}
+}

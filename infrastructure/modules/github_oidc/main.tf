@@ -1,0 +1,205 @@
+# GitHub Actions deploys with short-lived credentials: an OIDC provider and a role that only this
+# repository's main branch or its production environment can assume, scoped to the image repository,
+# the function and the Terraform state.
+
+locals {
+  oidc_host    = "token.actions.githubusercontent.com"
+  provider_arn = var.create_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : var.existing_oidc_provider_arn
+  subjects = [
+    "repo:${var.github_repository}:ref:refs/heads/main",
+    "repo:${var.github_repository}:environment:production",
+  ]
+}
+
+# One provider per account and URL: set create_oidc_provider = false where it already exists.
+resource "aws_iam_openid_connect_provider" "github" {
+  count = var.create_oidc_provider ? 1 : 0
+
+  url             = "https://${local.oidc_host}"
+  client_id_list  = ["sts.amazonaws.com"]
+  thumbprint_list = ["6938fd4d98bab03faadb97b34396831e3780aea1", "1c58a3a8518e8759bf075b76b750d4f2df264fcd"]
+  tags            = var.tags
+}
+
+data "aws_iam_policy_document" "trust" {
+  statement {
+    effect  = "Allow"
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+
+    principals {
+      type        = "Federated"
+      identifiers = [local.provider_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc_host}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc_host}:sub"
+      values   = local.subjects
+    }
+  }
+}
+
+resource "aws_iam_role" "deploy" {
+  name                 = var.role_name
+  description          = "GitHub Actions deploy role for ${var.github_repository} (main branch / production environment)."
+  assume_role_policy   = data.aws_iam_policy_document.trust.json
+  max_session_duration = 3600
+  tags                 = var.tags
+}
+
+data "aws_iam_policy_document" "deploy" {
+  statement {
+    sid       = "EcrLogin"
+    effect    = "Allow"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid    = "PushEtlImage"
+    effect = "Allow"
+    actions = [
+      "ecr:BatchCheckLayerAvailability",
+      "ecr:BatchGetImage",
+      "ecr:CompleteLayerUpload",
+      "ecr:DescribeImageScanFindings",
+      "ecr:DescribeImages",
+      "ecr:DescribeRepositories",
+      "ecr:GetDownloadUrlForLayer",
+      "ecr:InitiateLayerUpload",
+      "ecr:PutImage",
+      "ecr:UploadLayerPart",
+    ]
+    resources = [var.ecr_repository_arn]
+  }
+
+  statement {
+    sid       = "EncryptImageLayers"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [var.kms_key_arn]
+  }
+
+  # A deploy changes image_tag: the function's image and environment and a new task-definition revision.
+  statement {
+    sid    = "UpdateEtlFunction"
+    effect = "Allow"
+    actions = [
+      "lambda:GetFunction",
+      "lambda:GetFunctionCodeSigningConfig",
+      "lambda:GetFunctionConfiguration",
+      "lambda:ListVersionsByFunction",
+      "lambda:PublishVersion",
+      "lambda:UpdateFunctionCode",
+      "lambda:UpdateFunctionConfiguration",
+    ]
+    resources = [var.lambda_function_arn]
+  }
+
+  statement {
+    sid       = "RollFargateTaskDefinition"
+    effect    = "Allow"
+    actions   = ["ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition", "ecs:TagResource"]
+    resources = ["arn:${var.partition}:ecs:${var.region}:${var.account_id}:task-definition/${var.fargate_task_family}:*"]
+  }
+
+  statement {
+    sid       = "PassFargateRoles"
+    effect    = "Allow"
+    actions   = ["iam:PassRole"]
+    resources = var.fargate_role_arns
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+
+  # Smoke test after a deploy: upload one CSV and read the ledger through the Redshift Data API.
+  statement {
+    sid       = "SmokeTestUpload"
+    effect    = "Allow"
+    actions   = ["s3:PutObject"]
+    resources = ["${var.raw_bucket_arn}/incoming/*"]
+  }
+
+  statement {
+    sid       = "SmokeTestQuery"
+    effect    = "Allow"
+    actions   = ["redshift-data:ExecuteStatement"]
+    resources = [var.redshift_workgroup_arn]
+  }
+
+  statement {
+    sid       = "SmokeTestReadOwnStatements"
+    effect    = "Allow"
+    actions   = ["redshift-data:DescribeStatement", "redshift-data:GetStatementResult"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "redshift-data:statement-owner-iam-userid"
+      values   = ["$${aws:userid}"]
+    }
+  }
+
+  statement {
+    sid       = "SmokeTestWarehouseCredentials"
+    effect    = "Allow"
+    actions   = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
+    resources = [var.redshift_secret_arn]
+  }
+
+  statement {
+    sid       = "ListTerraformState"
+    effect    = "Allow"
+    actions   = ["s3:ListBucket"]
+    resources = ["arn:${var.partition}:s3:::${var.state_bucket_name}"]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${var.state_key_prefix}*"]
+    }
+  }
+
+  statement {
+    sid       = "ReadWriteTerraformStateAndLock"
+    effect    = "Allow"
+    actions   = ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+    resources = ["arn:${var.partition}:s3:::${var.state_bucket_name}/${var.state_key_prefix}*"]
+  }
+
+  dynamic "statement" {
+    for_each = var.state_kms_key_arn == null ? [] : [var.state_kms_key_arn]
+
+    content {
+      sid       = "UseTerraformStateKey"
+      effect    = "Allow"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [statement.value]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "deploy" {
+  name   = "deploy-image-function-state"
+  role   = aws_iam_role.deploy.id
+  policy = data.aws_iam_policy_document.deploy.json
+}
+
+# Opt-in extras, e.g. ReadOnlyAccess so the pipeline's `terraform plan` can refresh every resource,
+# or an organisation's infrastructure policy for applies that change more than the image.
+resource "aws_iam_role_policy_attachment" "extra" {
+  for_each = toset(var.extra_policy_arns)
+
+  role       = aws_iam_role.deploy.name
+  policy_arn = each.value
+}

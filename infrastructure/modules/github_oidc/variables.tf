@@ -1,0 +1,110 @@
+variable "role_name" {
+  type        = string
+  description = "Name of the deploy role."
+}
+
+variable "github_repository" {
+  type        = string
+  description = "Repository allowed to assume the role, as owner/name."
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", var.github_repository))
+    error_message = "github_repository must look like owner/name."
+  }
+}
+
+variable "create_oidc_provider" {
+  type        = bool
+  description = "Create the account's GitHub OIDC provider (false when it already exists)."
+  default     = true
+}
+
+variable "existing_oidc_provider_arn" {
+  type        = string
+  description = "ARN of an existing GitHub OIDC provider, used when create_oidc_provider is false."
+  default     = null
+}
+
+variable "partition" {
+  type        = string
+  description = "AWS partition of the ARNs."
+  default     = "aws"
+}
+
+variable "region" {
+  type        = string
+  description = "Region of the stack."
+}
+
+variable "account_id" {
+  type        = string
+  description = "Account of the stack."
+}
+
+variable "fargate_task_family" {
+  type        = string
+  description = "Task definition family the role may register new revisions of."
+}
+
+variable "fargate_role_arns" {
+  type        = list(string)
+  description = "Task and execution roles the role may pass to ECS when registering a revision."
+}
+
+variable "raw_bucket_arn" {
+  type        = string
+  description = "Raw bucket the smoke test uploads to (incoming/ only)."
+}
+
+variable "redshift_workgroup_arn" {
+  type        = string
+  description = "Workgroup the smoke test queries through the Redshift Data API."
+}
+
+variable "redshift_secret_arn" {
+  type        = string
+  description = "Admin secret the smoke test connects with."
+}
+
+variable "extra_policy_arns" {
+  type        = list(string)
+  description = "Managed policies attached to the deploy role in addition to its scoped inline policy."
+  default     = []
+}
+
+variable "ecr_repository_arn" {
+  type        = string
+  description = "Repository the role may push to."
+}
+
+variable "kms_key_arn" {
+  type        = string
+  description = "KMS key of the repository."
+}
+
+variable "lambda_function_arn" {
+  type        = string
+  description = "Function whose code the role may update."
+}
+
+variable "state_bucket_name" {
+  type        = string
+  description = "Bucket holding the Terraform state."
+}
+
+variable "state_key_prefix" {
+  type        = string
+  description = "Key prefix of this product's state objects (and their lock files)."
+}
+
+variable "state_kms_key_arn" {
+  type        = string
+  description = "Optional KMS key of the state bucket."
+  default     = null
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags added on top of the provider default tags."
+  default     = {}
+}

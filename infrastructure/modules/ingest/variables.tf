@@ -1,0 +1,64 @@
+variable "name" {
+  type        = string
+  description = "Name of the main queue; the DLQ gets a -dlq suffix."
+}
+
+variable "bucket_id" {
+  type        = string
+  description = "Name of the bucket whose uploads are queued."
+}
+
+variable "bucket_arn" {
+  type        = string
+  description = "ARN of the bucket whose uploads are queued."
+}
+
+variable "account_id" {
+  type        = string
+  description = "Account that owns the bucket (confused-deputy guard in the queue policy)."
+}
+
+variable "filter_prefix" {
+  type        = string
+  description = "Key prefix that triggers a notification."
+  default     = "incoming/"
+}
+
+variable "filter_suffix" {
+  type        = string
+  description = "Key suffix that triggers a notification."
+  default     = ".csv"
+}
+
+variable "visibility_timeout_seconds" {
+  type        = number
+  description = "Visibility timeout of the main queue; at least six times the consumer's timeout."
+
+  validation {
+    condition     = var.visibility_timeout_seconds >= 0 && var.visibility_timeout_seconds <= 43200
+    error_message = "SQS visibility timeouts are 0-43200 seconds."
+  }
+}
+
+variable "message_retention_seconds" {
+  type        = number
+  description = "How long an unprocessed notification is kept in the main queue."
+  default     = 345600
+}
+
+variable "max_receive_count" {
+  type        = number
+  description = "Receives before a message moves to the DLQ."
+  default     = 3
+}
+
+variable "kms_key_arn" {
+  type        = string
+  description = "KMS key encrypting both queues."
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags added on top of the provider default tags."
+  default     = {}
+}

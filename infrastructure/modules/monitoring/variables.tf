@@ -1,0 +1,57 @@
+variable "name" {
+  type        = string
+  description = "Name of the SNS topic."
+}
+
+variable "account_id" {
+  type        = string
+  description = "Account whose CloudWatch alarms may publish to the topic."
+}
+
+variable "kms_key_arn" {
+  type        = string
+  description = "KMS key encrypting the topic."
+}
+
+variable "alarm_email" {
+  type        = string
+  description = "Optional e-mail address subscribed to the topic (confirm the subscription mail)."
+  default     = null
+}
+
+variable "function_name" {
+  type        = string
+  description = "Lambda function watched by the alarms."
+}
+
+variable "function_timeout_seconds" {
+  type        = number
+  description = "Timeout of that function."
+}
+
+variable "duration_alarm_ratio" {
+  type        = number
+  description = "Fraction of the timeout above which the duration alarm fires."
+  default     = 0.8
+}
+
+variable "queue_name" {
+  type        = string
+  description = "Main queue watched for message age."
+}
+
+variable "queue_age_threshold_seconds" {
+  type        = number
+  description = "Age of the oldest queued message that raises the alarm."
+}
+
+variable "dlq_name" {
+  type        = string
+  description = "Dead-letter queue watched for depth."
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags added on top of the provider default tags."
+  default     = {}
+}
