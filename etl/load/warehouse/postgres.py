@@ -1,0 +1,169 @@
+"""PostgreSQL (psycopg 3): a production target in its own right and the real-database test of the SQL Redshift shares.
+
+Staging is `CREATE TEMPORARY TABLE` + `COPY ... FROM STDIN (FORMAT csv)`, fed from Arrow record batches, so a
+file's rows stream from the local Parquet without being held in memory at once. In the CSV an unquoted empty
+field is NULL and a quoted one ("") is an empty string, which is how pyarrow's writer renders them.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from psycopg import errors as pgerrors
+from psycopg.pq import TransactionStatus
+
+from etl.errors import ConfigError, WarehouseError
+from etl.load.sql import SqlBuilder
+from etl.load.warehouse.base import FileLoad, Warehouse
+from etl.model.schema import TableSpec
+
+COPY_BATCH_ROWS = 50_000
+# SQLSTATE classes worth a retry: serialisation failure, deadlock, lost connection, and a unique violation
+# from a concurrent loader inserting the same new dimension member (the retry's MERGE sees and updates it).
+TRANSIENT_SQLSTATES = {"40001", "40P01", "23505", "57P01", "57P02", "57P03"}
+SCHEMA_LOCK_ID = 0x45544C  # pg_advisory_lock key: one schema creator at a time ("ETL")
+_CSV_OPTIONS = pacsv.WriteOptions(include_header=False)
+
+
+class PostgresWarehouse(Warehouse):
+    dialect = "postgres"
+    sql = SqlBuilder("postgres", "%s")
+
+    def __init__(self, conninfo: str, *, connect_timeout: int = 10) -> None:
+        self.conninfo = conninfo
+        self.connect_timeout = connect_timeout
+        self._in_transaction = False
+        self.conn = self._connect()
+
+    @classmethod
+    def from_url(cls, url: str) -> PostgresWarehouse:
+        # SQLAlchemy-style driver suffixes are accepted: postgresql+psycopg://...
+        scheme, _, rest = url.partition("://")
+        if not rest:
+            raise ConfigError(f"warehouse URL {url!r} is not postgresql://user@host:port/database")
+        return cls(f"postgresql://{rest}" if scheme.split("+")[0] in {"postgresql", "postgres"} else url)
+
+    def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
+        try:
+            return psycopg.connect(self.conninfo, autocommit=False, connect_timeout=self.connect_timeout)
+        except psycopg.OperationalError as exc:
+            raise WarehouseError(
+                f"cannot connect to PostgreSQL: {_first_line(exc)}", retryable=True
+            ) from None
+
+    # ---- primitives ----------------------------------------------------------------------------------
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        with self.conn.cursor() as cur:
+            cur.execute(sql, list(params) if params else None)
+        self._end_implicit()
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.conn.cursor() as cur:
+            cur.execute(sql, list(params) if params else None)
+            rows = cur.fetchall()
+        self._end_implicit()
+        return rows
+
+    def _end_implicit(self) -> None:
+        """Outside begin()/commit() a statement is its own transaction: no session sits idle in one."""
+        if not self._in_transaction and self.conn.info.transaction_status == TransactionStatus.INTRANS:
+            self.conn.commit()
+
+    def begin(self) -> None:
+        if self.conn.info.transaction_status != TransactionStatus.IDLE:
+            self.conn.rollback()
+        self._in_transaction = True  # psycopg opens the transaction with the next statement
+
+    def commit(self) -> None:
+        try:
+            self.conn.commit()
+        finally:
+            self._in_transaction = False
+
+    def rollback(self) -> None:
+        self._in_transaction = False
+        if not self.conn.closed:
+            self.conn.rollback()
+
+    def stage_table(self, staging: str, spec: TableSpec, rows: pa.Table) -> None:
+        self.execute(self.sql.create_staging(spec, staging))
+        self._copy(staging, spec, rows.select(list(spec.column_names)).to_batches(COPY_BATCH_ROWS))
+
+    def stage_file(self, staging: str, spec: TableSpec, load: FileLoad) -> None:
+        self.execute(self.sql.create_staging(spec, staging))
+        parquet = pq.ParquetFile(load.fact_path)
+        self._copy(
+            staging, spec, parquet.iter_batches(batch_size=COPY_BATCH_ROWS, columns=list(spec.column_names))
+        )
+
+    def _copy(self, staging: str, spec: TableSpec, batches: Iterable[pa.RecordBatch]) -> None:
+        statement = copy_statement(staging, spec)
+        with self.conn.cursor() as cur, cur.copy(statement) as copy:
+            for batch in batches:
+                if batch.num_rows:
+                    copy.write(arrow_to_csv(batch))
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # ---- hooks ---------------------------------------------------------------------------------------
+    def is_transient(self, exc: Exception) -> bool:
+        if isinstance(exc, psycopg.Error):
+            if exc.sqlstate in TRANSIENT_SQLSTATES or (exc.sqlstate or "").startswith("08"):
+                return True
+            return isinstance(exc, psycopg.OperationalError) and self.conn.closed
+        return False
+
+    def is_duplicate_key(self, exc: Exception) -> bool:
+        return isinstance(exc, pgerrors.UniqueViolation)
+
+    def reconnect(self) -> None:
+        self._in_transaction = False
+        if self.conn.closed or self.conn.info.transaction_status == TransactionStatus.UNKNOWN:
+            self.conn.close()
+            self.conn = self._connect()
+        elif self.conn.info.transaction_status != TransactionStatus.IDLE:
+            self.conn.rollback()
+
+    def ensure_schema(self, seeds: Sequence[tuple[TableSpec, pa.Table]]) -> None:
+        """Concurrent `CREATE TABLE IF NOT EXISTS` can collide in the catalog: one creator at a time."""
+        self.query("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_ID,))
+        try:
+            for attempt in range(1, self.retries + 1):
+                try:
+                    super().ensure_schema(seeds)
+                    return
+                except psycopg.Error as exc:
+                    if not self.is_transient(exc) or attempt == self.retries:
+                        raise WarehouseError(
+                            f"creating the warehouse schema failed: {_first_line(exc)}",
+                            retryable=self.is_transient(exc),
+                        ) from exc
+                    time.sleep(0.2 * 2**attempt)
+                    self.reconnect()
+        finally:
+            if not self.conn.closed:
+                self.query("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_ID,))
+
+
+def copy_statement(staging: str, spec: TableSpec) -> str:
+    return f"COPY {staging} ({', '.join(spec.column_names)}) FROM STDIN (FORMAT csv)"
+
+
+def arrow_to_csv(batch: pa.RecordBatch) -> bytes:
+    """Rows as PostgreSQL CSV: nulls unquoted and empty, strings quoted, decimals and dates as exact text."""
+    buffer = io.BytesIO()
+    pacsv.write_csv(batch, buffer, _CSV_OPTIONS)
+    return buffer.getvalue()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
