@@ -94,14 +94,12 @@ class RunReport:
             "started_at": self.started_at.isoformat(),
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "exit_code": self.exit_code,
-            "files": [
-                {k: v for k, v in asdict(f).items() if k not in {"retryable"}} for f in self.files
-            ],
+            "files": [{k: v for k, v in asdict(f).items() if k not in {"retryable"}} for f in self.files],
             "data_tests": [t.as_dict() for t in self.data_tests],
         }
 
 
-Progress = Callable[[str, int], None]  # (event, bytes) - "start:<name>", "bytes", "done"
+Progress = Callable[[str, int], None]  # ("start:<name>", size) | ("bytes", n) | ("rows", n) | ("done", 0)
 
 
 def discover(paths: Sequence[str | Path], source: str | None = None) -> list[SourceFile]:
@@ -110,13 +108,20 @@ def discover(paths: Sequence[str | Path], source: str | None = None) -> list[Sou
     if source is not None:
         forced = source_from_folder(source)
         if forced is None:
-            raise ConfigError(f"unknown source {source!r}: use loan_applications, bank_statements or repayments")
+            raise ConfigError(
+                f"unknown source {source!r}: use loan_applications, bank_statements or repayments"
+            )
     found: list[SourceFile] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() == ".csv"
-                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            files = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() == ".csv"
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
         elif path.is_file():
             files = [path]
         else:
@@ -127,16 +132,27 @@ def discover(paths: Sequence[str | Path], source: str | None = None) -> list[Sou
 
 def _local_file(path: Path, forced: SourceName | None) -> SourceFile:
     detected = forced or source_from_folder(path.parent.name)
-    reason = None if detected else (
-        f"cannot tell the source from folder '{path.parent.name}': put the file under loan_applications/, "
-        "bank_statements/ or repayments/, or pass --source"
+    reason = (
+        None
+        if detected
+        else (
+            f"cannot tell the source from folder '{path.parent.name}': put the file under loan_applications/, "
+            "bank_statements/ or repayments/, or pass --source"
+        )
     )
     return SourceFile(str(path), path.name, detected, lambda: path.open("rb"), reason)
 
 
 class Pipeline:
-    def __init__(self, settings: Settings, lake: Lake, warehouse: Warehouse, *,
-                 rules: Sequence[CategoryRule] | None = None, progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        lake: Lake,
+        warehouse: Warehouse,
+        *,
+        rules: Sequence[CategoryRule] | None = None,
+        progress: Progress | None = None,
+    ) -> None:
         self.settings = settings
         self.lake = lake
         self.warehouse = warehouse
@@ -146,8 +162,10 @@ class Pipeline:
 
     def prepare(self) -> None:
         self.warehouse.ensure_schema(
-            [(schema.DIM_CREDIT_BAND, star.build_dim_credit_band()),
-             (schema.DIM_TRANSACTION_CATEGORY, star.build_dim_transaction_category(self.rules))]
+            [
+                (schema.DIM_CREDIT_BAND, star.build_dim_credit_band()),
+                (schema.DIM_TRANSACTION_CATEGORY, star.build_dim_transaction_category(self.rules)),
+            ]
         )
 
     def run(self, files: Iterable[SourceFile], *, with_tests: bool = True) -> RunReport:
@@ -199,15 +217,28 @@ class Pipeline:
     def _ledger(self, item: SourceFile, result: FileResult, size: int, started: datetime) -> LedgerRow:
         finished = _now()
         return LedgerRow(
-            file_id=result.file_id or "", source=result.source, uri=item.uri, file_name=item.name, bytes=size,
-            rows_in=result.rows_in, rows_loaded=result.rows_loaded, rows_quarantined=result.rows_quarantined,
-            rows_blank=result.rows_blank, status=result.status, error=(result.error or None) and result.error[:1000],
-            lake_uri=result.lake_uri, quarantine_uri=result.quarantine_uri, started_at=started,
-            finished_at=finished, duration_ms=int((finished - started).total_seconds() * 1000), run_id=self.run_id,
+            file_id=result.file_id or "",
+            source=result.source,
+            uri=item.uri,
+            file_name=item.name,
+            bytes=size,
+            rows_in=result.rows_in,
+            rows_loaded=result.rows_loaded,
+            rows_quarantined=result.rows_quarantined,
+            rows_blank=result.rows_blank,
+            status=result.status,
+            error=(result.error or None) and result.error[:1000],
+            lake_uri=result.lake_uri,
+            quarantine_uri=result.quarantine_uri,
+            started_at=started,
+            finished_at=finished,
+            duration_ms=int((finished - started).total_seconds() * 1000),
+            run_id=self.run_id,
         )
 
-    def _load(self, item: SourceFile, source: SourceName, result: FileResult, started: datetime,
-              size: int) -> None:
+    def _load(
+        self, item: SourceFile, source: SourceName, result: FileResult, started: datetime, size: int
+    ) -> None:
         contract = CONTRACTS[source]
         file_id = result.file_id or ""
         with item.open() as stream:
@@ -219,11 +250,15 @@ class Pipeline:
             fact_path, quarantine_path = work / "fact.parquet", work / "quarantine.parquet"
             q_schema = pa.schema([*quarantine_schema(contract), *QUARANTINE_META])
             dates: list[date] = []
-            with item.open() as stream, \
-                    pq.ParquetWriter(fact_path, spec.arrow_schema, compression="zstd") as facts, \
-                    pq.ParquetWriter(quarantine_path, q_schema, compression="zstd") as quarantine:
+            with (
+                item.open() as stream,
+                pq.ParquetWriter(fact_path, spec.arrow_schema, compression="zstd") as facts,
+                pq.ParquetWriter(quarantine_path, q_schema, compression="zstd") as quarantine,
+            ):
                 counted = _CountingStream(stream, self.progress)
-                for chunk, malformed, blanks in iter_chunks(counted, layout, block_size=self.settings.chunk_bytes):
+                for chunk, malformed, blanks in iter_chunks(
+                    counted, layout, block_size=self.settings.chunk_bytes
+                ):
                     checked = validate(chunk, contract)
                     fact = self._build(source, checked.valid, file_id, loaded_at)
                     facts.write_table(fact)
@@ -234,46 +269,77 @@ class Pipeline:
                     result.rows_blank += blanks
                     result.rows_quarantined += bad.num_rows
                     dates.extend(_date_bounds(fact, DATE_COLUMNS[source]))
+                    self.progress("rows", chunk.num_rows)
             dupes = _duplicates(fact_path, contract.key, work, self.settings.duckdb_memory_limit)
             if dupes.num_rows:
-                fact_path = self._remove_duplicates(fact_path, dupes, contract, item, file_id, loaded_at,
-                                                    quarantine_path, q_schema, work)
+                fact_path = self._remove_duplicates(
+                    fact_path, dupes, contract, item, file_id, loaded_at, quarantine_path, q_schema, work
+                )
                 result.rows_quarantined += dupes.num_rows
             result.rows_loaded = result.rows_in - result.rows_quarantined
             result.lake_uri = self.lake.curated_uri(spec.name, file_id)
             self.lake.publish(fact_path, result.lake_uri, table=spec.name, kind="curated")
             if result.rows_quarantined:
                 result.quarantine_uri = self.lake.quarantine_uri(source, file_id)
-                self.lake.publish(quarantine_path, result.quarantine_uri, table=f"quarantine_{source}",
-                                  kind="quarantine")
+                self.lake.publish(
+                    quarantine_path, result.quarantine_uri, table=f"quarantine_{source}", kind="quarantine"
+                )
             result.status = "loaded"
-            dim_dates = star.build_dim_date(min(dates), max(dates)) if dates else schema.DIM_DATE.arrow_schema.empty_table()
-            load = FileLoad(source, spec, fact_path, result.lake_uri, dim_dates,
-                            self._ledger(item, result, size, started), loaded_at)
+            dim_dates = (
+                star.build_dim_date(min(dates), max(dates))
+                if dates
+                else schema.DIM_DATE.arrow_schema.empty_table()
+            )
+            load = FileLoad(
+                source,
+                spec,
+                fact_path,
+                result.lake_uri,
+                dim_dates,
+                self._ledger(item, result, size, started),
+                loaded_at,
+            )
             if not self.warehouse.load_file(load):
                 result.status = "skipped_duplicate"
 
     def _build(self, source: SourceName, valid: pa.Table, file_id: str, loaded_at: datetime) -> pa.Table:
         if source == "bank_statements":
-            return star.build_fact_bank_transaction(valid, file_id, loaded_at, self.rules,
-                                                    mask_narration=self.settings.mask_narration)
+            return star.build_fact_bank_transaction(
+                valid, file_id, loaded_at, self.rules, mask_narration=self.settings.mask_narration
+            )
         return star.FACT_BUILDERS[source](valid, file_id, loaded_at)
 
-    def _quarantine_rows(self, bad: pa.Table, contract: SourceContract, item: SourceFile, file_id: str,
-                         at: datetime) -> pa.Table:
+    def _quarantine_rows(
+        self, bad: pa.Table, contract: SourceContract, item: SourceFile, file_id: str, at: datetime
+    ) -> pa.Table:
         n = bad.num_rows
         if self.settings.mask_narration and contract.name == "bank_statements":
-            bad = bad.set_column(bad.schema.get_field_index("narration"), "narration",
-                                 star.mask_text(bad.column("narration")))
-            bad = bad.set_column(bad.schema.get_field_index("raw_line"), "raw_line",
-                                 star.mask_text(bad.column("raw_line")))
-        meta = [pa.array([file_id] * n, pa.string()), pa.array([item.uri] * n, pa.string()),
-                pa.array([self.run_id] * n, pa.string()), pa.array([at] * n, pa.timestamp("us"))]
+            bad = bad.set_column(
+                bad.schema.get_field_index("narration"), "narration", star.mask_text(bad.column("narration"))
+            )
+            bad = bad.set_column(
+                bad.schema.get_field_index("raw_line"), "raw_line", star.mask_text(bad.column("raw_line"))
+            )
+        meta = [
+            pa.array([file_id] * n, pa.string()),
+            pa.array([item.uri] * n, pa.string()),
+            pa.array([self.run_id] * n, pa.string()),
+            pa.array([at] * n, pa.timestamp("us")),
+        ]
         return pa.Table.from_arrays([*bad.columns, *meta], schema=pa.schema([*bad.schema, *QUARANTINE_META]))
 
-    def _remove_duplicates(self, fact_path: Path, dupes: pa.Table, contract: SourceContract, item: SourceFile,
-                           file_id: str, at: datetime, quarantine_path: Path, q_schema: pa.Schema,
-                           work: Path) -> Path:
+    def _remove_duplicates(
+        self,
+        fact_path: Path,
+        dupes: pa.Table,
+        contract: SourceContract,
+        item: SourceFile,
+        file_id: str,
+        at: datetime,
+        quarantine_path: Path,
+        q_schema: pa.Schema,
+        work: Path,
+    ) -> Path:
         """Keep the last occurrence of each key; quarantine the earlier ones as duplicate_key."""
         rows = dupes.column("source_row")
         kept_path = work / "fact.dedup.parquet"
@@ -290,14 +356,33 @@ class Pipeline:
         kept_line = pc.take(dupes.column("kept_row"), kept)
         key_text = pc.cast(earlier.column(contract.key), pa.string())
         reason = pc.binary_join_element_wise(
-            f"duplicate {contract.key} '", key_text, "': line ", pc.cast(kept_line, pa.string()),
-            " has the later occurrence, which is loaded", "")
+            f"duplicate {contract.key} '",
+            key_text,
+            "': line ",
+            pc.cast(kept_line, pa.string()),
+            " has the later occurrence, which is loaded",
+            "",
+        )
         n = earlier.num_rows
-        originals = {c: (pc.cast(earlier.column(c), pa.string()) if c in earlier.column_names
-                         else pa.nulls(n, pa.string())) for c in contract.names}
-        table = pa.table({"source_row": earlier.column("source_row"), "rule": pa.array(["duplicate_key"] * n),
-                          "column": pa.array([contract.key] * n), "reason": reason, **originals,
-                          "raw_line": pa.nulls(n, pa.string())}, schema=quarantine_schema(contract))
+        originals = {
+            c: (
+                pc.cast(earlier.column(c), pa.string())
+                if c in earlier.column_names
+                else pa.nulls(n, pa.string())
+            )
+            for c in contract.names
+        }
+        table = pa.table(
+            {
+                "source_row": earlier.column("source_row"),
+                "rule": pa.array(["duplicate_key"] * n),
+                "column": pa.array([contract.key] * n),
+                "reason": reason,
+                **originals,
+                "raw_line": pa.nulls(n, pa.string()),
+            },
+            schema=quarantine_schema(contract),
+        )
         merged = work / "quarantine.all.parquet"
         with pq.ParquetWriter(merged, q_schema, compression="zstd") as out:
             if quarantine_path.exists():
@@ -328,7 +413,9 @@ class _CountingStream(io.RawIOBase):
 
 def _duplicates(path: Path, key: str, work: Path, memory_limit: str) -> pa.Table:
     """Earlier occurrences of keys repeated in the file, with the line of the occurrence that is kept."""
-    con = duckdb.connect(":memory:", config={"memory_limit": memory_limit, "temp_directory": str(work / "duck")})
+    con = duckdb.connect(
+        ":memory:", config={"memory_limit": memory_limit, "temp_directory": str(work / "duck")}
+    )
     try:
         literal = str(path).replace("'", "''")  # our own scratch path, never user text
         return con.sql(
