@@ -94,14 +94,24 @@ LOAN_APPLICATIONS = SourceContract(
     columns=(
         Column("application_id", "id", description="Natural key of the application"),
         Column("customer_id", "id", description="Natural key of the customer"),
-        Column("loan_amount", "money", minimum=Decimal(0), min_exclusive=True, description="Amount requested"),
+        Column(
+            "loan_amount", "money", minimum=Decimal(0), min_exclusive=True, description="Amount requested"
+        ),
         Column("loan_application_date", "date", description="Date the application was made"),
         Column("credit_score", "int", minimum=Decimal(300), maximum=Decimal(850), description="Bureau score"),
-        Column("employment_status", "enum", allowed=_enum(*EMPLOYMENT_STATUSES), description="Employment status"),
+        Column(
+            "employment_status", "enum", allowed=_enum(*EMPLOYMENT_STATUSES), description="Employment status"
+        ),
         Column("annual_income", "money", minimum=Decimal(0), description="Declared annual income"),
         Column("loan_term_months", "int", required=False, minimum=Decimal(1), maximum=Decimal(600)),
-        Column("interest_rate", "rate", required=False, minimum=Decimal(0), maximum=Decimal(1000),
-               description="Annual interest rate in percent"),
+        Column(
+            "interest_rate",
+            "rate",
+            required=False,
+            minimum=Decimal(0),
+            maximum=Decimal(1000),
+            description="Annual interest rate in percent",
+        ),
         Column("loan_purpose", "text", required=False),
         Column("state", "text", required=False, description="State of residence"),
         Column("application_status", "enum", required=False, allowed=_enum(*APPLICATION_STATUSES)),
@@ -133,7 +143,9 @@ REPAYMENTS = SourceContract(
         Column("application_id", "id"),
         Column("due_date", "date"),
         Column("amount_due", "money", minimum=Decimal(0), min_exclusive=True),
-        Column("customer_id", "id", required=False, description="Optional; otherwise taken from the application"),
+        Column(
+            "customer_id", "id", required=False, description="Optional; otherwise taken from the application"
+        ),
         Column("paid_date", "date", required=False),
         Column("amount_paid", "money", required=False, minimum=Decimal(0)),
     ),

@@ -33,23 +33,39 @@ class DataTestResult:
     failures: int
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "type": self.test_type, "table": self.table, "severity": self.severity,
-                "status": self.status, "failures": self.failures}
+        return {
+            "name": self.name,
+            "type": self.test_type,
+            "table": self.table,
+            "severity": self.severity,
+            "status": self.status,
+            "failures": self.failures,
+        }
 
 
 def _unique(table: str, cols: tuple[str, ...]) -> DataTest:
     key = ", ".join(cols)
-    return DataTest(f"unique_{table}_{'_'.join(cols)}", "unique", table,
-                    f"SELECT COUNT(*) FROM (SELECT {key} FROM {table} GROUP BY {key} HAVING COUNT(*) > 1) d")
+    return DataTest(
+        f"unique_{table}_{'_'.join(cols)}",
+        "unique",
+        table,
+        f"SELECT COUNT(*) FROM (SELECT {key} FROM {table} GROUP BY {key} HAVING COUNT(*) > 1) d",
+    )
 
 
 def _not_null(table: str, col: str) -> DataTest:
-    return DataTest(f"not_null_{table}_{col}", "not_null", table, f"SELECT COUNT(*) FROM {table} WHERE {col} IS NULL")
-
-
-def _relationship(table: str, col: str, parent: str, parent_col: str, severity: Severity = "error") -> DataTest:
     return DataTest(
-        f"relationships_{table}_{col}_to_{parent}", "relationships", table,
+        f"not_null_{table}_{col}", "not_null", table, f"SELECT COUNT(*) FROM {table} WHERE {col} IS NULL"
+    )
+
+
+def _relationship(
+    table: str, col: str, parent: str, parent_col: str, severity: Severity = "error"
+) -> DataTest:
+    return DataTest(
+        f"relationships_{table}_{col}_to_{parent}",
+        "relationships",
+        table,
         f"SELECT COUNT(*) FROM {table} c WHERE c.{col} IS NOT NULL AND NOT EXISTS "
         f"(SELECT 1 FROM {parent} p WHERE p.{parent_col} = c.{col})",
         severity,
@@ -58,12 +74,18 @@ def _relationship(table: str, col: str, parent: str, parent_col: str, severity: 
 
 def _accepted(table: str, col: str, values: tuple[str, ...]) -> DataTest:
     listed = ", ".join(f"'{v}'" for v in values)
-    return DataTest(f"accepted_values_{table}_{col}", "accepted_values", table,
-                    f"SELECT COUNT(*) FROM {table} WHERE {col} IS NOT NULL AND {col} NOT IN ({listed})")
+    return DataTest(
+        f"accepted_values_{table}_{col}",
+        "accepted_values",
+        table,
+        f"SELECT COUNT(*) FROM {table} WHERE {col} IS NOT NULL AND {col} NOT IN ({listed})",
+    )
 
 
 def _range(table: str, name: str, condition: str) -> DataTest:
-    return DataTest(f"range_{table}_{name}", "range", table, f"SELECT COUNT(*) FROM {table} WHERE NOT ({condition})")
+    return DataTest(
+        f"range_{table}_{name}", "range", table, f"SELECT COUNT(*) FROM {table} WHERE NOT ({condition})"
+    )
 
 
 def data_tests() -> list[DataTest]:
@@ -83,7 +105,9 @@ def data_tests() -> list[DataTest]:
         _relationship("fact_bank_transaction", "category_key", "dim_transaction_category", "category_key"),
         _relationship("fact_repayment", "due_date_key", "dim_date", "date_key"),
         _relationship("fact_repayment", "paid_date_key", "dim_date", "date_key"),
-        _relationship("fact_repayment", "application_key", "fact_loan_application", "application_key", "warn"),
+        _relationship(
+            "fact_repayment", "application_key", "fact_loan_application", "application_key", "warn"
+        ),
         _relationship("dim_customer_history", "customer_key", "dim_customer", "customer_key"),
         _accepted("fact_loan_application", "employment_status", EMPLOYMENT_STATUSES),
         _accepted("fact_loan_application", "application_status", APPLICATION_STATUSES),
@@ -93,20 +117,35 @@ def data_tests() -> list[DataTest]:
         _range("fact_loan_application", "credit_score", "credit_score BETWEEN 300 AND 850"),
         _range("fact_loan_application", "loan_amount", "loan_amount > 0"),
         _range("fact_loan_application", "annual_income", "annual_income >= 0"),
-        _range("fact_bank_transaction", "transaction_amount_sign",
-               "(direction = 'credit' AND transaction_amount > 0) OR (direction = 'debit' AND transaction_amount < 0)"),
+        _range(
+            "fact_bank_transaction",
+            "transaction_amount_sign",
+            "(direction = 'credit' AND transaction_amount > 0) OR (direction = 'debit' AND transaction_amount < 0)",
+        ),
         _range("fact_repayment", "amount_due", "amount_due > 0"),
-        DataTest("one_current_version_per_customer", "range", "dim_customer_history",
-                 "SELECT COUNT(*) FROM (SELECT customer_key FROM dim_customer_history "
-                 "GROUP BY customer_key HAVING SUM(CASE WHEN is_current THEN 1 ELSE 0 END) <> 1) x"),
-        DataTest("ledger_reconciliation", "reconciliation", "etl_file_ledger",
-                 "SELECT COUNT(*) FROM etl_file_ledger WHERE status = 'loaded' "
-                 "AND rows_in <> rows_loaded + rows_quarantined"),
-        DataTest("inferred_customers_have_facts", "relationships", "dim_customer",
-                 "SELECT COUNT(*) FROM dim_customer d WHERE d.is_inferred AND d.customer_key <> -1 "
-                 "AND NOT EXISTS (SELECT 1 FROM fact_bank_transaction f WHERE f.customer_key = d.customer_key) "
-                 "AND NOT EXISTS (SELECT 1 FROM fact_repayment r WHERE r.customer_key = d.customer_key)",
-                 "warn"),
+        DataTest(
+            "one_current_version_per_customer",
+            "range",
+            "dim_customer_history",
+            "SELECT COUNT(*) FROM (SELECT customer_key FROM dim_customer_history "
+            "GROUP BY customer_key HAVING SUM(CASE WHEN is_current THEN 1 ELSE 0 END) <> 1) x",
+        ),
+        DataTest(
+            "ledger_reconciliation",
+            "reconciliation",
+            "etl_file_ledger",
+            "SELECT COUNT(*) FROM etl_file_ledger WHERE status = 'loaded' "
+            "AND rows_in <> rows_loaded + rows_quarantined",
+        ),
+        DataTest(
+            "inferred_customers_have_facts",
+            "relationships",
+            "dim_customer",
+            "SELECT COUNT(*) FROM dim_customer d WHERE d.is_inferred AND d.customer_key <> -1 "
+            "AND NOT EXISTS (SELECT 1 FROM fact_bank_transaction f WHERE f.customer_key = d.customer_key) "
+            "AND NOT EXISTS (SELECT 1 FROM fact_repayment r WHERE r.customer_key = d.customer_key)",
+            "warn",
+        ),
     ]
     return tests
 
@@ -115,9 +154,15 @@ def run_data_tests(warehouse: Warehouse, run_id: str, checked_at: datetime) -> l
     results = []
     for test in data_tests():
         failures = int(warehouse.query(test.sql)[0][0])
-        results.append(DataTestResult(test.name, test.test_type, test.table, test.severity,
-                                      "fail" if failures else "pass", failures))
+        results.append(
+            DataTestResult(
+                test.name, test.test_type, test.table, test.severity, "fail" if failures else "pass", failures
+            )
+        )
     warehouse.record_test_results(
-        [(run_id, r.name, r.test_type, r.table, r.severity, r.status, r.failures, checked_at) for r in results]
+        [
+            (run_id, r.name, r.test_type, r.table, r.severity, r.status, r.failures, checked_at)
+            for r in results
+        ]
     )
     return results

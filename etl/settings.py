@@ -16,16 +16,24 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ETL_", extra="ignore", frozen=True)
 
     lake: str = Field("lake", description="Lake root: a local folder or s3://bucket/prefix")
-    warehouse_url: str = Field("duckdb:///warehouse.duckdb", description="duckdb:///file, postgresql://..., redshift://...")
+    warehouse_url: str = Field(
+        "duckdb:///warehouse.duckdb", description="duckdb:///file, postgresql://..., redshift://..."
+    )
     glue_database: str | None = Field(None, description="Glue database the S3 lake tables are registered in")
     sns_topic_arn: str | None = Field(None, description="SNS topic that receives run summaries")
     slack_webhook_url: SecretStr | None = Field(None, description="Slack incoming webhook for run summaries")
-    slack_webhook_secret_arn: str | None = Field(None, description="Secrets Manager ARN holding the Slack webhook URL")
+    slack_webhook_secret_arn: str | None = Field(
+        None, description="Secrets Manager ARN holding the Slack webhook URL"
+    )
     log_level: LogLevel = "INFO"
     chunk_bytes: int = Field(16 << 20, ge=1 << 16, description="CSV bytes parsed per chunk (bounds memory)")
-    mask_narration: bool = Field(False, description="Mask bank-statement narrations in the lake, quarantine and logs")
+    mask_narration: bool = Field(
+        False, description="Mask bank-statement narrations in the lake, quarantine and logs"
+    )
     duckdb_memory_limit: str = Field("1GB", description="Memory cap for the embedded DuckDB engine")
-    fargate_min_bytes: int = Field(1 << 30, description="Objects at least this large are handed to ECS Fargate")
+    fargate_min_bytes: int = Field(
+        1 << 30, description="Objects at least this large are handed to ECS Fargate"
+    )
     fargate_cluster: str | None = None
     fargate_task_definition: str | None = None
     fargate_subnets: str | None = None
@@ -41,5 +49,7 @@ class Settings(BaseSettings):
     def _known_scheme(cls, value: str) -> str:
         scheme = value.split(":", 1)[0].lower()
         if scheme not in {"duckdb", "postgresql", "postgres", "redshift"}:
-            raise ValueError(f"unsupported warehouse URL scheme {scheme!r}: use duckdb:///, postgresql:// or redshift://")
+            raise ValueError(
+                f"unsupported warehouse URL scheme {scheme!r}: use duckdb:///, postgresql:// or redshift://"
+            )
         return value

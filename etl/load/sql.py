@@ -179,8 +179,7 @@ class SqlBuilder:
     def ledger_insert(self) -> str:
         cols = schema.ETL_FILE_LEDGER.column_names
         return (
-            f"INSERT INTO etl_file_ledger ({', '.join(cols)}) "
-            f"VALUES ({', '.join([self.param] * len(cols))})"
+            f"INSERT INTO etl_file_ledger ({', '.join(cols)}) VALUES ({', '.join([self.param] * len(cols))})"
         )
 
     def test_result_insert(self) -> str:

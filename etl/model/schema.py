@@ -59,7 +59,15 @@ def _c(name: str, arrow: pa.DataType, nullable: bool = True, length: int | None 
     return ColumnSpec(name, arrow, nullable, length)
 
 
-S, I64, I32, I16, B, D, TS = pa.string(), pa.int64(), pa.int32(), pa.int16(), pa.bool_(), pa.date32(), pa.timestamp("us")
+S, I64, I32, I16, B, D, TS = (
+    pa.string(),
+    pa.int64(),
+    pa.int32(),
+    pa.int16(),
+    pa.bool_(),
+    pa.date32(),
+    pa.timestamp("us"),
+)
 MONEY, RATIO, RATE = pa.decimal128(18, 2), pa.decimal128(18, 4), pa.decimal128(9, 4)
 ID = 128
 

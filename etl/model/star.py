@@ -48,8 +48,13 @@ def credit_band_names(scores: pa.Array | pa.ChunkedArray) -> pa.Array:
 def build_dim_credit_band() -> pa.Table:
     return pa.Table.from_pylist(
         [
-            {"credit_band_key": surrogate_key_of(name), "credit_band": name, "min_score": low, "max_score": high,
-             "band_order": i + 1}
+            {
+                "credit_band_key": surrogate_key_of(name),
+                "credit_band": name,
+                "min_score": low,
+                "max_score": high,
+                "band_order": i + 1,
+            }
             for i, (name, low, high) in enumerate(CREDIT_BANDS)
         ],
         schema=schema.DIM_CREDIT_BAND.arrow_schema,
@@ -101,8 +106,11 @@ def build_fact_loan_application(valid: pa.Table, file_id: str, loaded_at: dateti
     n = valid.num_rows
     income = valid.column("annual_income")
     ratio = pc.divide(pc.cast(valid.column("loan_amount"), pa.float64()), pc.cast(income, pa.float64()))
-    ratio = pc.if_else(pc.or_(pc.equal(pc.cast(income, pa.float64()), 0.0), pc.greater_equal(ratio, MAX_RATIO)),
-                       pa.scalar(None, pa.float64()), ratio)
+    ratio = pc.if_else(
+        pc.or_(pc.equal(pc.cast(income, pa.float64()), 0.0), pc.greater_equal(ratio, MAX_RATIO)),
+        pa.scalar(None, pa.float64()),
+        ratio,
+    )
     band = credit_band_names(valid.column("credit_score"))
     columns = {
         "application_id": valid.column("application_id"),
@@ -130,7 +138,12 @@ def build_fact_loan_application(valid: pa.Table, file_id: str, loaded_at: dateti
 
 
 def build_fact_bank_transaction(
-    valid: pa.Table, file_id: str, loaded_at: datetime, rules: Sequence[CategoryRule], *, mask_narration: bool = False
+    valid: pa.Table,
+    file_id: str,
+    loaded_at: datetime,
+    rules: Sequence[CategoryRule],
+    *,
+    mask_narration: bool = False,
 ) -> pa.Table:
     n = valid.num_rows
     amount = valid.column("transaction_amount")

@@ -93,7 +93,7 @@ class Warehouse(abc.ABC):
         """Whether a failed transaction may succeed when retried (lost connection, serialisation conflict)."""
         return False
 
-    def reconnect(self) -> None:
+    def reconnect(self) -> None:  # noqa: B027 - optional hook; embedded backends have nothing to re-open
         """Re-open a lost connection before a retry."""
 
     def is_duplicate_key(self, exc: Exception) -> bool:

@@ -64,7 +64,9 @@ class DuckDBWarehouse(Warehouse):
     def stage_file(self, staging: str, spec: TableSpec, load: FileLoad) -> None:
         self.execute(self.sql.create_staging(spec, staging))
         cols = ", ".join(spec.column_names)
-        self.execute(f"INSERT INTO {staging} ({cols}) SELECT {cols} FROM read_parquet(?)", [str(load.fact_path)])
+        self.execute(
+            f"INSERT INTO {staging} ({cols}) SELECT {cols} FROM read_parquet(?)", [str(load.fact_path)]
+        )
 
     def close(self) -> None:
         self.con.close()
