@@ -1069,7 +1069,9 @@ def _make_dirty(
         at = rows[dealt == index]
         j = np.arange(len(at))
         if kind == "duplicate":
-            source = np.floor(rng.random(len(at)) * at).astype(np.int64)
+            # copy from an earlier row that keeps its own id, so every copy really is a duplicate
+            keeps = np.setdiff1d(np.arange(n), at)
+            source = keeps[np.floor(rng.random(len(at)) * np.searchsorted(keeps, at)).astype(np.int64)]
             edit(spec.key, at, columns[spec.key].take(pa.array(source)).to_pylist())
             continue
         for choice in range(_choices(spec, kind)):
