@@ -1,0 +1,316 @@
+"""AWS Lambda entry point: S3 notifications, SQS batches of them and EventBridge "Object Created" events.
+
+The handler is thin: read the event (`etl.aws.events`), turn each object under `incoming/<source>/` into a
+`SourceFile` that streams from S3, and run the same `Pipeline` as `etl run` over them with the lake and
+warehouse the settings name. What it adds is delivery semantics:
+
+- SQS: the answer lists in `batchItemFailures` the messages to redeliver: unreadable messages and messages
+  whose file FAILED (warehouse down, lost connection...). A REJECTED file (bad content) is recorded in the
+  ledger and quarantine and acknowledged: redelivering the same bytes cannot help.
+- S3 / EventBridge (asynchronous invocations): a failed file raises `RunFailed` so Lambda retries the event.
+
+Objects of at least `fargate_min_bytes` are handed to ECS Fargate when a cluster and task definition are
+configured; the task runs `python -m etl.handler --bucket B --key K` from the same image, which takes this
+module's code path for one object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from etl.aws.events import ObjectRef, parse_event, route_source
+from etl.contracts import SOURCE_ORDER, source_from_folder
+from etl.errors import EtlError
+from etl.load.lake import open_lake
+from etl.load.s3lake import open_s3_object
+from etl.load.warehouse import open_warehouse
+from etl.notify import publish_summary
+from etl.pipeline import Pipeline, RunReport, SourceFile
+from etl.settings import Settings
+
+SERVICE = "credit-risk-etl"
+DEFAULT_METRICS_NAMESPACE = "CreditRiskETL"
+
+logger = Logger(service=SERVICE)
+
+
+class RunFailed(EtlError):
+    """At least one file failed for a reason a retry may fix; raised for asynchronous invocations."""
+
+    retryable = True
+
+
+@dataclass
+class Outcome:
+    """What one invocation did with its objects."""
+
+    report: RunReport | None = None
+    error: str | None = None  # the whole run could not happen (warehouse unreachable, schema creation failed)
+    failed: list[ObjectRef] = field(default_factory=list)  # objects to deliver again
+    ignored: list[str] = field(default_factory=list)
+    handed_off: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ran(self) -> bool:
+        return self.report is not None or self.error is not None or bool(self.handed_off)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run": self.report.as_dict() if self.report else None,
+            "error": self.error,
+            "retry": [ref.uri for ref in self.failed],
+            "ignored": self.ignored,
+            "handed_off": self.handed_off,
+        }
+
+
+def settings_from_env() -> Settings:
+    """The CLI's Settings from ETL_* environment variables alone (no flags here)."""
+    no_flags: dict[str, Any] = {}
+    return Settings(**no_flags)
+
+
+# ---- Lambda -----------------------------------------------------------------------------------------------
+
+
+def lambda_handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+    settings = settings_from_env()
+    logger.setLevel(settings.log_level)
+    return handle(event, settings, session=boto3.Session())
+
+
+def handle(event: Mapping[str, Any], settings: Settings, *, session: boto3.Session) -> dict[str, Any]:
+    parsed = parse_event(event)  # an event of no accepted shape raises: nothing in it can be acknowledged
+    for note in parsed.ignored:
+        logger.info(note)
+    for reason in parsed.failure_reasons:
+        logger.error(reason)
+    outcome = process_objects(parsed.objects, settings, session=session)
+    if outcome.ran:
+        logger.info("run report", extra={"run_report": outcome.as_dict()})
+    if _is_sqs(event):
+        retry = [*parsed.failed_messages, *(ref.message_id for ref in outcome.failed if ref.message_id)]
+        response: dict[str, Any] = {
+            "batchItemFailures": [{"itemIdentifier": message_id} for message_id in dict.fromkeys(retry)]
+        }
+        if outcome.ran:
+            response["report"] = outcome.as_dict()
+        return response
+    if outcome.failed:
+        raise RunFailed(outcome.error or f"{len(outcome.failed)} file(s) failed: {outcome.failed[0].uri}")
+    return outcome.as_dict()
+
+
+def process_objects(
+    refs: Sequence[ObjectRef], settings: Settings, *, session: boto3.Session, allow_fargate: bool = True
+) -> Outcome:
+    """Load the objects with one Pipeline (one warehouse connection), then summarise and emit metrics."""
+    outcome = Outcome()
+    work: list[tuple[SourceFile, ObjectRef]] = []
+    s3 = session.client("s3")
+    for ref in refs:
+        folder = route_source(ref.key)
+        if folder is None:
+            note = f"ignored {ref.uri}: not a .csv under incoming/<source>/"
+            logger.info(note)
+            outcome.ignored.append(note)
+        elif allow_fargate and _wants_fargate(ref, settings):
+            _hand_off(ref, settings, session, outcome)
+        else:
+            work.append((_source_file(ref, folder, s3), ref))
+    work.sort(key=lambda pair: (SOURCE_ORDER.get(pair[0].source or "", 99), pair[0].uri))
+    if work:
+        _run(work, settings, outcome)
+    if outcome.ran:
+        _notify(outcome, settings, session)
+        _emit_metrics(outcome)
+    return outcome
+
+
+def _source_file(ref: ObjectRef, folder: str, s3: Any) -> SourceFile:
+    source = source_from_folder(folder)
+    reason = (
+        None
+        if source
+        else f"unknown source folder '{folder}' in {ref.key}: use incoming/loan_applications/, incoming/bank_statements/ or incoming/repayments/"
+    )
+    opener = open_s3_object(ref.bucket, ref.key, version_id=ref.version_id, etag=ref.etag, s3_client=s3)
+    return SourceFile(ref.uri, ref.key.rsplit("/", 1)[-1], source, opener, reason)
+
+
+def _run(work: list[tuple[SourceFile, ObjectRef]], settings: Settings, outcome: Outcome) -> None:
+    files = [item for item, _ in work]
+    try:
+        with open_warehouse(settings) as warehouse:
+            outcome.report = Pipeline(settings, open_lake(settings), warehouse).run(files)
+    except Exception as exc:  # the run as a whole did not happen: every object is delivered again
+        outcome.error = f"run failed before its files were processed: {exc}"
+        logger.exception(outcome.error)
+        outcome.failed.extend(ref for _, ref in work)
+        return
+    for result, (_, ref) in zip(outcome.report.files, work, strict=True):
+        if result.status == "failed":  # our side, not the file's content: redeliver (the DLQ keeps poison)
+            outcome.failed.append(ref)
+            logger.error(
+                "file failed", extra={"uri": ref.uri, "error": result.error, "retryable": result.retryable}
+            )
+        elif result.status == "rejected":
+            logger.warning("file rejected", extra={"uri": ref.uri, "error": result.error})
+
+
+def _notify(outcome: Outcome, settings: Settings, session: boto3.Session) -> None:
+    if outcome.report is None:
+        return
+    webhook = _slack_webhook(settings, session)
+    if not settings.sns_topic_arn and not webhook:
+        return
+    publish_summary(
+        outcome.report.as_dict(),
+        topic_arn=settings.sns_topic_arn,
+        slack_webhook_url=webhook,
+        sns_client=session.client("sns") if settings.sns_topic_arn else None,
+    )
+
+
+def _slack_webhook(settings: Settings, session: boto3.Session) -> str | None:
+    if settings.slack_webhook_url is not None:
+        return settings.slack_webhook_url.get_secret_value()
+    if not settings.slack_webhook_secret_arn:
+        return None
+    try:
+        secret = session.client("secretsmanager").get_secret_value(SecretId=settings.slack_webhook_secret_arn)
+    except Exception as exc:  # a missing notification channel must not fail the load
+        logger.warning(f"Slack webhook secret unreadable, no Slack summary: {type(exc).__name__}")
+        return None
+    text = str(secret.get("SecretString") or "").strip()
+    if text.startswith("{"):
+        value = json.loads(text)
+        text = str(value.get("url") or value.get("webhook_url") or "")
+    return text or None
+
+
+def _emit_metrics(outcome: Outcome) -> None:
+    """CloudWatch metrics as EMF lines on stdout (Lambda ships them; elsewhere they are just log lines)."""
+    metrics = Metrics(
+        namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_METRICS_NAMESPACE, service=SERVICE
+    )
+    files = outcome.report.files if outcome.report else []
+    tests = outcome.report.data_tests if outcome.report else []
+    values = {
+        "FilesLoaded": sum(f.status == "loaded" for f in files),
+        "FilesSkipped": sum(f.status == "skipped_duplicate" for f in files),
+        "FilesRejected": sum(f.status == "rejected" for f in files),
+        "FilesFailed": len(outcome.failed),
+        "FilesHandedOff": len(outcome.handed_off),
+        "RowsLoaded": sum(f.rows_loaded for f in files if f.status == "loaded"),
+        "RowsQuarantined": sum(f.rows_quarantined for f in files if f.status == "loaded"),
+        "DataTestFailures": sum(t.status == "fail" for t in tests),
+    }
+    for name, value in values.items():
+        unit = MetricUnit.Count
+        metrics.add_metric(name=name, unit=unit, value=value)
+    metrics.flush_metrics()
+
+
+def _is_sqs(event: Mapping[str, Any]) -> bool:
+    records = event.get("Records")
+    return bool(records) and isinstance(records, list) and records[0].get("eventSource") == "aws:sqs"
+
+
+# ---- ECS Fargate for objects too large for one Lambda run -------------------------------------------------
+
+
+def _wants_fargate(ref: ObjectRef, settings: Settings) -> bool:
+    return (
+        ref.size is not None
+        and ref.size >= settings.fargate_min_bytes
+        and bool(settings.fargate_cluster and settings.fargate_task_definition)
+    )
+
+
+def fargate_command(ref: ObjectRef) -> list[str]:
+    command = ["python", "-m", "etl.handler", "--bucket", ref.bucket, "--key", ref.key]
+    if ref.version_id:
+        command += ["--version-id", ref.version_id]
+    if ref.etag:
+        command += ["--etag", ref.etag]
+    return command
+
+
+def run_task_request(ref: ObjectRef, settings: Settings, container: str) -> dict[str, Any]:
+    """RunTask arguments; the client token makes a redelivered message start no second task for the same object."""
+    token = hashlib.sha256(f"{ref.uri}|{ref.version_id}|{ref.etag}".encode()).hexdigest()[:64]
+    return {
+        "cluster": settings.fargate_cluster,
+        "taskDefinition": settings.fargate_task_definition,
+        "launchType": "FARGATE",
+        "count": 1,
+        "startedBy": SERVICE,
+        "clientToken": token,
+        "networkConfiguration": {
+            "awsvpcConfiguration": {
+                "subnets": _split(settings.fargate_subnets),
+                "securityGroups": _split(settings.fargate_security_groups),
+                "assignPublicIp": "DISABLED",
+            }
+        },
+        "overrides": {"containerOverrides": [{"name": container, "command": fargate_command(ref)}]},
+    }
+
+
+def _hand_off(ref: ObjectRef, settings: Settings, session: boto3.Session, outcome: Outcome) -> None:
+    ecs = session.client("ecs")
+    try:
+        definition = ecs.describe_task_definition(taskDefinition=settings.fargate_task_definition)
+        container = definition["taskDefinition"]["containerDefinitions"][0]["name"]
+        answer = ecs.run_task(**run_task_request(ref, settings, container))
+    except Exception as exc:
+        logger.error(f"handing {ref.uri} to Fargate failed: {exc}")
+        outcome.failed.append(ref)
+        return
+    if answer.get("failures") or not answer.get("tasks"):
+        logger.error("Fargate refused the task", extra={"uri": ref.uri, "failures": answer.get("failures")})
+        outcome.failed.append(ref)
+        return
+    task_arn = answer["tasks"][0]["taskArn"]
+    logger.info("handed to Fargate", extra={"uri": ref.uri, "task_arn": task_arn, "size": ref.size})
+    outcome.handed_off.append({"uri": ref.uri, "size": ref.size, "task_arn": task_arn})
+
+
+def _split(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+# ---- the Fargate task: one object, the same code path --------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m etl.handler", description="Load one S3 object.")
+    parser.add_argument("--bucket", required=True)
+    parser.add_argument("--key", required=True, help="the object key, not URL-encoded")
+    parser.add_argument("--version-id")
+    parser.add_argument("--etag")
+    args = parser.parse_args(argv)
+    settings = settings_from_env()
+    logger.setLevel(settings.log_level)
+    ref = ObjectRef(args.bucket, args.key, None, args.etag, args.version_id, None)
+    outcome = process_objects([ref], settings, session=boto3.Session(), allow_fargate=False)
+    print(json.dumps(outcome.as_dict(), default=str))
+    if outcome.failed:
+        return 75  # EX_TEMPFAIL: worth running again
+    return outcome.report.exit_code if outcome.report else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""The lake on S3: curated and quarantine Parquet under the lake prefix, registered in Glue for Athena; raw objects read as streams.
+
+Object names are the same deterministic ones as the local lake (`<root>/curated/<table>/<file_id>.parquet`,
+`<root>/quarantine/<source>/<file_id>.parquet`), so a retried file overwrites its earlier attempt. Each Glue
+table points at its folder, so Athena sees every batch of a table as one table. Every I/O function takes an
+optional `boto3_session`.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import awswrangler as wr
+import boto3
+import pyarrow.parquet as pq
+from awswrangler import _data_types
+from botocore.exceptions import BotoCoreError, ClientError
+
+from etl.errors import ConfigError, LakeError
+from etl.load.lake import Lake
+
+READ_BUFFER_BYTES = 1 << 20
+GONE = {"NoSuchKey", "NoSuchVersion", "PreconditionFailed", "404", "412"}
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """`s3://bucket/some/key` -> (`bucket`, `some/key`)."""
+    if not uri.startswith("s3://"):
+        raise ConfigError(f"not an s3:// URI: {uri!r}")
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    if not bucket:
+        raise ConfigError(f"S3 URI names no bucket: {uri!r}")
+    return bucket, key
+
+
+class S3Lake(Lake):
+    def __init__(
+        self, root: str, *, glue_database: str | None = None, boto3_session: boto3.Session | None = None
+    ) -> None:
+        split_s3_uri(root)
+        self.root = root.rstrip("/")
+        self.glue_database = glue_database
+        self.session = boto3_session or boto3.Session()
+        self._s3: Any = None
+        self._database_ready = False
+
+    @property
+    def s3(self) -> Any:
+        if self._s3 is None:
+            self._s3 = self.session.client("s3")
+        return self._s3
+
+    def publish(self, local: Path, uri: str, *, table: str, kind: str) -> None:
+        bucket, key = split_s3_uri(uri)
+        try:
+            # upload_file streams the file (multipart above 8 MB); a PUT replaces the object atomically.
+            self.s3.upload_file(str(local), bucket, key)
+            if self.glue_database:
+                self.register(table, uri.rsplit("/", 1)[0] + "/", pq.read_schema(local), kind=kind)
+        except (BotoCoreError, ClientError, wr.exceptions.InvalidArgumentValue) as exc:
+            raise LakeError(f"cannot write {uri}: {exc}") from None
+
+    def register(self, table: str, folder_uri: str, schema: Any, *, kind: str) -> None:
+        """Create or update the Glue table over `folder_uri` from the Parquet schema (idempotent)."""
+        assert self.glue_database is not None
+        if not self._database_ready:
+            wr.catalog.create_database(self.glue_database, exist_ok=True, boto3_session=self.session)
+            self._database_ready = True
+        columns = _data_types.athena_types_from_pyarrow_schema(schema)
+        wr.catalog.create_parquet_table(
+            database=self.glue_database,
+            table=table,
+            path=folder_uri,
+            columns_types=columns,
+            compression="zstd",
+            description=f"{kind} Parquet batches of the credit-risk ETL, one object per source file",
+            parameters={"etl_kind": kind},
+            mode="overwrite",
+            boto3_session=self.session,
+        )
+
+
+class _S3Raw(io.RawIOBase):
+    """A GetObject body as a raw binary stream; wrapped in a BufferedReader so `read(n)` returns n bytes."""
+
+    def __init__(self, body: Any) -> None:
+        self.body = body
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self.body.read(len(buffer))
+        except (BotoCoreError, OSError) as exc:  # a dropped connection mid-object: worth a retry
+            raise LakeError(f"reading the raw object failed: {exc}") from None
+        n = len(data)
+        buffer[:n] = data
+        return n
+
+    def close(self) -> None:
+        if not self.closed:
+            self.body.close()
+        super().close()
+
+
+def open_s3_object(
+    bucket: str,
+    key: str,
+    *,
+    version_id: str | None = None,
+    etag: str | None = None,
+    boto3_session: boto3.Session | None = None,
+    s3_client: Any | None = None,
+) -> Callable[[], BinaryIO]:
+    """A callable returning a fresh streaming reader of the object from its start; nothing is downloaded whole.
+
+    Each call is one GetObject. The version id (or else the ETag) pins the reads to the same content: the
+    pipeline reads the object three times (fingerprint, head, parse) and an overwrite in between must fail
+    the file rather than mix two versions.
+    """
+    client = s3_client or (boto3_session or boto3.Session()).client("s3")
+    pinned: dict[str, str] = {}
+    if version_id:
+        pinned["VersionId"] = version_id
+    elif etag:
+        pinned["IfMatch"] = etag if etag.startswith('"') else f'"{etag}"'
+
+    def _open() -> BinaryIO:
+        try:
+            body = client.get_object(Bucket=bucket, Key=key, **pinned)["Body"]
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in GONE:  # deleted or overwritten since the event: a newer event covers the new content
+                raise OSError(f"s3://{bucket}/{key}: {code}") from None
+            raise LakeError(f"cannot read s3://{bucket}/{key}: {code or exc}") from None
+        except BotoCoreError as exc:
+            raise LakeError(f"cannot read s3://{bucket}/{key}: {exc}") from None
+        return io.BufferedReader(_S3Raw(body), buffer_size=READ_BUFFER_BYTES)
+
+    return _open
