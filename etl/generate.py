@@ -488,7 +488,6 @@ class _Pools:
     channel: pa.Array
     start: Ints  # first pool index of each kind
     size: Ints  # pool entries of each kind (salary: per month)
-    kind_of: Ints  # kind of each pool entry
     category_of: tuple[str, ...]  # expected category of each pool entry
 
 
@@ -524,7 +523,6 @@ def _build_pools(months: Sequence[date]) -> _Pools:
         channel=pa.array(channels, pa.string()),
         start=np.array(start, dtype=np.int64),
         size=np.array(size, dtype=np.int64),
-        kind_of=np.array(kinds, dtype=np.int64),
         category_of=tuple(_KINDS[k].category for k in kinds),
     )
 
@@ -1184,8 +1182,10 @@ def generate_bank_statements_file(
 ) -> int:
     """Stream a bank_statements CSV of exactly `rows` rows for `customers` customers, in bounded memory.
 
-    Rows are grouped by customer in date order with a running balance carried across chunks. The output
-    depends on (rows, customers, seed, chunk_rows). Customers match `generate_loan_applications_file`.
+    Rows are grouped by customer in date order with a running balance carried across chunks. Each row's
+    kind is drawn independently from the customer's mix (so salary narrations do not fall on the 25th as in
+    `generate_dataset`); narrations, amounts and channels come from the same model. The output depends on
+    (rows, customers, seed, chunk_rows). Customers match `generate_loan_applications_file`.
     """
     if rows < 0 or customers < 1 or chunk_rows < 1:
         raise ValueError(
