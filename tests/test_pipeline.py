@@ -338,3 +338,30 @@ def test_small_chunks_give_the_same_warehouse_as_one_chunk(env: Env, tmp_path: P
     assert (big.rows_loaded, small.rows_loaded) == (2999, 2999)
     sql = "SELECT SUM(transaction_amount), SUM(source_row), COUNT(DISTINCT customer_key) FROM fact_bank_transaction"
     assert env.query(sql) == other.query(sql)
+
+
+def test_sql_and_formula_payloads_are_stored_as_text_and_never_executed(env: Env) -> None:
+    payloads = [
+        "'; DROP TABLE fact_bank_transaction; --",
+        "x'); DELETE FROM etl_file_ledger; --",
+        '=HYPERLINK("http://evil.example","click")',
+        "+SUM(A1:A9)",
+        "@cmd|' /C calc'!A0",
+    ]
+    lines = [
+        f'"{p.replace(chr(34), chr(34) * 2)}",C1,2023-01-0{i + 1},-1.00,"{p.replace(chr(34), chr(34) * 2)}",5.00'
+        for i, p in enumerate(payloads)
+    ]
+    write(
+        env.data,
+        "bank_statements",
+        "it's; DROP TABLE dim_date; --.csv",
+        STMT_HEADER + "\n" + "\n".join(lines) + "\n",
+    )
+    report = env.run()
+    assert report.files[0].status == "loaded" and report.exit_code == 0
+    assert env.query("SELECT transaction_id, narration FROM fact_bank_transaction ORDER BY source_row") == [
+        (p, p) for p in payloads
+    ]
+    assert env.query("SELECT file_name FROM etl_file_ledger") == [("it's; DROP TABLE dim_date; --.csv",)]
+    assert env.scalar("SELECT COUNT(*) FROM dim_date") > 0
