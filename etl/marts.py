@@ -1,0 +1,423 @@
+"""Marts: the `mart_*` views analysts, the local dashboard and QuickSight read, kept as data.
+
+Each mart is a name, a description and one SELECT in the common subset of DuckDB, PostgreSQL 15 and
+Redshift: CTEs, CASE, COALESCE, window functions and CAST(... AS DECIMAL(p,s)); calendar attributes come
+from dim_date (year_month) rather than dialect date functions. Every ratio divides by NULLIF(..., 0) and
+is cast to a fixed DECIMAL so the three warehouses return the same exact values.
+
+Definitions an analyst needs to read a number:
+- approval_rate = approved / (approved + rejected): pending applications are not decided yet.
+- a loan is an application with at least one repayment instalment; it has defaulted when any instalment
+  is `missed` or was paid more than 90 days late (default_rate = defaulted_loans / loans).
+- inflow / outflow are credits / absolute debits of the bank statements; monthly figures divide by the
+  customer's active months (months with at least one transaction).
+- salary_regularity = months with a salary credit / active months; betting_share = betting debits /
+  all debits; days_overdrawn = distinct days on which a transaction left the balance below zero.
+- expected_interest = loan_amount x interest_rate% x loan_term_months / 12 (simple interest) of approved
+  loans that carry both a rate and a term.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from etl.load.sql import Dialect
+
+UNKNOWN = "(unknown)"
+
+
+@dataclass(frozen=True)
+class Mart:
+    name: str
+    description: str
+    sql: str  # the SELECT only
+    grain: str = ""
+
+
+def _ratio(numerator: str, denominator: str, scale: str = "DECIMAL(9,4)") -> str:
+    return f"CAST(CAST({numerator} AS DECIMAL(18,4)) / NULLIF({denominator}, 0) AS {scale})"
+
+
+def _money(expr: str) -> str:
+    return f"CAST({expr} AS DECIMAL(18,2))"
+
+
+def _count(condition: str) -> str:
+    return f"CAST(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END) AS BIGINT)"
+
+
+# One row per application with its calendar, band and repayment outcome; shared by the loan marts.
+_APPLICATIONS = f"""
+repayment_outcome AS (
+    SELECT
+        application_key,
+        COUNT(*) AS instalments,
+        {_count("status = 'missed'")} AS missed_instalments,
+        {_count("status = 'late'")} AS late_instalments,
+        MAX(COALESCE(days_late, 0)) AS max_days_late,
+        MAX(CASE WHEN status = 'missed' OR days_late > 90 THEN 1 ELSE 0 END) AS is_defaulted,
+        SUM(amount_due) AS amount_due,
+        SUM(COALESCE(amount_paid, 0)) AS amount_paid
+    FROM fact_repayment
+    GROUP BY application_key
+),
+apps AS (
+    SELECT
+        a.application_id,
+        a.application_key,
+        a.customer_key,
+        a.customer_id,
+        a.loan_application_date,
+        d.year_month,
+        a.loan_amount,
+        a.credit_score,
+        b.credit_band,
+        b.band_order,
+        a.employment_status,
+        a.annual_income,
+        a.loan_to_income,
+        a.loan_term_months,
+        a.interest_rate,
+        a.loan_purpose,
+        COALESCE(a.state, '{UNKNOWN}') AS state,
+        COALESCE(a.application_status, 'unknown') AS application_status,
+        CASE WHEN a.application_status = 'approved' THEN 1 ELSE 0 END AS is_approved,
+        CASE WHEN a.application_status = 'rejected' THEN 1 ELSE 0 END AS is_rejected,
+        CASE WHEN a.application_status = 'pending' THEN 1 ELSE 0 END AS is_pending,
+        CASE WHEN r.application_key IS NULL THEN 0 ELSE 1 END AS has_repayments,
+        COALESCE(r.is_defaulted, 0) AS is_defaulted,
+        COALESCE(r.instalments, 0) AS instalments,
+        COALESCE(r.missed_instalments, 0) AS missed_instalments,
+        COALESCE(r.late_instalments, 0) AS late_instalments,
+        r.max_days_late,
+        r.amount_due,
+        r.amount_paid,
+        CASE
+            WHEN a.application_status = 'approved' AND a.interest_rate IS NOT NULL
+                AND a.loan_term_months IS NOT NULL
+            THEN {_money("a.loan_amount * a.interest_rate * a.loan_term_months / 1200")}
+        END AS expected_interest
+    FROM fact_loan_application a
+    JOIN dim_date d ON d.date_key = a.application_date_key
+    JOIN dim_credit_band b ON b.credit_band_key = a.credit_band_key
+    LEFT JOIN repayment_outcome r ON r.application_key = a.application_key
+)"""
+
+_LOAN_MEASURES = f"""
+        COUNT(*) AS applications,
+        CAST(SUM(is_approved) AS BIGINT) AS approved,
+        CAST(SUM(is_rejected) AS BIGINT) AS rejected,
+        CAST(SUM(is_pending) AS BIGINT) AS pending,
+        {_ratio("SUM(is_approved)", "SUM(is_approved) + SUM(is_rejected)")} AS approval_rate,
+        {_money("SUM(loan_amount)")} AS total_loan_amount,
+        {_money("AVG(loan_amount)")} AS avg_loan_amount"""
+
+# Per-customer flows from the bank statements (customers without statements get NULL flows).
+_PROFILE = f"""
+tx AS (
+    SELECT t.customer_key, t.transaction_date, d.year_month, t.category, t.direction,
+           t.transaction_amount, t.balance
+    FROM fact_bank_transaction t
+    JOIN dim_date d ON d.date_key = t.transaction_date_key
+),
+flows AS (
+    SELECT
+        customer_key,
+        COUNT(*) AS transactions,
+        COUNT(DISTINCT year_month) AS active_months,
+        SUM(CASE WHEN direction = 'credit' THEN transaction_amount ELSE 0 END) AS total_inflow,
+        SUM(CASE WHEN direction = 'debit' THEN -transaction_amount ELSE 0 END) AS total_outflow,
+        SUM(CASE WHEN direction = 'debit' AND category = 'betting' THEN -transaction_amount ELSE 0 END)
+            AS betting_outflow,
+        COUNT(DISTINCT CASE WHEN direction = 'credit' AND category = 'salary' THEN year_month END)
+            AS salary_months,
+        MIN(balance) AS lowest_balance,
+        COUNT(DISTINCT CASE WHEN balance < 0 THEN transaction_date END) AS days_overdrawn,
+        MIN(transaction_date) AS first_transaction_date,
+        MAX(transaction_date) AS last_transaction_date
+    FROM tx
+    GROUP BY customer_key
+),
+latest_application AS (
+    SELECT customer_key, loan_amount, loan_to_income,
+           ROW_NUMBER() OVER (
+               PARTITION BY customer_key ORDER BY loan_application_date DESC, application_id DESC
+           ) AS rn
+    FROM fact_loan_application
+),
+profile AS (
+    SELECT
+        c.customer_key,
+        c.customer_id,
+        c.is_inferred,
+        COALESCE(c.employment_status, '{UNKNOWN}') AS employment_status,
+        c.annual_income,
+        COALESCE(c.state, '{UNKNOWN}') AS state,
+        c.latest_credit_score AS credit_score,
+        COALESCE(b.credit_band, '{UNKNOWN}') AS credit_band,
+        c.application_count AS applications,
+        CAST(COALESCE(f.transactions, 0) AS BIGINT) AS transactions,
+        CAST(COALESCE(f.active_months, 0) AS BIGINT) AS active_months,
+        {_money("f.total_inflow")} AS total_inflow,
+        {_money("f.total_outflow")} AS total_outflow,
+        {_money("CAST(f.total_inflow AS DECIMAL(18,4)) / NULLIF(f.active_months, 0)")} AS avg_monthly_inflow,
+        {_money("CAST(f.total_outflow AS DECIMAL(18,4)) / NULLIF(f.active_months, 0)")} AS avg_monthly_outflow,
+        CAST(COALESCE(f.salary_months, 0) AS BIGINT) AS salary_months,
+        {_ratio("f.salary_months", "f.active_months")} AS salary_regularity,
+        {_money("f.betting_outflow")} AS betting_outflow,
+        {_ratio("f.betting_outflow", "f.total_outflow")} AS betting_share,
+        f.lowest_balance,
+        CAST(COALESCE(f.days_overdrawn, 0) AS BIGINT) AS days_overdrawn,
+        f.first_transaction_date,
+        f.last_transaction_date,
+        a.loan_amount AS latest_loan_amount,
+        a.loan_to_income,
+        {_ratio("CAST(f.total_inflow AS DECIMAL(18,4)) / NULLIF(f.active_months, 0)", "a.loan_amount")}
+            AS inflow_to_loan
+    FROM dim_customer c
+    LEFT JOIN flows f ON f.customer_key = c.customer_key
+    LEFT JOIN latest_application a ON a.customer_key = c.customer_key AND a.rn = 1
+    LEFT JOIN dim_credit_band b ON b.credit_band_key = c.latest_credit_band_key
+    WHERE c.customer_key <> -1
+)"""
+
+
+MARTS: tuple[Mart, ...] = (
+    Mart(
+        "mart_customer_credit_profile",
+        "Per-customer credit profile from bank statements: inflow, outflow, salary regularity, betting "
+        "share, lowest balance, days overdrawn, loan-to-income and inflow-to-loan.",
+        f"WITH {_PROFILE}\nSELECT * FROM profile",
+        grain="one customer (the unknown member excluded)",
+    ),
+    Mart(
+        "mart_income_by_employment",
+        "Average and median annual income and loan amount requested by employment status (applications).",
+        f"""WITH {_APPLICATIONS}
+SELECT
+    employment_status,
+    COUNT(DISTINCT customer_key) AS customers,{_LOAN_MEASURES},
+    {_money("AVG(annual_income)")} AS avg_annual_income,
+    {_money("PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY annual_income)")} AS median_annual_income,
+    {_money("SUM(annual_income)")} AS total_annual_income
+FROM apps
+GROUP BY employment_status""",
+        grain="employment status",
+    ),
+    Mart(
+        "mart_loan_kpis_monthly",
+        "Monthly loan KPIs: applications, decisions, approval rate, amounts, credit score, interest.",
+        f"""WITH {_APPLICATIONS}
+SELECT
+    year_month,
+    COUNT(DISTINCT customer_key) AS customers,{_LOAN_MEASURES},
+    {_money("AVG(credit_score)")} AS avg_credit_score,
+    {_money("AVG(annual_income)")} AS avg_annual_income,
+    {_ratio("AVG(interest_rate)", "1")} AS avg_interest_rate,
+    {_money("SUM(expected_interest)")} AS expected_interest
+FROM apps
+GROUP BY year_month""",
+        grain="application month",
+    ),
+    Mart(
+        "mart_loan_segment_monthly",
+        "Additive loan measures by month, employment status, credit band and state: the detail the "
+        "dashboards re-aggregate under their filters.",
+        f"""WITH {_APPLICATIONS}
+SELECT
+    year_month, employment_status, credit_band, band_order, state,
+    COUNT(*) AS applications,
+    CAST(SUM(is_approved) AS BIGINT) AS approved,
+    CAST(SUM(is_rejected) AS BIGINT) AS rejected,
+    CAST(SUM(is_pending) AS BIGINT) AS pending,
+    {_money("SUM(loan_amount)")} AS total_loan_amount,
+    {_money("SUM(annual_income)")} AS total_annual_income,
+    CAST(SUM(credit_score) AS BIGINT) AS total_credit_score,
+    CAST(SUM(has_repayments) AS BIGINT) AS loans,
+    CAST(SUM(is_defaulted) AS BIGINT) AS defaulted_loans,
+    COUNT(interest_rate) AS rated_applications,
+    CAST(SUM(interest_rate) AS DECIMAL(18,4)) AS total_interest_rate,
+    {_money("SUM(expected_interest)")} AS expected_interest
+FROM apps
+GROUP BY year_month, employment_status, credit_band, band_order, state""",
+        grain="month x employment status x credit band x state",
+    ),
+    Mart(
+        "mart_approval_by_band_employment",
+        "Applications and approval rate by credit band and employment status.",
+        f"""WITH {_APPLICATIONS}
+SELECT
+    credit_band, band_order, employment_status,{_LOAN_MEASURES}
+FROM apps
+GROUP BY credit_band, band_order, employment_status""",
+        grain="credit band x employment status",
+    ),
+    Mart(
+        "mart_default_rate_by_band_employment",
+        "Default rate of loans (applications with repayments) by credit band and employment status; "
+        "a loan defaulted when any instalment was missed or paid more than 90 days late.",
+        f"""WITH {_APPLICATIONS}
+SELECT
+    credit_band, band_order, employment_status,
+    COUNT(*) AS loans,
+    CAST(SUM(is_defaulted) AS BIGINT) AS defaulted_loans,
+    {_ratio("SUM(is_defaulted)", "COUNT(*)")} AS default_rate,
+    CAST(SUM(instalments) AS BIGINT) AS instalments,
+    CAST(SUM(missed_instalments) AS BIGINT) AS missed_instalments,
+    {_money("SUM(amount_due)")} AS amount_due,
+    {_money("SUM(amount_paid)")} AS amount_paid
+FROM apps
+WHERE has_repayments = 1
+GROUP BY credit_band, band_order, employment_status""",
+        grain="credit band x employment status (loans only)",
+    ),
+    Mart(
+        "mart_spend_by_category_month",
+        "Transaction volume and value by narration category, direction and month (income vs spending).",
+        f"""WITH {_PROFILE}
+SELECT
+    d.year_month,
+    t.category,
+    t.direction,
+    CASE WHEN t.direction = 'credit' THEN 'income' ELSE 'spending' END AS flow,
+    COALESCE(p.employment_status, '{UNKNOWN}') AS employment_status,
+    COALESCE(p.credit_band, '{UNKNOWN}') AS credit_band,
+    COALESCE(p.state, '{UNKNOWN}') AS state,
+    COUNT(*) AS transactions,
+    COUNT(DISTINCT t.customer_key) AS customers,
+    {_money("SUM(ABS(t.transaction_amount))")} AS total_value,
+    {_money("SUM(CASE WHEN t.direction = 'debit' THEN -t.transaction_amount ELSE 0 END)")} AS total_spend,
+    {_money("SUM(CASE WHEN t.direction = 'credit' THEN t.transaction_amount ELSE 0 END)")} AS total_income
+FROM fact_bank_transaction t
+JOIN dim_date d ON d.date_key = t.transaction_date_key
+LEFT JOIN profile p ON p.customer_key = t.customer_key
+GROUP BY d.year_month, t.category, t.direction, p.employment_status, p.credit_band, p.state""",
+        grain="month x category x direction x customer employment/band/state",
+    ),
+    Mart(
+        "mart_loans_by_state",
+        "Applications, approvals and amounts by state of residence.",
+        f"""WITH {_APPLICATIONS}
+SELECT
+    state,
+    COUNT(DISTINCT customer_key) AS customers,{_LOAN_MEASURES},
+    {_money("AVG(credit_score)")} AS avg_credit_score
+FROM apps
+GROUP BY state""",
+        grain="state",
+    ),
+    Mart(
+        "mart_interest_and_terms",
+        "Term preference and interest: applications, approvals, average rate and expected interest "
+        "revenue by loan term and credit band (applications that carry a term).",
+        f"""WITH {_APPLICATIONS}
+SELECT
+    loan_term_months, credit_band, band_order,{_LOAN_MEASURES},
+    {_ratio("AVG(interest_rate)", "1")} AS avg_interest_rate,
+    {_money("SUM(expected_interest)")} AS expected_interest
+FROM apps
+WHERE loan_term_months IS NOT NULL
+GROUP BY loan_term_months, credit_band, band_order""",
+        grain="loan term x credit band",
+    ),
+    Mart(
+        "mart_data_quality",
+        "Files and rows loaded and quarantined by source, load day and file status (from the ledger).",
+        f"""SELECT
+    COALESCE(source, '{UNKNOWN}') AS source,
+    CAST(finished_at AS DATE) AS load_date,
+    status,
+    COUNT(*) AS files,
+    CAST(SUM(rows_in) AS BIGINT) AS rows_in,
+    CAST(SUM(rows_loaded) AS BIGINT) AS rows_loaded,
+    CAST(SUM(rows_quarantined) AS BIGINT) AS rows_quarantined,
+    {_ratio("SUM(rows_quarantined)", "SUM(rows_in)")} AS quarantine_rate
+FROM etl_file_ledger
+GROUP BY COALESCE(source, '{UNKNOWN}'), CAST(finished_at AS DATE), status""",
+        grain="source x load day x file status",
+    ),
+    Mart(
+        "mart_data_test_latest",
+        "The latest result of every data test.",
+        """SELECT run_id, test_name, test_type, table_name, severity, status, failures, checked_at
+FROM (
+    SELECT r.*, ROW_NUMBER() OVER (PARTITION BY test_name ORDER BY checked_at DESC, run_id DESC) AS rn
+    FROM etl_data_test_result r
+) latest
+WHERE rn = 1""",
+        grain="data test",
+    ),
+    Mart(
+        "mart_loan_customer_360",
+        "One wide row per application with the customer's bank-statement profile and repayment outcome.",
+        f"""WITH {_APPLICATIONS},
+{_PROFILE}
+SELECT
+    a.application_id,
+    a.customer_id,
+    a.loan_application_date AS application_date,
+    a.year_month,
+    a.loan_amount,
+    a.credit_score,
+    a.credit_band,
+    a.employment_status,
+    a.annual_income,
+    a.loan_to_income,
+    a.loan_term_months,
+    a.interest_rate,
+    a.loan_purpose,
+    a.application_status,
+    a.state,
+    a.is_approved,
+    a.has_repayments,
+    a.is_defaulted,
+    a.instalments,
+    a.missed_instalments,
+    a.max_days_late,
+    a.expected_interest,
+    p.total_inflow,
+    p.total_outflow,
+    p.avg_monthly_inflow,
+    p.salary_regularity,
+    p.betting_share,
+    p.lowest_balance,
+    p.days_overdrawn,
+    p.inflow_to_loan
+FROM apps a
+LEFT JOIN profile p ON p.customer_key = a.customer_key""",
+        grain="one application",
+    ),
+)
+
+MARTS_BY_NAME = {m.name: m for m in MARTS}
+
+
+def create_view_sql(mart: Mart, dialect: Dialect) -> str:
+    """`CREATE OR REPLACE VIEW` is shared by DuckDB, PostgreSQL and Redshift; `dialect` is for future needs."""
+    del dialect
+    return f"CREATE OR REPLACE VIEW {mart.name} AS\n{mart.sql.strip()}"
+
+
+def drop_view_sql(mart: Mart) -> str:
+    return f"DROP VIEW IF EXISTS {mart.name}"
+
+
+class SupportsExecute(Protocol):
+    @property
+    def dialect(self) -> Dialect: ...
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+
+
+def ensure_marts(warehouse: SupportsExecute) -> None:
+    """Create or replace every mart view. Call it inside the schema transaction.
+
+    The views are dropped first: PostgreSQL and Redshift refuse `CREATE OR REPLACE VIEW` when a new
+    version changes a view's columns, and no mart depends on another, so the order does not matter.
+    """
+    for mart in MARTS:
+        warehouse.execute(drop_view_sql(mart))
+    for mart in MARTS:
+        warehouse.execute(create_view_sql(mart, warehouse.dialect))
