@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -40,12 +41,19 @@ class Validated:
     quarantine: pa.Table
 
 
+Reason = Callable[[], pa.Array | pa.Scalar]
+
+
 @dataclass(frozen=True)
 class _Check:
     mask: pa.Array  # True where the row breaks the rule
     rule: str
     column: str
-    reason: pa.Array | pa.Scalar
+    reason: Reason  # built only when some row breaks the rule: clean chunks never format a message
+
+
+def _fixed(message: str) -> Reason:
+    return partial(pa.scalar, message)
 
 
 def arrow_type(col: Column) -> pa.DataType:
@@ -83,10 +91,13 @@ def validate(chunk: pa.Table, contract: SourceContract) -> Validated:
     reason = pa.nulls(n, pa.string())
     for check in checks:
         mask = pc.fill_null(check.mask, False)
+        if not pc.any(mask).as_py():
+            continue
         new = pc.and_(mask, pc.invert(failed))
-        rule = pc.if_else(new, pa.scalar(check.rule), rule)
-        column = pc.if_else(new, pa.scalar(check.column), column)
-        reason = pc.if_else(new, check.reason, reason)
+        if pc.any(new).as_py():
+            rule = pc.if_else(new, pa.scalar(check.rule), rule)
+            column = pc.if_else(new, pa.scalar(check.column), column)
+            reason = pc.if_else(new, check.reason(), reason)
         failed = pc.or_(failed, mask)
 
     source_row = chunk.column("source_row")
@@ -114,14 +125,18 @@ def _cast_column(raw: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
     text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
     checks: list[_Check] = []
     if col.required:
-        checks.append(_Check(pc.is_null(text), "required", col.name, pa.scalar(f"{col.name} is empty")))
+        checks.append(_Check(pc.is_null(text), "required", col.name, _fixed(f"{col.name} is empty")))
     caster = _CASTERS[col.kind]
     value, kind_checks = caster(text, col)
     return value, checks + kind_checks
 
 
-def _quote(col: Column, text: pa.Array, message: str) -> pa.Array:
-    """`<column> '<value>' <message>`, vectorised."""
+def _quote(col: Column, text: pa.Array, message: str) -> Reason:
+    """`<column> '<value>' <message>`, vectorised, built on demand."""
+    return partial(_quoted, col, text, message)
+
+
+def _quoted(col: Column, text: pa.Array, message: str) -> pa.Array:
     shown = pc.utf8_slice_codeunits(pc.fill_null(text, ""), 0, 60)
     return pc.binary_join_element_wise(f"{col.name} '", shown, f"' {message}", "")
 
@@ -137,14 +152,18 @@ def _cast_id(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
 
 def _cast_text(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
     too_long = pc.greater(pc.binary_length(text), MAX_TEXT_BYTES)
-    reason = pa.scalar(f"{col.name} is longer than {MAX_TEXT_BYTES} bytes")
+    reason = _fixed(f"{col.name} is longer than {MAX_TEXT_BYTES} bytes")
     return text, [_Check(too_long, "out_of_range", col.name, reason)]
 
 
 def _decimal_caster(dtype: pa.Decimal128Type) -> Callable[[pa.Array, Column], tuple[pa.Array, list[_Check]]]:
     int_digits, scale = dtype.precision - dtype.scale, dtype.scale
 
-    def cast(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
+    # Plain numbers that fit by construction (most of any real file) skip the full parse below.
+    simple_re = rf"^[+-]?\d{{1,{int_digits}}}(\.\d{{1,{scale}}})?$"
+
+    def parse(text: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
+        """(value, is_number, overflow, too_fine) for any text: thousands separators, '.5', '12.', zeros."""
         grouped = pc.match_substring_regex(text, _GROUPED)
         plain = pc.if_else(grouped, pc.replace_substring(text, ",", ""), text)
         is_number = pc.match_substring_regex(plain, _NUMBER)
@@ -171,6 +190,20 @@ def _decimal_caster(dtype: pa.Decimal128Type) -> Callable[[pa.Array, Column], tu
         value = pc.cast(
             pc.if_else(pc.ends_with(safe, "."), pc.binary_join_element_wise(safe, "0", ""), safe), dtype
         )
+        return value, is_number, overflow, too_fine
+
+    def cast(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
+        simple = pc.fill_null(pc.match_substring_regex(text, simple_re), False)
+        odd = pc.and_(pc.is_valid(text), pc.invert(simple))
+        value = pc.cast(pc.if_else(simple, text, pa.scalar(None, pa.string())), dtype)
+        is_number, overflow, too_fine = simple, pa.array([False] * len(text)), pa.array([False] * len(text))
+        if pc.any(odd).as_py():
+            parsed = parse(text.filter(odd))
+            value = pc.replace_with_mask(value, odd, parsed[0])
+            is_number, overflow, too_fine = (
+                pc.replace_with_mask(m, odd, p)
+                for m, p in zip((is_number, overflow, too_fine), parsed[1:], strict=True)
+            )
         checks = [
             _Check(
                 pc.and_(pc.is_valid(text), pc.invert(is_number)),
@@ -218,11 +251,14 @@ def _cast_int(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
 def _cast_date(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
     shaped = pc.match_substring_regex(text, _DATE)
     day = pc.utf8_slice_codeunits(pc.if_else(shaped, text, pa.scalar(None, pa.string())), 0, 10)
-    parsed = pc.strptime(day, format="%Y-%m-%d", unit="s", error_is_null=True)
-    # strptime rolls 2023-02-30 over to March: a real date must print back as it was written.
-    real = pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), day)
-    real = pc.fill_null(real, False)
-    value = pc.cast(pc.if_else(real, parsed, pa.scalar(None, parsed.type)), pa.date32())
+    try:  # fast path: every shaped value is a real calendar day
+        value = pc.cast(day, pa.date32())
+        real = pc.is_valid(day)
+    except pa.ArrowInvalid:
+        parsed = pc.cast(pc.strptime(day, format="%Y-%m-%d", unit="s", error_is_null=True), pa.date32())
+        # strptime rolls 2023-02-30 over to March: a real date must print back as it was written.
+        real = pc.fill_null(pc.equal(pc.cast(parsed, pa.string()), day), False)
+        value = pc.if_else(real, parsed, pa.scalar(None, pa.date32()))
     in_range = pc.and_(pc.greater_equal(day, DATE_MIN), pc.less_equal(day, DATE_MAX))
     checks = [
         _Check(
@@ -284,7 +320,7 @@ def _scalar(number: Decimal, dtype: pa.DataType) -> pa.Scalar:
 def _cross_checks(contract: SourceContract, typed: dict[str, pa.Array]) -> list[_Check]:
     if contract.name == "loan_applications":
         early = pc.less(typed["decision_date"], typed["loan_application_date"])
-        reason = pa.scalar("decision_date is before loan_application_date")
+        reason = _fixed("decision_date is before loan_application_date")
         return [_Check(early, "date_order", "decision_date", reason)]
     return []
 
