@@ -67,7 +67,7 @@ class Outcome:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "run": self.report.as_dict() if self.report else None,
+            "run": _compact(self.report.as_dict()) if self.report else None,
             "error": self.error,
             "retry": [ref.uri for ref in self.failed],
             "ignored": self.ignored,
@@ -79,6 +79,13 @@ def settings_from_env() -> Settings:
     """The CLI's Settings from ETL_* environment variables alone (no flags here)."""
     no_flags: dict[str, Any] = {}
     return Settings(**no_flags)
+
+
+def _compact(run: dict[str, Any]) -> dict[str, Any]:
+    """The run with its data tests summarised: every test that did not pass, and how many did."""
+    tests = run.get("data_tests") or []
+    not_passed = [t for t in tests if t.get("status") != "pass"]
+    return {**run, "data_tests": {"passed": len(tests) - len(not_passed), "not_passed": not_passed}}
 
 
 # ---- Lambda -----------------------------------------------------------------------------------------------
