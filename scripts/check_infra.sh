@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Offline checks of the Terraform in infrastructure/ (no AWS account, no registry downloads):
 #   1. terraform fmt -check            (skipped with a notice when terraform is absent)
-#   2. terraform validate              (only where a local provider mirror exists; CI validates too)
+#   2. terraform validate + variable validation of envs/*.tfvars (only with a local provider mirror)
 #   3. checkov, from its own venv      (it pins an old boto3), over every local module, zero failures
 # The structural invariants checkov does not cover live in tests/infrastructure (pytest).
 set -euo pipefail
@@ -43,6 +43,8 @@ provider_installation {
 EOF
   cp -r "$INFRA_DIR" "$work/infrastructure"
   rm -rf "$work/infrastructure/.terraform" "$work/infrastructure/bootstrap/.terraform"
+  # The copy uses local state so that `terraform console` can evaluate the env files below.
+  rm -f "$work/infrastructure/backend.tf"
   for dir in "$work/infrastructure" "$work/infrastructure/bootstrap"; do
     name=${dir#"$work/"}
     if ! TF_CLI_CONFIG_FILE="$work/terraform.rc" TF_IN_AUTOMATION=1 \
@@ -54,6 +56,18 @@ EOF
     TF_CLI_CONFIG_FILE="$work/terraform.rc" terraform -chdir="$dir" validate -no-color >"$work/validate.log" 2>&1 ||
       { cat "$work/validate.log" >&2; echo "terraform validate failed for $name" >&2; exit 1; }
     echo "terraform validate ($name): ok"
+  done
+  # Every validation block (cross-variable ones too) against the real env files, still offline.
+  for tfvars in "$work"/infrastructure/envs/*.tfvars; do
+    env_file=envs/$(basename "$tfvars")
+    out=$(echo 'local.sqs_visibility_timeout_seconds' | TF_CLI_CONFIG_FILE="$work/terraform.rc" \
+      terraform -chdir="$work/infrastructure" console -no-color -var-file="$env_file" 2>&1 || true)
+    if grep -q '^Error:' <<<"$out"; then
+      echo "$out" >&2
+      echo "variable validation failed for $INFRA_DIR/$env_file" >&2
+      exit 1
+    fi
+    echo "terraform variable validation ($env_file): ok (SQS visibility timeout $(tail -n1 <<<"$out") s)"
   done
 else
   echo "NOTICE: no terraform or no AWS provider mirror at $PROVIDER_MIRROR; skipping offline 'terraform validate' (CI's ci.yml validates)"
