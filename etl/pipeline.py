@@ -7,13 +7,16 @@ stream and the lake/warehouse), all passed in.
 from __future__ import annotations
 
 import io
+import queue
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -30,12 +33,15 @@ from etl.normalize.categories import CategoryRule, load_category_rules
 from etl.normalize.validate import quarantine_schema, validate
 from etl.quality import DataTestResult, run_data_tests
 from etl.settings import Settings
+from etl.timing import NullTimer, StageTimer
 
 DATE_COLUMNS: dict[str, tuple[str, ...]] = {
     "loan_applications": ("loan_application_date", "decision_date"),
     "bank_statements": ("transaction_date",),
     "repayments": ("due_date", "paid_date"),
 }
+PARQUET_COMPRESSION = "zstd"
+READ_AHEAD = 1  # parsed chunks waiting for validation: parsing the next overlaps work on this one
 QUARANTINE_META = [
     pa.field("file_id", pa.string()),
     pa.field("source_uri", pa.string()),
@@ -152,8 +158,10 @@ class Pipeline:
         *,
         rules: Sequence[CategoryRule] | None = None,
         progress: Progress | None = None,
+        timer: StageTimer | None = None,
     ) -> None:
         self.settings = settings
+        self.timer = timer or NullTimer()
         self.lake = lake
         self.warehouse = warehouse
         self.rules = list(rules) if rules is not None else load_category_rules()
@@ -174,7 +182,8 @@ class Pipeline:
         for item in files:
             report.files.append(self.process(item))
         if with_tests:
-            report.data_tests = run_data_tests(self.warehouse, self.run_id, _now())
+            with self.timer.stage("data_tests"):
+                report.data_tests = run_data_tests(self.warehouse, self.run_id, _now())
         report.finished_at = _now()
         return report
 
@@ -250,40 +259,53 @@ class Pipeline:
             fact_path, quarantine_path = work / "fact.parquet", work / "quarantine.parquet"
             q_schema = pa.schema([*quarantine_schema(contract), *QUARANTINE_META])
             dates: list[date] = []
+            timer = self.timer
             with (
                 item.open() as stream,
-                pq.ParquetWriter(fact_path, spec.arrow_schema, compression="zstd") as facts,
-                pq.ParquetWriter(quarantine_path, q_schema, compression="zstd") as quarantine,
+                pq.ParquetWriter(fact_path, spec.arrow_schema, compression=PARQUET_COMPRESSION) as facts,
+                pq.ParquetWriter(quarantine_path, q_schema, compression=PARQUET_COMPRESSION) as quarantine,
             ):
                 counted = _CountingStream(stream, self.progress)
-                for chunk, malformed, blanks in iter_chunks(
-                    counted, layout, block_size=self.settings.chunk_bytes
-                ):
-                    checked = validate(chunk, contract)
-                    fact = self._build(source, checked.valid, file_id, loaded_at)
-                    facts.write_table(fact)
-                    bad = pa.concat_tables([checked.quarantine, _malformed_table(malformed, contract)])
-                    if bad.num_rows:
-                        quarantine.write_table(self._quarantine_rows(bad, contract, item, file_id, loaded_at))
-                    result.rows_in += chunk.num_rows + len(malformed)
-                    result.rows_blank += blanks
-                    result.rows_quarantined += bad.num_rows
-                    dates.extend(_date_bounds(fact, DATE_COLUMNS[source]))
-                    self.progress("rows", chunk.num_rows)
-            dupes = _duplicates(fact_path, contract.key, work, self.settings.duckdb_memory_limit)
-            if dupes.num_rows:
-                fact_path = self._remove_duplicates(
-                    fact_path, dupes, contract, item, file_id, loaded_at, quarantine_path, q_schema, work
-                )
-                result.rows_quarantined += dupes.num_rows
-            result.rows_loaded = result.rows_in - result.rows_quarantined
-            result.lake_uri = self.lake.curated_uri(spec.name, file_id)
-            self.lake.publish(fact_path, result.lake_uri, table=spec.name, kind="curated")
-            if result.rows_quarantined:
-                result.quarantine_uri = self.lake.quarantine_uri(source, file_id)
-                self.lake.publish(
-                    quarantine_path, result.quarantine_uri, table=f"quarantine_{source}", kind="quarantine"
-                )
+                chunks = iter_chunks(counted, layout, block_size=self.settings.chunk_bytes)
+                with _read_ahead(chunks, timer) as ahead:
+                    for chunk, malformed, blanks in ahead:
+                        with timer.stage("validate"):
+                            checked = validate(chunk, contract)
+                        with timer.stage("model"):
+                            fact = self._build(source, checked.valid, file_id, loaded_at)
+                            bad = pa.concat_tables(
+                                [checked.quarantine, _malformed_table(malformed, contract)]
+                            )
+                            if bad.num_rows:
+                                bad = self._quarantine_rows(bad, contract, item, file_id, loaded_at)
+                            dates.extend(_date_bounds(fact, DATE_COLUMNS[source]))
+                        with timer.stage("lake"):
+                            facts.write_table(fact)
+                            if bad.num_rows:
+                                quarantine.write_table(bad)
+                        result.rows_in += chunk.num_rows + len(malformed)
+                        result.rows_blank += blanks
+                        result.rows_quarantined += bad.num_rows
+                        self.progress("rows", chunk.num_rows)
+                        del chunk, checked, fact, bad  # let the next chunk reuse the memory
+            with timer.stage("lake"):
+                dupes = _duplicates(fact_path, contract.key, work, self.settings.duckdb_memory_limit)
+                if dupes.num_rows:
+                    fact_path = self._remove_duplicates(
+                        fact_path, dupes, contract, item, file_id, loaded_at, quarantine_path, q_schema, work
+                    )
+                    result.rows_quarantined += dupes.num_rows
+                result.rows_loaded = result.rows_in - result.rows_quarantined
+                result.lake_uri = self.lake.curated_uri(spec.name, file_id)
+                self.lake.publish(fact_path, result.lake_uri, table=spec.name, kind="curated")
+                if result.rows_quarantined:
+                    result.quarantine_uri = self.lake.quarantine_uri(source, file_id)
+                    self.lake.publish(
+                        quarantine_path,
+                        result.quarantine_uri,
+                        table=f"quarantine_{source}",
+                        kind="quarantine",
+                    )
             result.status = "loaded"
             dim_dates = (
                 star.build_dim_date(min(dates), max(dates))
@@ -299,7 +321,9 @@ class Pipeline:
                 self._ledger(item, result, size, started),
                 loaded_at,
             )
-            if not self.warehouse.load_file(load):
+            with timer.stage("warehouse"):
+                loaded = self.warehouse.load_file(load)
+            if not loaded:
                 result.status = "skipped_duplicate"
 
     def _build(self, source: SourceName, valid: pa.Table, file_id: str, loaded_at: datetime) -> pa.Table:
@@ -345,7 +369,7 @@ class Pipeline:
         kept_path = work / "fact.dedup.parquet"
         dropped: list[pa.Table] = []
         source_file = pq.ParquetFile(fact_path)
-        with pq.ParquetWriter(kept_path, source_file.schema_arrow, compression="zstd") as out:
+        with pq.ParquetWriter(kept_path, source_file.schema_arrow, compression=PARQUET_COMPRESSION) as out:
             for batch in source_file.iter_batches(batch_size=250_000):
                 table = pa.Table.from_batches([batch])
                 is_dupe = pc.is_in(table.column("source_row"), value_set=rows)
@@ -384,13 +408,69 @@ class Pipeline:
             schema=quarantine_schema(contract),
         )
         merged = work / "quarantine.all.parquet"
-        with pq.ParquetWriter(merged, q_schema, compression="zstd") as out:
+        with pq.ParquetWriter(merged, q_schema, compression=PARQUET_COMPRESSION) as out:
             if quarantine_path.exists():
                 for batch in pq.ParquetFile(quarantine_path).iter_batches():
                     out.write_batch(batch)
             out.write_table(self._quarantine_rows(table, contract, item, file_id, at))
         merged.replace(quarantine_path)
         return kept_path
+
+
+_T = TypeVar("_T")
+
+
+@contextmanager
+def _read_ahead(chunks: Iterator[_T], timer: StageTimer) -> Iterator[Iterator[_T]]:
+    """Pull `chunks` on a reader thread, at most READ_AHEAD items ahead of the consumer.
+
+    pyarrow parses with the GIL released, so the next chunk is parsed while this one is validated. The
+    reader's exceptions (a file rejected halfway) are raised in the consumer; leaving early stops the reader
+    before the stream it reads is closed.
+    """
+    box: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=READ_AHEAD)
+    stop = threading.Event()
+
+    def put(item: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            while True:
+                with timer.stage("read"):
+                    item = next(chunks, _END)
+                if item is _END or not put(("item", item)):
+                    break
+        except BaseException as exc:  # handed to the consumer, which raises it
+            put(("error", exc))
+            return
+        put(("end", None))
+
+    def consume() -> Iterator[_T]:
+        while True:
+            kind, value = box.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+
+    thread = threading.Thread(target=produce, name="etl-reader", daemon=True)
+    thread.start()
+    try:
+        yield consume()
+    finally:
+        stop.set()
+        thread.join()
+
+
+_END: Any = object()
 
 
 class _CountingStream(io.RawIOBase):

@@ -196,7 +196,8 @@ def _finish_chunk(
     embedded = np.zeros(table.num_rows, dtype=np.int64)
     blank = np.ones(table.num_rows, dtype=bool)
     for col in table.columns:
-        embedded += pc.fill_null(pc.count_substring(col, "\n"), 0).to_numpy()
+        if _has_newline(col):
+            embedded += pc.fill_null(pc.count_substring(col, "\n"), 0).to_numpy()
         blank &= pc.equal(pc.binary_length(col), 0).to_numpy(zero_copy_only=False)
     lines, placed = tracker.place(embedded)
     table = table.append_column("source_row", pa.array(lines, type=pa.int64()))
@@ -204,6 +205,21 @@ def _finish_chunk(
     if blanks:
         table = table.filter(pa.array(~blank))
     return table, _malformed(placed, expected), blanks
+
+
+def _has_newline(column: pa.ChunkedArray) -> bool:
+    """Whether any value holds a line break: one scan of the character data instead of a count per value."""
+    for chunk in column.chunks:
+        if not pa.types.is_string(chunk.type):
+            return True
+        offsets, data = chunk.buffers()[1], chunk.buffers()[2]
+        if offsets is None or data is None or len(chunk) == 0:
+            continue
+        bounds = np.frombuffer(offsets, dtype=np.int32, count=chunk.offset + len(chunk) + 1)
+        start, end = int(bounds[chunk.offset]), int(bounds[-1])
+        if memoryview(data)[start:end].tobytes().find(b"\n") >= 0:
+            return True
+    return False
 
 
 def _malformed(placed: list[tuple[int, str]], expected: int) -> list[MalformedRow]:
