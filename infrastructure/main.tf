@@ -221,7 +221,6 @@ module "fargate" {
   environment            = local.etl_environment
   data_access_policy_arn = module.etl_iam.data_access_policy_arn
   kms_key_arn            = module.kms.key_arn
-  kms_key_id             = module.kms.key_id
   log_retention_days     = var.log_retention_days
 }
 

@@ -15,11 +15,8 @@ resource "aws_ecs_cluster" "this" {
     value = "enabled"
   }
 
-  configuration {
-    managed_storage_configuration {
-      fargate_ephemeral_storage_kms_key_id = var.kms_key_id
-    }
-  }
+  # Fargate encrypts task ephemeral storage (AES-256, AWS-owned key) by default. A customer key here
+  # would also need Fargate-specific grants in the key policy, so it is left at the default.
 
   tags = var.tags
 }

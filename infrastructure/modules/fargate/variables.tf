@@ -52,11 +52,6 @@ variable "kms_key_arn" {
   description = "KMS key ARN for the log group and image decryption."
 }
 
-variable "kms_key_id" {
-  type        = string
-  description = "KMS key ID for the Fargate ephemeral storage."
-}
-
 variable "log_retention_days" {
   type        = number
   description = "Retention of the task log group."
