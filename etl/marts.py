@@ -212,13 +212,14 @@ GROUP BY employment_status""",
         f"""WITH {_APPLICATIONS}
 SELECT
     year_month,
+    CAST(year_month || '-01' AS DATE) AS month_start,
     COUNT(DISTINCT customer_key) AS customers,{_LOAN_MEASURES},
     {_money("AVG(credit_score)")} AS avg_credit_score,
     {_money("AVG(annual_income)")} AS avg_annual_income,
     {_ratio("AVG(interest_rate)", "1")} AS avg_interest_rate,
     {_money("SUM(expected_interest)")} AS expected_interest
 FROM apps
-GROUP BY year_month""",
+GROUP BY year_month, CAST(year_month || '-01' AS DATE)""",
         grain="application month",
     ),
     Mart(
@@ -227,7 +228,8 @@ GROUP BY year_month""",
         "dashboards re-aggregate under their filters.",
         f"""WITH {_APPLICATIONS}
 SELECT
-    year_month, employment_status, credit_band, band_order, state,
+    year_month, CAST(year_month || '-01' AS DATE) AS month_start,
+    employment_status, credit_band, band_order, state,
     COUNT(*) AS applications,
     CAST(SUM(is_approved) AS BIGINT) AS approved,
     CAST(SUM(is_rejected) AS BIGINT) AS rejected,
@@ -241,7 +243,7 @@ SELECT
     CAST(SUM(interest_rate) AS DECIMAL(18,4)) AS total_interest_rate,
     {_money("SUM(expected_interest)")} AS expected_interest
 FROM apps
-GROUP BY year_month, employment_status, credit_band, band_order, state""",
+GROUP BY year_month, CAST(year_month || '-01' AS DATE), employment_status, credit_band, band_order, state""",
         grain="month x employment status x credit band x state",
     ),
     Mart(
@@ -279,6 +281,7 @@ GROUP BY credit_band, band_order, employment_status""",
         f"""WITH {_PROFILE}
 SELECT
     d.year_month,
+    CAST(d.year_month || '-01' AS DATE) AS month_start,
     t.category,
     t.direction,
     CASE WHEN t.direction = 'credit' THEN 'income' ELSE 'spending' END AS flow,
@@ -293,7 +296,7 @@ SELECT
 FROM fact_bank_transaction t
 JOIN dim_date d ON d.date_key = t.transaction_date_key
 LEFT JOIN profile p ON p.customer_key = t.customer_key
-GROUP BY d.year_month, t.category, t.direction, p.employment_status, p.credit_band, p.state""",
+GROUP BY d.year_month, CAST(d.year_month || '-01' AS DATE), t.category, t.direction, p.employment_status, p.credit_band, p.state""",
         grain="month x category x direction x customer employment/band/state",
     ),
     Mart(

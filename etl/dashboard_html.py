@@ -1,0 +1,396 @@
+"""The local renderer of `dashboard/spec.json`: one self-contained HTML file read from the warehouse.
+
+The marts each visual reads are embedded at their own grain (already aggregated, never raw transactions)
+as JSON; a small inline script applies the filters, re-aggregates the additive measures of the spec and
+re-renders the KPI cards and the Plotly charts. Plotly is inlined, so the file works offline from file://.
+The spec is shared with the QuickSight renderer (`etl.quicksight`).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections import Counter
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from etl.errors import EtlError
+
+SPEC_PATH = Path(__file__).resolve().parents[1] / "dashboard" / "spec.json"
+Spec = dict[str, Any]
+Dataset = dict[str, Any]  # {"columns": [...], "rows": [[...], ...]}
+
+
+def load_spec(path: Path | None = None) -> Spec:
+    spec: Spec = json.loads((path or SPEC_PATH).read_text(encoding="utf-8"))
+    return spec
+
+
+def visuals(spec: Spec) -> list[dict[str, Any]]:
+    return [v for sheet in spec["sheets"] for v in sheet["visuals"]]
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def collect_data(warehouse: Any, spec: Spec, lake_root: Path | None) -> dict[str, Dataset]:
+    """Read every dataset of the spec: marts from the warehouse, lake datasets from local Parquet."""
+    data: dict[str, Dataset] = {}
+    for name, dataset in spec["datasets"].items():
+        columns = list(dataset["columns"])
+        if dataset.get("local_only"):
+            rows = quarantine_by_rule(lake_root) if name == "lake_quarantine_by_rule" else []
+        else:
+            rows = [list(r) for r in warehouse.query(f"SELECT {', '.join(columns)} FROM {name}")]
+        data[name] = {"columns": columns, "rows": [[_json_value(v) for v in r] for r in rows]}
+    return data
+
+
+def quarantine_by_rule(lake_root: Path | None) -> list[list[Any]]:
+    """Quarantined rows by source, rule and day from `<lake>/quarantine/<source>/*.parquet`."""
+    if lake_root is None or not (lake_root / "quarantine").is_dir():
+        return []
+    import pyarrow.parquet as pq
+
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for path in sorted((lake_root / "quarantine").glob("*/*.parquet")):
+        table = pq.read_table(path, columns=["rule", "quarantined_at"])
+        for rule, at in zip(
+            table.column("rule").to_pylist(), table.column("quarantined_at").to_pylist(), strict=True
+        ):
+            counts[(path.parent.name, str(rule), at.date().isoformat() if at else "")] += 1
+    return [[s, r, d, n] for (s, r, d), n in sorted(counts.items())]
+
+
+def _script_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=_json_value).replace("</", "<\\/")
+
+
+def render_html(spec: Spec, data: Mapping[str, Dataset], generated_at: datetime) -> str:
+    from plotly.offline import get_plotlyjs  # type: ignore[import-untyped]
+
+    sheets = []
+    for sheet in spec["sheets"]:
+        kpis = "".join(
+            f'<div class="kpi" data-kpi="{html.escape(v["measure"])}" data-visual="{v["id"]}" data-value="">'
+            f'<div class="kpi-label">{html.escape(spec["measures"][v["measure"]]["label"])}</div>'
+            '<div class="kpi-value">&ndash;</div></div>'
+            for v in sheet["visuals"]
+            if v["type"] == "kpi"
+        )
+        charts = "".join(
+            f'<div class="card {"wide" if v["type"] == "table" else ""}">'
+            f'<div class="visual" id="v-{v["id"]}" data-visual="{v["id"]}" data-type="{v["type"]}"></div></div>'
+            for v in sheet["visuals"]
+            if v["type"] != "kpi"
+        )
+        sheets.append(
+            f'<section class="sheet" id="sheet-{sheet["id"]}"><h2>{html.escape(sheet["title"])}</h2>'
+            f'<div class="kpis">{kpis}</div><div class="grid">{charts}</div></section>'
+        )
+    filters = "".join(
+        (
+            f'<label>{html.escape(f["label"])} from <select id="f-{f["id"]}-from" data-filter="{f["id"]}-from">'
+            f'</select></label><label>to <select id="f-{f["id"]}-to" data-filter="{f["id"]}-to"></select></label>'
+        )
+        if f["type"] == "range"
+        else f'<label>{html.escape(f["label"])} <select id="f-{f["id"]}" data-filter="{f["id"]}"></select></label>'
+        for f in spec["filters"]
+    )
+    return _PAGE.format(
+        title=html.escape(spec["title"]),
+        description=html.escape(spec.get("description", "")),
+        generated=html.escape(generated_at.strftime("%Y-%m-%d %H:%M UTC")),
+        filters=filters,
+        sheets="".join(sheets),
+        plotly=get_plotlyjs(),
+        spec=_script_json(spec),
+        data=_script_json(data),
+        script=_SCRIPT,
+    )
+
+
+def write_dashboard(settings: Any, out: Path, spec: Spec | None = None) -> Path:
+    """Query the warehouse of `settings` and write the dashboard HTML to `out`."""
+    from etl.load.warehouse import open_warehouse
+    from etl.marts import ensure_marts
+
+    spec = spec or load_spec()
+    lake = str(settings.lake)
+    lake_root = None if "://" in lake else Path(lake)
+    with open_warehouse(settings) as wh:
+        if wh.dialect == "duckdb":  # the local file may predate the current views; servers get them on load
+            with wh.transaction():
+                ensure_marts(wh)
+        data = collect_data(wh, spec, lake_root)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_html(spec, data, datetime.now(UTC)), encoding="utf-8")
+    return out
+
+
+def dashboard_command(
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write")] = Path("dashboard.html"),
+    warehouse: Annotated[str | None, typer.Option(help="Warehouse URL [env ETL_WAREHOUSE_URL]")] = None,
+    lake: Annotated[
+        str | None, typer.Option(help="Lake folder (quarantine breakdown) [env ETL_LAKE]")
+    ] = None,
+) -> None:
+    """Write the dashboard as one self-contained HTML file (works offline)."""
+    from etl.cli import build_settings, fail
+    from etl.cli import out as console
+
+    settings = build_settings(warehouse_url=warehouse, lake=lake)
+    try:
+        path = write_dashboard(settings, out)
+    except EtlError as exc:
+        raise fail(str(exc), 1) from None
+    except Exception as exc:
+        lines = str(exc).strip().splitlines()
+        raise fail(f"cannot write the dashboard: {lines[0] if lines else type(exc).__name__}", 1) from None
+    console.print(f"dashboard written to {path}")
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+body {{ font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0; background: #f4f6f8;
+  color: #1f2933; }}
+header {{ background: #102a43; color: #fff; padding: 16px 24px; }}
+header h1 {{ margin: 0 0 4px; font-size: 22px; }} header p {{ margin: 0; opacity: .8; font-size: 13px; }}
+.filters {{ position: sticky; top: 0; z-index: 10; background: #fff; border-bottom: 1px solid #d9e2ec;
+  padding: 10px 24px; display: flex; flex-wrap: wrap; gap: 14px; align-items: center; font-size: 13px; }}
+.filters select {{ margin-left: 4px; padding: 3px; }}
+.filters button {{ padding: 4px 10px; }}
+.sheet {{ padding: 8px 24px 16px; }} .sheet h2 {{ font-size: 18px; margin: 16px 0 10px; }}
+.kpis {{ display: flex; flex-wrap: wrap; gap: 12px; margin-bottom: 12px; }}
+.kpi {{ background: #fff; border-radius: 8px; padding: 12px 16px; min-width: 170px; box-shadow: 0 1px 2px #0002; }}
+.kpi-label {{ font-size: 12px; color: #52606d; }} .kpi-value {{ font-size: 24px; font-weight: 600; }}
+.grid {{ display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 12px; }}
+.card {{ background: #fff; border-radius: 8px; box-shadow: 0 1px 2px #0002; padding: 4px; min-width: 0; }}
+.card.wide {{ grid-column: 1 / -1; }}
+.visual {{ height: 380px; }} .card.wide .visual {{ height: 520px; }}
+.note {{ font-size: 11px; color: #7b8794; padding: 0 8px 4px; }}
+</style></head>
+<body>
+<header><h1>{title}</h1><p>{description} Generated {generated}.</p></header>
+<div class="filters">{filters}<button id="f-reset" type="button">Reset</button></div>
+{sheets}
+<script>{plotly}</script>
+<script>const SPEC = {spec};
+const DATA = {data};</script>
+<script>{script}</script>
+</body></html>
+"""
+
+# Filters apply to every dataset that has the filter's column; measures are sums or ratios of sums.
+_SCRIPT = r"""
+(function () {
+  "use strict";
+  const state = {};
+  const idx = (ds, col) => DATA[ds].columns.indexOf(col);
+  const fmt = {
+    int: new Intl.NumberFormat("en-US", {maximumFractionDigits: 0}),
+    money: new Intl.NumberFormat("en-US", {minimumFractionDigits: 2, maximumFractionDigits: 2}),
+    pct: new Intl.NumberFormat("en-US", {style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1}),
+    ratio: new Intl.NumberFormat("en-US", {maximumFractionDigits: 4}),
+  };
+  const show = (m, v) => (v === null || !isFinite(v)) ? "\u2013" : fmt[SPEC.measures[m].format || "ratio"].format(v);
+
+  function distinct(column) {
+    const values = new Map();
+    for (const [name, ds] of Object.entries(DATA)) {
+      const i = ds.columns.indexOf(column);
+      if (i < 0) continue;
+      for (const r of ds.rows) if (r[i] !== null && !values.has(r[i])) values.set(r[i], r[i]);
+    }
+    return Array.from(values.keys()).sort();
+  }
+
+  function orderedBy(column, orderColumn) {
+    const order = new Map();
+    for (const ds of Object.values(DATA)) {
+      const i = ds.columns.indexOf(column), j = ds.columns.indexOf(orderColumn);
+      if (i < 0 || j < 0) continue;
+      for (const r of ds.rows) order.set(r[i], r[j]);
+    }
+    return (a, b) => (order.has(a) ? order.get(a) : 99) - (order.has(b) ? order.get(b) : 99) || String(a).localeCompare(String(b));
+  }
+
+  function option(select, value, label) {
+    const o = document.createElement("option");
+    o.value = value; o.textContent = label; select.appendChild(o);
+  }
+
+  function setupFilters() {
+    for (const f of SPEC.filters) {
+      let values = distinct(f.column);
+      if (f.order_by) values = values.sort(orderedBy(f.column, f.order_by));
+      if (f.type === "range") {
+        const from = document.getElementById(`f-${f.id}-from`), to = document.getElementById(`f-${f.id}-to`);
+        values.forEach(v => { option(from, v, v); option(to, v, v); });
+        from.value = values[0] || ""; to.value = values[values.length - 1] || "";
+        state[f.id] = {from: from.value, to: to.value, all: values};
+        from.addEventListener("change", () => { state[f.id].from = from.value; render(); });
+        to.addEventListener("change", () => { state[f.id].to = to.value; render(); });
+      } else {
+        const select = document.getElementById(`f-${f.id}`);
+        option(select, "", "All");
+        values.forEach(v => option(select, v, v));
+        state[f.id] = "";
+        select.addEventListener("change", () => { state[f.id] = select.value; render(); });
+      }
+    }
+    document.getElementById("f-reset").addEventListener("click", () => {
+      for (const f of SPEC.filters) {
+        if (f.type === "range") {
+          const s = state[f.id]; s.from = s.all[0] || ""; s.to = s.all[s.all.length - 1] || "";
+          document.getElementById(`f-${f.id}-from`).value = s.from;
+          document.getElementById(`f-${f.id}-to`).value = s.to;
+        } else { state[f.id] = ""; document.getElementById(`f-${f.id}`).value = ""; }
+      }
+      render();
+    });
+  }
+
+  function filtered(name) {
+    const ds = DATA[name];
+    const tests = [];
+    for (const f of SPEC.filters) {
+      const i = ds.columns.indexOf(f.column);
+      if (i < 0) continue;
+      const s = state[f.id];
+      if (f.type === "range") {
+        if (s.from) tests.push(r => r[i] !== null && r[i] >= s.from);
+        if (s.to) tests.push(r => r[i] !== null && r[i] <= s.to);
+      } else if (s) tests.push(r => r[i] === s);
+    }
+    return ds.rows.filter(r => tests.every(t => t(r)));
+  }
+
+  function measure(ds, name, rows) {
+    const m = SPEC.measures[name];
+    const sum = cols => cols.reduce((acc, c) => {
+      const i = idx(ds, c);
+      return acc + rows.reduce((a, r) => a + (r[i] === null ? 0 : Number(r[i])), 0);
+    }, 0);
+    const num = sum(m.num);
+    if (!m.den) return rows.length ? num : (m.format === "int" || m.format === "money" ? 0 : null);
+    const den = sum(m.den);
+    return den === 0 ? null : num / den;
+  }
+
+  function groups(ds, rows, column) {
+    const i = idx(ds, column), out = new Map();
+    for (const r of rows) { const k = r[i]; if (!out.has(k)) out.set(k, []); out.get(k).push(r); }
+    return out;
+  }
+
+  function keysOf(v, grouped, column, orderColumn) {
+    let keys = Array.from(grouped.keys());
+    if (orderColumn) keys.sort(orderedBy(column, orderColumn));
+    else keys.sort((a, b) => (typeof a === "number" && typeof b === "number") ? a - b : String(a).localeCompare(String(b)));
+    return keys;
+  }
+
+  const layoutFor = (v, extra) => Object.assign({
+    title: {text: v.title, font: {size: 14}}, margin: {l: 60, r: 20, t: 40, b: 70},
+    legend: {orientation: "h", y: -0.2}, font: {size: 11}, paper_bgcolor: "#fff", plot_bgcolor: "#fff",
+  }, extra || {});
+
+  function xy(v, rows) {
+    const traces = [];
+    const byX = groups(v.dataset, rows, v.x);
+    let keys = keysOf(v, byX, v.x, v.x_order_by);
+    const type = v.type === "line" ? "scatter" : "bar";
+    const axisFor = (m, k) => (v.measures.length > 1 && k > 0 && SPEC.measures[m].format !== SPEC.measures[v.measures[0]].format) ? "y2" : "y";
+    if (v.series) {
+      const m = v.measures[0];
+      const bySeries = groups(v.dataset, rows, v.series);
+      for (const s of keysOf(v, bySeries, v.series, null)) {
+        const g = groups(v.dataset, bySeries.get(s), v.x);
+        traces.push({type, name: String(s), x: keys.map(String), y: keys.map(k => g.has(k) ? measure(v.dataset, m, g.get(k)) : null)});
+      }
+    } else {
+      if (v.sort) {
+        const m = v.measures[0];
+        keys.sort((a, b) => (measure(v.dataset, m, byX.get(b)) || 0) - (measure(v.dataset, m, byX.get(a)) || 0));
+      }
+      v.measures.forEach((m, k) => {
+        const trace = {type, name: SPEC.measures[m].label, x: keys.map(String),
+                       y: keys.map(key => measure(v.dataset, m, byX.get(key))), yaxis: axisFor(m, k)};
+        if (type === "scatter") trace.mode = "lines+markers"; else trace.offsetgroup = String(k);
+        traces.push(trace);
+      });
+    }
+    const second = traces.some(t => t.yaxis === "y2");
+    const pct = SPEC.measures[v.measures[0]].format === "pct";
+    const layout = layoutFor(v, {
+      barmode: v.stacked ? "stack" : "group", xaxis: {type: "category", automargin: true},
+      yaxis: {tickformat: pct ? ".0%" : ",", automargin: true},
+    });
+    if (second) layout.yaxis2 = {overlaying: "y", side: "right", tickformat: "~s", automargin: true};
+    return [traces, layout];
+  }
+
+  function heatmap(v, rows) {
+    const byX = groups(v.dataset, rows, v.x), byY = groups(v.dataset, rows, v.y);
+    const xs = keysOf(v, byX, v.x, null), ys = keysOf(v, byY, v.y, v.y_order_by);
+    const xi = idx(v.dataset, v.x);
+    const z = ys.map(y => xs.map(x => {
+      const cell = byY.get(y).filter(r => r[xi] === x);
+      return cell.length ? measure(v.dataset, v.measure, cell) : null;
+    }));
+    const text = z.map(row => row.map(val => show(v.measure, val)));
+    return [[{type: "heatmap", x: xs, y: ys, z, text, texttemplate: "%{text}", colorscale: "Reds",
+              hovertemplate: "%{y} / %{x}: %{text}<extra></extra>", zmin: 0}],
+            layoutFor(v, {xaxis: {type: "category"}, yaxis: {type: "category", automargin: true}})];
+  }
+
+  function table(v, rows) {
+    const si = idx(v.dataset, v.sort_by);
+    const sorted = rows.slice().sort((a, b) => {
+      const x = a[si], y = b[si];
+      if (x === null) return 1; if (y === null) return -1;
+      return v.sort === "desc" ? (y > x ? 1 : y < x ? -1 : 0) : (x > y ? 1 : x < y ? -1 : 0);
+    }).slice(0, v.limit || 50);
+    const cols = v.columns.map(c => idx(v.dataset, c));
+    const cell = x => x === null ? "" : (typeof x === "number" && !Number.isInteger(x) ? x.toFixed(Math.abs(x) < 10 ? 4 : 2) : x);
+    return [[{type: "table", header: {values: v.columns, fill: {color: "#d9e2ec"}, align: "left", font: {size: 11}},
+              cells: {values: cols.map(i => sorted.map(r => cell(r[i]))), align: "left", font: {size: 11}}}],
+            layoutFor(v, {margin: {l: 10, r: 10, t: 40, b: 10}})];
+  }
+
+  function render() {
+    const cache = {};
+    const rowsOf = ds => cache[ds] || (cache[ds] = filtered(ds));
+    for (const sheet of SPEC.sheets) for (const v of sheet.visuals) {
+      const rows = rowsOf(v.dataset);
+      if (v.type === "kpi") {
+        const el = document.querySelector(`.kpi[data-visual="${v.id}"]`);
+        const value = measure(v.dataset, v.measure, rows);
+        el.dataset.value = value === null ? "" : String(value);
+        el.querySelector(".kpi-value").textContent = show(v.measure, value);
+        continue;
+      }
+      const [traces, layout] = v.type === "heatmap" ? heatmap(v, rows) : v.type === "table" ? table(v, rows) : xy(v, rows);
+      Plotly.react(`v-${v.id}`, traces, layout, {displaylogo: false, responsive: true});
+    }
+    document.body.dataset.rendered = String(Number(document.body.dataset.rendered || 0) + 1);
+  }
+
+  setupFilters();
+  render();
+})();
+"""
