@@ -3,7 +3,7 @@
 # a TLS-only bucket policy and lifecycle rules that bound cost.
 
 resource "aws_s3_bucket" "this" {
-  #checkov:skip=CKV_AWS_18:Server access logs can only be delivered to an SSE-S3 bucket, which would break the SSE-KMS-everywhere rule; object-level access is audited with the account's CloudTrail data events.
+  #checkov:skip=CKV_AWS_18:Server access logs can only be delivered to an SSE-S3 bucket, which would break the SSE-KMS-everywhere rule; object-level auditing belongs to the account's CloudTrail S3 data events, outside this stack.
   #checkov:skip=CKV2_AWS_62:Event notifications are wired by the caller where a consumer exists (the raw bucket's aws_s3_bucket_notification in modules/ingest); the lake and state buckets have no consumer of object events.
   #checkov:skip=CKV_AWS_144:Single-region product: raw files can be re-uploaded and the lake is rebuilt from them; versioning covers accidental deletes, cross-region replication would double storage cost.
   bucket        = var.name
