@@ -164,7 +164,7 @@ def test_filters_change_the_kpis_to_the_filtered_sql(page: Any, built: tuple[Env
         if os.environ.get("ETL_UPDATE_SCREENSHOTS") == "1":
             IMG.mkdir(parents=True, exist_ok=True)
             page.evaluate("document.querySelector('.filters').style.position = 'static'")
-            page.locator("body").screenshot(
+            page.screenshot(
                 path=str(IMG / "dashboard-filtered.png"), clip={"x": 0, "y": 0, "width": 1400, "height": 900}
             )
     finally:
