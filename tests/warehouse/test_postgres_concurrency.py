@@ -1,0 +1,192 @@
+"""Concurrent loaders and a killed loader against one real PostgreSQL database."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from etl.load.lake import LocalLake
+from etl.load.warehouse.base import FileLoad
+from etl.load.warehouse.postgres import PostgresWarehouse
+from etl.model.schema import TableSpec
+from etl.pipeline import FileResult, Pipeline, discover
+from etl.settings import Settings
+from tests.helpers import APP_HEADER, STMT_HEADER, write
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _statements(prefix: str, n: int) -> str:
+    # Both files share customer C9 (an inferred member) and the same days: their dimension rows collide.
+    lines = [
+        f"{prefix}{i},C9,2023-01-{1 + i % 28:02d},-{i}.00,POS PURCHASE,{1000 - i}.00" for i in range(1, n + 1)
+    ]
+    return STMT_HEADER + "\n" + "\n".join(lines) + "\n"
+
+
+def _load_in_threads(settings: Settings, paths: list[Path], stage_hook: Any) -> list[FileResult]:
+    results: dict[int, FileResult] = {}
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(paths))
+
+    def run(i: int, path: Path) -> None:
+        try:
+            with PostgresWarehouse.from_url(settings.warehouse_url) as wh:
+                pipeline = Pipeline(settings, LocalLake(settings.lake), wh)
+                start.wait(timeout=30)
+                [results[i]] = pipeline.run(discover([path]), with_tests=False).files
+        except BaseException as exc:  # surfaced below, with the thread's own traceback
+            errors.append(exc)
+
+    original = PostgresWarehouse.stage_file
+
+    def staged(self: PostgresWarehouse, staging: str, spec: TableSpec, load: FileLoad) -> None:
+        original(self, staging, spec, load)
+        stage_hook()
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(PostgresWarehouse, "stage_file", staged)
+        threads = [threading.Thread(target=run, args=(i, p)) for i, p in enumerate(paths)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+    if errors:
+        raise errors[0]
+    return [results[i] for i in range(len(paths))]
+
+
+def _settings(tmp_path: Path, postgres_url: str) -> Settings:
+    return Settings(lake=str(tmp_path / "lake"), warehouse_url=postgres_url)
+
+
+def _query(url: str, sql: str) -> list[tuple[Any, ...]]:
+    with PostgresWarehouse.from_url(url) as wh:
+        return wh.query(sql)
+
+
+def test_the_same_file_loaded_twice_at_once_is_loaded_once(tmp_path: Path, postgres_url: str) -> None:
+    settings = _settings(tmp_path, postgres_url)
+    text = (
+        APP_HEADER + "\nA1,C1,100.10,2023-01-01,700,Employed,1000\nA2,C2,200.20,2023-01-02,650,Unemployed,0\n"
+    )
+    first = write(tmp_path / "one", "loan_applications", "a.csv", text)
+    second = write(tmp_path / "two", "loan_applications", "same-bytes-other-name.csv", text)
+
+    # The first loader holds its transaction open a moment, so the second meets its uncommitted ledger row.
+    results = _load_in_threads(settings, [first, second], stage_hook=lambda: time.sleep(0.5))
+
+    assert sorted(r.status for r in results) == ["loaded", "skipped_duplicate"]
+    assert _query(postgres_url, "SELECT COUNT(*), SUM(loan_amount) FROM fact_loan_application") == [
+        (2, Decimal("300.30"))
+    ]
+    assert _query(postgres_url, "SELECT COUNT(*), COUNT(DISTINCT file_id) FROM etl_file_ledger") == [(1, 1)]
+
+
+def test_different_files_at_once_both_load_after_retrying_the_conflict(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _settings(tmp_path, postgres_url)
+    a = write(tmp_path / "one", "bank_statements", "a.csv", _statements("TA", 30))
+    b = write(tmp_path / "two", "bank_statements", "b.csv", _statements("TB", 20))
+    with PostgresWarehouse.from_url(postgres_url) as wh:  # schema first, so the race is in the loads
+        Pipeline(settings, LocalLake(settings.lake), wh).prepare()
+    retries: list[str] = []
+    reconnect = PostgresWarehouse.reconnect
+
+    def counting_reconnect(self: PostgresWarehouse) -> None:
+        retries.append("retry")
+        reconnect(self)
+
+    monkeypatch.setattr(PostgresWarehouse, "reconnect", counting_reconnect)
+    both_staged = threading.Barrier(2)
+
+    first_stagings = itertools.count()
+
+    def meet() -> None:  # both transactions are open and staged before either writes the dimensions
+        if next(first_stagings) < 2:  # retries go straight on
+            both_staged.wait(timeout=30)
+
+    results = _load_in_threads(settings, [a, b], stage_hook=meet)
+
+    assert [r.status for r in results] == ["loaded", "loaded"]
+    assert retries, "the loads did not conflict: the test proves nothing"
+    assert _query(
+        postgres_url, "SELECT COUNT(*), COUNT(DISTINCT transaction_id) FROM fact_bank_transaction"
+    ) == [(50, 50)]
+    assert _query(postgres_url, "SELECT COUNT(*) FROM dim_customer WHERE customer_id = 'C9'") == [(1,)]
+    assert _query(postgres_url, "SELECT COUNT(*) FROM dim_date") == [(28,)]
+    assert _query(postgres_url, "SELECT COUNT(*) FROM etl_file_ledger WHERE status = 'loaded'") == [(2,)]
+
+
+KILLED_LOADER = textwrap.dedent(
+    """
+    import sys, time
+    from etl.load.lake import LocalLake
+    from etl.load.warehouse.postgres import PostgresWarehouse
+    from etl.pipeline import Pipeline, discover
+    from etl.settings import Settings
+
+    original = PostgresWarehouse.stage_file
+
+    def stage_then_hang(self, staging, spec, load):  # test-only: pause inside the open transaction
+        original(self, staging, spec, load)
+        print("staged", flush=True)
+        time.sleep(600)
+
+    PostgresWarehouse.stage_file = stage_then_hang
+    lake, url, data = sys.argv[1:4]
+    settings = Settings(lake=lake, warehouse_url=url)
+    with PostgresWarehouse.from_url(url) as wh:
+        Pipeline(settings, LocalLake(lake), wh).run(discover([data]))
+    """
+)
+
+
+def test_a_load_killed_mid_transaction_leaves_nothing_and_the_next_run_loads_it_all(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    settings = _settings(tmp_path, postgres_url)
+    write(tmp_path / "data", "bank_statements", "s.csv", _statements("T", 40))
+    loader = subprocess.Popen(
+        [sys.executable, "-c", KILLED_LOADER, settings.lake, postgres_url, str(tmp_path / "data")],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert loader.stdout is not None
+        line = loader.stdout.readline()
+        assert line.strip() == "staged", loader.stderr.read() if loader.stderr else line
+        assert _query(postgres_url, "SELECT COUNT(*) FROM fact_bank_transaction") == [(0,)]  # not committed
+        os.kill(loader.pid, signal.SIGKILL)
+        assert loader.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if loader.poll() is None:
+            loader.kill()
+            loader.wait()
+
+    assert _query(postgres_url, "SELECT COUNT(*) FROM fact_bank_transaction") == [(0,)]
+    assert _query(postgres_url, "SELECT COUNT(*) FROM etl_file_ledger") == [(0,)]
+    assert _query(postgres_url, "SELECT COUNT(*) FROM dim_customer WHERE customer_id = 'C9'") == [(0,)]
+
+    with PostgresWarehouse.from_url(postgres_url) as wh:
+        report = Pipeline(settings, LocalLake(settings.lake), wh).run(discover([tmp_path / "data"]))
+    assert [(f.status, f.rows_loaded) for f in report.files] == [("loaded", 40)]
+    assert _query(postgres_url, "SELECT COUNT(*), COUNT(DISTINCT source_row) FROM fact_bank_transaction") == [
+        (40, 40)
+    ]
+    assert _query(postgres_url, "SELECT status FROM etl_file_ledger") == [("loaded",)]
