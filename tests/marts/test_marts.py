@@ -341,3 +341,21 @@ def test_loan_customer_360(marts: Marts) -> None:
         "A4": ("C4", "Exceptional", 0, 0, 0, None, None, None, None, 0),
         "A5": ("C5", "Fair", 1, 1, 1, 101, D("96.00"), None, None, 0),
     }
+
+
+def test_insights(marts: Marts) -> None:
+    from etl.insights import compute_insights
+
+    with open_warehouse(marts.settings) as wh:
+        found = compute_insights(wh)
+    assert found.avg_annual_income == D("36000.00")  # (50000 + 10000 + 70000 + 30000 + 20000) / 5
+    assert found.avg_loan_amount == D("1460.00")  # 7300 / 5
+    assert found.transactions_per_customer == D("3.00")  # C1 5, C2 3, C9 1
+    assert (found.highest_income_employment, found.lowest_income_employment) == ("Employed", "Unemployed")
+    assert (found.highest_loan_employment, found.lowest_loan_employment) == ("Employed", "Self-Employed")
+    assert (found.highest_spending_category, found.lowest_spending_category) == ("pos", "airtime")
+    assert found.spending_by_category == {
+        "pos": D("4500.00"), "utilities": D("2500.00"), "betting": D("1000.00"), "fuel": D("500.00"),
+        "airtime": D("100.00"),
+    }  # fmt: skip
+    assert found.lines()[0] == "Average annual income: 36,000.00"

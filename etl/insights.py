@@ -1,0 +1,107 @@
+"""Headline findings computed from the warehouse marts (`etl insights`)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from typing import Annotated, Any
+
+import typer
+
+from etl.errors import EtlError
+
+
+@dataclass(frozen=True)
+class Insights:
+    avg_annual_income: Decimal | None
+    avg_loan_amount: Decimal | None
+    transactions_per_customer: Decimal | None
+    highest_income_employment: str | None
+    lowest_income_employment: str | None
+    highest_loan_employment: str | None
+    lowest_loan_employment: str | None
+    highest_spending_category: str | None
+    lowest_spending_category: str | None
+    spending_by_category: dict[str, Decimal]
+
+    def lines(self) -> list[str]:
+        def money(v: Decimal | None) -> str:
+            return "n/a" if v is None else f"{v:,.2f}"
+
+        return [
+            f"Average annual income: {money(self.avg_annual_income)}",
+            f"Average loan amount requested: {money(self.avg_loan_amount)}",
+            f"Transactions per customer (with statements): {money(self.transactions_per_customer)}",
+            f"Highest / lowest average income: {self.highest_income_employment} / {self.lowest_income_employment}",
+            f"Highest / lowest average loan request: {self.highest_loan_employment} / {self.lowest_loan_employment}",
+            f"Highest / lowest spending category: {self.highest_spending_category} / "
+            f"{self.lowest_spending_category}",
+        ]
+
+
+def _first(rows: list[tuple[Any, ...]]) -> Any:
+    return rows[0][0] if rows and rows[0] else None
+
+
+def compute_insights(warehouse: Any) -> Insights:
+    """Read the marts; `warehouse` is anything with `.query(sql)`."""
+    q = warehouse.query
+    overall = q(
+        "SELECT CAST(SUM(total_annual_income) / NULLIF(SUM(applications), 0) AS DECIMAL(18,2)),"
+        " CAST(SUM(total_loan_amount) / NULLIF(SUM(applications), 0) AS DECIMAL(18,2))"
+        " FROM mart_income_by_employment"
+    )[0]
+    per_customer = _first(
+        q(
+            "SELECT CAST(CAST(SUM(transactions) AS DECIMAL(18,4)) / NULLIF(COUNT(*), 0) AS DECIMAL(18,2))"
+            " FROM mart_customer_credit_profile WHERE transactions > 0"
+        )
+    )
+    income = q("SELECT employment_status FROM mart_income_by_employment ORDER BY avg_annual_income DESC, 1")
+    loans = q("SELECT employment_status FROM mart_income_by_employment ORDER BY avg_loan_amount DESC, 1")
+    spend = q(
+        "SELECT category, CAST(SUM(total_spend) AS DECIMAL(18,2)) FROM mart_spend_by_category_month"
+        " WHERE direction = 'debit' GROUP BY category ORDER BY 2 DESC, 1"
+    )
+    return Insights(
+        avg_annual_income=overall[0],
+        avg_loan_amount=overall[1],
+        transactions_per_customer=per_customer,
+        highest_income_employment=income[0][0] if income else None,
+        lowest_income_employment=income[-1][0] if income else None,
+        highest_loan_employment=loans[0][0] if loans else None,
+        lowest_loan_employment=loans[-1][0] if loans else None,
+        highest_spending_category=spend[0][0] if spend else None,
+        lowest_spending_category=spend[-1][0] if spend else None,
+        spending_by_category={str(c): Decimal(v) for c, v in spend},
+    )
+
+
+def insights_command(
+    warehouse: Annotated[str | None, typer.Option(help="Warehouse URL [env ETL_WAREHOUSE_URL]")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as one JSON object")] = False,
+) -> None:
+    """Print the headline findings computed from the warehouse."""
+    from etl.cli import build_settings, fail
+    from etl.cli import out as console
+    from etl.load.warehouse import open_warehouse
+    from etl.marts import ensure_marts
+
+    settings = build_settings(warehouse_url=warehouse)
+    try:
+        with open_warehouse(settings) as wh:
+            if wh.dialect == "duckdb":  # a local file may predate the current views
+                with wh.transaction():
+                    ensure_marts(wh)
+            found = compute_insights(wh)
+    except EtlError as exc:
+        raise fail(str(exc), 1) from None
+    except Exception as exc:
+        lines = str(exc).strip().splitlines()
+        raise fail(f"cannot compute insights: {lines[0] if lines else type(exc).__name__}", 1) from None
+    if as_json:
+        console.print_json(json.dumps(asdict(found), default=str))
+    else:
+        for line in found.lines():
+            console.print(line, highlight=False)
