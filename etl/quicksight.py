@@ -1,0 +1,405 @@
+"""The QuickSight renderer of `dashboard/spec.json`: a dashboard `Definition` and its create-or-update.
+
+The same spec as the local HTML: sheets, KPI/bar/line/heatmap/table visuals reading the mart datasets
+Terraform creates (one DIRECT_QUERY dataset per mart view), measures as sums or calculated ratios of sums,
+and the four filters as parameters with controls on every sheet; each parameter drives one filter per
+dataset that has the column, so one control filters every visual that can be filtered. Datasets marked
+`local_only` in the spec (read from the local lake) have no QuickSight dataset and are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from etl.dashboard_html import Spec, load_spec
+from etl.errors import EtlError
+
+DEFAULT_DASHBOARD_ID = "credit-risk"
+_MAX_ID = 512
+
+
+class QuickSightError(EtlError):
+    """The dashboard could not be built or deployed."""
+
+
+def _field_id(visual: str, name: str) -> str:
+    return f"{visual}.{name}"[:_MAX_ID]
+
+
+def _column(dataset: str, name: str) -> dict[str, str]:
+    return {"DataSetIdentifier": dataset, "ColumnName": name}
+
+
+def _title(text: str) -> dict[str, Any]:
+    return {"Visibility": "VISIBLE", "FormatText": {"PlainText": text}}
+
+
+def _measure(spec: Spec, visual: str, dataset: str, name: str) -> dict[str, Any]:
+    m = spec["measures"][name]
+    field: dict[str, Any] = {"FieldId": _field_id(visual, name), "Column": _column(dataset, name)}
+    if "den" not in m and len(m["num"]) == 1:
+        field["Column"] = _column(dataset, m["num"][0])
+        field["AggregationFunction"] = {"SimpleNumericalAggregation": "SUM"}
+    return {"NumericalMeasureField": field}
+
+
+def _dimension(spec: Spec, visual: str, dataset: str, column: str) -> dict[str, Any]:
+    field = {"FieldId": _field_id(visual, column), "Column": _column(dataset, column)}
+    kind = spec["datasets"][dataset]["columns"][column]
+    if kind == "INTEGER":
+        return {"NumericalDimensionField": field}
+    if kind == "DATETIME":
+        return {"DateDimensionField": {**field, "DateGranularity": "MONTH"}}
+    return {"CategoricalDimensionField": field}
+
+
+def calculated_fields(spec: Spec) -> list[dict[str, str]]:
+    """One calculated field per ratio (or multi-column) measure and dataset that uses it."""
+    used = sorted(
+        {
+            (v["dataset"], m)
+            for v in _visuals(spec)
+            for m in ([v["measure"]] if "measure" in v else v.get("measures", []))
+        }
+    )
+    fields = []
+    for dataset, name in used:
+        m = spec["measures"][name]
+        if "den" not in m and len(m["num"]) == 1:
+            continue
+        num = " + ".join(f"sum({{{c}}})" for c in m["num"])
+        expression = num if "den" not in m else f"({num}) / ({' + '.join(f'sum({{{c}}})' for c in m['den'])})"
+        fields.append({"DataSetIdentifier": dataset, "Name": name, "Expression": expression})
+    return fields
+
+
+def _visuals(spec: Spec) -> list[dict[str, Any]]:
+    local = {name for name, d in spec["datasets"].items() if d.get("local_only")}
+    return [v for s in spec["sheets"] for v in s["visuals"] if v["dataset"] not in local]
+
+
+def build_visual(spec: Spec, v: dict[str, Any]) -> dict[str, Any]:
+    vid, ds = v["id"], v["dataset"]
+    wells: dict[str, Any]
+    config: dict[str, Any]
+    title = v.get("title") or spec["measures"][v.get("measure", "")]["label"]
+    if v["type"] == "kpi":
+        wells = {"Values": [_measure(spec, vid, ds, v["measure"])]}
+        return {
+            "KPIVisual": {
+                "VisualId": vid,
+                "Title": _title(title),
+                "ChartConfiguration": {"FieldWells": wells},
+            }
+        }
+    if v["type"] in {"bar", "line"}:
+        wells = {
+            "Category": [_dimension(spec, vid, ds, v["x"])],
+            "Values": [_measure(spec, vid, ds, m) for m in v["measures"]],
+        }
+        if v.get("series"):
+            wells["Colors"] = [_dimension(spec, vid, ds, v["series"])]
+        if v["type"] == "line":
+            config = {"FieldWells": {"LineChartAggregatedFieldWells": wells}}
+            return {
+                "LineChartVisual": {"VisualId": vid, "Title": _title(title), "ChartConfiguration": config}
+            }
+        bar = {
+            "FieldWells": {"BarChartAggregatedFieldWells": wells},
+            "Orientation": "VERTICAL",
+            "BarsArrangement": "STACKED" if v.get("stacked") else "CLUSTERED",
+        }
+        return {"BarChartVisual": {"VisualId": vid, "Title": _title(title), "ChartConfiguration": bar}}
+    if v["type"] == "heatmap":
+        wells = {
+            "Rows": [_dimension(spec, vid, ds, v["y"])],
+            "Columns": [_dimension(spec, vid, ds, v["x"])],
+            "Values": [_measure(spec, vid, ds, v["measure"])],
+        }
+        config = {"FieldWells": {"HeatMapAggregatedFieldWells": wells}}
+        return {"HeatMapVisual": {"VisualId": vid, "Title": _title(title), "ChartConfiguration": config}}
+    if v["type"] == "table":
+        values = [{"FieldId": _field_id(vid, c), "Column": _column(ds, c)} for c in v["columns"]]
+        direction = "DESC" if v.get("sort") == "desc" else "ASC"
+        config = {
+            "FieldWells": {"TableUnaggregatedFieldWells": {"Values": values}},
+            "SortConfiguration": {
+                "RowSort": [{"FieldSort": {"FieldId": _field_id(vid, v["sort_by"]), "Direction": direction}}]
+            },
+        }
+        return {"TableVisual": {"VisualId": vid, "Title": _title(title), "ChartConfiguration": config}}
+    raise QuickSightError(f"visual {vid}: unsupported type {v['type']!r}")
+
+
+def _parameters(spec: Spec) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    declarations: list[dict[str, Any]] = []
+    controls: list[dict[str, Any]] = []
+    for f in spec["filters"]:
+        if f["type"] == "range":
+            for end in ("from", "to"):
+                name = f"{f['id']}{end.capitalize()}"
+                declarations.append(
+                    {"DateTimeParameterDeclaration": {"Name": name, "TimeGranularity": "MONTH"}}
+                )
+                controls.append(
+                    {
+                        "DateTimePicker": {
+                            "ParameterControlId": name,
+                            "Title": f"{f['label']} {end}",
+                            "SourceParameterName": name,
+                        }
+                    }
+                )
+        else:
+            declarations.append(
+                {"StringParameterDeclaration": {"ParameterValueType": "SINGLE_VALUED", "Name": f["id"]}}
+            )
+            controls.append(
+                {
+                    "Dropdown": {
+                        "ParameterControlId": f["id"],
+                        "Title": f["label"],
+                        "SourceParameterName": f["id"],
+                        "Type": "SINGLE_SELECT",
+                    }
+                }
+            )
+    return declarations, controls
+
+
+def filter_groups(spec: Spec) -> list[dict[str, Any]]:
+    datasets = sorted({v["dataset"] for v in _visuals(spec)})
+    sheets = [s["id"] for s in spec["sheets"]]
+    scope = {
+        "SelectedSheets": {
+            "SheetVisualScopingConfigurations": [{"SheetId": s, "Scope": "ALL_VISUALS"} for s in sheets]
+        }
+    }
+    groups = []
+    for f in spec["filters"]:
+        column = f.get("quicksight_column", f["column"])
+        for ds in datasets:
+            if column not in spec["datasets"][ds]["columns"]:
+                continue
+            fid = f"{f['id']}-{ds}".replace("_", "-")
+            if f["type"] == "range":
+                flt: dict[str, Any] = {
+                    "TimeRangeFilter": {
+                        "FilterId": fid,
+                        "Column": _column(ds, column),
+                        "IncludeMinimum": True,
+                        "IncludeMaximum": True,
+                        "RangeMinimumValue": {"Parameter": f"{f['id']}From"},
+                        "RangeMaximumValue": {"Parameter": f"{f['id']}To"},
+                        "NullOption": "NON_NULLS_ONLY",
+                        "TimeGranularity": "MONTH",
+                    }
+                }
+            else:
+                flt = {
+                    "CategoryFilter": {
+                        "FilterId": fid,
+                        "Column": _column(ds, column),
+                        "Configuration": {
+                            "CustomFilterConfiguration": {
+                                "MatchOperator": "EQUALS",
+                                "ParameterName": f["id"],
+                                "SelectAllOptions": "FILTER_ALL_VALUES",
+                                "NullOption": "NON_NULLS_ONLY",
+                            }
+                        },
+                    }
+                }
+            groups.append(
+                {
+                    "FilterGroupId": fid,
+                    "Filters": [flt],
+                    "ScopeConfiguration": scope,
+                    "Status": "ENABLED",
+                    "CrossDataset": "SINGLE_DATASET",
+                }
+            )
+    return groups
+
+
+def build_definition(spec: Spec, dataset_arns: Mapping[str, str]) -> dict[str, Any]:
+    used = sorted({v["dataset"] for v in _visuals(spec)})
+    missing = [ds for ds in used if ds not in dataset_arns]
+    if missing:
+        raise QuickSightError(f"no QuickSight dataset ARN for {', '.join(missing)}")
+    declarations, controls = _parameters(spec)
+    local = {name for name, d in spec["datasets"].items() if d.get("local_only")}
+    sheets = []
+    for sheet in spec["sheets"]:
+        sheet_controls = [
+            {k: {**v, "ParameterControlId": f"{sheet['id']}-{v['ParameterControlId']}"}}
+            for c in controls
+            for k, v in c.items()
+        ]
+        sheets.append(
+            {
+                "SheetId": sheet["id"],
+                "Name": sheet["title"],
+                "Visuals": [build_visual(spec, v) for v in sheet["visuals"] if v["dataset"] not in local],
+                "ParameterControls": sheet_controls,
+            }
+        )
+    return {
+        "DataSetIdentifierDeclarations": [{"Identifier": ds, "DataSetArn": dataset_arns[ds]} for ds in used],
+        "Sheets": sheets,
+        "CalculatedFields": calculated_fields(spec),
+        "ParameterDeclarations": declarations,
+        "FilterGroups": filter_groups(spec),
+    }
+
+
+def build_create_request(
+    spec: Spec,
+    *,
+    account_id: str,
+    dataset_arns: Mapping[str, str],
+    dashboard_id: str = DEFAULT_DASHBOARD_ID,
+    principal_arn: str | None = None,
+) -> dict[str, Any]:
+    request: dict[str, Any] = {
+        "AwsAccountId": account_id,
+        "DashboardId": dashboard_id,
+        "Name": spec["title"],
+        "Definition": build_definition(spec, dataset_arns),
+        "DashboardPublishOptions": {"AdHocFilteringOption": {"AvailabilityStatus": "ENABLED"}},
+    }
+    if principal_arn:
+        request["Permissions"] = [
+            {
+                "Principal": principal_arn,
+                "Actions": [
+                    "quicksight:DescribeDashboard",
+                    "quicksight:ListDashboardVersions",
+                    "quicksight:QueryDashboard",
+                    "quicksight:UpdateDashboard",
+                    "quicksight:DeleteDashboard",
+                    "quicksight:UpdateDashboardPermissions",
+                    "quicksight:DescribeDashboardPermissions",
+                    "quicksight:UpdateDashboardPublishedVersion",
+                ],
+            }
+        ]
+    return request
+
+
+def validation_errors(operation: str, params: Mapping[str, Any]) -> str:
+    """botocore's offline check of a request against the QuickSight service model ('' when valid)."""
+    import botocore.session
+    from botocore.validate import ParamValidator
+
+    model = botocore.session.get_session().get_service_model("quicksight")
+    shape = model.operation_model(operation).input_shape
+    if shape is None:  # pragma: no cover - every QuickSight operation has input
+        return f"{operation} takes no input"
+    report = ParamValidator().validate(dict(params), shape)
+    if report.has_errors():
+        return str(report.generate_report())
+    return "\n".join(_enum_errors(shape, params, operation))
+
+
+def _enum_errors(shape: Any, value: Any, path: str) -> list[str]:
+    """ParamValidator does not check enum values; QuickSight would reject them on the server."""
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, Mapping):
+        return [
+            e
+            for k, v in value.items()
+            if k in shape.members
+            for e in _enum_errors(shape.members[k], v, f"{path}.{k}")
+        ]
+    if kind == "list" and isinstance(value, list):
+        return [e for i, v in enumerate(value) for e in _enum_errors(shape.member, v, f"{path}[{i}]")]
+    if kind == "map" and isinstance(value, Mapping):
+        return [e for k, v in value.items() for e in _enum_errors(shape.value, v, f"{path}.{k}")]
+    if kind == "string" and shape.enum and value not in shape.enum:
+        return [f"{path}: {value!r} is not one of {', '.join(shape.enum)}"]
+    return []
+
+
+def deploy_dashboard(
+    request: Mapping[str, Any], *, boto3_session: Any = None, region: str | None = None
+) -> dict[str, Any]:
+    """Create the dashboard, or update it (and publish the new version) when it exists."""
+    import boto3
+
+    session = boto3_session or boto3.session.Session()
+    client = session.client("quicksight", region_name=region)
+    for operation in ("CreateDashboard", "UpdateDashboard"):
+        errors = validation_errors(operation, _for_operation(operation, request))
+        if errors:
+            raise QuickSightError(f"invalid {operation} request: {errors.splitlines()[0]}")
+    ids = {"AwsAccountId": request["AwsAccountId"], "DashboardId": request["DashboardId"]}
+    try:
+        client.describe_dashboard(**ids)
+    except client.exceptions.ResourceNotFoundException:
+        response: dict[str, Any] = client.create_dashboard(**request)
+        return {"action": "created", "arn": response.get("Arn"), "version_arn": response.get("VersionArn")}
+    response = client.update_dashboard(**_for_operation("UpdateDashboard", request))
+    version = str(response.get("VersionArn", "")).rsplit("/", 1)[-1]
+    if version.isdigit():
+        client.update_dashboard_published_version(**ids, VersionNumber=int(version))
+    return {"action": "updated", "arn": response.get("Arn"), "version_arn": response.get("VersionArn")}
+
+
+def _for_operation(operation: str, request: Mapping[str, Any]) -> dict[str, Any]:
+    if operation == "UpdateDashboard":
+        return {k: v for k, v in request.items() if k != "Permissions"}
+    return dict(request)
+
+
+def quicksight_command(
+    account_id: Annotated[str, typer.Option(help="AWS account id that owns QuickSight")],
+    dataset_arns: Annotated[
+        Path,
+        typer.Option(help="JSON file: mart name -> dataset ARN (terraform output quicksight_data_set_arns)"),
+    ],
+    dashboard_id: Annotated[str, typer.Option(help="Dashboard id")] = DEFAULT_DASHBOARD_ID,
+    principal: Annotated[
+        str | None, typer.Option(help="QuickSight user/group ARN granted the dashboard")
+    ] = None,
+    region: Annotated[str | None, typer.Option(help="AWS region (default: from the environment)")] = None,
+    spec_path: Annotated[
+        Path | None, typer.Option("--spec", help="Dashboard spec (default dashboard/spec.json)")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and print the request; call nothing")
+    ] = False,
+) -> None:
+    """Create or update the QuickSight dashboard from the dashboard spec."""
+    from etl.cli import fail
+    from etl.cli import out as console
+
+    try:
+        arns = json.loads(dataset_arns.read_text(encoding="utf-8"))
+        request = build_create_request(
+            load_spec(spec_path),
+            account_id=account_id,
+            dataset_arns=arns,
+            dashboard_id=dashboard_id,
+            principal_arn=principal,
+        )
+        if dry_run:
+            errors = validation_errors("CreateDashboard", request)
+            if errors:
+                raise QuickSightError(f"invalid CreateDashboard request: {errors.splitlines()[0]}")
+            console.print_json(json.dumps(request))
+            return
+        result = deploy_dashboard(request, region=region)
+    except (OSError, ValueError) as exc:
+        raise fail(f"cannot read {dataset_arns}: {exc}", 2) from None
+    except EtlError as exc:
+        raise fail(str(exc), 1) from None
+    except Exception as exc:
+        lines = str(exc).strip().splitlines()
+        raise fail(f"QuickSight deploy failed: {lines[0] if lines else type(exc).__name__}", 1) from None
+    console.print(f"dashboard {result['action']}: {result['arn']}")
