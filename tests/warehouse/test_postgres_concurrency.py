@@ -17,9 +17,7 @@ from typing import Any
 import pytest
 
 from etl.load.lake import LocalLake
-from etl.load.warehouse.base import FileLoad
 from etl.load.warehouse.postgres import PostgresWarehouse
-from etl.model.schema import TableSpec
 from etl.pipeline import FileResult, Pipeline, discover
 from etl.settings import Settings
 from tests.helpers import APP_HEADER, STMT_HEADER, write
@@ -35,7 +33,10 @@ def _statements(prefix: str, n: int) -> str:
     return STMT_HEADER + "\n" + "\n".join(lines) + "\n"
 
 
-def _load_in_threads(settings: Settings, paths: list[Path], stage_hook: Any) -> list[FileResult]:
+def _load_in_threads(
+    settings: Settings, paths: list[Path], hook_before: str, stage_hook: Any
+) -> list[FileResult]:
+    """Run one Pipeline per path in threads, all at once; `stage_hook` runs before statements starting `hook_before`."""
     results: dict[int, FileResult] = {}
     errors: list[BaseException] = []
     start = threading.Barrier(len(paths))
@@ -43,20 +44,23 @@ def _load_in_threads(settings: Settings, paths: list[Path], stage_hook: Any) -> 
     def run(i: int, path: Path) -> None:
         try:
             with PostgresWarehouse.from_url(settings.warehouse_url) as wh:
-                pipeline = Pipeline(settings, LocalLake(settings.lake), wh)
+                # one lake folder per loader: LocalLake's temporary name is shared by writers of the same
+                # object (S3's PUT is atomic, so this only concerns the local lake); the warehouse is shared
+                pipeline = Pipeline(settings, LocalLake(Path(settings.lake) / f"loader{i}"), wh)
                 start.wait(timeout=30)
                 [results[i]] = pipeline.run(discover([path]), with_tests=False).files
         except BaseException as exc:  # surfaced below, with the thread's own traceback
             errors.append(exc)
 
-    original = PostgresWarehouse.stage_file
+    original = PostgresWarehouse.execute
 
-    def staged(self: PostgresWarehouse, staging: str, spec: TableSpec, load: FileLoad) -> None:
-        original(self, staging, spec, load)
-        stage_hook()
+    def execute(self: PostgresWarehouse, sql: str, params: Any = ()) -> None:
+        if sql.startswith(hook_before):
+            stage_hook()
+        original(self, sql, params)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(PostgresWarehouse, "stage_file", staged)
+        mp.setattr(PostgresWarehouse, "execute", execute)
         threads = [threading.Thread(target=run, args=(i, p)) for i, p in enumerate(paths)]
         for t in threads:
             t.start()
@@ -85,9 +89,11 @@ def test_the_same_file_loaded_twice_at_once_is_loaded_once(tmp_path: Path, postg
     second = write(tmp_path / "two", "loan_applications", "same-bytes-other-name.csv", text)
 
     # The first loader holds its transaction open a moment, so the second meets its uncommitted ledger row.
-    results = _load_in_threads(settings, [first, second], stage_hook=lambda: time.sleep(0.5))
+    results = _load_in_threads(
+        settings, [first, second], "MERGE INTO fact_loan_application", stage_hook=lambda: time.sleep(0.5)
+    )
 
-    assert sorted(r.status for r in results) == ["loaded", "skipped_duplicate"]
+    assert sorted(r.status for r in results) == ["loaded", "skipped_duplicate"], [r.error for r in results]
     assert _query(postgres_url, "SELECT COUNT(*), SUM(loan_amount) FROM fact_loan_application") == [
         (2, Decimal("300.30"))
     ]
@@ -114,11 +120,11 @@ def test_different_files_at_once_both_load_after_retrying_the_conflict(
 
     first_stagings = itertools.count()
 
-    def meet() -> None:  # both transactions are open and staged before either writes the dimensions
+    def meet() -> None:  # both transactions are open and about to insert the same days
         if next(first_stagings) < 2:  # retries go straight on
             both_staged.wait(timeout=30)
 
-    results = _load_in_threads(settings, [a, b], stage_hook=meet)
+    results = _load_in_threads(settings, [a, b], "INSERT INTO dim_date", stage_hook=meet)
 
     assert [r.status for r in results] == ["loaded", "loaded"]
     assert retries, "the loads did not conflict: the test proves nothing"
