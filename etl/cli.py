@@ -182,8 +182,16 @@ def quality(
 
 
 def _register_optional_commands() -> None:
+    from etl.dashboard_html import dashboard_command
+    from etl.docs_gen import docs_command
+    from etl.insights import insights_command
+    from etl.quicksight import quicksight_command
     from etl.smoke import smoke_command
 
+    app.command("dashboard")(dashboard_command)
+    app.command("insights")(insights_command)
+    app.command("docs")(docs_command)
+    app.command("quicksight")(quicksight_command)
     app.command("smoke")(smoke_command)
 
 

@@ -132,6 +132,9 @@ class Warehouse(abc.ABC):
                     "INSERT INTO dim_customer (customer_key, customer_id, is_inferred, application_count, updated_at) "
                     f"VALUES ({UNKNOWN_CUSTOMER_KEY}, '(unknown)', TRUE, 0, CURRENT_TIMESTAMP)"
                 )
+            from etl.marts import ensure_marts  # marts read every table: created after them, same transaction
+
+            ensure_marts(self)
 
     def is_loaded(self, file_id: str) -> bool:
         return bool(self.query(self.sql.ledger_is_loaded(), (file_id,)))
