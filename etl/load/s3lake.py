@@ -67,9 +67,23 @@ class S3Lake(Lake):
         """Create or update the Glue table over `folder_uri` from the Parquet schema (idempotent)."""
         assert self.glue_database is not None
         if not self._database_ready:
-            wr.catalog.create_database(self.glue_database, exist_ok=True, boto3_session=self.session)
+            try:
+                wr.catalog.create_database(self.glue_database, exist_ok=True, boto3_session=self.session)
+            except ClientError as exc:  # a concurrent loader created it after exist_ok looked
+                if exc.response.get("Error", {}).get("Code") != "AlreadyExistsException":
+                    raise
             self._database_ready = True
         columns = _data_types.athena_types_from_pyarrow_schema(schema)
+        try:
+            self._create_table(table, folder_uri, columns, kind)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "AlreadyExistsException":
+                raise
+            # another loader created it between our existence check and our create: update it instead
+            self._create_table(table, folder_uri, columns, kind)
+
+    def _create_table(self, table: str, folder_uri: str, columns: dict[str, str], kind: str) -> None:
+        assert self.glue_database is not None
         wr.catalog.create_parquet_table(
             database=self.glue_database,
             table=table,

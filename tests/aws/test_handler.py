@@ -548,3 +548,32 @@ def test_large_objects_are_handed_to_fargate_with_the_same_image(
     }
     assert len(request["clientToken"]) == 64
     assert run_task_request(ref, settings_from_env(), "etl")["clientToken"] == request["clientToken"]
+
+
+@pytest.mark.parametrize("warehouse_url", ["postgres"], indirect=True)
+def test_messages_handled_by_concurrent_invocations_leave_no_duplicates(aws: Aws) -> None:
+    import threading
+
+    aws.upload("incoming/loan_applications/a.csv", APPS)
+    aws.upload("incoming/loan_applications/a-again.csv", APPS)  # same bytes, other name
+    aws.upload("incoming/bank_statements/s.csv", STATEMENTS)
+    records = [r for r in aws.drain()["Records"] if "TestEvent" not in r["body"]]
+    responses: list[dict[str, Any]] = []
+    start = threading.Barrier(len(records))
+
+    def invoke(record: dict[str, Any]) -> None:
+        start.wait(timeout=30)
+        responses.append(lambda_handler({"Records": [record]}, CONTEXT))
+
+    threads = [threading.Thread(target=invoke, args=(r,)) for r in records]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+
+    assert [r["batchItemFailures"] for r in responses] == [[], [], []]
+    statuses = sorted(f["status"] for r in responses for f in r["report"]["run"]["files"])
+    assert statuses == ["loaded", "loaded", "skipped_duplicate"]
+    assert aws.query("SELECT COUNT(*), COUNT(DISTINCT application_id) FROM fact_loan_application") == [(2, 2)]
+    assert aws.query("SELECT COUNT(*) FROM fact_bank_transaction") == [(2,)]
+    assert aws.query("SELECT COUNT(*), COUNT(DISTINCT file_id) FROM etl_file_ledger") == [(2, 2)]
