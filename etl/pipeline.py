@@ -498,6 +498,11 @@ def _duplicates(path: Path, key: str, work: Path, memory_limit: str) -> pa.Table
     )
     try:
         literal = str(path).replace("'", "''")  # our own scratch path, never user text
+        repeated = con.execute(
+            f"SELECT COUNT(*) - COUNT(DISTINCT {key}) FROM read_parquet('{literal}')"
+        ).fetchall()
+        if not repeated[0][0]:  # the usual case: one cheap aggregate instead of two windows
+            return pa.table({"source_row": pa.array([], pa.int64()), "kept_row": pa.array([], pa.int64())})
         return con.sql(
             f"SELECT source_row, MAX(source_row) OVER (PARTITION BY {key}) AS kept_row FROM read_parquet('{literal}') "
             f"QUALIFY ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY source_row DESC) > 1"

@@ -56,7 +56,11 @@ class LocalLake(Lake):
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(f".{target.name}.tmp")
-            shutil.copyfile(local, tmp)
+            tmp.unlink(missing_ok=True)
+            try:
+                os.link(local, tmp)  # the scratch folder sits inside the lake: no copy of the bytes
+            except OSError:
+                shutil.copyfile(local, tmp)
             os.replace(tmp, target)  # atomic: readers see the old object or the new one
         except OSError as exc:
             raise LakeError(f"cannot write {uri}: {exc.strerror or exc}") from None
