@@ -1,0 +1,101 @@
+"""`etl bench`: a small real run (generator, child-process pipeline, DuckDB reference); shape, not speed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from etl.bench import BenchResult, bench_command, format_result, run_bench
+from etl.timing import STAGES, NullTimer, StageTimer
+
+ROWS = 20_000
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory: pytest.TempPathFactory) -> BenchResult:
+    return run_bench(ROWS, keep=False, workdir=tmp_path_factory.mktemp("bench"))
+
+
+def test_every_stage_is_timed(result: BenchResult) -> None:
+    assert list(result.stages) == list(STAGES)
+    assert all(seconds > 0 for seconds in result.stages.values()), result.stages
+
+
+def test_rows_add_up(result: BenchResult) -> None:
+    assert result.rows == ROWS
+    assert result.rows_loaded == result.rows - result.rows_quarantined
+    assert result.rows_loaded > 0
+    assert result.data_tests_failed == 0
+
+
+def test_speed_memory_and_reference_are_reported(result: BenchResult) -> None:
+    assert result.pipeline_seconds > 0
+    assert result.rows_per_second > 0
+    assert result.reference_seconds > 0
+    assert result.ratio == pytest.approx(result.pipeline_seconds / result.reference_seconds, rel=0.01)
+    assert result.peak_rss_bytes > 10 << 20  # a whole Python process, measured in the child
+    assert result.file_bytes > 0
+
+
+def test_json_shape(result: BenchResult) -> None:
+    data = json.loads(json.dumps(result.as_dict()))
+    for key in (
+        "rows",
+        "stages",
+        "pipeline_seconds",
+        "rows_per_second",
+        "peak_rss_bytes",
+        "peak_rss_mb",
+        "reference_seconds",
+        "ratio",
+        "rows_loaded",
+        "rows_quarantined",
+    ):
+        assert key in data
+    assert set(data["stages"]) == set(STAGES)
+
+
+def test_text_report_names_every_figure(result: BenchResult) -> None:
+    text = "\n".join(format_result(result))
+    for word in (*STAGES, "rows/s", "reference", "ratio", "peak RSS"):
+        assert word in text
+
+
+def test_nothing_is_left_behind_without_keep(result: BenchResult, tmp_path_factory: pytest.TempPathFactory) -> None:
+    assert result.workdir is None
+
+
+def test_keep_keeps_the_lake_and_warehouse(tmp_path: Path) -> None:
+    kept = run_bench(2_000, keep=True, workdir=tmp_path / "kept")
+    assert kept.workdir == str(tmp_path / "kept")
+    assert list((tmp_path / "kept" / "run" / "lake" / "curated").rglob("*.parquet"))
+    assert (tmp_path / "kept" / "run" / "warehouse.duckdb").exists()
+
+
+def test_command_prints_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = typer.Typer()
+    app.command("bench")(bench_command)
+    app.command("noop")(lambda: None)  # two commands, so `bench` is addressed by name as in etl
+    outcome = CliRunner().invoke(app, ["bench", "--rows", "3000", "--json"])
+    assert outcome.exit_code == 0, outcome.output
+    data = json.loads(outcome.stdout)
+    assert data["rows"] == 3000 and data["ratio"] > 0
+    assert not list(tmp_path.iterdir())  # no --keep: nothing left in the working folder
+
+
+def test_timers() -> None:
+    timer = StageTimer()
+    with timer.stage("read"):
+        pass
+    with timer.stage("read"):
+        pass
+    assert set(timer.seconds) == {"read"} and timer.seconds["read"] >= 0
+    null = NullTimer()
+    with null.stage("read"):
+        pass
+    assert null.seconds == {}
