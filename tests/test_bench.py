@@ -65,7 +65,7 @@ def test_text_report_names_every_figure(result: BenchResult) -> None:
         assert word in text
 
 
-def test_nothing_is_left_behind_without_keep(result: BenchResult, tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_nothing_is_left_behind_without_keep(result: BenchResult) -> None:
     assert result.workdir is None
 
 
