@@ -1,0 +1,130 @@
+"""Raw objects are streamed from S3 in bounded reads, pinned to one version; the lake publishes and registers."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from etl.errors import LakeError
+from etl.load.lake import LocalLake
+from etl.load.s3lake import READ_BUFFER_BYTES, S3Lake, open_s3_object
+from etl.load.warehouse.duckdb import DuckDBWarehouse
+from etl.pipeline import Pipeline, SourceFile
+from etl.settings import Settings
+from tests.helpers import STMT_HEADER
+
+
+class GeneratedBody:
+    """A GetObject body producing a large CSV on the fly, recording every read size."""
+
+    def __init__(self, rows: int, reads: list[int | None]) -> None:
+        self.lines = (
+            f"T{i},C{i % 50},2023-01-{1 + i % 28:02d},-{i % 900 + 1}.00,POS PURCHASE,10.00\n"
+            for i in range(rows)
+        )
+        self.pending = (STMT_HEADER + "\n").encode()
+        self.reads = reads
+
+    def read(self, amount: int | None = None) -> bytes:
+        self.reads.append(amount)
+        assert amount is not None, "the whole object was asked for at once"
+        while len(self.pending) < amount:
+            line = next(self.lines, None)
+            if line is None:
+                break
+            self.pending += line.encode()
+        out, self.pending = self.pending[:amount], self.pending[amount:]
+        return out
+
+    def close(self) -> None:
+        pass
+
+
+class GeneratingS3:
+    def __init__(self, rows: int) -> None:
+        self.rows = rows
+        self.reads: list[int | None] = []
+        self.calls: list[dict[str, Any]] = []
+
+    def get_object(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(kwargs)
+        return {"Body": GeneratedBody(self.rows, self.reads)}
+
+
+def test_the_pipeline_reads_an_s3_object_in_bounded_pieces(tmp_path: Path) -> None:
+    s3 = GeneratingS3(rows=120_000)  # ~6 MB of CSV that never exists as one bytes object
+    opener = open_s3_object("raw", "incoming/bank_statements/big.csv", etag="abc", s3_client=s3)
+    item = SourceFile("s3://raw/incoming/bank_statements/big.csv", "big.csv", "bank_statements", opener)
+    settings = Settings(
+        lake=str(tmp_path / "lake"), warehouse_url=f"duckdb:///{tmp_path / 'w.duckdb'}", chunk_bytes=1 << 20
+    )
+    with DuckDBWarehouse(str(tmp_path / "w.duckdb")) as wh:
+        result = Pipeline(settings, LocalLake(settings.lake), wh).run([item], with_tests=False).files[0]
+
+    assert (result.status, result.rows_loaded) == ("loaded", 120_000)
+    assert len(s3.calls) == 3  # fingerprint, head, parse: each a fresh GetObject
+    assert all(
+        call == {"Bucket": "raw", "Key": "incoming/bank_statements/big.csv", "IfMatch": '"abc"'}
+        for call in s3.calls
+    )
+    assert max(n or 0 for n in s3.reads) <= READ_BUFFER_BYTES
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "t",
+        "AWS_SECRET_ACCESS_KEY": "t",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket="raw")
+        yield client
+
+
+def test_reads_are_pinned_to_the_version_of_the_event(s3: Any) -> None:
+    etag = s3.put_object(Bucket="raw", Key="k.csv", Body=b"a,b\n1,2\n")["ETag"]
+    opener = open_s3_object("raw", "k.csv", etag=etag.strip('"'), s3_client=s3)
+    with opener() as stream:
+        assert stream.read(3) == b"a,b"
+        assert stream.read() == b"\n1,2\n"
+    s3.put_object(Bucket="raw", Key="k.csv", Body=b"changed\n")
+    with pytest.raises(OSError, match=r"PreconditionFailed|412"):
+        opener()
+
+
+def test_a_deleted_object_is_unreadable_and_other_errors_are_retryable(s3: Any) -> None:
+    with pytest.raises(OSError, match="NoSuchKey"):
+        open_s3_object("raw", "gone.csv", s3_client=s3)()
+    with pytest.raises(LakeError):
+        open_s3_object("no-such-bucket", "k.csv", s3_client=s3)()
+
+
+def test_publish_overwrites_the_same_key_and_registers_the_glue_table(s3: Any, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    s3.create_bucket(Bucket="lake")
+    lake = S3Lake("s3://lake/root/", glue_database="lake_db")
+    local = tmp_path / "x.parquet"
+    for n in (1, 2):
+        pq.write_table(pa.table({"id": pa.array(range(n), pa.int64())}), local)
+        lake.publish(local, lake.curated_uri("fact_x", "f1"), table="fact_x", kind="curated")
+    [obj] = s3.list_objects_v2(Bucket="lake")["Contents"]
+    assert obj["Key"] == "root/curated/fact_x/f1.parquet"
+    assert (
+        pq.read_table(io.BytesIO(s3.get_object(Bucket="lake", Key=obj["Key"])["Body"].read())).num_rows == 2
+    )
+    table = boto3.client("glue", region_name="us-east-1").get_table(DatabaseName="lake_db", Name="fact_x")[
+        "Table"
+    ]
+    assert table["StorageDescriptor"]["Location"] == "s3://lake/root/curated/fact_x/"
+    assert table["Parameters"]["etl_kind"] == "curated"
