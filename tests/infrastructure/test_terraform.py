@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from etl.marts import MARTS
+
 from .hcl import (
     INFRA,
     Scope,
@@ -44,17 +46,7 @@ ROOT_OUTPUTS = [
     "ecs_cluster_name",
     "fargate_task_definition_arn",
 ]
-MART_VIEWS = {
-    "mart_customer_credit_profile",
-    "mart_loan_kpis_monthly",
-    "mart_income_by_employment",
-    "mart_approval_by_band_employment",
-    "mart_default_rate_by_band_employment",
-    "mart_spend_by_category_month",
-    "mart_loans_by_state",
-    "mart_data_quality",
-    "mart_loan_customer_360",
-}
+MART_VIEWS = {mart.name for mart in MARTS}  # the real views; columns: test_quicksight_datasets.py
 # Actions that AWS does not let a policy scope to a resource: only these may use Resource "*".
 UNSCOPABLE_ACTIONS = {
     "ecr:GetAuthorizationToken",
