@@ -10,7 +10,10 @@ from typing import Any
 
 import pytest
 
+from etl.aws.events import ObjectRef
+from etl.handler import fargate_command, run_task_request
 from etl.marts import MARTS
+from etl.settings import Settings
 
 from .hcl import (
     INFRA,
@@ -480,6 +483,30 @@ def test_fargate_task_runs_the_same_image_with_the_same_data_permissions() -> No
             and a["policy_arn"] == "${var.data_access_policy_arn}"
             for a in attachments
         ), directory
+
+
+def test_fargate_entry_point_runs_the_command_the_handler_sends() -> None:
+    # etl.handler.run_task_request overrides the container's command with etl.handler.fargate_command:
+    # ["python", "-m", "etl.handler", "--bucket", B, "--key", K, ...]. The task definition must run that as
+    # it is: entry point /usr/bin/env (the image's own is the Lambda runtime's), no `command` of its own,
+    # and the image's LAMBDA_TASK_ROOT (where the Dockerfile puts etl/ and its dependencies) as the
+    # working directory, so `python -m etl.handler` imports them.
+    (task,) = load("modules/fargate").resources("aws_ecs_task_definition").values()
+    definitions = task["container_definitions"]
+    assert definitions.count("name = local.container_name") == 1, "the handler overrides the first container"
+    assert 'entryPoint = ["/usr/bin/env"]' in definitions
+    assert 'workingDirectory = "/var/task"' in definitions
+    assert not re.search(r"\bcommand\s*=", definitions), "RunTask supplies the command"
+    ref = ObjectRef("raw", "incoming/bank_statements/big file.csv", 2**31, '"abc"', "v1", None)
+    command = fargate_command(ref)
+    assert command[:3] == ["python", "-m", "etl.handler"]
+    assert command[3:] == ["--bucket", "raw", "--key", ref.key, "--version-id", "v1", "--etag", '"abc"']
+    override = run_task_request(ref, Settings(fargate_cluster="c", fargate_task_definition="t"), "etl")
+    assert override["overrides"]["containerOverrides"] == [{"name": "etl", "command": command}]
+    dockerfile = (INFRA.parent / "Dockerfile").read_text(encoding="utf-8")
+    assert "COPY etl/ ${LAMBDA_TASK_ROOT}/etl/" in dockerfile
+    assert '--target "${LAMBDA_TASK_ROOT}"' in dockerfile
+    assert re.search(r"^FROM public\.ecr\.aws/lambda/python:", dockerfile, re.M), "LAMBDA_TASK_ROOT=/var/task"
 
 
 def test_lambda_may_run_only_the_task_and_pass_only_its_roles() -> None:

@@ -1,5 +1,6 @@
 # Scale-out path: files too large for one Lambda run are processed by a Fargate task that runs the
-# same image. The Lambda supplies the command (`python -m etl.cli run ...`) at RunTask time.
+# same image. The Lambda supplies the command at RunTask time: etl.handler.fargate_command gives
+# ["python", "-m", "etl.handler", "--bucket", B, "--key", K (, "--version-id", V)(, "--etag", E)].
 
 data "aws_region" "current" {}
 
@@ -143,11 +144,15 @@ resource "aws_ecs_task_definition" "this" {
       essential              = true
       readonlyRootFilesystem = true
       privileged             = false
-      # The image's entry point is the Lambda runtime's; RunTask supplies the command
-      # ["python", "-m", "etl.cli", "run", ...], which /usr/bin/env runs as it is.
-      entryPoint  = ["/usr/bin/env"]
-      environment = [for key in sort(keys(var.environment)) : { name = key, value = var.environment[key] }]
-      mountPoints = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
+      # The image's entry point is the Lambda runtime's, so it is replaced by /usr/bin/env, which runs
+      # the command RunTask supplies as it is: ["python", "-m", "etl.handler", "--bucket", B, "--key", K,
+      # ...] (etl.handler.fargate_command). No `command` here: a task started without that override has
+      # nothing to do. python is the image's /var/lang/bin/python (on PATH) and `-m` finds the etl
+      # package and its dependencies in the working directory, the image's LAMBDA_TASK_ROOT.
+      entryPoint       = ["/usr/bin/env"]
+      workingDirectory = "/var/task"
+      environment      = [for key in sort(keys(var.environment)) : { name = key, value = var.environment[key] }]
+      mountPoints      = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
       logConfiguration = {
         logDriver = "awslogs"
         options = {
