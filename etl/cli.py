@@ -68,6 +68,11 @@ def run(
         raise fail(str(exc), 2) from None
     except EtlError as exc:
         raise fail(str(exc), 1) from None
+    if settings.sns_topic_arn or settings.slack_webhook_url:
+        from etl.notify import publish_summary
+
+        webhook = settings.slack_webhook_url.get_secret_value() if settings.slack_webhook_url else None
+        publish_summary(report.as_dict(), topic_arn=settings.sns_topic_arn, slack_webhook_url=webhook)
     if as_json:
         out.print_json(json.dumps(report.as_dict(), default=str))
     else:
