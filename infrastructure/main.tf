@@ -16,6 +16,8 @@ locals {
   account_id         = data.aws_caller_identity.current.account_id
   availability_zones = coalesce(var.availability_zones, [for suffix in ["a", "b", "c"] : "${var.aws_region}${suffix}"])
   partition          = data.aws_partition.current.partition
+  # The dashboard `etl quicksight --dashboard-id` creates after each deploy (output quicksight_dashboard_id).
+  quicksight_dashboard_id = local.name
 
   default_tags = merge(var.tags, {
     Project     = var.project
@@ -276,6 +278,10 @@ module "github_oidc" {
   redshift_workgroup_arn     = module.redshift.workgroup_arn
   redshift_secret_arn        = module.redshift.admin_secret_arn
   extra_policy_arns          = var.deploy_role_policy_arns
+  plan_role_name             = "${local.name}-github-plan"
+  quicksight_enabled         = var.quicksight_enabled
+  quicksight_dashboard_id    = local.quicksight_dashboard_id
+  quicksight_data_set_arns   = var.quicksight_enabled ? values(module.quicksight[0].data_set_arns) : []
 }
 
 module "quicksight" {

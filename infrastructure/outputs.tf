@@ -45,6 +45,11 @@ output "deploy_role_arn" {
   value       = module.github_oidc.role_arn
 }
 
+output "plan_role_arn" {
+  description = "Read-only IAM role pull requests assume through OIDC for the plan comment (secret AWS_PLAN_ROLE_ARN)."
+  value       = module.github_oidc.plan_role_arn
+}
+
 output "sns_topic_arn" {
   description = "SNS topic for run summaries and alarms."
   value       = module.monitoring.topic_arn
@@ -108,4 +113,9 @@ output "workload_security_group_id" {
 output "quicksight_data_set_arns" {
   description = "QuickSight dataset ARNs by mart view (empty unless quicksight_enabled)."
   value       = var.quicksight_enabled ? module.quicksight[0].data_set_arns : {}
+}
+
+output "quicksight_dashboard_id" {
+  description = "ID of the QuickSight dashboard deploy.yml creates or updates with etl quicksight (the deploy role may change only this one)."
+  value       = local.quicksight_dashboard_id
 }

@@ -412,7 +412,7 @@ variable "github_oidc_provider_arn" {
 
 variable "deploy_role_policy_arns" {
   type        = list(string)
-  description = "Managed policies added to the deploy role, e.g. ReadOnlyAccess so `terraform plan` in the pipeline can refresh the whole stack."
+  description = "Extra managed policies for the deploy role (which always has ReadOnlyAccess), e.g. an organisation policy that lets the pipeline apply infrastructure changes beyond the image."
   default     = []
 
   validation {

@@ -35,6 +35,7 @@ redshift_usage_limit_breach_action = "deactivate"
 quicksight_enabled       = false # set true once the account has a QuickSight subscription
 quicksight_principal_arn = null  # e.g. arn:aws:quicksight:eu-west-1:123456789012:group/default/analysts
 
-# The pipeline runs `terraform plan/apply -var image_tag=<sha>`: the deploy role's own policy covers what
-# an image change modifies; refreshing the rest of the stack needs read access.
-deploy_role_policy_arns = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+# The pipeline runs `terraform plan/apply -var image_tag=<sha>`: the deploy role reads the whole stack
+# (ReadOnlyAccess, always attached) and may change what an image change modifies. Infrastructure changes
+# are applied by an administrator; to let the pipeline apply them, attach a broader policy here.
+deploy_role_policy_arns = []

@@ -671,6 +671,86 @@ def test_deploy_role_is_scoped_to_image_function_state() -> None:
     assert call_argument("github_oidc", "ecr_repository_arn") == "${module.ecr.repository_arn}"
     assert call_argument("github_oidc", "lambda_function_arn") == "${module.lambda.function_arn}"
     assert not any(s.startswith("iam:Create") for st in statements(document) for s in as_list(st["actions"]))
+    # Reads everything for `terraform plan`; changes only what a push changes (deploy.yml checks the plan).
+    oidc = load("modules/github_oidc")
+    attachments = oidc.resources("aws_iam_role_policy_attachment")
+    assert attachments["deploy_read_only"]["role"] == "${aws_iam_role.deploy.name}"
+    assert attachments["deploy_read_only"]["policy_arn"] == "${local.read_only_policy_arn}"
+    assert oidc.locals["read_only_policy_arn"] == "arn:${var.partition}:iam::aws:policy/ReadOnlyAccess"
+    assert tfvars("prod")["deploy_role_policy_arns"] == [], "ReadOnlyAccess is built in; extras widen apply"
+
+
+def _dynamic_statements(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    found = {}
+    for dynamic in as_list(document.get("dynamic")):
+        for body in as_list(dynamic.get("statement")):
+            content = body["content"]
+            content = content[0] if isinstance(content, list) else content
+            found[content["sid"]] = {**content, "for_each": body["for_each"]}
+    return found
+
+
+def test_deploy_role_may_deploy_only_the_quicksight_dashboard_when_enabled() -> None:
+    oidc = load("modules/github_oidc")
+    by_sid = _dynamic_statements(oidc.data("aws_iam_policy_document")["deploy"])
+    dashboard = by_sid["DeployQuickSightDashboard"]
+    assert dashboard["for_each"] == "${var.quicksight_enabled ? [local.quicksight_dashboard] : []}"
+    assert sorted(dashboard["actions"]) == [
+        "quicksight:CreateDashboard",
+        "quicksight:DescribeDashboard",
+        "quicksight:UpdateDashboard",
+        "quicksight:UpdateDashboardPermissions",
+        "quicksight:UpdateDashboardPublishedVersion",
+    ]
+    assert dashboard["resources"] == ["${statement.value}"]
+    assert (
+        oidc.locals["quicksight_dashboard"]
+        == "${local.quicksight_account}:dashboard/${var.quicksight_dashboard_id}"
+    )
+    assert (
+        oidc.locals["quicksight_account"] == "arn:${var.partition}:quicksight:${var.region}:${var.account_id}"
+    )
+    passing = by_sid["PassQuickSightDataSets"]
+    assert passing["for_each"] == "${var.quicksight_enabled ? [true] : []}"
+    assert passing["actions"] == ["quicksight:PassDataSet"]
+    assert passing["resources"] == "${var.quicksight_data_set_arns}"
+    assert call_argument("github_oidc", "quicksight_enabled") == "${var.quicksight_enabled}"
+    assert call_argument("github_oidc", "quicksight_dashboard_id") == "${local.quicksight_dashboard_id}"
+    assert call_argument("github_oidc", "quicksight_data_set_arns") == (
+        "${var.quicksight_enabled ? values(module.quicksight[0].data_set_arns) : []}"
+    )
+    assert root().named("output")["quicksight_dashboard_id"]["value"] == "${local.quicksight_dashboard_id}"
+
+
+def test_plan_role_is_read_only_and_for_this_repositorys_pull_requests() -> None:
+    oidc = load("modules/github_oidc")
+    trust = oidc.data("aws_iam_policy_document")["plan_trust"]
+    (st,) = statements(trust)
+    assert st["actions"] == ["sts:AssumeRoleWithWebIdentity"]
+    assert block(st, "principals") == {"type": "Federated", "identifiers": ["${local.provider_arn}"]}
+    conditions = {c["variable"]: c for c in as_list(st["condition"])}
+    assert conditions["${local.oidc_host}:aud"]["values"] == ["sts.amazonaws.com"]
+    sub = conditions["${local.oidc_host}:sub"]
+    assert (sub["test"], sub["values"]) == ("StringEquals", "${local.plan_subjects}")
+    assert oidc.locals["plan_subjects"] == ["repo:${var.github_repository}:pull_request"]
+    assert "pull_request" not in str(oidc.locals["subjects"]), (
+        "pull requests must never reach the deploy role"
+    )
+    (role,) = [r for name, r in oidc.resources("aws_iam_role").items() if name == "plan"]
+    assert role["assume_role_policy"] == "${data.aws_iam_policy_document.plan_trust.json}"
+    attachment = oidc.resources("aws_iam_role_policy_attachment")["plan_read_only"]
+    assert attachment == {"role": "${aws_iam_role.plan.name}", "policy_arn": "${local.read_only_policy_arn}"}
+    document = oidc.data("aws_iam_policy_document")["plan"]
+    actions = {a for st in statements(document) for a in as_list(st["actions"])}
+    actions |= {a for st in _dynamic_statements(document).values() for a in as_list(st["actions"])}
+    assert actions == {"s3:ListBucket", "s3:GetObject", "kms:Decrypt"}
+    by_sid = {s["sid"]: s for s in statements(document)}
+    assert by_sid["ReadTerraformState"]["resources"] == ["${local.state_objects_arn}"]
+    assert (
+        oidc.locals["state_objects_arn"]
+        == "arn:${var.partition}:s3:::${var.state_bucket_name}/${var.state_key_prefix}*"
+    )
+    assert root().named("output")["plan_role_arn"]["value"] == "${module.github_oidc.plan_role_arn}"
 
 
 # ------------------------------------------------------------------------------------------------

@@ -1,7 +1,12 @@
-# GitHub Actions deploys with short-lived credentials: an OIDC provider and a role that only this
-# repository's main branch or its production environment can assume, scoped to the image repository,
-# the function and the Terraform state.
-
+# GitHub Actions deploys with short-lived credentials: an OIDC provider and two roles.
+# - deploy: only this repository's main branch or its production environment may assume it. It reads the
+#   whole account (ReadOnlyAccess, so `terraform plan` can refresh every resource) and may change only
+#   what a push changes: the image in ECR, the function's image and environment, a new revision of the
+#   Fargate task definition, the Terraform state, the smoke test and, with QuickSight, the dashboard.
+#   Infrastructure changes are applied by an administrator, or by attaching a broader policy through
+#   extra_policy_arns (deploy_role_policy_arns); deploy.yml refuses to apply a plan that changes more.
+# - plan: only pull requests of this repository may assume it; it reads (ReadOnlyAccess and the state
+#   object) and writes nothing, for the plan comment of plan.yml (`terraform plan -lock=false`).
 locals {
   oidc_host    = "token.actions.githubusercontent.com"
   provider_arn = var.create_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : var.existing_oidc_provider_arn
@@ -9,6 +14,11 @@ locals {
     "repo:${var.github_repository}:ref:refs/heads/main",
     "repo:${var.github_repository}:environment:production",
   ]
+  plan_subjects        = ["repo:${var.github_repository}:pull_request"]
+  read_only_policy_arn = "arn:${var.partition}:iam::aws:policy/ReadOnlyAccess"
+  state_objects_arn    = "arn:${var.partition}:s3:::${var.state_bucket_name}/${var.state_key_prefix}*"
+  quicksight_account   = "arn:${var.partition}:quicksight:${var.region}:${var.account_id}"
+  quicksight_dashboard = "${local.quicksight_account}:dashboard/${var.quicksight_dashboard_id}"
 }
 
 # One provider per account and URL: set create_oidc_provider = false where it already exists.
@@ -187,6 +197,35 @@ data "aws_iam_policy_document" "deploy" {
       resources = [statement.value]
     }
   }
+
+  # After apply, deploy.yml runs `etl quicksight`: create or update the dashboard and publish it.
+  dynamic "statement" {
+    for_each = var.quicksight_enabled ? [local.quicksight_dashboard] : []
+
+    content {
+      sid    = "DeployQuickSightDashboard"
+      effect = "Allow"
+      actions = [
+        "quicksight:CreateDashboard",
+        "quicksight:DescribeDashboard",
+        "quicksight:UpdateDashboard",
+        "quicksight:UpdateDashboardPermissions",
+        "quicksight:UpdateDashboardPublishedVersion",
+      ]
+      resources = [statement.value]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.quicksight_enabled ? [true] : []
+
+    content {
+      sid       = "PassQuickSightDataSets"
+      effect    = "Allow"
+      actions   = ["quicksight:PassDataSet"]
+      resources = var.quicksight_data_set_arns
+    }
+  }
 }
 
 resource "aws_iam_role_policy" "deploy" {
@@ -195,11 +234,96 @@ resource "aws_iam_role_policy" "deploy" {
   policy = data.aws_iam_policy_document.deploy.json
 }
 
-# Opt-in extras, e.g. ReadOnlyAccess so the pipeline's `terraform plan` can refresh every resource,
-# or an organisation's infrastructure policy for applies that change more than the image.
+# `terraform plan` refreshes every resource of the stack: read access to all of them.
+resource "aws_iam_role_policy_attachment" "deploy_read_only" {
+  role       = aws_iam_role.deploy.name
+  policy_arn = local.read_only_policy_arn
+}
+
+# Opt-in extras: an organisation's infrastructure policy, for a pipeline that applies more than the image.
 resource "aws_iam_role_policy_attachment" "extra" {
   for_each = toset(var.extra_policy_arns)
 
   role       = aws_iam_role.deploy.name
   policy_arn = each.value
+}
+
+# ---------------------------------------------------------------------------------------------
+# Read-only plan role for pull request plan comments (plan.yml, secret AWS_PLAN_ROLE_ARN)
+# ---------------------------------------------------------------------------------------------
+data "aws_iam_policy_document" "plan_trust" {
+  statement {
+    effect  = "Allow"
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+
+    principals {
+      type        = "Federated"
+      identifiers = [local.provider_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc_host}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc_host}:sub"
+      values   = local.plan_subjects
+    }
+  }
+}
+
+resource "aws_iam_role" "plan" {
+  name                 = var.plan_role_name
+  description          = "GitHub Actions read-only Terraform plan role for pull requests of ${var.github_repository}."
+  assume_role_policy   = data.aws_iam_policy_document.plan_trust.json
+  max_session_duration = 3600
+  tags                 = var.tags
+}
+
+# Plans run with -lock=false: the state object is read, never written, and no lock file is made.
+data "aws_iam_policy_document" "plan" {
+  statement {
+    sid       = "ListTerraformState"
+    effect    = "Allow"
+    actions   = ["s3:ListBucket"]
+    resources = ["arn:${var.partition}:s3:::${var.state_bucket_name}"]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${var.state_key_prefix}*"]
+    }
+  }
+
+  statement {
+    sid       = "ReadTerraformState"
+    effect    = "Allow"
+    actions   = ["s3:GetObject"]
+    resources = [local.state_objects_arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.state_kms_key_arn == null ? [] : [var.state_kms_key_arn]
+
+    content {
+      sid       = "DecryptTerraformState"
+      effect    = "Allow"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "plan" {
+  name   = "read-terraform-state"
+  role   = aws_iam_role.plan.id
+  policy = data.aws_iam_policy_document.plan.json
+}
+
+resource "aws_iam_role_policy_attachment" "plan_read_only" {
+  role       = aws_iam_role.plan.name
+  policy_arn = local.read_only_policy_arn
 }

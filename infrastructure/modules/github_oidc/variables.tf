@@ -108,3 +108,26 @@ variable "tags" {
   description = "Tags added on top of the provider default tags."
   default     = {}
 }
+
+variable "plan_role_name" {
+  type        = string
+  description = "Name of the read-only plan role that pull requests assume."
+}
+
+variable "quicksight_enabled" {
+  type        = bool
+  description = "Let the deploy role create, update and publish the QuickSight dashboard."
+  default     = false
+}
+
+variable "quicksight_dashboard_id" {
+  type        = string
+  description = "ID of the QuickSight dashboard the deploy role may create and update."
+  default     = "credit-risk"
+}
+
+variable "quicksight_data_set_arns" {
+  type        = list(string)
+  description = "QuickSight dataset ARNs the deploy role may pass to the dashboard."
+  default     = []
+}
