@@ -1,0 +1,113 @@
+"""The workflows agree with the roles Terraform makes and the commands the product really has."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from etl.cli import app
+
+from .hcl import INFRA, load
+
+WORKFLOWS = INFRA.parent / ".github" / "workflows"
+# What the deploy role may change (module github_oidc); deploy.yml refuses plans that change more.
+IMAGE_CHANGE = {
+    "module.lambda.aws_lambda_function.this": ("modules/lambda", "aws_lambda_function", "this"),
+    "module.fargate.aws_ecs_task_definition.this": ("modules/fargate", "aws_ecs_task_definition", "this"),
+}
+
+
+def workflow(name: str) -> dict[str, Any]:
+    data = yaml.safe_load((WORKFLOWS / name).read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def steps(name: str, job: str) -> list[dict[str, Any]]:
+    found = workflow(name)["jobs"][job]["steps"]
+    assert isinstance(found, list)
+    return found
+
+
+def step_index(all_steps: list[dict[str, Any]], needle: str) -> int:
+    matches = [i for i, s in enumerate(all_steps) if needle in str(s.get("name", "")) + str(s.get("run", ""))]
+    assert len(matches) == 1, f"expected one step with {needle!r}, got {len(matches)}"
+    return matches[0]
+
+
+def test_deploy_applies_only_a_plan_checked_to_change_the_image() -> None:
+    all_steps = steps("deploy.yml", "deploy")
+    plan = step_index(all_steps, "-out=tfplan")
+    check = step_index(all_steps, "terraform show -json tfplan")
+    apply = step_index(all_steps, "terraform apply")
+    assert plan < check < apply
+    run = all_steps[check]["run"]
+    allowed = set(re.findall(r'\.address != "([^"]+)"', run))
+    assert allowed == set(IMAGE_CHANGE)
+    for directory, type_name, name in IMAGE_CHANGE.values():
+        assert name in load(directory).resources(type_name), f"{directory}: no {type_name}.{name}"
+    assert "exit 1" in run
+    assert all_steps[check]["env"]["APPLIES_INFRASTRUCTURE"] == "${{ vars.DEPLOY_APPLIES_INFRASTRUCTURE }}"
+    assert "-target" not in str(all_steps), "deploy applies the whole checked plan, never a targeted one"
+    assert all_steps[apply]["run"].strip().endswith("tfplan")
+
+
+def test_deploy_updates_the_quicksight_dashboard_after_apply_when_enabled() -> None:
+    all_steps = steps("deploy.yml", "deploy")
+    apply = step_index(all_steps, "terraform apply")
+    install = step_index(all_steps, "pip install --no-deps .")
+    dashboard = step_index(all_steps, "etl quicksight")
+    assert apply < install < dashboard
+    step = all_steps[dashboard]
+    assert step["if"] == "vars.QUICKSIGHT_ENABLED == 'true'"
+    run = step["run"]
+    assert "terraform -chdir=infrastructure output -json quicksight_data_set_arns > dataset-arns.json" in run
+    assert "--dataset-arns dataset-arns.json" in run
+    assert "output -raw quicksight_dashboard_id" in run
+    outputs = load(".").named("output")
+    for output in re.findall(r"output -(?:json|raw) (\w+)", run):
+        assert output in outputs, output
+
+
+def test_deploy_uses_only_real_etl_quicksight_options() -> None:
+    run = steps("deploy.yml", "deploy")[step_index(steps("deploy.yml", "deploy"), "etl quicksight")]["run"]
+    command = run[run.index("etl quicksight") :]
+    used = set(re.findall(r"(--[a-z][a-z-]*)", command))
+    result = CliRunner().invoke(app, ["quicksight", "--help"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    real = set(re.findall(r"(--[a-z][a-z-]*)", result.output))
+    assert used <= real, used - real
+    assert {"--account-id", "--dataset-arns", "--principal", "--region", "--dashboard-id"} <= used
+
+
+@pytest.mark.parametrize(
+    ("name", "job", "secret"),
+    [("deploy.yml", "deploy", "AWS_DEPLOY_ROLE_ARN"), ("plan.yml", "plan", "AWS_PLAN_ROLE_ARN")],
+)
+def test_each_workflow_assumes_its_role(name: str, job: str, secret: str) -> None:
+    assume = [s for s in steps(name, job) if str(s.get("uses", "")).startswith("aws-actions/configure-aws")]
+    assert len(assume) == 1
+    assert assume[0]["with"]["role-to-assume"] == f"${{{{ secrets.{secret} }}}}"
+    assert workflow(name)["jobs"][job]["permissions"]["id-token"] == "write"
+
+
+def test_plan_job_token_subject_is_pull_request() -> None:
+    # Without an `environment`, GitHub's OIDC subject of a pull_request run is repo:<owner>/<repo>:pull_request,
+    # the only subject the plan role trusts; the deploy job's environment gives ...:environment:production.
+    plan = workflow("plan.yml")
+    assert set(plan[True]) == {"pull_request"}  # YAML 1.1 reads the `on` key as True
+    assert "environment" not in plan["jobs"]["plan"]
+    assert workflow("deploy.yml")["jobs"]["deploy"]["environment"]["name"] == "production"
+
+
+def test_documented_repository_settings_exist() -> None:
+    docs = (INFRA.parent / "docs" / "deployment.md").read_text(encoding="utf-8")
+    text = "\n".join(Path(p).read_text(encoding="utf-8") for p in sorted(WORKFLOWS.glob("*.yml")))
+    for kind, name in re.findall(r"\$\{\{\s*(vars|secrets)\.([A-Z_]+)", text):
+        if name != "GITHUB_TOKEN":
+            assert f"`{name}`" in docs, f"docs/deployment.md does not document the {kind} {name}"
