@@ -23,6 +23,7 @@ from etl.contracts import SourceContract, normalise_header
 from etl.errors import FileRejected
 
 HEAD_BYTES = 64 * 1024
+READ_BLOCK = 1 << 20  # bytes pyarrow reads per block; it queues up to 32 of them ahead
 DELIMITERS = (",", ";", "\t", "|")
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -147,10 +148,34 @@ class _LineTracker:
 def iter_chunks(
     stream: BinaryIO | io.RawIOBase, layout: CsvLayout, *, block_size: int
 ) -> Iterator[tuple[pa.Table, list[MalformedRow], int]]:
-    """Yield (rows as text with `source_row`, malformed rows, blank-line count) chunk by chunk.
+    """Yield (rows as text with `source_row`, malformed rows, blank-line count), about `block_size` bytes at a time.
 
-    Lines with no values at all (blank lines) are not records and are counted, not loaded.
+    Lines with no values at all (blank lines) are not records and are counted, not loaded. pyarrow's
+    streaming reader keeps up to 32 blocks queued ahead of the consumer, so it is given blocks of at most
+    READ_BLOCK bytes (memory stays flat in file size) and consecutive blocks are joined into one chunk.
     """
+    per_chunk = max(1, -(-block_size // READ_BLOCK))
+    tables: list[pa.Table] = []
+    bad: list[MalformedRow] = []
+    blanks = 0
+    for table, malformed, blank in _iter_blocks(stream, layout, block_size=min(block_size, READ_BLOCK)):
+        tables.append(table)
+        bad.extend(malformed)
+        blanks += blank
+        if len(tables) >= per_chunk:
+            yield _joined(tables), bad, blanks
+            tables, bad, blanks = [], [], 0
+    if tables or bad or blanks:
+        yield (_joined(tables) if tables else table_of_nothing(layout)), bad, blanks
+
+
+def _joined(tables: list[pa.Table]) -> pa.Table:
+    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+
+
+def _iter_blocks(
+    stream: BinaryIO | io.RawIOBase, layout: CsvLayout, *, block_size: int
+) -> Iterator[tuple[pa.Table, list[MalformedRow], int]]:
     tracker = _LineTracker()
     names = _fill_blank_names(layout.header)
     expected = len(layout.header)
