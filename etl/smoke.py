@@ -17,12 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import boto3
 import typer
 
 from etl.errors import EtlError
+
+if TYPE_CHECKING:  # boto3 costs ~0.4 s to import: only the smoke command needs it
+    import boto3
 
 LEDGER_TABLE = "etl_file_ledger"
 # file_id is bound as a parameter by the Data API, never formatted into the SQL text.
@@ -153,7 +155,10 @@ def run_smoke(
     Raises SmokeRejected if the pipeline rejected the file and SmokeTimeout if no `loaded` row
     appeared within `timeout_seconds`.
     """
-    session = session or boto3.session.Session()
+    if session is None:
+        import boto3
+
+        session = boto3.session.Session()
     body = csv_path.read_bytes()
     file_id = hashlib.sha256(body).hexdigest()
     key = smoke_object_key(source, file_id, datetime.now(UTC))
@@ -225,7 +230,7 @@ def smoke_command(
                 secret_arn=secret_arn,
                 csv_path=csv_path,
                 timeout_seconds=timeout,
-                session=boto3.session.Session(region_name=region),
+                session=_session(region),
             )
     except Exception as exc:  # a smoke test reports one line, never a traceback
         typer.echo(f"smoke failed: {_one_line(exc)}", err=True)
@@ -239,3 +244,9 @@ def smoke_command(
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if isinstance(exc, SmokeError) else f"{type(exc).__name__}: {text}"
+
+
+def _session(region: str | None) -> boto3.session.Session:
+    import boto3
+
+    return boto3.session.Session(region_name=region)
