@@ -187,12 +187,14 @@ def quality(
 
 
 def _register_optional_commands() -> None:
+    from etl.bench import bench_command
     from etl.dashboard_html import dashboard_command
     from etl.docs_gen import docs_command
     from etl.insights import insights_command
     from etl.quicksight import quicksight_command
     from etl.smoke import smoke_command
 
+    app.command("bench")(bench_command)
     app.command("dashboard")(dashboard_command)
     app.command("insights")(insights_command)
     app.command("docs")(docs_command)

@@ -210,6 +210,10 @@ class Pipeline:
             result.status, result.error = "rejected", f"unreadable: {exc.strerror or exc}"
         except EtlError as exc:
             result.status, result.error, result.retryable = "failed", exc.message, exc.retryable
+        except Exception as exc:  # a defect must fail this file only, never the other files of the run
+            lines = str(exc).strip().splitlines()
+            result.status, result.retryable = "failed", False
+            result.error = f"internal error ({type(exc).__name__}): {lines[0] if lines else ''}"
         result.duration_ms = int((time.perf_counter() - clock) * 1000)
         if result.status in {"rejected", "failed"} and result.file_id:
             self._record_failure(item, result, size, started)

@@ -26,11 +26,11 @@ class Settings(BaseSettings):
         None, description="Secrets Manager ARN holding the Slack webhook URL"
     )
     log_level: LogLevel = "INFO"
-    chunk_bytes: int = Field(16 << 20, ge=1 << 16, description="CSV bytes parsed per chunk (bounds memory)")
+    chunk_bytes: int = Field(8 << 20, ge=1 << 16, description="CSV bytes parsed per chunk (bounds memory)")
     mask_narration: bool = Field(
         False, description="Mask bank-statement narrations in the lake, quarantine and logs"
     )
-    duckdb_memory_limit: str = Field("1GB", description="Memory cap for the embedded DuckDB engine")
+    duckdb_memory_limit: str = Field("128MB", description="Memory cap for the embedded DuckDB engine")
     fargate_min_bytes: int = Field(
         1 << 30, description="Objects at least this large are handed to ECS Fargate"
     )

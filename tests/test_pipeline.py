@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 from tests.helpers import APP_HEADER, REPAY_HEADER, STMT_HEADER, Env, by_path, write
 
@@ -365,3 +366,33 @@ def test_sql_and_formula_payloads_are_stored_as_text_and_never_executed(env: Env
     ]
     assert env.query("SELECT file_name FROM etl_file_ledger") == [("it's; DROP TABLE dim_date; --.csv",)]
     assert env.scalar("SELECT COUNT(*) FROM dim_date") > 0
+
+
+def test_an_unexpected_defect_fails_only_its_file(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    import etl.pipeline
+
+    real = etl.pipeline.validate
+
+    def broken_for_statements(chunk, contract):  # type: ignore[no-untyped-def]
+        if contract.name == "bank_statements":
+            raise RuntimeError("boom\nsecond line")
+        return real(chunk, contract)
+
+    monkeypatch.setattr(etl.pipeline, "validate", broken_for_statements)
+    write(
+        env.data, "loan_applications", "a.csv", APP_HEADER + "\nA1,C1,100.00,2023-01-01,700,Employed,1000\n"
+    )
+    write(env.data, "bank_statements", "s.csv", STMT_HEADER + "\nT1,C1,2023-01-05,-5.00,POS,1.00\n")
+    report = env.run()
+    results = by_path(report)
+    assert report.exit_code == 1
+    assert results["a.csv"].status == "loaded"
+    assert (results["s.csv"].status, results["s.csv"].error) == (
+        "failed",
+        "internal error (RuntimeError): boom",
+    )
+    assert env.scalar("SELECT COUNT(*) FROM fact_bank_transaction") == 0
+    assert env.query("SELECT file_name, status FROM etl_file_ledger ORDER BY 1") == [
+        ("a.csv", "loaded"),
+        ("s.csv", "failed"),
+    ]

@@ -10,6 +10,7 @@ import abc
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,8 +56,8 @@ class LocalLake(Lake):
         target = Path(uri)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.tmp")
-            tmp.unlink(missing_ok=True)
+            # unique per writer: two loaders of the same content may publish the same object at once
+            tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
             try:
                 os.link(local, tmp)  # the scratch folder sits inside the lake: no copy of the bytes
             except OSError:
