@@ -25,6 +25,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from etl.contracts import APPLICATION_STATUSES, EMPLOYMENT_STATUSES
+
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
 Bools = npt.NDArray[np.bool_]
@@ -63,7 +65,6 @@ REPAYMENT_COLUMNS = (
     "amount_paid",
 )
 
-EMPLOYMENT_STATUSES = ("Employed", "Self-Employed", "Unemployed")
 _EMPLOYMENT_WEIGHTS = (0.62, 0.28, 0.10)
 EMPLOYED, SELF_EMPLOYED, UNEMPLOYED = 0, 1, 2
 STATES = (
@@ -93,7 +94,6 @@ LOAN_PURPOSES = (
 _PURPOSE_WEIGHTS = (0.22, 0.12, 0.08, 0.12, 0.10, 0.28, 0.08)
 LOAN_TERMS = (6, 12, 18, 24, 36)
 _TERM_WEIGHTS = (0.18, 0.34, 0.16, 0.20, 0.12)
-APPLICATION_STATUSES = ("approved", "rejected", "pending")
 CHANNELS = ("mobile", "ussd", "pos", "atm", "web", "branch")
 
 MIN_LOAN, MAX_LOAN = 50_000, 5_000_000  # NGN

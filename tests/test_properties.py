@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from etl.contracts import LOAN_APPLICATIONS
 from tests.helpers import make_env, write
 
 # Each field strategy yields (text as written in the CSV, expected typed value or INVALID).
@@ -59,15 +60,7 @@ customer = st.one_of(
 )
 row = st.tuples(customer, money, day, score, employment, income)
 
-COLUMNS = [
-    "application_id",
-    "customer_id",
-    "loan_amount",
-    "loan_application_date",
-    "credit_score",
-    "employment_status",
-    "annual_income",
-]
+COLUMNS = list(LOAN_APPLICATIONS.required)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
