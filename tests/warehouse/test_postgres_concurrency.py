@@ -34,7 +34,7 @@ def _statements(prefix: str, n: int) -> str:
 
 
 def _load_in_threads(
-    settings: Settings, paths: list[Path], hook_before: str, stage_hook: Any
+    settings: Settings, paths: list[Path], hook_before: str, stage_hook: Any, after_hook: Any = None
 ) -> list[FileResult]:
     """Run one Pipeline per path in threads, all at once; `stage_hook` runs before statements starting `hook_before`."""
     results: dict[int, FileResult] = {}
@@ -58,6 +58,8 @@ def _load_in_threads(
         if sql.startswith(hook_before):
             stage_hook()
         original(self, sql, params)
+        if after_hook is not None and sql.startswith(hook_before):
+            after_hook()
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(PostgresWarehouse, "execute", execute)
@@ -124,7 +126,26 @@ def test_different_files_at_once_both_load_after_retrying_the_conflict(
         if next(first_stagings) < 2:  # retries go straight on
             both_staged.wait(timeout=30)
 
-    results = _load_in_threads(settings, [a, b], "INSERT INTO dim_date", stage_hook=meet)
+    first_done = itertools.count()
+
+    def hold_until_the_other_waits() -> None:
+        # The first loader to insert the days keeps its transaction open until PostgreSQL shows the other
+        # loader blocked on those rows, so the conflict happens however the threads are scheduled.
+        if next(first_done) != 0:
+            return
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            waiting = _query(
+                postgres_url,
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+            )[0][0]
+            if waiting:
+                return
+            time.sleep(0.05)
+
+    results = _load_in_threads(
+        settings, [a, b], "INSERT INTO dim_date", stage_hook=meet, after_hook=hold_until_the_other_waits
+    )
 
     assert [r.status for r in results] == ["loaded", "loaded"]
     assert retries, "the loads did not conflict: the test proves nothing"
