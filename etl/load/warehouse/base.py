@@ -89,6 +89,10 @@ class Warehouse(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None: ...
 
+    def drop_staging(self, staging: str) -> None:
+        """Remove what `stage_file` created (a backend may stage as a view rather than a table)."""
+        self.execute(f"DROP TABLE {staging}")
+
     def is_transient(self, exc: Exception) -> bool:
         """Whether a failed transaction may succeed when retried (lost connection, serialisation conflict)."""
         return False
@@ -203,7 +207,7 @@ class Warehouse(abc.ABC):
                 self.execute(statement)
         else:
             self.execute(sql.insert_inferred_customers(staging, now))
-        self.execute(f"DROP TABLE {staging}")
+        self.drop_staging(staging)
 
     def record_test_results(self, rows: Sequence[tuple[Any, ...]]) -> None:
         with self.transaction():

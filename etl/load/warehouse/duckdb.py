@@ -21,6 +21,7 @@ class DuckDBWarehouse(Warehouse):
 
     def __init__(self, path: str, *, memory_limit: str = "1GB") -> None:
         self.path = path
+        self._views: set[str] = set()
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -62,11 +63,25 @@ class DuckDBWarehouse(Warehouse):
             self.con.unregister("_arrow_rows")
 
     def stage_file(self, staging: str, spec: TableSpec, load: FileLoad) -> None:
-        self.execute(self.sql.create_staging(spec, staging))
         cols = ", ".join(spec.column_names)
-        self.execute(
-            f"INSERT INTO {staging} ({cols}) SELECT {cols} FROM read_parquet(?)", [str(load.fact_path)]
-        )
+        if load.source == "repayments":  # their customers are resolved in place: a real table
+            self.execute(self.sql.create_staging(spec, staging))
+            self.execute(
+                f"INSERT INTO {staging} ({cols}) SELECT {cols} FROM read_parquet(?)", [str(load.fact_path)]
+            )
+            return
+        # Otherwise MERGE reads the file's Parquet directly: copying it into a table first cost ~40% of
+        # the warehouse stage (0.75 s per 1M rows). A view cannot take a parameter; the path is our own.
+        path = str(load.fact_path).replace("'", "''")
+        self.execute(f"CREATE TEMPORARY VIEW {staging} AS SELECT {cols} FROM read_parquet('{path}')")
+        self._views.add(staging)
+
+    def drop_staging(self, staging: str) -> None:
+        if staging in self._views:
+            self._views.discard(staging)
+            self.execute(f"DROP VIEW {staging}")
+        else:
+            self.execute(f"DROP TABLE {staging}")
 
     def close(self) -> None:
         self.con.close()
