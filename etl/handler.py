@@ -28,10 +28,11 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import ValidationError
 
 from etl.aws.events import ObjectRef, parse_event, route_source
 from etl.contracts import SOURCE_ORDER, source_from_folder
-from etl.errors import EtlError
+from etl.errors import ConfigError, EtlError
 from etl.load.lake import open_lake
 from etl.load.s3lake import open_s3_object
 from etl.load.warehouse import open_warehouse
@@ -76,9 +77,18 @@ class Outcome:
 
 
 def settings_from_env() -> Settings:
-    """The CLI's Settings from ETL_* environment variables alone (no flags here)."""
+    """The CLI's Settings from ETL_* environment variables alone (no flags here).
+
+    A bad value is reported by name and rule only: pydantic's own message quotes the value, and a
+    warehouse URL may carry a password.
+    """
     no_flags: dict[str, Any] = {}
-    return Settings(**no_flags)
+    try:
+        return Settings(**no_flags)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(f"invalid setting {where}: {first['msg']}") from None
 
 
 def _compact(run: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ field is NULL and a quoted one ("") is an empty string, which is how pyarrow's w
 from __future__ import annotations
 
 import io
+import re
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -30,6 +31,9 @@ COPY_BATCH_ROWS = 50_000
 TRANSIENT_SQLSTATES = {"40001", "40P01", "23505", "57P01", "57P02", "57P03"}
 SCHEMA_LOCK_ID = 0x45544C  # pg_advisory_lock key: one schema creator at a time ("ETL")
 _CSV_OPTIONS = pacsv.WriteOptions(include_header=False)
+# user:password@ in a URL, and password=... in a key/value conninfo: never in a message or a log line
+_URL_PASSWORD = re.compile(r"([a-z][a-z0-9+.-]*:(?://)?[^:/?#@\s'\"]*:)[^@\s]*@", re.IGNORECASE)
+_KV_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 
 
 class PostgresWarehouse(Warehouse):
@@ -47,7 +51,7 @@ class PostgresWarehouse(Warehouse):
         # SQLAlchemy-style driver suffixes are accepted: postgresql+psycopg://...
         scheme, _, rest = url.partition("://")
         if not rest:
-            raise ConfigError(f"warehouse URL {url!r} is not postgresql://user@host:port/database")
+            raise ConfigError(f"warehouse URL {redact(url)!r} is not postgresql://user@host:port/database")
         return cls(f"postgresql://{rest}" if scheme.split("+")[0] in {"postgresql", "postgres"} else url)
 
     def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
@@ -55,8 +59,10 @@ class PostgresWarehouse(Warehouse):
             return psycopg.connect(self.conninfo, autocommit=False, connect_timeout=self.connect_timeout)
         except psycopg.OperationalError as exc:
             raise WarehouseError(
-                f"cannot connect to PostgreSQL: {_first_line(exc)}", retryable=True
+                f"cannot connect to PostgreSQL: {redact(_first_line(exc))}", retryable=True
             ) from None
+        except psycopg.Error as exc:  # a malformed URL: psycopg quotes it, password included
+            raise ConfigError(f"invalid PostgreSQL URL: {redact(_first_line(exc))}") from None
 
     # ---- primitives ----------------------------------------------------------------------------------
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
@@ -162,6 +168,11 @@ def arrow_to_csv(batch: pa.RecordBatch) -> bytes:
     buffer = io.BytesIO()
     pacsv.write_csv(batch, buffer, _CSV_OPTIONS)
     return buffer.getvalue()
+
+
+def redact(text: str) -> str:
+    """`text` with any password of a URL or conninfo in it replaced by ***."""
+    return _KV_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", text))
 
 
 def _first_line(exc: BaseException) -> str:
