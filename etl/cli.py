@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from etl.errors import ConfigError, EtlError
+from etl.errors import ConfigError, EtlError, redact_urls
 from etl.settings import Settings
 
 app = typer.Typer(
@@ -29,7 +29,7 @@ err = Console(stderr=True)
 
 
 def fail(message: str, code: int) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {redact_urls(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -191,8 +191,10 @@ def _register_optional_commands() -> None:
     from etl.dashboard_html import dashboard_command
     from etl.docs_gen import docs_command
     from etl.insights import insights_command
+    from etl.quarantine import quarantine_app
     from etl.quicksight import quicksight_command
     from etl.smoke import smoke_command
+    from etl.soak import soak_command
 
     app.command("bench")(bench_command)
     app.command("dashboard")(dashboard_command)
@@ -200,6 +202,8 @@ def _register_optional_commands() -> None:
     app.command("docs")(docs_command)
     app.command("quicksight")(quicksight_command)
     app.command("smoke")(smoke_command)
+    app.command("soak")(soak_command)
+    app.add_typer(quarantine_app, name="quarantine")
 
 
 _register_optional_commands()
@@ -213,7 +217,8 @@ def main() -> None:
         sys.exit(130)
     except Exception as exc:  # the last line of defence: one line, never a traceback
         lines = str(exc).strip().splitlines()
-        err.print(f"[bold red]error:[/] {type(exc).__name__}: {lines[0] if lines else ''}", highlight=False)
+        first = redact_urls(lines[0] if lines else "")
+        err.print(f"[bold red]error:[/] {type(exc).__name__}: {first}", highlight=False)
         sys.exit(1)
 
 

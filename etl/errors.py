@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+_URL_PASSWORD = re.compile(r"([a-z][a-z0-9+.-]*:(?://)?[^:/?#@\s'\"]*:)[^@\s]*@", re.IGNORECASE)
+
 
 class EtlError(Exception):
     """Base class. `retryable` tells a caller (CLI, Lambda, SQS redrive) whether the same input may succeed later."""
@@ -37,3 +41,8 @@ class LakeError(EtlError):
     """Writing to the lake failed; storage errors are usually transient."""
 
     retryable = True
+
+
+def redact_urls(text: str) -> str:
+    """Hide the password of any `scheme://user:password@host` in a message before it is shown or logged."""
+    return _URL_PASSWORD.sub(r"\1***@", text)
