@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import abc
 import os
+import re
 import shutil
+import socket
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -38,7 +40,11 @@ class Lake(abc.ABC):
     @contextmanager
     def workspace(self, name: str) -> Iterator[Path]:
         """A scratch folder for one file's intermediate Parquet, removed afterwards whatever happens."""
-        path = Path(tempfile.mkdtemp(prefix=f"etl-{name[:12]}-", dir=self._scratch_parent()))
+        parent = self._scratch_parent()
+        if parent is not None:
+            sweep_dead_scratch(Path(parent))
+        owner = f"{_HOST}.{os.getpid()}"
+        path = Path(tempfile.mkdtemp(prefix=f"etl-{name[:12]}-{owner}-", dir=parent))
         try:
             yield path
         finally:
@@ -46,6 +52,32 @@ class Lake(abc.ABC):
 
     def _scratch_parent(self) -> str | None:
         return None
+
+
+_HOST = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:32] or "host"
+_SCRATCH = re.compile(r"^etl-[0-9a-f]{0,12}-(?P<host>[A-Za-z0-9]+)\.(?P<pid>\d+)-")
+
+
+def sweep_dead_scratch(parent: Path) -> list[Path]:
+    """Remove scratch folders left by loaders of this host that no longer run (a `kill -9` skips clean-up)."""
+    removed = []
+    for entry in parent.glob("etl-*"):
+        match = _SCRATCH.match(entry.name)
+        if not match or match["host"] != _HOST or _alive(int(match["pid"])):
+            continue  # another host's loader, or one still running: not ours to touch
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class LocalLake(Lake):
