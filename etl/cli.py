@@ -132,7 +132,10 @@ def _print_report(report: dict[str, Any]) -> None:
     out.print(table)
     tests = report["data_tests"]
     failed = [t for t in tests if t["status"] == "fail"]
-    out.print(f"data tests: {len(tests) - len(failed)} passed, {len(failed)} failed")
+    errors = sum(1 for t in failed if t["severity"] == "error")
+    out.print(
+        f"data tests: {len(tests) - len(failed)} passed, {errors} failed, {len(failed) - errors} warnings"
+    )
     for t in failed:
         out.print(
             f"  [{'red' if t['severity'] == 'error' else 'yellow'}]{t['severity']}[/] {t['name']}: "

@@ -32,7 +32,7 @@ def test_run_defaults_to_data_lake_and_warehouse_duckdb_and_prints_a_summary(tmp
     done = etl("run", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "a.csv" in done.stdout and "loaded" in done.stdout
-    assert "data tests:" in done.stdout and " 0 failed" in done.stdout
+    assert "data tests:" in done.stdout and " 0 failed, 0 warnings" in done.stdout
     assert (tmp_path / "warehouse.duckdb").exists()
     assert list((tmp_path / "lake" / "curated" / "fact_loan_application").glob("*.parquet"))
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
