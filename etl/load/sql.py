@@ -66,12 +66,13 @@ class SqlBuilder:
 
     def merge(self, spec: TableSpec, staging: str) -> str:
         """Upsert staged rows by natural key: a corrected file updates, a replay changes nothing."""
-        on = " AND ".join(f"t.{k} = s.{k}" for k in spec.key)
+        # Redshift allows an alias on the source only: the target is named in full.
+        on = " AND ".join(f"{spec.name}.{k} = s.{k}" for k in spec.key)
         updates = ", ".join(f"{c} = s.{c}" for c in spec.column_names if c not in spec.key)
         cols = ", ".join(spec.column_names)
         values = ", ".join(f"s.{c}" for c in spec.column_names)
         return (
-            f"MERGE INTO {spec.name} AS t USING {staging} AS s ON {on} "
+            f"MERGE INTO {spec.name} USING {staging} AS s ON {on} "
             f"WHEN MATCHED THEN UPDATE SET {updates} "
             f"WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({values})"
         )
@@ -113,7 +114,7 @@ class SqlBuilder:
         )
         return [
             f"CREATE TEMPORARY TABLE stg_customer_latest AS {latest}",
-            "MERGE INTO dim_customer AS t USING stg_customer_latest AS s ON t.customer_key = s.customer_key "
+            "MERGE INTO dim_customer USING stg_customer_latest AS s ON dim_customer.customer_key = s.customer_key "
             "WHEN MATCHED THEN UPDATE SET customer_id = s.customer_id, is_inferred = FALSE, "
             "employment_status = s.employment_status, annual_income = s.annual_income, state = s.state, "
             "latest_credit_score = s.credit_score, latest_credit_band_key = s.credit_band_key, "
