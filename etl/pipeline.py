@@ -194,8 +194,11 @@ class Pipeline:
         result = FileResult(item.uri, item.source, "failed")
         size = 0
         try:
-            with item.open() as stream:
-                result.file_id, size = fingerprint(stream)
+            try:
+                with item.open() as stream:
+                    result.file_id, size = fingerprint(stream)
+            except OSError as exc:  # the source itself cannot be read (missing, a folder, no permission)
+                raise FileRejected(f"unreadable: {exc.strerror or exc}") from None
             self.progress(f"start:{item.name}", size)
             if self.warehouse.is_loaded(result.file_id):
                 result.status = "skipped_duplicate"
@@ -206,8 +209,9 @@ class Pipeline:
         except FileRejected as exc:
             result.status, result.error = "rejected", exc.message
             result.rows_in = result.rows_loaded = result.rows_quarantined = 0
-        except OSError as exc:
-            result.status, result.error = "rejected", f"unreadable: {exc.strerror or exc}"
+        except OSError as exc:  # our own disk (scratch space, temp files): the same file may load later
+            result.status, result.retryable = "failed", True
+            result.error = f"local I/O error: {exc.strerror or exc}"
         except EtlError as exc:
             result.status, result.error, result.retryable = "failed", exc.message, exc.retryable
         except Exception as exc:  # a defect must fail this file only, never the other files of the run

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from decimal import Decimal
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow.parquet as pq
 import pytest
@@ -396,3 +397,43 @@ def test_an_unexpected_defect_fails_only_its_file(env: Env, monkeypatch: pytest.
         ("a.csv", "loaded"),
         ("s.csv", "failed"),
     ]
+
+
+def test_a_full_scratch_disk_is_a_retryable_failure_not_a_rejection(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyarrow.parquet
+
+    def no_space(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pyarrow.parquet, "ParquetWriter", no_space)
+    write(
+        env.data, "loan_applications", "a.csv", APP_HEADER + "\nA1,C1,100.00,2023-01-01,700,Employed,1000\n"
+    )
+    [result] = env.run().files
+    assert (result.status, result.retryable, result.error) == (
+        "failed",
+        True,
+        "local I/O error: No space left on device",
+    )
+
+
+def test_an_unreadable_source_is_rejected(env: Env) -> None:
+    from etl.load.lake import LocalLake
+    from etl.load.warehouse import open_warehouse
+    from etl.pipeline import Pipeline, SourceFile
+
+    def denied() -> BinaryIO:
+        raise PermissionError(13, "Permission denied")
+
+    item = SourceFile("data/loan_applications/locked.csv", "locked.csv", "loan_applications", denied)
+    with open_warehouse(env.settings) as wh:
+        pipeline = Pipeline(env.settings, LocalLake(env.settings.lake), wh)
+        pipeline.prepare()
+        result = pipeline.process(item)
+    assert (result.status, result.error, result.retryable) == (
+        "rejected",
+        "unreadable: Permission denied",
+        False,
+    )

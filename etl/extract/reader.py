@@ -10,6 +10,7 @@ import codecs
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
@@ -23,6 +24,7 @@ from etl.contracts import SourceContract, normalise_header
 from etl.errors import FileRejected
 
 HEAD_BYTES = 64 * 1024
+_LINE_BREAK = r"\r\n|\r|\n"  # what ends a line: CRLF, LF, or CR alone
 READ_BLOCK = 1 << 20  # bytes pyarrow reads per block; it queues up to 32 of them ahead
 DELIMITERS = (",", ";", "\t", "|")
 _BOMS: tuple[tuple[bytes, str], ...] = (
@@ -81,13 +83,16 @@ def sniff_layout(head: bytes, size: int, contract: SourceContract) -> CsvLayout:
                 f"not {encoding.upper()} text: invalid byte 0x{body[exc.start]:02x} at offset {exc.start + len(bom)}; "
                 "save the file as UTF-8"
             ) from None
-    first = text.split("\n", 1)[0].rstrip("\r")
+    first = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]  # old Mac exports end lines with \r alone
     if not first.strip():
         raise FileRejected("no header row: the first line is blank")
     delimiter = max(DELIMITERS, key=first.count)
     if first.count(delimiter) == 0:
         delimiter = ","
-    raw = next(csv.reader([first], delimiter=delimiter))
+    try:
+        raw = next(csv.reader([first], delimiter=delimiter))
+    except csv.Error as exc:
+        raise FileRejected(f"unreadable header row: {exc}") from None
     header = tuple(normalise_header(h) for h in raw)
     dupes = sorted({h for h in header if header.count(h) > 1 and h})
     if dupes:
@@ -133,7 +138,10 @@ class _LineTracker:
         self._placed_malformed += len(pending)
         all_index = np.concatenate([index, np.array([i for i, _ in pending], dtype=np.int64)])
         all_newlines = np.concatenate(
-            [embedded.astype(np.int64), np.array([t.count("\n") for _, t in pending], dtype=np.int64)]
+            [
+                embedded.astype(np.int64),
+                np.array([len(re.findall(_LINE_BREAK, t)) for _, t in pending], dtype=np.int64),
+            ]
         )
         order = np.argsort(all_index, kind="stable")
         before = np.empty_like(all_newlines)
@@ -222,7 +230,7 @@ def _finish_chunk(
     blank = np.ones(table.num_rows, dtype=bool)
     for col in table.columns:
         if _has_newline(col):
-            embedded += pc.fill_null(pc.count_substring(col, "\n"), 0).to_numpy()
+            embedded += pc.fill_null(pc.count_substring_regex(col, _LINE_BREAK), 0).to_numpy()
         blank &= pc.equal(pc.binary_length(col), 0).to_numpy(zero_copy_only=False)
     lines, placed = tracker.place(embedded)
     table = table.append_column("source_row", pa.array(lines, type=pa.int64()))
@@ -242,7 +250,8 @@ def _has_newline(column: pa.ChunkedArray) -> bool:
             continue
         bounds = np.frombuffer(offsets, dtype=np.int32, count=chunk.offset + len(chunk) + 1)
         start, end = int(bounds[chunk.offset]), int(bounds[-1])
-        if memoryview(data)[start:end].tobytes().find(b"\n") >= 0:
+        raw = memoryview(data)[start:end].tobytes()
+        if raw.find(b"\n") >= 0 or raw.find(b"\r") >= 0:
             return True
     return False
 

@@ -32,7 +32,7 @@ QUARANTINE_FIELDS = [
 _NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
 _GROUPED = r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$"
 _INTEGER = r"^[+-]?\d+$"
-_DATE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+_DATE = r"^\d{4}-\d{2}-\d{2}([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
 
 
 @dataclass(frozen=True)
@@ -233,7 +233,8 @@ def _cast_int(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
     is_int = pc.match_substring_regex(text, _INTEGER)
     short = pc.less_equal(pc.utf8_length(pc.utf8_ltrim(text, characters="+-0")), 9)
     ok = pc.and_(is_int, short)
-    value = pc.cast(pc.if_else(ok, text, pa.scalar(None, pa.string())), pa.int32())
+    unsigned = pc.replace_substring_regex(text, r"^\+", "")  # Arrow's integer cast refuses a leading +
+    value = pc.cast(pc.if_else(ok, unsigned, pa.scalar(None, pa.string())), pa.int32())
     checks = [
         _Check(
             pc.and_(pc.is_valid(text), pc.invert(is_int)),
@@ -278,7 +279,7 @@ def _cast_date(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
 
 
 def _cast_enum(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
-    spelled = pc.utf8_lower(pc.replace_substring_regex(text, r"[\s_\-]+", ""))
+    spelled = pc.utf8_lower(pc.replace_substring_regex(text, r"[\s\x{00A0}_\-]+", ""))
     keys = pa.array(list(col.allowed))
     index = pc.index_in(spelled, value_set=keys)
     value = pc.take(pa.array(list(col.allowed.values())), index)

@@ -139,3 +139,12 @@ def test_line_numbers_survive_quoted_newlines_blank_lines_and_malformed_rows() -
             (10, "T5,C2", "expected 7 fields, found 2"),
         ]
         assert blanks == 1
+
+
+def test_carriage_return_only_line_endings_keep_rows_and_line_numbers() -> None:
+    header = "transaction_id,customer_id,transaction_date,transaction_amount,narration,balance"
+    data = (header + '\rT1,C1,2023-01-01,-5.00,"two\rlines",1.00\rT2,C1,2023-01-02,-1.00,POS,0.00\r').encode()
+    rows, malformed, blanks = read_all(data, BANK_STATEMENTS)
+    assert [(r["transaction_id"], r["source_row"]) for r in rows] == [("T1", 2), ("T2", 4)]
+    assert rows[0]["narration"] == "two\rlines"
+    assert (malformed, blanks) == ([], 0)

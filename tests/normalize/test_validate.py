@@ -206,3 +206,19 @@ def test_repayment_optional_payment_columns() -> None:
     result = validate(chunk([row], REPAYMENTS), REPAYMENTS)
     assert result.quarantine.num_rows == 0
     assert result.valid.to_pylist()[0]["amount_paid"] is None
+
+
+def test_plus_signed_integers_and_odd_spacing_are_valid() -> None:
+    valid, bad = one(credit_score="+700", employment_status="Self\u00a0Employed", loan_term_months="+12")
+    assert bad == []
+    assert (valid[0]["credit_score"], valid[0]["employment_status"], valid[0]["loan_term_months"]) == (
+        700,
+        "Self-Employed",
+        12,
+    )
+
+
+@pytest.mark.parametrize("text", ["2024-01-01T25:00", "2024-01-01T10:60", "2024-01-01 10:00:61"])
+def test_impossible_times_make_the_date_invalid(text: str) -> None:
+    _, bad = one(loan_application_date=text)
+    assert bad[0]["rule"] == "invalid_date"
