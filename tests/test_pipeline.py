@@ -437,3 +437,20 @@ def test_an_unreadable_source_is_rejected(env: Env) -> None:
         "unreadable: Permission denied",
         False,
     )
+
+
+def test_repayment_status_without_an_amount_paid_column(env: Env) -> None:
+    write(
+        env.data, "loan_applications", "a.csv", APP_HEADER + "\nA1,C1,300.00,2023-01-01,700,Employed,1000\n"
+    )
+    write(
+        env.data,
+        "repayments",
+        "r.csv",
+        "repayment_id,application_id,due_date,amount_due,paid_date\n"
+        "R1,A1,2023-02-01,100.00,2023-02-01\nR2,A1,2023-03-01,100.00,2023-03-11\nR3,A1,2023-04-01,100.00,\n",
+    )
+    assert env.run().exit_code == 0
+    assert env.query(
+        "SELECT repayment_id, status, days_late, amount_paid FROM fact_repayment ORDER BY 1"
+    ) == [("R1", "paid", 0, None), ("R2", "late", 10, None), ("R3", "missed", None, None)]

@@ -175,8 +175,11 @@ def build_fact_repayment(valid: pa.Table, file_id: str, loaded_at: datetime) -> 
     amount_due, amount_paid = valid.column("amount_due"), valid.column("amount_paid")
     days_late = pc.cast(pc.days_between(due, paid), pa.int32())
     zero = pa.scalar(0, schema.MONEY)
-    nothing = pc.or_(pc.is_null(paid), pc.fill_null(pc.less_equal(amount_paid, zero), True))
-    partial = pc.less(pc.fill_null(amount_paid, zero), amount_due)
+    # amount_paid is optional: a paid date without an amount means paid in full (the fact keeps the NULL);
+    # an amount without a date is judged by the amount
+    paid_amount = pc.coalesce(amount_paid, pc.if_else(pc.is_valid(paid), amount_due, zero))
+    nothing = pc.less_equal(paid_amount, zero)
+    partial = pc.less(paid_amount, amount_due)
     late = pc.greater(pc.fill_null(days_late, 0), 0)
     status = pc.if_else(nothing, "missed", pc.if_else(partial, "partial", pc.if_else(late, "late", "paid")))
     customer_id = valid.column("customer_id")
