@@ -88,6 +88,18 @@ def _range(table: str, name: str, condition: str) -> DataTest:
     )
 
 
+def _lineage(table: str) -> DataTest:
+    """Every fact row comes from a loaded file, and no file owns more rows than it loaded."""
+    return DataTest(
+        f"lineage_{table}_source_file_in_ledger",
+        "reconciliation",
+        table,
+        f"SELECT COUNT(*) FROM (SELECT source_file_id, COUNT(*) AS n FROM {table} GROUP BY source_file_id) f "
+        "LEFT JOIN etl_file_ledger l ON l.file_id = f.source_file_id "
+        "WHERE l.file_id IS NULL OR l.status <> 'loaded' OR f.n > l.rows_loaded",
+    )
+
+
 def data_tests() -> list[DataTest]:
     tests: list[DataTest] = []
     for spec in schema.ALL_TABLES:
@@ -130,6 +142,15 @@ def data_tests() -> list[DataTest]:
             "SELECT COUNT(*) FROM (SELECT customer_key FROM dim_customer_history "
             "GROUP BY customer_key HAVING SUM(CASE WHEN is_current THEN 1 ELSE 0 END) <> 1) x",
         ),
+        DataTest(
+            "customer_application_count_matches_facts",
+            "reconciliation",
+            "dim_customer",
+            "SELECT COUNT(*) FROM dim_customer d LEFT JOIN (SELECT customer_key, COUNT(*) AS n "
+            "FROM fact_loan_application GROUP BY customer_key) f ON f.customer_key = d.customer_key "
+            "WHERE d.application_count <> COALESCE(f.n, 0)",
+        ),
+        *[_lineage(fact) for fact in ("fact_loan_application", "fact_bank_transaction", "fact_repayment")],
         DataTest(
             "ledger_reconciliation",
             "reconciliation",

@@ -454,3 +454,44 @@ def test_repayment_status_without_an_amount_paid_column(env: Env) -> None:
     assert env.query(
         "SELECT repayment_id, status, days_late, amount_paid FROM fact_repayment ORDER BY 1"
     ) == [("R1", "paid", 0, None), ("R2", "late", 10, None), ("R3", "missed", None, None)]
+
+
+def test_a_corrected_file_that_moves_an_application_refreshes_both_customers(env: Env) -> None:
+    write(
+        env.data, "loan_applications", "a.csv", APP_HEADER + "\nA1,C1,100.00,2023-01-01,700,Employed,1000\n"
+    )
+    write(env.data, "repayments", "r.csv", REPAY_HEADER + "\nR1,A1,2023-02-01,100.00,2023-02-01,100.00\n")
+    env.run()
+    write(
+        env.data,
+        "loan_applications",
+        "a-fixed.csv",
+        APP_HEADER + "\nA1,C2,100.00,2023-01-01,640,Unemployed,0\n",
+    )
+    report = env.run()
+    assert report.exit_code == 0, [(t.name, t.failures) for t in report.data_tests if t.status == "fail"]
+    assert env.query(
+        "SELECT customer_id, is_inferred, employment_status, application_count FROM dim_customer "
+        "WHERE customer_key <> -1 ORDER BY 1"
+    ) == [("C1", True, None, 0), ("C2", False, "Unemployed", 1)]
+    assert env.query("SELECT customer_id, version, is_current FROM dim_customer_history") == [("C2", 1, True)]
+    assert env.query("SELECT repayment_id, customer_id FROM fact_repayment") == [("R1", "C2")]
+
+
+def test_a_repayment_belongs_to_its_applications_customer(env: Env) -> None:
+    write(
+        env.data, "loan_applications", "a.csv", APP_HEADER + "\nA1,C1,100.00,2023-01-01,700,Employed,1000\n"
+    )
+    write(
+        env.data,
+        "repayments",
+        "r.csv",
+        "repayment_id,application_id,customer_id,due_date,amount_due\n"
+        "R1,A1,C-OTHER,2023-02-01,100.00\nR2,A9,C9,2023-02-01,100.00\n",
+    )
+    assert env.run().exit_code == 0
+    assert env.query("SELECT repayment_id, customer_id FROM fact_repayment ORDER BY 1") == [
+        ("R1", "C1"),
+        ("R2", "C9"),
+    ]
+    assert env.scalar("SELECT COUNT(*) FROM dim_customer WHERE customer_id = 'C-OTHER'") == 0

@@ -79,11 +79,11 @@ class SqlBuilder:
 
     # ---- facts -> dimensions ---------------------------------------------------------------------------
     def resolve_repayment_customers(self, staging: str) -> list[str]:
-        """Repayments without a customer_id take their customer from the application, else the unknown member."""
+        """A repayment belongs to its application's customer; without a known application, to the file's
+        customer_id, else to the unknown member."""
         return [
             f"UPDATE {staging} SET customer_key = f.customer_key, customer_id = f.customer_id "
-            f"FROM fact_loan_application f WHERE {staging}.customer_key IS NULL "
-            f"AND f.application_key = {staging}.application_key",
+            f"FROM fact_loan_application f WHERE f.application_key = {staging}.application_key",
             f"UPDATE {staging} SET customer_key = -1 WHERE customer_key IS NULL",
         ]
 
@@ -163,11 +163,31 @@ class SqlBuilder:
         ]
 
     def relink_repayments(self, staging: str) -> str:
-        """Repayments loaded before their application point at the unknown member until the application arrives."""
+        """Repayments follow their application's customer: those loaded before it (the unknown member or the
+        file's own customer_id) and those of an application a corrected file gave to another customer."""
         return (
             "UPDATE fact_repayment SET customer_key = f.customer_key, customer_id = f.customer_id "
             f"FROM {staging} f WHERE fact_repayment.application_key = f.application_key "
-            "AND fact_repayment.customer_key = -1"
+            "AND fact_repayment.customer_key <> f.customer_key"
+        )
+
+    def affected_customers(self, staging: str, target: str) -> str:
+        """The customers of the file's applications, now and before this load (a correction may move one)."""
+        return (
+            f"CREATE TEMPORARY TABLE {target} AS SELECT customer_key FROM {staging} "
+            f"UNION SELECT t.customer_key FROM fact_loan_application t "
+            f"JOIN {staging} s ON t.application_id = s.application_id"
+        )
+
+    def demote_customers_without_applications(self, customers: str, now: str) -> str:
+        """A customer whose last application moved away keeps its key (facts may still point at it) as an
+        inferred member without application attributes."""
+        return (
+            "UPDATE dim_customer SET is_inferred = TRUE, employment_status = NULL, annual_income = NULL, "
+            "state = NULL, latest_credit_score = NULL, latest_credit_band_key = NULL, "
+            f"first_application_date = NULL, latest_application_date = NULL, application_count = 0, updated_at = {now} "
+            f"WHERE customer_key IN (SELECT customer_key FROM {customers}) AND NOT EXISTS "
+            "(SELECT 1 FROM fact_loan_application f WHERE f.customer_key = dim_customer.customer_key)"
         )
 
     # ---- ledger --------------------------------------------------------------------------------------

@@ -39,6 +39,13 @@ test_bad_files_are_rejected_while_the_others_load = core.test_bad_files_are_reje
 test_quoted_fields_with_commas_quotes_newlines_and_non_ascii_are_stored_exactly = (
     core.test_quoted_fields_with_commas_quotes_newlines_and_non_ascii_are_stored_exactly
 )
+test_a_corrected_file_that_moves_an_application_refreshes_both_customers = (
+    core.test_a_corrected_file_that_moves_an_application_refreshes_both_customers
+)
+test_a_repayment_belongs_to_its_applications_customer = (
+    core.test_a_repayment_belongs_to_its_applications_customer
+)
+test_repayment_status_without_an_amount_paid_column = core.test_repayment_status_without_an_amount_paid_column
 
 
 def test_these_scenarios_really_run_on_postgresql(env: PgEnv) -> None:

@@ -53,6 +53,9 @@ class FileLoad:
     loaded_at: datetime
 
 
+AFFECTED_CUSTOMERS = "stg_affected_customers"
+
+
 class AlreadyLoaded(Exception):
     """Another load committed the same content first."""
 
@@ -192,6 +195,8 @@ class Warehouse(abc.ABC):
         if load.source == "repayments":
             for statement in sql.resolve_repayment_customers(staging):
                 self.execute(statement)
+        if load.source == "loan_applications":  # before the MERGE: a corrected file may move applications
+            self.execute(sql.affected_customers(staging, AFFECTED_CUSTOMERS))
         self.execute(sql.merge(fact, staging))
 
         self.stage_table("stg_dim_date", schema.DIM_DATE, load.dates)
@@ -200,9 +205,11 @@ class Warehouse(abc.ABC):
 
         if load.source == "loan_applications":
             for statement in [
-                *sql.refresh_customers(staging, now),
-                *sql.refresh_customer_history(staging),
+                *sql.refresh_customers(AFFECTED_CUSTOMERS, now),
+                sql.demote_customers_without_applications(AFFECTED_CUSTOMERS, now),
+                *sql.refresh_customer_history(AFFECTED_CUSTOMERS),
                 sql.relink_repayments(staging),
+                f"DROP TABLE {AFFECTED_CUSTOMERS}",
             ]:
                 self.execute(statement)
         else:
