@@ -15,6 +15,10 @@ help:
 	@echo "make test   - create .venv, install, run ruff, mypy and the whole test suite (what CI runs)"
 
 $(STAMP): pyproject.toml requirements/dev.lock
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12))' || { \
+	  echo "Python 3.12+ is needed ($(PYTHON) is $$($(PYTHON) -V 2>&1)); run: make PYTHON=/path/to/python3.12 ..." >&2; exit 2; }
+	@if test -x $(BIN)/python && ! $(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then \
+	  echo "removing $(VENV): it was made with an older Python"; rm -rf $(VENV); fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
 	$(UV) pip install --quiet --python $(BIN)/python -r requirements/dev.lock

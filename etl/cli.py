@@ -61,6 +61,8 @@ def run(
     settings = build_settings(lake=lake, warehouse_url=warehouse)
     try:
         files = discover(paths or [Path("data")], source)
+        if not files:
+            err.print(f"warning: no .csv file found in {', '.join(str(p) for p in paths or [Path('data')])}")
         with open_warehouse(settings) as wh, _progress(enabled=not as_json) as progress:
             pipeline = Pipeline(settings, open_lake(settings), wh, progress=progress)
             report = pipeline.run(files)

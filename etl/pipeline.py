@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO
 
 import duckdb
 import pyarrow as pa
@@ -137,7 +137,10 @@ def discover(paths: Sequence[str | Path], source: str | None = None) -> list[Sou
 
 
 def _local_file(path: Path, forced: SourceName | None) -> SourceFile:
-    detected = forced or source_from_folder(path.parent.name)
+    # The nearest enclosing folder that names a source, as on S3 (incoming/<source>/any/depth/file.csv).
+    detected = forced or next(
+        (found for parent in path.resolve().parents if (found := source_from_folder(parent.name))), None
+    )
     reason = (
         None
         if detected
@@ -425,11 +428,8 @@ class Pipeline:
         return kept_path
 
 
-_T = TypeVar("_T")
-
-
 @contextmanager
-def _read_ahead(chunks: Iterator[_T], timer: StageTimer) -> Iterator[Iterator[_T]]:
+def _read_ahead[T](chunks: Iterator[T], timer: StageTimer) -> Iterator[Iterator[T]]:
     """Pull `chunks` on a reader thread, at most READ_AHEAD items ahead of the consumer.
 
     pyarrow parses with the GIL released, so the next chunk is parsed while this one is validated. The
@@ -460,7 +460,7 @@ def _read_ahead(chunks: Iterator[_T], timer: StageTimer) -> Iterator[Iterator[_T
             return
         put(("end", None))
 
-    def consume() -> Iterator[_T]:
+    def consume() -> Iterator[T]:
         while True:
             kind, value = box.get()
             if kind == "end":

@@ -126,10 +126,27 @@ def test_failed_error_data_test_exits_3(tmp_path: Path) -> None:
 
 
 def test_a_locked_warehouse_is_one_line_not_a_traceback(tmp_path: Path) -> None:
-    (tmp_path / "data").mkdir()
+    write(tmp_path / "data", "loan_applications", "a.csv", APP_HEADER + "\nA1,C1,10,2023-01-01,700,Employed,1\n")
     (tmp_path / "warehouse.duckdb").write_text("not a database")
     done = etl("run", cwd=tmp_path)
     assert done.returncode == 2
     assert "cannot open DuckDB warehouse" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert "Traceback" not in done.stderr
+
+
+def test_a_lake_that_is_a_file_is_a_configuration_error(tmp_path: Path) -> None:
+    write(
+        tmp_path / "data", "loan_applications", "a.csv", APP_HEADER + "\nA1,C1,10,2023-01-01,700,Employed,1\n"
+    )
+    (tmp_path / "lakefile").write_text("x")
+    done = etl("run", "--lake", "lakefile", cwd=tmp_path)
+    assert (done.returncode, done.stderr.strip()) == (2, "error: lake lakefile is a file, not a folder")
+
+
+def test_an_empty_folder_warns_that_nothing_was_found(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "notes.txt").write_text("x")
+    done = etl("run", cwd=tmp_path)
+    assert done.returncode == 0
+    assert "warning: no .csv file found in data" in done.stderr

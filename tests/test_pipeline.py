@@ -495,3 +495,14 @@ def test_a_repayment_belongs_to_its_applications_customer(env: Env) -> None:
         ("R2", "C9"),
     ]
     assert env.scalar("SELECT COUNT(*) FROM dim_customer WHERE customer_id = 'C-OTHER'") == 0
+
+
+def test_files_in_subfolders_take_the_source_of_the_nearest_source_folder(env: Env) -> None:
+    write(
+        env.data / "Loan_Applications",
+        "2024",
+        "06.csv",
+        APP_HEADER + "\nA1,C1,1.00,2023-01-01,700,Employed,1\n",
+    )
+    [result] = env.run().files
+    assert (result.source, result.status) == ("loan_applications", "loaded")

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from etl.errors import LakeError
+from etl.errors import ConfigError, LakeError
 from etl.settings import Settings
 
 
@@ -82,6 +82,8 @@ def _alive(pid: int) -> bool:
 
 class LocalLake(Lake):
     def __init__(self, root: str | Path) -> None:
+        if Path(root).exists() and not Path(root).is_dir():
+            raise ConfigError(f"lake {root} is a file, not a folder")
         self.root = str(Path(root))
 
     def publish(self, local: Path, uri: str, *, table: str, kind: str) -> None:
