@@ -174,7 +174,7 @@ def quality(
 
     settings = build_settings(warehouse_url=warehouse)
     try:
-        with open_warehouse(settings) as wh:
+        with open_warehouse(settings, must_exist=True) as wh:
             results = run_data_tests(wh, f"quality-{uuid.uuid4().hex[:8]}", _now())
     except EtlError as exc:
         raise fail(str(exc), 2 if isinstance(exc, ConfigError) else 1) from None

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 import typer
 
-from etl.errors import EtlError
+from etl.errors import ConfigError, EtlError
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "dashboard" / "spec.json"
 Spec = dict[str, Any]
@@ -128,7 +128,7 @@ def write_dashboard(settings: Any, out: Path, spec: Spec | None = None) -> Path:
     spec = spec or load_spec()
     lake = str(settings.lake)
     lake_root = None if "://" in lake else Path(lake)
-    with open_warehouse(settings) as wh:
+    with open_warehouse(settings, must_exist=True) as wh:
         if wh.dialect == "duckdb":  # the local file may predate the current views; servers get them on load
             with wh.transaction():
                 ensure_marts(wh)
@@ -153,7 +153,7 @@ def dashboard_command(
     try:
         path = write_dashboard(settings, out)
     except EtlError as exc:
-        raise fail(str(exc), 1) from None
+        raise fail(str(exc), 2 if isinstance(exc, ConfigError) else 1) from None
     except Exception as exc:
         lines = str(exc).strip().splitlines()
         raise fail(f"cannot write the dashboard: {lines[0] if lines else type(exc).__name__}", 1) from None

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from etl.errors import EtlError
+from etl.errors import ConfigError, EtlError
 
 
 @dataclass(frozen=True)
@@ -90,13 +90,13 @@ def insights_command(
 
     settings = build_settings(warehouse_url=warehouse)
     try:
-        with open_warehouse(settings) as wh:
+        with open_warehouse(settings, must_exist=True) as wh:
             if wh.dialect == "duckdb":  # a local file may predate the current views
                 with wh.transaction():
                     ensure_marts(wh)
             found = compute_insights(wh)
     except EtlError as exc:
-        raise fail(str(exc), 1) from None
+        raise fail(str(exc), 2 if isinstance(exc, ConfigError) else 1) from None
     except Exception as exc:
         lines = str(exc).strip().splitlines()
         raise fail(f"cannot compute insights: {lines[0] if lines else type(exc).__name__}", 1) from None

@@ -126,7 +126,9 @@ def test_failed_error_data_test_exits_3(tmp_path: Path) -> None:
 
 
 def test_a_locked_warehouse_is_one_line_not_a_traceback(tmp_path: Path) -> None:
-    write(tmp_path / "data", "loan_applications", "a.csv", APP_HEADER + "\nA1,C1,10,2023-01-01,700,Employed,1\n")
+    write(
+        tmp_path / "data", "loan_applications", "a.csv", APP_HEADER + "\nA1,C1,10,2023-01-01,700,Employed,1\n"
+    )
     (tmp_path / "warehouse.duckdb").write_text("not a database")
     done = etl("run", cwd=tmp_path)
     assert done.returncode == 2
@@ -150,3 +152,11 @@ def test_an_empty_folder_warns_that_nothing_was_found(tmp_path: Path) -> None:
     done = etl("run", cwd=tmp_path)
     assert done.returncode == 0
     assert "warning: no .csv file found in data" in done.stderr
+
+
+@pytest.mark.parametrize("command", ["quality", "insights", "dashboard"])
+def test_reading_commands_without_a_warehouse_say_so_and_create_nothing(tmp_path: Path, command: str) -> None:
+    done = etl(command, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "no warehouse at duckdb:///warehouse.duckdb: load one first with `etl run`" in done.stderr
+    assert not (tmp_path / "warehouse.duckdb").exists()

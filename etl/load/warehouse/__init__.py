@@ -7,12 +7,16 @@ from etl.load.warehouse.base import Warehouse
 from etl.settings import Settings
 
 
-def open_warehouse(settings: Settings) -> Warehouse:
+def open_warehouse(settings: Settings, *, must_exist: bool = False) -> Warehouse:
+    """The backend the URL names. `must_exist`: for commands that only read, an embedded warehouse that
+    was never loaded is a configuration error rather than an empty file created on the spot."""
     url = settings.warehouse_url
     scheme = url.split(":", 1)[0].lower()
     if scheme == "duckdb":
-        from etl.load.warehouse.duckdb import DuckDBWarehouse
+        from etl.load.warehouse.duckdb import DuckDBWarehouse, path_of
 
+        if must_exist and not _exists(path_of(url)):
+            raise ConfigError(f"no warehouse at {url}: load one first with `etl run`")
         return DuckDBWarehouse.from_url(url, memory_limit=settings.duckdb_memory_limit)
     if scheme in {"postgresql", "postgres"}:
         try:
@@ -30,3 +34,9 @@ def open_warehouse(settings: Settings) -> Warehouse:
 
 
 __all__ = ["Warehouse", "open_warehouse"]
+
+
+def _exists(path: str) -> bool:
+    from pathlib import Path
+
+    return path == ":memory:" or Path(path).exists()

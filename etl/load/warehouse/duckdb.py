@@ -15,6 +15,12 @@ from etl.load.warehouse.base import FileLoad, Warehouse
 from etl.model.schema import TableSpec
 
 
+def path_of(url: str) -> str:
+    """duckdb:///relative.duckdb, duckdb:////abs/path.duckdb, duckdb:///:memory:"""
+    path = url.split(":", 1)[1].removeprefix("//")
+    return path[1:] if path.startswith("/") else path
+
+
 class DuckDBWarehouse(Warehouse):
     dialect = "duckdb"
     sql = SqlBuilder("duckdb", "?")
@@ -31,9 +37,7 @@ class DuckDBWarehouse(Warehouse):
 
     @classmethod
     def from_url(cls, url: str, *, memory_limit: str = "1GB") -> DuckDBWarehouse:
-        # duckdb:///relative.duckdb, duckdb:////abs/path.duckdb, duckdb:///:memory:
-        path = url.split(":", 1)[1].removeprefix("//")
-        path = path[1:] if path.startswith("/") else path
+        path = path_of(url)
         if not path:
             raise ConfigError(f"warehouse URL {url!r} names no file: use duckdb:///warehouse.duckdb")
         return cls(path, memory_limit=memory_limit)
