@@ -149,7 +149,7 @@ def _print_report(report: dict[str, Any]) -> None:
 def generate(
     customers: Annotated[int, typer.Option(min=1, help="Number of customers")] = 200,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same bytes)")] = 42,
-    out_dir: Annotated[Path, typer.Option("--out", help="Output folder")] = Path("data"),
+    out_dir: Annotated[Path, typer.Option("--out", help="Output folder")] = Path("synthetic"),
     dirty: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of rows made dirty")] = 0.0,
 ) -> None:
     """Write realistic synthetic loan applications, bank statements and repayments."""
@@ -163,7 +163,7 @@ def generate(
 @app.command()
 def quality(
     warehouse: Annotated[str | None, typer.Option(help="Warehouse URL [env ETL_WAREHOUSE_URL]")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as one JSON array")] = False,
 ) -> None:
     """Run the data tests against the warehouse and record them."""
     import uuid
@@ -188,6 +188,11 @@ def quality(
         for r in rows:
             table.add_row(r["name"], r["severity"], r["status"], str(r["failures"]))
         out.print(table)
+        failed = [r for r in rows if r["status"] == "fail"]
+        errors = sum(1 for r in failed if r["severity"] == "error")
+        out.print(
+            f"data tests: {len(rows) - len(failed)} passed, {errors} failed, {len(failed) - errors} warnings"
+        )
     raise typer.Exit(3 if any(r["status"] == "fail" and r["severity"] == "error" for r in rows) else 0)
 
 

@@ -29,6 +29,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ NOT_REPLAYABLE = {
     "duplicate_key": "a later line with the same key was loaded; replaying this one would overwrite it",
 }
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 KEY_BATCH = 500  # bound parameters per IN list
 SUMMARY_COLUMNS = ("source", "file_id", "source_uri", "rule", "rows")
 
@@ -106,6 +108,8 @@ def summarise(source: str, table: pa.Table) -> list[dict[str, Any]]:
 def escape_formula(value: object) -> str:
     """Text a spreadsheet shows as text: a leading =, +, -, @, tab or CR gets a ' prefix (OWASP CSV injection)."""
     text = "" if value is None else str(value)
+    if _PLAIN_NUMBER.match(text):  # -5.00 is an amount, not a formula: leave numbers as numbers
+        return text
     return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
 
 

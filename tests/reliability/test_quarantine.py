@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -223,7 +224,12 @@ def test_csv_export_escapes_spreadsheet_formulas(env: Env, tmp_path: Path) -> No
     assert [r["customer_id"] for r in rows][:5] == [f"'{p}" for p in payloads[:5]]
     assert rows[5]["customer_id"] == "plain"
     assert {r["transaction_amount"] for r in rows} == {"0"}
-    assert all(not v.startswith(("=", "+", "-", "@", "\t")) for r in rows for v in r.values())
+    assert all(
+        not v.startswith(("=", "+", "-", "@", "\t")) or re.fullmatch(r"[+-]?\d+(\.\d+)?", v)
+        for r in rows
+        for v in r.values()
+    )
+    assert escape_formula("-5.00") == "-5.00" and escape_formula("-5.00+A1") == "'-5.00+A1"
 
 
 def test_an_s3_lake_is_refused_with_one_line(env: Env) -> None:
