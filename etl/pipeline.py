@@ -300,7 +300,9 @@ class Pipeline:
                         self.progress("rows", chunk.num_rows)
                         del chunk, checked, fact, bad  # let the next chunk reuse the memory
             with timer.stage("lake"):
-                dupes = _duplicates(fact_path, contract.key, work, self.settings.duckdb_memory_limit)
+                dupes = _duplicates(
+                    fact_path, quarantine_path, contract.key, work, self.settings.duckdb_memory_limit
+                )
                 if dupes.num_rows:
                     fact_path = self._remove_duplicates(
                         fact_path, dupes, contract, item, file_id, loaded_at, quarantine_path, q_schema, work
@@ -375,7 +377,7 @@ class Pipeline:
         q_schema: pa.Schema,
         work: Path,
     ) -> Path:
-        """Keep the last occurrence of each key; quarantine the earlier ones as duplicate_key."""
+        """Quarantine as duplicate_key the valid rows that a later occurrence of their key supersedes."""
         rows = dupes.column("source_row")
         kept_path = work / "fact.dedup.parquet"
         dropped: list[pa.Table] = []
@@ -395,7 +397,7 @@ class Pipeline:
             key_text,
             "': line ",
             pc.cast(kept_line, pa.string()),
-            " has the later occurrence, which is loaded",
+            " holds a later occurrence, which supersedes this one",
             "",
         )
         n = earlier.num_rows
@@ -499,21 +501,30 @@ class _CountingStream(io.RawIOBase):
         return n
 
 
-def _duplicates(path: Path, key: str, work: Path, memory_limit: str) -> pa.Table:
-    """Earlier occurrences of keys repeated in the file, with the line of the occurrence that is kept."""
+def _duplicates(path: Path, quarantined: Path, key: str, work: Path, memory_limit: str) -> pa.Table:
+    """Valid rows whose key occurs again later in the file, with the line of the last occurrence.
+
+    Quarantined rows count as occurrences too: when the last copy of a key is invalid, the earlier valid
+    copy must not load in its place (it is the stale version the file meant to replace).
+    """
     con = duckdb.connect(
         ":memory:", config={"memory_limit": memory_limit, "temp_directory": str(work / "duck")}
     )
+    fact = str(path).replace("'", "''")  # our own scratch paths, never user text
+    bad = str(quarantined).replace("'", "''")
+    occurrences = (
+        f"SELECT source_row, {key} AS k, TRUE AS valid FROM read_parquet('{fact}') UNION ALL "
+        f"SELECT source_row, trim({key}, ' \t\r\n') AS k, FALSE FROM read_parquet('{bad}') "
+        f"WHERE rule <> 'duplicate_key' AND trim({key}, ' \t\r\n') <> ''"
+    )
     try:
-        literal = str(path).replace("'", "''")  # our own scratch path, never user text
-        repeated = con.execute(
-            f"SELECT COUNT(*) - COUNT(DISTINCT {key}) FROM read_parquet('{literal}')"
-        ).fetchall()
-        if not repeated[0][0]:  # the usual case: one cheap aggregate instead of two windows
+        repeated = con.execute(f"SELECT COUNT(*) - COUNT(DISTINCT k) FROM ({occurrences})").fetchall()
+        if not repeated[0][0]:  # the usual case: one cheap aggregate instead of a window
             return pa.table({"source_row": pa.array([], pa.int64()), "kept_row": pa.array([], pa.int64())})
         return con.sql(
-            f"SELECT source_row, MAX(source_row) OVER (PARTITION BY {key}) AS kept_row FROM read_parquet('{literal}') "
-            f"QUALIFY ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY source_row DESC) > 1"
+            "SELECT source_row, kept_row FROM (SELECT source_row, valid, "
+            f"MAX(source_row) OVER (PARTITION BY k) AS kept_row FROM ({occurrences})) o "
+            "WHERE valid AND source_row < kept_row"
         ).to_arrow_table()
     finally:
         con.close()

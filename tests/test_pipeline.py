@@ -137,7 +137,8 @@ def test_duplicate_keys_keep_the_last_occurrence_even_across_chunks(env: Env) ->
     [dup] = pq.read_table(result.quarantine_uri).to_pylist()
     assert (dup["source_row"], dup["rule"], dup["column"]) == (6, "duplicate_key", "transaction_id")
     assert (
-        dup["reason"] == "duplicate transaction_id 'T5': line 401 has the later occurrence, which is loaded"
+        dup["reason"]
+        == "duplicate transaction_id 'T5': line 401 holds a later occurrence, which supersedes this one"
     )
     assert dup["transaction_amount"] == "-5.00"
 
@@ -506,3 +507,18 @@ def test_files_in_subfolders_take_the_source_of_the_nearest_source_folder(env: E
     )
     [result] = env.run().files
     assert (result.source, result.status) == ("loan_applications", "loaded")
+
+
+def test_when_the_last_copy_of_a_key_is_invalid_the_stale_earlier_copy_does_not_load(env: Env) -> None:
+    write(
+        env.data,
+        "loan_applications",
+        "a.csv",
+        APP_HEADER + "\nA1,C1,100.00,2023-01-01,700,Employed,1000\n"
+        "A2,C2,50.00,2023-01-01,700,Employed,1000\n A1 ,C1,250.00,2023-01-01,70O,Employed,1000\n",
+    )
+    [result] = env.run().files
+    assert (result.rows_in, result.rows_loaded, result.rows_quarantined) == (3, 1, 2)
+    assert env.query("SELECT application_id FROM fact_loan_application") == [("A2",)]
+    rules = sorted((q["source_row"], q["rule"]) for q in pq.read_table(result.quarantine_uri).to_pylist())
+    assert rules == [(2, "duplicate_key"), (4, "invalid_integer")]
