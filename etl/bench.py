@@ -222,9 +222,18 @@ def bench_command(
         bool, typer.Option(help="Keep the generated data, lake and warehouse (in ./etl-bench-<rows>)")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object")] = False,
+    soak: Annotated[
+        bool, typer.Option("--soak", help="Run the long soak instead (200 mixed files; same as `etl soak`)")
+    ] = False,
 ) -> None:
     """Time the full pipeline on N generated rows beside DuckDB's own typed CSV load; report peak RSS."""
     from etl.cli import err, fail, out
+
+    if soak:
+        from etl.soak import soak_command
+
+        soak_command(as_json=as_json)
+        return
 
     workdir = Path(f"etl-bench-{rows}") if keep else None
     try:

@@ -99,3 +99,16 @@ def test_timers() -> None:
     with null.stage("read"):
         pass
     assert null.seconds == {}
+
+
+def test_bench_soak_runs_the_long_soak(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    import etl.soak
+    from etl.cli import app
+
+    calls: list[bool] = []
+    monkeypatch.setattr(etl.soak, "soak_command", lambda as_json=False: calls.append(as_json))
+    result = CliRunner().invoke(app, ["bench", "--soak", "--json"])
+    assert result.exit_code == 0, result.output
+    assert calls == [True]
