@@ -25,36 +25,21 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl.contracts import APPLICATION_STATUSES, EMPLOYMENT_STATUSES
+from etl.contracts import (
+    APPLICATION_STATUSES,
+    BANK_STATEMENTS,
+    EMPLOYMENT_STATUSES,
+    LOAN_APPLICATIONS,
+    REPAYMENTS,
+)
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
 Bools = npt.NDArray[np.bool_]
 
-APPLICATION_COLUMNS = (
-    "application_id",
-    "customer_id",
-    "loan_amount",
-    "loan_application_date",
-    "credit_score",
-    "employment_status",
-    "annual_income",
-    "loan_term_months",
-    "interest_rate",
-    "loan_purpose",
-    "state",
-    "application_status",
-    "decision_date",
-)
-STATEMENT_COLUMNS = (
-    "transaction_id",
-    "customer_id",
-    "transaction_date",
-    "transaction_amount",
-    "narration",
-    "balance",
-    "channel",
-)
+APPLICATION_COLUMNS = LOAN_APPLICATIONS.names
+STATEMENT_COLUMNS = BANK_STATEMENTS.names
+# The contract accepts columns in any order; exports usually put the customer beside the application.
 REPAYMENT_COLUMNS = (
     "repayment_id",
     "application_id",
@@ -992,7 +977,7 @@ class _DirtySpec:
 
 _DIRTY: dict[str, _DirtySpec] = {
     "loan_applications": _DirtySpec(
-        key="application_id",
+        key=LOAN_APPLICATIONS.key,
         empty=(
             "customer_id",
             "loan_amount",
@@ -1008,7 +993,7 @@ _DIRTY: dict[str, _DirtySpec] = {
         money=("loan_amount", "annual_income"),
     ),
     "bank_statements": _DirtySpec(
-        key="transaction_id",
+        key=BANK_STATEMENTS.key,
         empty=("customer_id", "transaction_date", "transaction_amount", "balance"),
         numbers=("transaction_amount", "balance"),
         dates=("transaction_date",),
@@ -1017,7 +1002,7 @@ _DIRTY: dict[str, _DirtySpec] = {
         money=("transaction_amount", "balance"),
     ),
     "repayments": _DirtySpec(
-        key="repayment_id",
+        key=REPAYMENTS.key,
         empty=("application_id", "due_date", "amount_due"),
         numbers=("amount_due",),
         dates=("due_date",),
