@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from etl.errors import ConfigError, EtlError, redact_urls
+from etl.errors import EtlError, exit_code_of, redact_urls
 from etl.settings import Settings
 
 app = typer.Typer(
@@ -31,6 +31,10 @@ err = Console(stderr=True)
 def fail(message: str, code: int) -> typer.Exit:
     err.print(f"[bold red]error:[/] {redact_urls(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def fail_with(exc: EtlError) -> typer.Exit:
+    return fail(str(exc), exit_code_of(exc))
 
 
 def build_settings(**flags: Any) -> Settings:
@@ -59,17 +63,16 @@ def run(
     from etl.pipeline import Pipeline, discover
 
     settings = build_settings(lake=lake, warehouse_url=warehouse)
+    inputs = paths or [Path("data")]
     try:
-        files = discover(paths or [Path("data")], source)
+        files = discover(inputs, source)
         if not files:
-            err.print(f"warning: no .csv file found in {', '.join(str(p) for p in paths or [Path('data')])}")
+            err.print(f"warning: no .csv file found in {', '.join(str(p) for p in inputs)}")
         with open_warehouse(settings) as wh, _progress(enabled=not as_json) as progress:
             pipeline = Pipeline(settings, open_lake(settings), wh, progress=progress)
             report = pipeline.run(files)
-    except ConfigError as exc:
-        raise fail(str(exc), 2) from None
     except EtlError as exc:
-        raise fail(str(exc), 1) from None
+        raise fail_with(exc) from None
     if settings.sns_topic_arn or settings.slack_webhook_url:
         from etl.notify import publish_summary
 
@@ -114,6 +117,16 @@ class _progress:
             self.task = None
 
 
+def _print_test_summary(tests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One line: passed, failed (severity error) and warnings (severity warn); returns the failing tests."""
+    failed = [t for t in tests if t["status"] == "fail"]
+    errors = sum(1 for t in failed if t["severity"] == "error")
+    out.print(
+        f"data tests: {len(tests) - len(failed)} passed, {errors} failed, {len(failed) - errors} warnings"
+    )
+    return failed
+
+
 def _print_report(report: dict[str, Any]) -> None:
     table = Table(title=f"run {report['run_id']}", title_justify="left")
     for name in ("file", "source", "status", "rows in", "loaded", "quarantined", "error"):
@@ -132,12 +145,7 @@ def _print_report(report: dict[str, Any]) -> None:
             f["error"] or "",
         )
     out.print(table)
-    tests = report["data_tests"]
-    failed = [t for t in tests if t["status"] == "fail"]
-    errors = sum(1 for t in failed if t["severity"] == "error")
-    out.print(
-        f"data tests: {len(tests) - len(failed)} passed, {errors} failed, {len(failed) - errors} warnings"
-    )
+    failed = _print_test_summary(report["data_tests"])
     for t in failed:
         out.print(
             f"  [{'red' if t['severity'] == 'error' else 'yellow'}]{t['severity']}[/] {t['name']}: "
@@ -177,7 +185,7 @@ def quality(
         with open_warehouse(settings, must_exist=True) as wh:
             results = run_data_tests(wh, f"quality-{uuid.uuid4().hex[:8]}", _now())
     except EtlError as exc:
-        raise fail(str(exc), 2 if isinstance(exc, ConfigError) else 1) from None
+        raise fail_with(exc) from None
     except Exception as exc:
         raise fail(f"cannot run data tests: {str(exc).splitlines()[0]}", 1) from None
     rows = [r.as_dict() for r in results]
@@ -188,11 +196,7 @@ def quality(
         for r in rows:
             table.add_row(r["name"], r["severity"], r["status"], str(r["failures"]))
         out.print(table)
-        failed = [r for r in rows if r["status"] == "fail"]
-        errors = sum(1 for r in failed if r["severity"] == "error")
-        out.print(
-            f"data tests: {len(rows) - len(failed)} passed, {errors} failed, {len(failed) - errors} warnings"
-        )
+        _print_test_summary(rows)
     raise typer.Exit(3 if any(r["status"] == "fail" and r["severity"] == "error" for r in rows) else 0)
 
 

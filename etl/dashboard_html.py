@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 import typer
 
-from etl.errors import ConfigError, EtlError
+from etl.errors import EtlError
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "dashboard" / "spec.json"
 Spec = dict[str, Any]
@@ -146,14 +146,14 @@ def dashboard_command(
     ] = None,
 ) -> None:
     """Write the dashboard as one self-contained HTML file (works offline)."""
-    from etl.cli import build_settings, fail
+    from etl.cli import build_settings, fail, fail_with
     from etl.cli import out as console
 
     settings = build_settings(warehouse_url=warehouse, lake=lake)
     try:
         path = write_dashboard(settings, out)
     except EtlError as exc:
-        raise fail(str(exc), 2 if isinstance(exc, ConfigError) else 1) from None
+        raise fail_with(exc) from None
     except Exception as exc:
         lines = str(exc).strip().splitlines()
         raise fail(f"cannot write the dashboard: {lines[0] if lines else type(exc).__name__}", 1) from None

@@ -43,6 +43,11 @@ class LakeError(EtlError):
     retryable = True
 
 
+def exit_code_of(exc: EtlError) -> int:
+    """The command line's exit code for an error: 2 for usage or configuration, 1 otherwise."""
+    return 2 if isinstance(exc, ConfigError) else 1
+
+
 def redact_urls(text: str) -> str:
     """Hide the password of any `scheme://user:password@host` in a message before it is shown or logged."""
     return _URL_PASSWORD.sub(r"\1***@", text)

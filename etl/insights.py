@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from etl.errors import ConfigError, EtlError
+from etl.errors import EtlError
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def insights_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the findings as one JSON object")] = False,
 ) -> None:
     """Print the headline findings computed from the warehouse."""
-    from etl.cli import build_settings, fail
+    from etl.cli import build_settings, fail, fail_with
     from etl.cli import out as console
     from etl.load.warehouse import open_warehouse
     from etl.marts import ensure_marts
@@ -96,7 +96,7 @@ def insights_command(
                     ensure_marts(wh)
             found = compute_insights(wh)
     except EtlError as exc:
-        raise fail(str(exc), 2 if isinstance(exc, ConfigError) else 1) from None
+        raise fail_with(exc) from None
     except Exception as exc:
         lines = str(exc).strip().splitlines()
         raise fail(f"cannot compute insights: {lines[0] if lines else type(exc).__name__}", 1) from None

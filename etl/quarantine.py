@@ -281,13 +281,13 @@ def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object")] = False,
 ) -> None:
     """Quarantined rows by file and rule."""
-    from etl.cli import build_settings, fail, out
+    from etl.cli import build_settings, fail, fail_with, out
 
     settings = build_settings(lake=lake)
     try:
         tables = {s: read_quarantine(settings.lake, s, rule=rule, file_id=file_id) for s in _sources(source)}
     except EtlError as exc:
-        raise fail(str(exc), 2 if isinstance(exc, ConfigError) else 1) from None
+        raise fail_with(exc) from None
     except (OSError, pa.ArrowException) as exc:
         raise fail(f"cannot read the quarantine: {exc}", 1) from None
     summary = [g for s, t in tables.items() for g in summarise(s, t)]
@@ -316,15 +316,13 @@ def replay_command(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object")] = False,
 ) -> None:
     """Run quarantined rows through the pipeline again, after the rule or the data was fixed."""
-    from etl.cli import build_settings, fail, out
+    from etl.cli import build_settings, fail_with, out
 
     settings = build_settings(lake=lake, warehouse_url=warehouse)
     try:
         plans, report = replay(settings, _sources(source), rule=rule, file_id=file_id)
-    except ConfigError as exc:
-        raise fail(str(exc), 2) from None
     except EtlError as exc:
-        raise fail(str(exc), 1) from None
+        raise fail_with(exc) from None
     answer = {
         "plans": [
             {

@@ -21,7 +21,7 @@ from typing import Annotated, Any
 
 import typer
 
-from etl.errors import ConfigError, EtlError
+from etl.errors import ConfigError, EtlError, exit_code_of
 
 HEADER = "transaction_id,customer_id,transaction_date,transaction_amount,narration,balance"
 NARRATIONS = (
@@ -213,7 +213,7 @@ def soak_command(
         result = run_soak(root, files=files, max_rows=max_rows, seed=seed)
     except EtlError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2 if isinstance(exc, ConfigError) else 1) from None
+        raise typer.Exit(exit_code_of(exc)) from None
     finally:
         if keep is None:
             shutil.rmtree(root, ignore_errors=True)
