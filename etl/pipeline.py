@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 
 from etl.contracts import CONTRACTS, SOURCE_ORDER, SourceContract, SourceName, source_from_folder
 from etl.errors import ConfigError, EtlError, FileRejected
-from etl.extract.reader import HEAD_BYTES, MalformedRow, fingerprint, iter_chunks, sniff_layout
+from etl.extract.reader import MalformedRow, fingerprint, iter_chunks, sniff_layout
 from etl.load.lake import Lake
 from etl.load.warehouse.base import FileLoad, LedgerRow, Warehouse
 from etl.model import schema, star
@@ -199,7 +199,7 @@ class Pipeline:
         try:
             try:
                 with item.open() as stream:
-                    result.file_id, size = fingerprint(stream)
+                    result.file_id, size, head = fingerprint(stream)
             except OSError as exc:  # the source itself cannot be read (missing, a folder, no permission)
                 raise FileRejected(f"unreadable: {exc.strerror or exc}") from None
             self.progress(f"start:{item.name}", size)
@@ -208,7 +208,7 @@ class Pipeline:
             elif item.source is None:
                 raise FileRejected(item.reason or "unknown source")
             else:
-                self._load(item, item.source, result, started, size)
+                self._load(item, item.source, result, started, size, head)
         except FileRejected as exc:
             result.status, result.error = "rejected", exc.message
             result.rows_in = result.rows_loaded = result.rows_quarantined = 0
@@ -257,12 +257,16 @@ class Pipeline:
         )
 
     def _load(
-        self, item: SourceFile, source: SourceName, result: FileResult, started: datetime, size: int
+        self,
+        item: SourceFile,
+        source: SourceName,
+        result: FileResult,
+        started: datetime,
+        size: int,
+        head: bytes,
     ) -> None:
         contract = CONTRACTS[source]
         file_id = result.file_id or ""
-        with item.open() as stream:
-            head = stream.read(HEAD_BYTES)
         layout = sniff_layout(head, size, contract)
         loaded_at = _now()
         spec = schema.TABLES[contract.fact_table]

@@ -52,13 +52,16 @@ class MalformedRow:
     reason: str
 
 
-def fingerprint(stream: BinaryIO, chunk: int = 1 << 20) -> tuple[str, int]:
-    """Content SHA-256 and size, read in chunks: the file's identity whatever its name."""
-    digest, size = hashlib.sha256(), 0
+def fingerprint(stream: BinaryIO, chunk: int = 1 << 20) -> tuple[str, int, bytes]:
+    """Content SHA-256, size and the first HEAD_BYTES, in one pass: the file's identity whatever its name,
+    and what `sniff_layout` needs, without reading the source again."""
+    digest, size, head = hashlib.sha256(), 0, b""
     while block := stream.read(chunk):
         digest.update(block)
         size += len(block)
-    return digest.hexdigest(), size
+        if len(head) < HEAD_BYTES:
+            head += block[: HEAD_BYTES - len(head)]
+    return digest.hexdigest(), size, head
 
 
 def sniff_layout(head: bytes, size: int, contract: SourceContract) -> CsvLayout:

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from awswrangler import _data_types
 from botocore.exceptions import BotoCoreError, ClientError
 
-from etl.errors import ConfigError, LakeError
+from etl.errors import ConfigError, FileRejected, LakeError
 from etl.load.lake import Lake
 
 READ_BUFFER_BYTES = 1 << 20
@@ -133,7 +133,7 @@ def open_s3_object(
     """A callable returning a fresh streaming reader of the object from its start; nothing is downloaded whole.
 
     Each call is one GetObject. The version id (or else the ETag) pins the reads to the same content: the
-    pipeline reads the object three times (fingerprint, head, parse) and an overwrite in between must fail
+    pipeline reads the object twice (fingerprint with its head, then the parse) and an overwrite in between must fail
     the file rather than mix two versions.
     """
     client = s3_client or (boto3_session or boto3.Session()).client("s3")
@@ -149,7 +149,9 @@ def open_s3_object(
         except ClientError as exc:
             code = str(exc.response.get("Error", {}).get("Code", ""))
             if code in GONE:  # deleted or overwritten since the event: a newer event covers the new content
-                raise OSError(f"s3://{bucket}/{key}: {code}") from None
+                raise FileRejected(
+                    f"s3://{bucket}/{key}: {code} (deleted or overwritten since the event)"
+                ) from None
             raise LakeError(f"cannot read s3://{bucket}/{key}: {code or exc}") from None
         except BotoCoreError as exc:
             raise LakeError(f"cannot read s3://{bucket}/{key}: {exc}") from None

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from etl.errors import LakeError
+from etl.errors import FileRejected, LakeError
 from etl.load.lake import LocalLake
 from etl.load.s3lake import READ_BUFFER_BYTES, S3Lake, open_s3_object
 from etl.load.warehouse.duckdb import DuckDBWarehouse
@@ -68,7 +68,7 @@ def test_the_pipeline_reads_an_s3_object_in_bounded_pieces(tmp_path: Path) -> No
         result = Pipeline(settings, LocalLake(settings.lake), wh).run([item], with_tests=False).files[0]
 
     assert (result.status, result.rows_loaded) == ("loaded", 120_000)
-    assert len(s3.calls) == 3  # fingerprint, head, parse: each a fresh GetObject
+    assert len(s3.calls) == 2  # fingerprint (keeping the head), parse: each a fresh GetObject
     assert all(
         call == {"Bucket": "raw", "Key": "incoming/bank_statements/big.csv", "IfMatch": '"abc"'}
         for call in s3.calls
@@ -97,12 +97,12 @@ def test_reads_are_pinned_to_the_version_of_the_event(s3: Any) -> None:
         assert stream.read(3) == b"a,b"
         assert stream.read() == b"\n1,2\n"
     s3.put_object(Bucket="raw", Key="k.csv", Body=b"changed\n")
-    with pytest.raises(OSError, match=r"PreconditionFailed|412"):
+    with pytest.raises(FileRejected, match=r"PreconditionFailed|412"):
         opener()
 
 
 def test_a_deleted_object_is_unreadable_and_other_errors_are_retryable(s3: Any) -> None:
-    with pytest.raises(OSError, match="NoSuchKey"):
+    with pytest.raises(FileRejected, match="NoSuchKey"):
         open_s3_object("raw", "gone.csv", s3_client=s3)()
     with pytest.raises(LakeError):
         open_s3_object("no-such-bucket", "k.csv", s3_client=s3)()

@@ -26,9 +26,11 @@ def read_all(data: bytes, contract=LOAN_APPLICATIONS, block_size: int = 1 << 20)
 
 
 def test_fingerprint_is_content_sha256() -> None:
-    digest, size = fingerprint(io.BytesIO(b"abc"))
+    digest, size, head = fingerprint(io.BytesIO(b"abc"))
     assert digest == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-    assert size == 3
+    assert (size, head) == (3, b"abc")
+    data = bytes(range(256)) * 1000
+    assert fingerprint(io.BytesIO(data), chunk=1000)[1:] == (len(data), data[:HEAD_BYTES])
 
 
 @pytest.mark.parametrize(
