@@ -56,15 +56,6 @@ def _fixed(message: str) -> Reason:
     return partial(pa.scalar, message)
 
 
-def arrow_type(col: Column) -> pa.DataType:
-    return {
-        "money": MONEY,
-        "rate": RATE,
-        "int": pa.int32(),
-        "date": pa.date32(),
-    }.get(col.kind, pa.string())
-
-
 def quarantine_schema(contract: SourceContract) -> pa.Schema:
     originals = [pa.field(c, pa.string()) for c in contract.names]
     return pa.schema([*QUARANTINE_FIELDS, *originals, pa.field("raw_line", pa.string())])

@@ -221,9 +221,6 @@ class Warehouse(abc.ABC):
             for row in rows:
                 self.execute(self.sql.test_result_insert(), row)
 
-    def table_counts(self) -> dict[str, int]:
-        return {t.name: int(self.query(f"SELECT COUNT(*) FROM {t.name}")[0][0]) for t in schema.ALL_TABLES}
-
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
