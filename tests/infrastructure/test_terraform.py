@@ -402,7 +402,7 @@ def test_function_sizing_and_duration_alarm(env: str | None) -> None:
     assert 2048 <= memory <= 10240, "the benchmark files need at least 2 GB"
     assert reserved >= scope.var("sqs_max_concurrency") >= 2
     monitoring = scope.child("monitoring")
-    alarm = load("modules/monitoring").resources("aws_cloudwatch_metric_alarm")["lambda_duration"]
+    alarm = load("modules/monitoring").locals["alarms"]["lambda_duration"]
     threshold_ms = monitoring.evaluate(alarm["threshold"])
     timeout_ms = 1000 * function.evaluate(body["timeout"])
     assert 0.5 * timeout_ms <= threshold_ms < timeout_ms
@@ -830,7 +830,7 @@ def test_every_log_group_has_retention_and_kms() -> None:
 
 
 def test_alarms_cover_errors_throttles_duration_dlq_and_age() -> None:
-    alarms = load("modules/monitoring").resources("aws_cloudwatch_metric_alarm")
+    alarms = load("modules/monitoring").locals["alarms"]
     metrics = {(a["namespace"], a["metric_name"]) for a in alarms.values()}
     assert metrics == {
         ("AWS/Lambda", "Errors"),
@@ -839,8 +839,9 @@ def test_alarms_cover_errors_throttles_duration_dlq_and_age() -> None:
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
         ("AWS/SQS", "ApproximateAgeOfOldestMessage"),
     }
-    for name, alarm in alarms.items():
-        assert alarm["alarm_actions"] == "${local.alarm_actions}", name
+    (alarm,) = load("modules/monitoring").resources("aws_cloudwatch_metric_alarm").values()
+    assert alarm["for_each"] == "${local.alarms}"
+    assert alarm["alarm_actions"] == alarm["ok_actions"] == "${local.alarm_actions}"
     assert load("modules/monitoring").locals["alarm_actions"] == ["${aws_sns_topic.this.arn}"]
     (topic,) = load("modules/monitoring").resources("aws_sns_topic").values()
     assert topic["kms_master_key_id"] == "${var.kms_key_arn}"

@@ -59,86 +59,74 @@ resource "aws_sns_topic_subscription" "email" {
 
 locals {
   alarm_actions = [aws_sns_topic.this.arn]
+
+  # One entry per alarm; every alarm notifies the topic and treats missing data as healthy.
+  alarms = {
+    lambda_errors = {
+      name               = "${var.function_name}-errors"
+      description        = "The ETL function raised errors (files not processed; see its log group)."
+      namespace          = "AWS/Lambda"
+      metric_name        = "Errors"
+      dimensions         = { FunctionName = var.function_name }
+      statistic          = "Sum"
+      evaluation_periods = 1
+      threshold          = 0
+    }
+    lambda_throttles = {
+      name               = "${var.function_name}-throttles"
+      description        = "The ETL function was throttled: reserved concurrency or SQS maximum concurrency is too low."
+      namespace          = "AWS/Lambda"
+      metric_name        = "Throttles"
+      dimensions         = { FunctionName = var.function_name }
+      statistic          = "Sum"
+      evaluation_periods = 1
+      threshold          = 0
+    }
+    lambda_duration = {
+      name               = "${var.function_name}-duration-near-timeout"
+      description        = "An ETL run took over ${var.duration_alarm_ratio * 100}% of the function timeout: route large files to Fargate sooner or raise the timeout."
+      namespace          = "AWS/Lambda"
+      metric_name        = "Duration"
+      dimensions         = { FunctionName = var.function_name }
+      statistic          = "Maximum"
+      evaluation_periods = 1
+      threshold          = floor(var.function_timeout_seconds * 1000 * var.duration_alarm_ratio)
+    }
+    dlq_depth = {
+      name               = "${var.dlq_name}-not-empty"
+      description        = "Messages reached the dead-letter queue: files that failed every retry."
+      namespace          = "AWS/SQS"
+      metric_name        = "ApproximateNumberOfMessagesVisible"
+      dimensions         = { QueueName = var.dlq_name }
+      statistic          = "Maximum"
+      evaluation_periods = 1
+      threshold          = 0
+    }
+    queue_age = {
+      name               = "${var.queue_name}-oldest-message-age"
+      description        = "Uploads wait in the queue longer than ${var.queue_age_threshold_seconds} s: the function is failing, throttled or too slow."
+      namespace          = "AWS/SQS"
+      metric_name        = "ApproximateAgeOfOldestMessage"
+      dimensions         = { QueueName = var.queue_name }
+      statistic          = "Maximum"
+      evaluation_periods = 2
+      threshold          = var.queue_age_threshold_seconds
+    }
+  }
 }
 
-resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
-  alarm_name          = "${var.function_name}-errors"
-  alarm_description   = "The ETL function raised errors (files not processed; see its log group)."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = var.function_name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = var.tags
-}
+resource "aws_cloudwatch_metric_alarm" "this" {
+  for_each = local.alarms
 
-resource "aws_cloudwatch_metric_alarm" "lambda_throttles" {
-  alarm_name          = "${var.function_name}-throttles"
-  alarm_description   = "The ETL function was throttled: reserved concurrency or SQS maximum concurrency is too low."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Throttles"
-  dimensions          = { FunctionName = var.function_name }
-  statistic           = "Sum"
+  alarm_name          = each.value.name
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric_name
+  dimensions          = each.value.dimensions
+  statistic           = each.value.statistic
   period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "lambda_duration" {
-  alarm_name          = "${var.function_name}-duration-near-timeout"
-  alarm_description   = "An ETL run took over ${var.duration_alarm_ratio * 100}% of the function timeout: route large files to Fargate sooner or raise the timeout."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Duration"
-  dimensions          = { FunctionName = var.function_name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = floor(var.function_timeout_seconds * 1000 * var.duration_alarm_ratio)
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
-  alarm_name          = "${var.dlq_name}-not-empty"
-  alarm_description   = "Messages reached the dead-letter queue: files that failed every retry."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = var.dlq_name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "queue_age" {
-  alarm_name          = "${var.queue_name}-oldest-message-age"
-  alarm_description   = "Uploads wait in the queue longer than ${var.queue_age_threshold_seconds} s: the function is failing, throttled or too slow."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateAgeOfOldestMessage"
-  dimensions          = { QueueName = var.queue_name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 2
-  threshold           = var.queue_age_threshold_seconds
+  evaluation_periods  = each.value.evaluation_periods
+  threshold           = each.value.threshold
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions

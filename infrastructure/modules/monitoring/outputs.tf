@@ -5,11 +5,5 @@ output "topic_arn" {
 
 output "alarm_names" {
   description = "Names of the CloudWatch alarms."
-  value = [
-    aws_cloudwatch_metric_alarm.lambda_errors.alarm_name,
-    aws_cloudwatch_metric_alarm.lambda_throttles.alarm_name,
-    aws_cloudwatch_metric_alarm.lambda_duration.alarm_name,
-    aws_cloudwatch_metric_alarm.dlq_depth.alarm_name,
-    aws_cloudwatch_metric_alarm.queue_age.alarm_name,
-  ]
+  value       = [for alarm in aws_cloudwatch_metric_alarm.this : alarm.alarm_name]
 }
