@@ -195,16 +195,19 @@ def _child_main(data: Path, run_dir: Path) -> dict[str, Any]:
         setup = time.perf_counter()
         pipeline = Pipeline(settings, LocalLake(settings.lake), warehouse, timer=timer)
         started = time.perf_counter()  # one-off start-up (rules, lazy imports) is reported, not counted
+        cpu_started = _cpu_seconds()
         report = pipeline.run(files)
         with timer.stage("warehouse"):  # closing checkpoints the file, as the reference's close does
             warehouse.close()
     elapsed = time.perf_counter() - started
+    cpu = _cpu_seconds() - cpu_started
     statements = [f for f in report.files if f.source == "bank_statements"]
     problems = [f"{f.path}: {f.status} {f.error or ''}" for f in report.files if f.status != "loaded"]
     if problems or not statements:
         raise BenchError("; ".join(problems) or "no bank-statement file was loaded")
     return {
         "pipeline_seconds": elapsed,
+        "cpu_seconds": cpu,
         "startup_seconds": started - setup,
         "stages": timer.seconds,
         "rows_loaded": statements[0].rows_loaded,
@@ -214,6 +217,11 @@ def _child_main(data: Path, run_dir: Path) -> dict[str, Any]:
         "chunk_bytes": settings.chunk_bytes,
         "duckdb_memory_limit": settings.duckdb_memory_limit,
     }
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def bench_command(

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -42,6 +43,7 @@ DATE_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 PARQUET_COMPRESSION = "zstd"
 READ_AHEAD = 1  # parsed chunks waiting for validation: parsing the next overlaps work on this one
+WRITE_BEHIND = 1  # modelled chunks waiting for the Parquet writer: writing overlaps the next validation
 QUARANTINE_META = [
     pa.field("file_id", pa.string()),
     pa.field("source_uri", pa.string()),
@@ -152,6 +154,26 @@ def _local_file(path: Path, forced: SourceName | None) -> SourceFile:
     return SourceFile(str(path), path.name, detected, lambda: path.open("rb"), reason)
 
 
+def use_memory_pool(name: str) -> None:
+    """Make `name` the process's default Arrow allocator (a build without it keeps the current one).
+
+    The pipeline's threads free and allocate chunk-sized buffers all the time; jemalloc returns them to
+    the system sooner than pyarrow's default mimalloc: at 1M statement rows peak RSS drops from about
+    500 MB to about 400 MB, at the same speed.
+    """
+    pools: dict[str, Callable[[], pa.MemoryPool]] = {
+        "jemalloc": pa.jemalloc_memory_pool,
+        "mimalloc": pa.mimalloc_memory_pool,
+        "system": pa.system_memory_pool,
+    }
+    try:
+        pool = pools[name]()
+    except NotImplementedError:  # a pyarrow built without that allocator
+        return
+    if pa.default_memory_pool().backend_name != pool.backend_name:
+        pa.set_memory_pool(pool)
+
+
 class Pipeline:
     def __init__(
         self,
@@ -164,6 +186,7 @@ class Pipeline:
         timer: StageTimer | None = None,
     ) -> None:
         self.settings = settings
+        use_memory_pool(settings.arrow_memory_pool)
         self.timer = timer or NullTimer()
         self.lake = lake
         self.warehouse = warehouse
@@ -277,12 +300,12 @@ class Pipeline:
             timer = self.timer
             with (
                 item.open() as stream,
-                pq.ParquetWriter(fact_path, spec.arrow_schema, compression=PARQUET_COMPRESSION) as facts,
+                pq.ParquetWriter(fact_path, spec.arrow_schema, **fact_parquet_options(spec)) as facts,
                 pq.ParquetWriter(quarantine_path, q_schema, compression=PARQUET_COMPRESSION) as quarantine,
             ):
                 counted = _CountingStream(stream, self.progress)
                 chunks = iter_chunks(counted, layout, block_size=self.settings.chunk_bytes)
-                with _read_ahead(chunks, timer) as ahead:
+                with _read_ahead(chunks, timer) as ahead, _WriteBehind() as behind:
                     for chunk, malformed, blanks in ahead:
                         with timer.stage("validate"):
                             checked = validate(chunk, contract)
@@ -294,10 +317,7 @@ class Pipeline:
                             if bad.num_rows:
                                 bad = self._quarantine_rows(bad, contract, item, file_id, loaded_at)
                             dates.extend(_date_bounds(fact, DATE_COLUMNS[source]))
-                        with timer.stage("lake"):
-                            facts.write_table(fact)
-                            if bad.num_rows:
-                                quarantine.write_table(bad)
+                        behind.submit(partial(_write_parts, facts, fact, quarantine, bad, timer))
                         result.rows_in += chunk.num_rows + len(malformed)
                         result.rows_blank += blanks
                         result.rows_quarantined += bad.num_rows
@@ -362,10 +382,10 @@ class Pipeline:
                 bad.schema.get_field_index("raw_line"), "raw_line", star.mask_text(bad.column("raw_line"))
             )
         meta = [
-            pa.array([file_id] * n, pa.string()),
-            pa.array([item.uri] * n, pa.string()),
-            pa.array([self.run_id] * n, pa.string()),
-            pa.array([at] * n, pa.timestamp("us")),
+            pa.repeat(pa.scalar(file_id, pa.string()), n),
+            pa.repeat(pa.scalar(item.uri, pa.string()), n),
+            pa.repeat(pa.scalar(self.run_id, pa.string()), n),
+            pa.repeat(pa.scalar(at, pa.timestamp("us")), n),
         ]
         return pa.Table.from_arrays([*bad.columns, *meta], schema=pa.schema([*bad.schema, *QUARANTINE_META]))
 
@@ -386,7 +406,8 @@ class Pipeline:
         kept_path = work / "fact.dedup.parquet"
         dropped: list[pa.Table] = []
         source_file = pq.ParquetFile(fact_path)
-        with pq.ParquetWriter(kept_path, source_file.schema_arrow, compression=PARQUET_COMPRESSION) as out:
+        spec = schema.TABLES[contract.fact_table]
+        with pq.ParquetWriter(kept_path, source_file.schema_arrow, **fact_parquet_options(spec)) as out:
             for batch in source_file.iter_batches(batch_size=250_000):
                 table = pa.Table.from_batches([batch])
                 is_dupe = pc.is_in(table.column("source_row"), value_set=rows)
@@ -416,8 +437,8 @@ class Pipeline:
         table = pa.table(
             {
                 "source_row": earlier.column("source_row"),
-                "rule": pa.array(["duplicate_key"] * n),
-                "column": pa.array([contract.key] * n),
+                "rule": pa.repeat(pa.scalar("duplicate_key"), n),
+                "column": pa.repeat(pa.scalar(contract.key), n),
                 "reason": reason,
                 **originals,
                 "raw_line": pa.nulls(n, pa.string()),
@@ -432,6 +453,72 @@ class Pipeline:
             out.write_table(self._quarantine_rows(table, contract, item, file_id, at))
         merged.replace(quarantine_path)
         return kept_path
+
+
+def fact_parquet_options(spec: schema.TableSpec) -> dict[str, Any]:
+    """zstd, with dictionary encoding only where values repeat.
+
+    Trying a dictionary on the natural key, the line number and amounts (nearly all distinct) and falling
+    back costs about a quarter of the write time; the repeating columns (ids, dates, categories,
+    narrations) still get one, which also makes the files smaller (1M statements: 13 MB instead of 18).
+    """
+    unique_ish = {*spec.key, "source_row"}
+    repeating = [
+        f.name for f in spec.arrow_schema if f.name not in unique_ish and not pa.types.is_decimal(f.type)
+    ]
+    return {"compression": PARQUET_COMPRESSION, "use_dictionary": repeating}
+
+
+def _write_parts(
+    facts: pq.ParquetWriter, fact: pa.Table, quarantine: pq.ParquetWriter, bad: pa.Table, timer: StageTimer
+) -> None:
+    with timer.stage("lake"):
+        facts.write_table(fact)
+        if bad.num_rows:
+            quarantine.write_table(bad)
+
+
+class _WriteBehind:
+    """Runs submitted jobs in order on one background thread, at most WRITE_BEHIND of them waiting.
+
+    Parquet encoding releases the GIL, so a chunk is written while the next one is validated. A job's
+    exception is raised by the next `submit` or on leaving; leaving early (an exception in the producer)
+    drops what is still queued and waits for the job in hand.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=WRITE_BEHIND)
+        self._error: BaseException | None = None
+        self._abandon = threading.Event()
+        self._thread = threading.Thread(target=self._work, name="etl-writer", daemon=True)
+
+    def __enter__(self) -> _WriteBehind:
+        self._thread.start()
+        return self
+
+    def submit(self, job: Callable[[], None]) -> None:
+        self._raise()
+        self._jobs.put(job)
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        if kind is not None:
+            self._abandon.set()
+        self._jobs.put(None)
+        self._thread.join()
+        if kind is None:
+            self._raise()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            if self._error is None and not self._abandon.is_set():
+                try:
+                    job()
+                except BaseException as exc:  # handed to the producer, which raises it
+                    self._error = exc
 
 
 @contextmanager
@@ -539,7 +626,7 @@ def _malformed_table(rows: list[MalformedRow], contract: SourceContract) -> pa.T
     q = quarantine_schema(contract)
     columns: dict[str, Any] = {f.name: pa.nulls(n, f.type) for f in q}
     columns["source_row"] = pa.array([r.line for r in rows], pa.int64())
-    columns["rule"] = pa.array(["malformed_row"] * n, pa.string())
+    columns["rule"] = pa.repeat(pa.scalar("malformed_row", pa.string()), n)
     columns["reason"] = pa.array([r.reason for r in rows], pa.string())
     columns["raw_line"] = pa.array([r.text for r in rows], pa.string())
     return pa.table(columns, schema=q)

@@ -21,6 +21,7 @@ class DataTest:
     table: str
     sql: str  # returns one row: the number of failing rows
     severity: Severity = "error"
+    condition: str | None = None  # a row-level test: true for a failing row of `table` (`sql` counts them)
 
 
 @dataclass(frozen=True)
@@ -53,10 +54,14 @@ def _unique(table: str, cols: tuple[str, ...]) -> DataTest:
     )
 
 
-def _not_null(table: str, col: str) -> DataTest:
+def _row_test(name: str, test_type: str, table: str, condition: str) -> DataTest:
     return DataTest(
-        f"not_null_{table}_{col}", "not_null", table, f"SELECT COUNT(*) FROM {table} WHERE {col} IS NULL"
+        name, test_type, table, f"SELECT COUNT(*) FROM {table} WHERE {condition}", condition=condition
     )
+
+
+def _not_null(table: str, col: str) -> DataTest:
+    return _row_test(f"not_null_{table}_{col}", "not_null", table, f"{col} IS NULL")
 
 
 def _relationship(
@@ -74,18 +79,16 @@ def _relationship(
 
 def _accepted(table: str, col: str, values: tuple[str, ...]) -> DataTest:
     listed = ", ".join(f"'{v}'" for v in values)
-    return DataTest(
+    return _row_test(
         f"accepted_values_{table}_{col}",
         "accepted_values",
         table,
-        f"SELECT COUNT(*) FROM {table} WHERE {col} IS NOT NULL AND {col} NOT IN ({listed})",
+        f"{col} IS NOT NULL AND {col} NOT IN ({listed})",
     )
 
 
 def _range(table: str, name: str, condition: str) -> DataTest:
-    return DataTest(
-        f"range_{table}_{name}", "range", table, f"SELECT COUNT(*) FROM {table} WHERE NOT ({condition})"
-    )
+    return _row_test(f"range_{table}_{name}", "range", table, f"NOT ({condition})")
 
 
 def _lineage(table: str) -> DataTest:
@@ -171,15 +174,36 @@ def data_tests() -> list[DataTest]:
     return tests
 
 
+def batched_queries(tests: list[DataTest]) -> list[tuple[str, list[DataTest]]]:
+    """One query per table for its row-level tests (a single scan counts every condition), one per other test.
+
+    Each query returns one row: the failure count of each of its tests, in order.
+    """
+    by_table: dict[str, list[DataTest]] = {}
+    queries: list[tuple[str, list[DataTest]]] = []
+    for test in tests:
+        if test.condition is None:
+            queries.append((test.sql, [test]))
+        else:
+            by_table.setdefault(test.table, []).append(test)
+    for table, row_tests in by_table.items():
+        counts = ", ".join(f"COALESCE(SUM(CASE WHEN {t.condition} THEN 1 ELSE 0 END), 0)" for t in row_tests)
+        queries.append((f"SELECT {counts} FROM {table}", row_tests))
+    return queries
+
+
 def run_data_tests(warehouse: Warehouse, run_id: str, checked_at: datetime) -> list[DataTestResult]:
-    results = []
-    for test in data_tests():
-        failures = int(warehouse.query(test.sql)[0][0])
-        results.append(
-            DataTestResult(
-                test.name, test.test_type, test.table, test.severity, "fail" if failures else "pass", failures
-            )
+    tests = data_tests()
+    failures: dict[str, int] = {}
+    for sql, batch in batched_queries(tests):
+        row = warehouse.query(sql)[0]
+        failures.update((test.name, int(count)) for test, count in zip(batch, row, strict=True))
+    results = [
+        DataTestResult(
+            t.name, t.test_type, t.table, t.severity, "fail" if failures[t.name] else "pass", failures[t.name]
         )
+        for t in tests
+    ]
     warehouse.record_test_results(
         [
             (run_id, r.name, r.test_type, r.table, r.severity, r.status, r.failures, checked_at)

@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+MemoryPool = Literal["jemalloc", "mimalloc", "system"]
 
 
 class Settings(BaseSettings):
@@ -31,6 +32,9 @@ class Settings(BaseSettings):
         False, description="Mask bank-statement narrations in the lake, quarantine and logs"
     )
     duckdb_memory_limit: str = Field("128MB", description="Memory cap for the embedded DuckDB engine")
+    arrow_memory_pool: MemoryPool = Field(
+        "jemalloc", description="Allocator for Arrow buffers (jemalloc: ~20% lower peak RSS than mimalloc)"
+    )
     fargate_min_bytes: int = Field(
         1 << 30, description="Objects at least this large are handed to ECS Fargate"
     )

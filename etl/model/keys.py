@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import numpy as np
@@ -18,11 +19,14 @@ def surrogate_key_of(natural_key: str) -> int:
 
 
 def surrogate_keys(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """Vectorised over distinct values: hashing runs once per customer, not once per row."""
+    """Vectorised over distinct values: hashing runs once per customer, not once per row (null stays null)."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
-    uniques = pc.unique(values.drop_null()) if values.null_count else pc.unique(values)
-    hashed = np.fromiter(
-        (surrogate_key_of(v) for v in uniques.to_pylist()), dtype=np.int64, count=len(uniques)
-    )
-    return pc.take(pa.array(hashed, pa.int64()), pc.index_in(values, value_set=uniques))
+    encoded = pc.dictionary_encode(values)  # one pass: the distinct values and each row's position
+    uniques = encoded.dictionary.to_pylist()
+    hashed = np.fromiter((_cached_key_of(v) for v in uniques), dtype=np.int64, count=len(uniques))
+    return pc.take(pa.array(hashed, pa.int64()), encoded.indices)
+
+
+# The same customers recur in every chunk of a file: each is hashed once per process.
+_cached_key_of = functools.lru_cache(maxsize=1 << 16)(surrogate_key_of)

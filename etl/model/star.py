@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 
 from etl.model import schema
 from etl.model.keys import surrogate_key_of, surrogate_keys
-from etl.normalize.categories import CategoryRule, categorise, category_table
+from etl.normalize.categories import CATEGORIES, CategoryRule, category_codes, category_table
 
 CREDIT_BANDS: tuple[tuple[str, int, int], ...] = (
     ("Poor", 300, 579),
@@ -20,13 +20,15 @@ CREDIT_BANDS: tuple[tuple[str, int, int], ...] = (
     ("Exceptional", 800, 850),
 )
 MAX_RATIO = 10**13  # DECIMAL(18,4) holds less than 10^14
+_CATEGORY_NAMES = pa.array(CATEGORIES, pa.string())
+_CATEGORY_KEYS = pa.array([surrogate_key_of(c) for c in CATEGORIES], pa.int64())
 
 
 def _lineage(n: int, file_id: str, source_row: pa.ChunkedArray, loaded_at: datetime) -> dict[str, pa.Array]:
     return {
-        "source_file_id": pa.array([file_id] * n, pa.string()),
+        "source_file_id": pa.repeat(pa.scalar(file_id, pa.string()), n),
         "source_row": source_row,
-        "loaded_at": pa.array([loaded_at] * n, pa.timestamp("us")),
+        "loaded_at": pa.repeat(pa.scalar(loaded_at, pa.timestamp("us")), n),
     }
 
 
@@ -148,7 +150,7 @@ def build_fact_bank_transaction(
     n = valid.num_rows
     amount = valid.column("transaction_amount")
     narration = valid.column("narration")
-    category = categorise(narration, rules)
+    codes = category_codes(narration, rules)
     if mask_narration:
         narration = mask_text(narration)
     columns = {
@@ -157,8 +159,8 @@ def build_fact_bank_transaction(
         "customer_id": valid.column("customer_id"),
         "transaction_date_key": date_key(valid.column("transaction_date")),
         "transaction_date": valid.column("transaction_date"),
-        "category_key": surrogate_keys(category),
-        "category": category,
+        "category_key": pc.take(_CATEGORY_KEYS, codes),
+        "category": pc.take(_CATEGORY_NAMES, codes),
         "transaction_amount": amount,
         "direction": pc.if_else(pc.greater(amount, pa.scalar(0, schema.MONEY)), "credit", "debit"),
         "balance": valid.column("balance"),

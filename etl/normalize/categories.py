@@ -137,22 +137,32 @@ def _category_patterns(rules: Sequence[CategoryRule]) -> list[tuple[str, str]]:
 
 
 def categorise(narration: pa.Array | pa.ChunkedArray, rules: Sequence[CategoryRule]) -> pa.Array:
-    """Category name for every narration, as a string array of the same length (vectorised, no row loop).
+    """Category name for every narration, as a string array of the same length (vectorised, no row loop)."""
+    return pc.take(_NAMES, category_codes(narration, rules))
+
+
+def category_codes(narration: pa.Array | pa.ChunkedArray, rules: Sequence[CategoryRule]) -> pa.Array:
+    """Position in CATEGORIES of every narration's category (int8, never null).
 
     Repetitive input (generated data, dictionary-encoded columns) is matched once per distinct value.
+    Codes let a caller derive the name and the dimension key per category instead of per row.
     """
     if isinstance(narration, pa.ChunkedArray):
         narration = narration.combine_chunks()
     if pa.types.is_dictionary(narration.type):
         per_value = _categorise_values(narration.dictionary, rules)
-        return pc.fill_null(per_value.take(narration.indices), FALLBACK)
+        return pc.fill_null(per_value.take(narration.indices), _FALLBACK_CODE)
     if not (pa.types.is_string(narration.type) or pa.types.is_large_string(narration.type)):
         narration = narration.cast(pa.string())
     if _mostly_repeated(narration):
         encoded = pc.dictionary_encode(narration)
         per_value = _categorise_values(encoded.dictionary, rules)
-        return pc.fill_null(per_value.take(encoded.indices), FALLBACK)
+        return pc.fill_null(per_value.take(encoded.indices), _FALLBACK_CODE)
     return _categorise_values(narration, rules)
+
+
+_NAMES = pa.array(CATEGORIES, pa.string())
+_FALLBACK_CODE = pa.scalar(CATEGORIES.index(FALLBACK), pa.int8())
 
 
 _SAMPLE = 8192
@@ -170,7 +180,7 @@ def _mostly_repeated(values: pa.Array) -> bool:
 def _categorise_values(values: pa.Array, rules: Sequence[CategoryRule]) -> pa.Array:
     patterns = _category_patterns(rules)
     if not patterns or len(values) == 0:
-        return pa.array([FALLBACK] * len(values), pa.string())
+        return pa.repeat(_FALLBACK_CODE, len(values))
 
     def matches(pattern: str) -> pa.Array:
         # a null narration gives a null condition, which case_when treats as false: it ends as `other`
@@ -185,7 +195,7 @@ def _categorise_values(values: pa.Array, rules: Sequence[CategoryRule]) -> pa.Ar
         conditions = [matches(pattern) for _, pattern in patterns]
     names = [f"r{i}" for i in range(len(conditions))]
     # case_when takes the first true condition, which is the rule with the lowest priority number.
-    choices = [pa.scalar(cat, pa.string()) for cat, _ in patterns] + [pa.scalar(FALLBACK, pa.string())]
+    choices = [pa.scalar(CATEGORIES.index(cat), pa.int8()) for cat, _ in patterns] + [_FALLBACK_CODE]
     return pc.case_when(pc.make_struct(*conditions, field_names=names), *choices)
 
 

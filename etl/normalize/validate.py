@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from functools import partial
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -21,6 +23,8 @@ RATE = pa.decimal128(9, 4)
 MAX_ID_CHARS = 128
 MAX_TEXT_BYTES = 4096
 DATE_MIN, DATE_MAX = "1900-01-01", "2100-12-31"
+_DAY_MIN, _DAY_MAX = (pa.scalar(date.fromisoformat(d), pa.date32()) for d in (DATE_MIN, DATE_MAX))
+_OUTSIDE = f"is outside {DATE_MIN}..{DATE_MAX}"
 
 QUARANTINE_FIELDS = [
     pa.field("source_row", pa.int64()),
@@ -76,7 +80,7 @@ def validate(chunk: pa.Table, contract: SourceContract) -> Validated:
         checks.extend(col_checks)
     checks.extend(_cross_checks(contract, typed))
 
-    failed = pa.array([False] * n) if n else pa.array([], pa.bool_())
+    failed = pa.repeat(pa.scalar(False), n)
     rule = pa.nulls(n, pa.string())
     column = pa.nulls(n, pa.string())
     reason = pa.nulls(n, pa.string())
@@ -92,8 +96,10 @@ def validate(chunk: pa.Table, contract: SourceContract) -> Validated:
         failed = pc.or_(failed, mask)
 
     source_row = chunk.column("source_row")
-    good = pc.invert(failed)
-    valid = pa.table({**typed, "source_row": source_row}).filter(good)
+    valid = pa.table({**typed, "source_row": source_row})
+    if not pc.any(failed).as_py():  # a clean chunk: no filtering (a full copy of every column)
+        return Validated(valid, quarantine_schema(contract).empty_table())
+    valid = valid.filter(pc.invert(failed))
     originals = {
         c: (chunk.column(c) if c in chunk.column_names else pa.nulls(n, pa.string())) for c in contract.names
     }
@@ -133,6 +139,8 @@ def _quoted(col: Column, text: pa.Array, message: str) -> pa.Array:
 
 
 def _cast_id(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
+    if (pc.max(pc.binary_length(text)).as_py() or 0) <= MAX_ID_CHARS:  # no more characters than bytes
+        return text, []
     too_long = pc.greater(pc.utf8_length(text), MAX_ID_CHARS)
     return text, [
         _Check(
@@ -184,10 +192,17 @@ def _decimal_caster(dtype: pa.Decimal128Type) -> Callable[[pa.Array, Column], tu
         return value, is_number, overflow, too_fine
 
     def cast(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
+        fast = _arrow_decimal(text, dtype)
+        if fast is not None:
+            return fast, _range_checks(fast, text, col)
         simple = pc.fill_null(pc.match_substring_regex(text, simple_re), False)
         odd = pc.and_(pc.is_valid(text), pc.invert(simple))
         value = pc.cast(pc.if_else(simple, text, pa.scalar(None, pa.string())), dtype)
-        is_number, overflow, too_fine = simple, pa.array([False] * len(text)), pa.array([False] * len(text))
+        is_number, overflow, too_fine = (
+            simple,
+            pa.repeat(pa.scalar(False), len(text)),
+            pa.repeat(pa.scalar(False), len(text)),
+        )
         if pc.any(odd).as_py():
             parsed = parse(text.filter(odd))
             value = pc.replace_with_mask(value, odd, parsed[0])
@@ -220,6 +235,38 @@ def _decimal_caster(dtype: pa.Decimal128Type) -> Callable[[pa.Array, Column], tu
     return cast
 
 
+def _arrow_decimal(text: pa.Array, dtype: pa.Decimal128Type) -> pa.Array | None:
+    """The column cast by Arrow when every value is a plain number that fits `dtype`, else None.
+
+    Arrow refuses anything else (letters, separators, too many digits, lost decimals) with an error. It
+    accepts two forms we refuse: exponents ('1e5', found by one search of the column's bytes) and more
+    decimals than the scale when the extra ones are zeros ('1.230'). Without them, a successful cast is
+    exactly our rule, at half the cost of the regex below.
+    """
+    data = _character_data(text)
+    if b"e" in data or b"E" in data:
+        return None
+    point = pc.find_substring(text, ".")
+    decimals = pc.subtract(pc.subtract(pc.binary_length(text), point), 1)
+    if pc.any(pc.and_(pc.greater_equal(point, 0), pc.greater(decimals, dtype.scale))).as_py():
+        return None
+    try:
+        return pc.cast(text, dtype)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
+def _character_data(text: pa.Array) -> bytes:
+    """The bytes of every value of a string array, concatenated."""
+    if len(text) == 0 or text.null_count == len(text):
+        return b""
+    offsets, data = text.buffers()[1], text.buffers()[2]
+    if offsets is None or data is None:
+        return b""
+    bounds = np.frombuffer(offsets, dtype=np.int32, count=text.offset + len(text) + 1)
+    return memoryview(data)[int(bounds[text.offset]) : int(bounds[-1])].tobytes()
+
+
 def _cast_int(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
     is_int = pc.match_substring_regex(text, _INTEGER)
     short = pc.less_equal(pc.utf8_length(pc.utf8_ltrim(text, characters="+-0")), 9)
@@ -241,6 +288,15 @@ def _cast_int(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
 
 
 def _cast_date(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
+    lengths = pc.min_max(pc.binary_length(text))
+    if lengths["min"].as_py() == lengths["max"].as_py() == 10:  # all YYYY-MM-DD, or not dates at all
+        try:  # Arrow takes exactly YYYY-MM-DD with a real month and day, and refuses anything else
+            value = pc.cast(text, pa.date32())
+        except pa.ArrowInvalid:
+            pass
+        else:
+            early = pc.or_(pc.less(value, _DAY_MIN), pc.greater(value, _DAY_MAX))
+            return value, [_Check(early, "out_of_range", col.name, _quote(col, text, _OUTSIDE))]
     shaped = pc.match_substring_regex(text, _DATE)
     day = pc.utf8_slice_codeunits(pc.if_else(shaped, text, pa.scalar(None, pa.string())), 0, 10)
     try:  # fast path: every shaped value is a real calendar day
@@ -263,7 +319,7 @@ def _cast_date(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
             pc.and_(real, pc.invert(in_range)),
             "out_of_range",
             col.name,
-            _quote(col, text, f"is outside {DATE_MIN}..{DATE_MAX}"),
+            _quote(col, text, _OUTSIDE),
         ),
     ]
     return value, checks

@@ -38,7 +38,13 @@ class FakeCursor:
         self.conn.statements.append((sql, params))
         if self.conn.fail_on and self.conn.fail_on in sql:
             raise RuntimeError(f"simulated failure of: {self.conn.fail_on}")
-        self.rows = [(0,)] if sql.lstrip().upper().startswith("SELECT COUNT(") else []
+        head = sql.lstrip().upper()
+        if head.startswith("SELECT COUNT("):
+            self.rows = [(0,)]
+        elif head.startswith("SELECT COALESCE(SUM("):  # the data tests of one table, batched
+            self.rows = [(0,) * head.count("COALESCE(SUM(")]
+        else:
+            self.rows = []
 
     def fetchall(self) -> list[tuple[Any, ...]]:
         return self.rows
@@ -48,7 +54,7 @@ class FakeCursor:
 
 
 class FakeConnection:
-    """Stands in for redshift_connector.Connection: records statements, answers COUNT(*) with 0, else nothing."""
+    """Stands in for redshift_connector.Connection: records statements, answers counts with 0, else nothing."""
 
     def __init__(self, **kwargs: Any) -> None:
         self.kwargs = kwargs

@@ -96,6 +96,10 @@ class Warehouse(abc.ABC):
         """Remove what `stage_file` created (a backend may stage as a view rather than a table)."""
         self.execute(f"DROP TABLE {staging}")
 
+    def upsert(self, spec: TableSpec, staging: str) -> None:
+        """Upsert the staged rows by natural key: a corrected file updates, a replay changes nothing."""
+        self.execute(self.sql.merge(spec, staging))
+
     def is_transient(self, exc: Exception) -> bool:
         """Whether a failed transaction may succeed when retried (lost connection, serialisation conflict)."""
         return False
@@ -197,7 +201,7 @@ class Warehouse(abc.ABC):
                 self.execute(statement)
         if load.source == "loan_applications":  # before the MERGE: a corrected file may move applications
             self.execute(sql.affected_customers(staging, AFFECTED_CUSTOMERS))
-        self.execute(sql.merge(fact, staging))
+        self.upsert(fact, staging)
 
         self.stage_table("stg_dim_date", schema.DIM_DATE, load.dates)
         self.execute(sql.insert_missing(schema.DIM_DATE, "stg_dim_date"))
@@ -217,9 +221,10 @@ class Warehouse(abc.ABC):
         self.drop_staging(staging)
 
     def record_test_results(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        with self.transaction():
-            for row in rows:
-                self.execute(self.sql.test_result_insert(), row)
+        if not rows:
+            return
+        with self.transaction():  # one statement: a round trip per row cost more than the tests themselves
+            self.execute(self.sql.test_result_insert(len(rows)), [value for row in rows for value in row])
 
 
 def _first_line(exc: BaseException) -> str:

@@ -80,6 +80,17 @@ class DuckDBWarehouse(Warehouse):
         self.execute(f"CREATE TEMPORARY VIEW {staging} AS SELECT {cols} FROM read_parquet('{path}')")
         self._views.add(staging)
 
+    def upsert(self, spec: TableSpec, staging: str) -> None:
+        # DELETE + INSERT instead of MERGE (half the time); the INSERT need not keep the staged row order,
+        # which lets DuckDB write the rows from both threads.
+        delete, insert = self.sql.replace_by_key(spec, staging)
+        self.execute(delete)
+        self.execute("SET preserve_insertion_order = false")
+        try:
+            self.execute(insert)
+        finally:
+            self.execute("RESET preserve_insertion_order")
+
     def drop_staging(self, staging: str) -> None:
         if staging in self._views:
             self._views.discard(staging)
