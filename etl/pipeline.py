@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from etl.contracts import CONTRACTS, SOURCE_ORDER, SourceContract, SourceName, source_from_folder
 from etl.errors import ConfigError, EtlError, FileRejected
-from etl.extract.reader import MalformedRow, fingerprint, iter_chunks, sniff_layout
+from etl.extract.reader import MalformedRow, fingerprint, iter_chunks, read_into, sniff_layout
 from etl.load.lake import Lake
 from etl.load.warehouse.base import FileLoad, LedgerRow, Warehouse
 from etl.model import schema, star
@@ -584,9 +584,7 @@ class _CountingStream(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        data = self.inner.read(len(buffer))
-        n = len(data)
-        buffer[:n] = data
+        n = read_into(self.inner, memoryview(buffer).cast("B"))
         if n:
             self.progress("bytes", n)
         return n

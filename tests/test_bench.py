@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from etl.bench import BenchResult, bench_command, format_result, run_bench
+from etl.bench import BenchError, BenchResult, bench_command, format_result, run_bench
 from etl.timing import STAGES, NullTimer, StageTimer
 
 ROWS = 20_000
@@ -86,6 +86,23 @@ def test_command_prints_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     data = json.loads(outcome.stdout)
     assert data["rows"] == 3000 and data["ratio"] > 0
     assert not list(tmp_path.iterdir())  # no --keep: nothing left in the working folder
+
+
+def test_repeat_keeps_the_best_of_alternating_runs(tmp_path: Path) -> None:
+    result = run_bench(2_000, keep=False, workdir=tmp_path / "repeat", repeat=2)
+    assert result.repeat == 2 and len(result.runs) == 2
+    assert result.pipeline_seconds == min(r["pipeline_seconds"] for r in result.runs)
+    assert result.reference_seconds == min(r["reference_seconds"] for r in result.runs)
+    assert result.ratio == pytest.approx(result.pipeline_seconds / result.reference_seconds, rel=0.01)
+    assert result.cpu_seconds > 0
+    assert result.rows_loaded == 2_000 - result.rows_quarantined  # the last run's warehouse is a fresh one
+    text = "\n".join(format_result(result))
+    assert "best of 2 alternating runs" in text and "s of CPU" in text
+
+
+def test_repeat_must_be_positive(tmp_path: Path) -> None:
+    with pytest.raises(BenchError, match="repeat must be >= 1"):
+        run_bench(10, keep=False, workdir=tmp_path, repeat=0)
 
 
 def test_timers() -> None:

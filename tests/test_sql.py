@@ -40,3 +40,14 @@ def test_merge_sources_are_tables_not_subqueries() -> None:
     # Redshift: "source_table: the temporary or permanent table supplying the rows"
     for statement in merges(SqlBuilder("redshift")):
         assert "USING (" not in statement
+
+
+def test_replace_by_key_deletes_the_staged_keys_then_inserts_every_column() -> None:
+    spec = schema.FACT_BANK_TRANSACTION
+    delete, insert = SqlBuilder("duckdb").replace_by_key(spec, "stg")
+    assert (
+        delete
+        == "DELETE FROM fact_bank_transaction WHERE (transaction_id) IN (SELECT transaction_id FROM stg)"
+    )
+    cols = ", ".join(spec.column_names)
+    assert insert == f"INSERT INTO fact_bank_transaction ({cols}) SELECT {cols} FROM stg"

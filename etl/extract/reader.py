@@ -242,29 +242,54 @@ class _NoTrailingCR(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        data = self.held + (self.inner.read(max(1, len(buffer) - len(self.held))) or b"")
+        view = memoryview(buffer).cast("B")
+        start = len(self.held)
+        view[:start] = self.held
         self.held = b""
-        if len(data) > 1 and data.endswith(b"\r"):
-            data, self.held = data[:-1], b"\r"
-        buffer[: len(data)] = data
-        return len(data)
+        if len(view) - start < 1:  # a one-byte buffer holding the byte held back: hand it over
+            return start
+        n = start + read_into(self.inner, view[start:])
+        if n > 1 and view[n - 1] == 0x0D:  # '\r'
+            self.held = b"\r"
+            n -= 1
+        return n
+
+
+def read_into(stream: BinaryIO | io.RawIOBase, buffer: memoryview) -> int:
+    """Fill `buffer` from `stream` (fewer bytes at the end of the stream): without a copy when it can."""
+    if hasattr(stream, "readinto"):
+        return stream.readinto(buffer) or 0
+    data = stream.read(len(buffer)) or b""  # streams that can only read (some S3 bodies)
+    buffer[: len(data)] = data
+    return len(data)
 
 
 def _finish_chunk(
     table: pa.Table, tracker: _LineTracker, expected: int
 ) -> tuple[pa.Table, list[MalformedRow], int]:
     embedded = np.zeros(table.num_rows, dtype=np.int64)
-    blank = np.ones(table.num_rows, dtype=bool)
     for col in table.columns:
         if _has_newline(col):
             embedded += pc.fill_null(pc.count_substring_regex(col, _LINE_BREAK), 0).to_numpy()
-        blank &= pc.equal(pc.binary_length(col), 0).to_numpy(zero_copy_only=False)
     lines, placed = tracker.place(embedded)
     table = table.append_column("source_row", pa.array(lines, type=pa.int64()))
-    blanks = int(blank.sum())
-    if blanks:
+    blank = _blank_rows(table.columns[: table.num_columns - 1])
+    blanks = 0
+    if blank is not None and (blanks := int(blank.sum())):
         table = table.filter(pa.array(~blank))
     return table, _malformed(placed, expected), blanks
+
+
+def _blank_rows(columns: list[pa.ChunkedArray]) -> np.ndarray | None:
+    """Rows whose every field is empty, or None when a column without empty values rules them out."""
+    blank: np.ndarray | None = None
+    for col in columns:
+        empty = pc.equal(pc.binary_length(col), 0)
+        if not pc.any(empty).as_py():
+            return None  # the usual case: the first column settles it
+        flags = empty.to_numpy(zero_copy_only=False)
+        blank = flags if blank is None else blank & flags
+    return blank
 
 
 def _has_newline(column: pa.ChunkedArray) -> bool:

@@ -168,3 +168,32 @@ def test_a_quoted_crlf_split_by_a_read_block_keeps_its_value_and_the_line_number
             ("T2", "x\r\ny", 3),
             ("T3", "fter", 5),
         ], pad
+
+
+class _ReadOnly:
+    """A stream with `read` only (as some S3 bodies are), returning at most `most` bytes per call."""
+
+    def __init__(self, data: bytes, most: int) -> None:
+        self.inner, self.most = io.BytesIO(data), most
+
+    def read(self, n: int = -1) -> bytes:
+        return self.inner.read(min(n, self.most) if n >= 0 else self.most)
+
+
+@pytest.mark.parametrize("most", [100, 129, 1 << 20])  # pyarrow needs the header in its first read
+def test_streams_without_readinto_and_short_reads_give_the_same_rows(most: int) -> None:
+    header = "transaction_id,customer_id,transaction_date,transaction_amount,narration,balance\r\n"
+    data = (
+        header
+        + "".join(f'T{i},C1,2023-01-01,-5.00,"{"p" * i}\r\nq",1.00\r\n' for i in range(60))
+        + "\r\nT99,C1,2023-01-03,-1.00,after,0.00\r\n"
+    ).encode()
+    expected = read_all(data, BANK_STATEMENTS, block_size=128)
+    layout = layout_of(data, BANK_STATEMENTS)
+    rows, blanks = [], 0
+    for table, _, blank in iter_chunks(_ReadOnly(data, most), layout, block_size=128):  # type: ignore[arg-type]
+        rows.extend(table.to_pylist())
+        blanks += blank
+    assert (rows, blanks) == (expected[0], expected[2])
+    assert len(rows) == 61 and blanks == 1
+    assert rows[59]["narration"] == "p" * 59 + "\r\nq" and rows[60]["source_row"] == 2 + 60 * 2 + 1

@@ -222,3 +222,72 @@ def test_plus_signed_integers_and_odd_spacing_are_valid() -> None:
 def test_impossible_times_make_the_date_invalid(text: str) -> None:
     _, bad = one(loan_application_date=text)
     assert bad[0]["rule"] == "invalid_date"
+
+
+MONEY_TEXTS = [
+    "12.50",
+    "-3",
+    "+700",
+    "0",
+    "0.5",
+    ".5",
+    "12.",
+    "007.10",
+    "1,234.50",
+    "1e5",
+    "1E2",
+    "12.345",
+    "1.230",
+    "9999999999999999.99",
+    "10000000000000000",
+    "abc",
+    "1.2.3",
+    "-",
+    "",
+    " 5 ",
+    "12,3x",
+    "-0.00",
+]
+DATE_TEXTS = [
+    "2023-01-15",
+    "2024-02-29",
+    "2023-02-29",
+    "2023-02-30",
+    "2023-13-01",
+    "1899-12-31",
+    "2101-01-01",
+    "2023-1-05",
+    "2023/01/05",
+    "2023-01-15T10:00:00",
+    "2023-01-15 25:00",
+    "",
+    "20230115",
+    "0000-01-01",
+]
+
+
+@pytest.mark.parametrize(
+    ("column", "texts"), [("transaction_amount", MONEY_TEXTS), ("transaction_date", DATE_TEXTS)]
+)
+def test_column_fast_paths_agree_with_the_full_parse(column: str, texts: list[str]) -> None:
+    """A clean column takes Arrow's cast, a dirty one the full parse: a value's fate must not depend on which."""
+    base = {
+        "transaction_id": "T",
+        "customer_id": "C1",
+        "transaction_date": "2023-01-15",
+        "transaction_amount": "10",
+        "narration": "POS",
+        "balance": "1",
+    }
+
+    def outcome(values: list[str]) -> list[tuple[object, ...]]:
+        rows = [{**base, "transaction_id": f"T{i}", column: v} for i, v in enumerate(values)]
+        result = validate(chunk(rows, BANK_STATEMENTS), BANK_STATEMENTS)
+        valid = {r["source_row"]: ("ok", r[column]) for r in result.valid.to_pylist()}
+        bad = {r["source_row"]: (r["rule"], r["reason"]) for r in result.quarantine.to_pylist()}
+        return [valid.get(line) or bad[line] for line in range(2, len(values) + 2)]
+
+    one_by_one = [outcome([text])[0] for text in texts]  # clean values alone: the fast path
+    assert outcome(texts) == one_by_one  # together with dirty ones: the full parse
+    clean = [t for t, o in zip(texts, one_by_one, strict=True) if o[0] == "ok"]
+    assert len(clean) >= 3 and outcome(clean) == [o for o in one_by_one if o[0] == "ok"]
