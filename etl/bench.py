@@ -146,7 +146,11 @@ def run_bench(
             cpu_seconds=round(float(child["cpu_seconds"]), 4),
             repeat=repeat,
             runs=[
-                {"pipeline_seconds": round(float(c["pipeline_seconds"]), 4), "reference_seconds": round(r, 4)}
+                {
+                    "pipeline_seconds": round(float(c["pipeline_seconds"]), 4),
+                    "reference_seconds": round(r, 4),
+                    "peak_rss_mb": round(int(c["peak_rss_bytes"]) / (1 << 20), 1),
+                }
                 for c, r in zip(children, references, strict=True)
             ],
         )
@@ -235,10 +239,26 @@ def _child_main(data: Path, run_dir: Path) -> dict[str, Any]:
         "rows_loaded": statements[0].rows_loaded,
         "rows_quarantined": statements[0].rows_quarantined,
         "data_tests_failed": sum(t.status == "fail" for t in report.data_tests),
-        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,  # Linux: KiB
+        "peak_rss_bytes": peak_rss_bytes(),
         "chunk_bytes": settings.chunk_bytes,
         "duckdb_memory_limit": settings.duckdb_memory_limit,
     }
+
+
+def peak_rss_bytes(status: Path = Path("/proc/self/status")) -> int:
+    """Peak resident memory of this process since it started its program.
+
+    Linux's VmHWM, not getrusage's ru_maxrss: the latter carries over the peak of the process that
+    spawned this one (Linux keeps it across exec, and subprocess shares the parent's memory until then),
+    so a child of a parent that had just run the reference load reported the parent's 560 MB.
+    """
+    try:
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # elsewhere (KiB on Linux)
 
 
 def _cpu_seconds() -> float:
@@ -301,8 +321,11 @@ def format_result(result: BenchResult) -> list[str]:
         f"peak RSS     {result.peak_rss_mb:8.1f} MB  (pipeline process)",
     ]
     if result.repeat > 1:
-        lines.append(f"best of {result.repeat} alternating runs; each run (pipeline / reference seconds):")
-        lines += [f"  {r['pipeline_seconds']:6.2f} / {r['reference_seconds']:.2f}" for r in result.runs]
+        lines.append(f"best of {result.repeat} alternating runs; each run (pipeline / reference seconds, RSS):")
+        lines += [
+            f"  {r['pipeline_seconds']:6.2f} / {r['reference_seconds']:.2f}   {r['peak_rss_mb']:.0f} MB"
+            for r in result.runs
+        ]
     if result.workdir:
         lines.append(f"kept in {result.workdir}")
     return lines

@@ -129,3 +129,25 @@ def test_bench_soak_runs_the_long_soak(monkeypatch: pytest.MonkeyPatch) -> None:
     result = CliRunner().invoke(app, ["bench", "--soak", "--json"])
     assert result.exit_code == 0, result.output
     assert calls == [True]
+
+
+def test_peak_rss_is_the_childs_own_not_its_parents(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    ballast = bytearray(300 << 20)  # the parent's peak: 300 MB touched
+    ballast[::4096] = b"x" * len(ballast[::4096])
+    code = "import resource; from etl.bench import peak_rss_bytes; print(peak_rss_bytes(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)"
+    own, inherited = map(int, subprocess.check_output([sys.executable, "-c", code], text=True).split())
+    del ballast
+    assert own < 150 << 20  # a small interpreter
+    assert inherited > 300 << 20  # what ru_maxrss reports in the same child: the parent's peak
+
+
+def test_peak_rss_reads_vmhwm(tmp_path: Path) -> None:
+    from etl.bench import peak_rss_bytes
+
+    status = tmp_path / "status"
+    status.write_text("Name:\tpython\nVmPeak:\t 900000 kB\nVmHWM:\t  123456 kB\nVmRSS:\t 100000 kB\n")
+    assert peak_rss_bytes(status) == 123456 * 1024
+    assert peak_rss_bytes(tmp_path / "missing") > 0  # getrusage elsewhere
