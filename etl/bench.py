@@ -321,7 +321,9 @@ def format_result(result: BenchResult) -> list[str]:
         f"peak RSS     {result.peak_rss_mb:8.1f} MB  (pipeline process)",
     ]
     if result.repeat > 1:
-        lines.append(f"best of {result.repeat} alternating runs; each run (pipeline / reference seconds, RSS):")
+        lines.append(
+            f"best of {result.repeat} alternating runs; each run (pipeline / reference seconds, RSS):"
+        )
         lines += [
             f"  {r['pipeline_seconds']:6.2f} / {r['reference_seconds']:.2f}   {r['peak_rss_mb']:.0f} MB"
             for r in result.runs
