@@ -522,3 +522,39 @@ def test_when_the_last_copy_of_a_key_is_invalid_the_stale_earlier_copy_does_not_
     assert env.query("SELECT application_id FROM fact_loan_application") == [("A2",)]
     rules = sorted((q["source_row"], q["rule"]) for q in pq.read_table(result.quarantine_uri).to_pylist())
     assert rules == [(2, "duplicate_key"), (4, "invalid_integer")]
+
+
+def test_the_duplicate_check_gives_the_same_answer_in_hash_partitions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Big files check their keys one hash partition at a time (bounded memory): same rows win and lose."""
+    import etl.pipeline
+    from tests.helpers import make_env
+
+    lines = []
+    for i in range(300):
+        key = f"T{i % 70}"  # 70 keys, most repeated several times
+        amount = "oops" if i % 37 == 0 else f"-{i}.00"  # some last copies are invalid
+        lines.append(f"{key},C1,2023-01-{1 + i % 28:02d},{amount},POS,{i}.00")
+    text = STMT_HEADER + "\n" + "\n".join(lines) + "\n"
+
+    def outcome(root: Path) -> tuple[object, ...]:
+        env = make_env(root)
+        write(env.data, "bank_statements", "s.csv", text)
+        [result] = env.run(chunk_bytes=1 << 16).files
+        quarantined = sorted(
+            (q["source_row"], q["rule"], q["reason"])
+            for q in pq.read_table(result.quarantine_uri).to_pylist()
+        )
+        facts = env.query(
+            "SELECT transaction_id, source_row FROM fact_bank_transaction ORDER BY transaction_id"
+        )
+        return result.rows_loaded, result.rows_quarantined, quarantined, facts
+
+    whole = outcome(tmp_path / "whole")
+    monkeypatch.setattr(etl.pipeline, "DUPLICATE_CHECK_ROWS", 7)  # 300 rows: 43 partitions
+    partitioned = outcome(tmp_path / "partitioned")
+    assert partitioned == whole
+    loaded, quarantined, rows, facts = whole
+    assert loaded + quarantined == 300 and len(facts) == loaded
+    assert sum(rule == "duplicate_key" for _, rule, _ in rows) > 150  # the case is really exercised

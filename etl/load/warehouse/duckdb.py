@@ -31,7 +31,9 @@ class DuckDBWarehouse(Warehouse):
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.con = duckdb.connect(path, config={"memory_limit": memory_limit})
+            self.con = duckdb.connect(
+                path, config={"memory_limit": memory_limit, "allocator_background_threads": True}
+            )
         except duckdb.Error as exc:
             raise ConfigError(f"cannot open DuckDB warehouse {path}: {str(exc).splitlines()[0]}") from None
 
