@@ -118,14 +118,39 @@ def validate(chunk: pa.Table, contract: SourceContract) -> Validated:
 
 
 def _cast_column(raw: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
-    text = pc.utf8_trim_whitespace(raw)
-    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+    if _trimmed_and_filled(raw):  # most columns of a real file: nothing to trim, nothing empty
+        text = raw
+    else:
+        text = pc.utf8_trim_whitespace(raw)
+        text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
     checks: list[_Check] = []
     if col.required:
         checks.append(_Check(pc.is_null(text), "required", col.name, _fixed(f"{col.name} is empty")))
     caster = _CASTERS[col.kind]
     value, kind_checks = caster(text, col)
     return value, checks + kind_checks
+
+
+def _trimmed_and_filled(raw: pa.Array) -> bool:
+    """Whether trimming would change nothing and no value would become NULL: every value is non-empty and
+    starts and ends with a printable ASCII character.
+
+    A look at two bytes per value instead of a trimmed copy of the whole column and an empty test;
+    anything else (a control character, a space or any non-ASCII byte at either end: Unicode spaces
+    such as NBSP) takes the full trim.
+    """
+    if not pa.types.is_string(raw.type) or raw.null_count or len(raw) == 0:
+        return False
+    offsets, data = raw.buffers()[1], raw.buffers()[2]
+    if offsets is None or data is None:
+        return False
+    bounds = np.frombuffer(offsets, dtype=np.int32, count=raw.offset + len(raw) + 1)[raw.offset :]
+    starts, ends = bounds[:-1], bounds[1:]
+    if bool((ends <= starts).any()):
+        return False
+    chars = np.frombuffer(data, dtype=np.uint8)
+    first, last = chars[starts], chars[ends - 1]
+    return not bool(((first <= 0x20) | (first >= 0x7F) | (last <= 0x20) | (last >= 0x7F)).any())
 
 
 def _quote(col: Column, text: pa.Array, message: str) -> Reason:

@@ -4,6 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from etl.contracts import BANK_STATEMENTS, LOAN_APPLICATIONS, REPAYMENTS
@@ -291,3 +292,58 @@ def test_column_fast_paths_agree_with_the_full_parse(column: str, texts: list[st
     assert outcome(texts) == one_by_one  # together with dirty ones: the full parse
     clean = [t for t, o in zip(texts, one_by_one, strict=True) if o[0] == "ok"]
     assert len(clean) >= 3 and outcome(clean) == [o for o in one_by_one if o[0] == "ok"]
+
+
+EDGE_TEXTS = [
+    "T1",
+    " T1",
+    "T1 ",
+    "\tT1",
+    "T1\r",
+    "\u00a0T1",
+    "T1\u3000",
+    "caf\u00e9",
+    "\u00e9",
+    "",
+    "   ",
+    "a b",
+    "x",
+    "\x1fT",
+]
+
+
+@pytest.mark.parametrize("text", EDGE_TEXTS)
+def test_the_no_trim_shortcut_gives_what_trimming_gives(text: str) -> None:
+    """Columns whose values need no trim skip it; any value at the edge of that rule takes the full trim."""
+    from etl.normalize.validate import _trimmed_and_filled
+
+    clean = pa.array(["T2", "C9", "2023-01-15"])
+    for values in ([text], ["T2", text], ["T2", text, "C9"]):
+        raw = pa.concat_arrays([clean, pa.array(values)]).slice(1)  # an offset, as in a chunk slice
+        trimmed = pc.utf8_trim_whitespace(raw)
+        unchanged = raw.equals(trimmed) and not pc.any(pc.equal(trimmed, "")).as_py()
+        if _trimmed_and_filled(raw):
+            assert unchanged, values
+    expected_shortcut = (
+        text not in {"", "   "} and text == text.strip() and text.isascii() and text.isprintable()
+    )
+    assert _trimmed_and_filled(pa.array([text])) is expected_shortcut
+    assert _trimmed_and_filled(clean) is True
+    assert _trimmed_and_filled(pa.array(["a", None])) is False
+
+
+def test_padded_and_empty_values_are_trimmed_and_made_empty_whatever_the_rest_of_the_column() -> None:
+    rows = [
+        {
+            "transaction_id": tid,
+            "customer_id": "C1",
+            "transaction_date": "2023-01-15",
+            "transaction_amount": "10",
+            "narration": "POS",
+            "balance": "1",
+        }
+        for tid in ("T1", " T2 ", "\u00a0T3", "")
+    ]
+    result = validate(chunk(rows, BANK_STATEMENTS), BANK_STATEMENTS)
+    assert [r["transaction_id"] for r in result.valid.to_pylist()] == ["T1", "T2", "T3"]
+    assert [(r["source_row"], r["rule"]) for r in result.quarantine.to_pylist()] == [(5, "required")]
