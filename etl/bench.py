@@ -29,9 +29,9 @@ from etl.timing import STAGES
 STATEMENTS_CSV = Path("bank_statements") / "statements.csv"
 APPLICATIONS_CSV = Path("loan_applications") / "applications.csv"
 ROWS_PER_CUSTOMER = 200  # about 17 transactions a month over the generator's year
-# The sizing the bench measures (and docs/performance.md recommends for Lambda): parse 8 MiB of CSV per
+# The sizing the bench measures (and docs/performance.md recommends for Lambda): parse 4 MiB of CSV per
 # chunk and cap each embedded DuckDB at 128 MB, so peak RSS stays flat whatever the file size.
-LAMBDA_SIZING: dict[str, Any] = {"chunk_bytes": 8 << 20, "duckdb_memory_limit": "128MB"}
+LAMBDA_SIZING: dict[str, Any] = {"chunk_bytes": 4 << 20, "duckdb_memory_limit": "128MB"}
 REFERENCE_DDL = (
     "CREATE TABLE t (transaction_id VARCHAR, customer_id VARCHAR, transaction_date DATE, "
     "transaction_amount DECIMAL(18,2), narration VARCHAR, balance DECIMAL(18,2), channel VARCHAR)"

@@ -44,8 +44,8 @@ DATE_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 PARQUET_COMPRESSION = "zstd"
 READ_AHEAD = 1  # parsed chunks waiting for validation: parsing the next overlaps work on this one
-DUPLICATE_CHECK_ROWS = 1_000_000  # keys per partition of the duplicate check (bounds its memory)
-WRITE_BEHIND = 1  # modelled chunks waiting for the Parquet writer: writing overlaps the next validation
+DUPLICATE_CHECK_ROWS = 5_000_000  # keys per partition of the duplicate check (bounds its memory)
+WRITE_BEHIND = 1  # chunks waiting for each stage behind validation (modelling, then the Parquet writer)
 QUARANTINE_META = [
     pa.field("file_id", pa.string()),
     pa.field("source_uri", pa.string()),
@@ -324,11 +324,8 @@ class Pipeline:
                     if bad.num_rows:
                         bad = self._quarantine_rows(bad, contract, item, file_id, loaded_at)
                     dates.extend(_date_bounds(fact, DATE_COLUMNS[source]))
-                with timer.stage("lake"):
-                    facts.write_table(fact)
-                    if bad.num_rows:
-                        quarantine.write_table(bad)
                 quarantined[0] += bad.num_rows
+                writer.submit(partial(_write_parts, facts, fact, quarantine, bad, timer))
 
             with (
                 item.open() as stream,
@@ -337,11 +334,15 @@ class Pipeline:
             ):
                 counted = _CountingStream(stream, self.progress)
                 chunks = iter_chunks(counted, layout, block_size=self.settings.chunk_bytes)
-                with _read_ahead(chunks, timer) as ahead, _WriteBehind() as behind:
+                with (
+                    _read_ahead(chunks, timer) as ahead,
+                    _WriteBehind("etl-writer") as writer,
+                    _WriteBehind("etl-model") as behind,
+                ):
                     for chunk, malformed, blanks in ahead:
                         with timer.stage("validate"):
                             checked = validate(chunk, contract)
-                        # Modelling and writing run on the writer thread, overlapping the next validation.
+                        # Four stages on four threads, a chunk or so apart: read, validate, model, write.
                         behind.submit(partial(model_and_write, checked, malformed))
                         result.rows_in += chunk.num_rows + len(malformed)
                         result.rows_blank += blanks
@@ -503,19 +504,30 @@ def fact_parquet_options(spec: schema.TableSpec) -> dict[str, Any]:
     return {"compression": PARQUET_COMPRESSION, "use_dictionary": repeating, "write_statistics": ranged}
 
 
+def _write_parts(
+    facts: pq.ParquetWriter, fact: pa.Table, quarantine: pq.ParquetWriter, bad: pa.Table, timer: StageTimer
+) -> None:
+    with timer.stage("lake"):
+        facts.write_table(fact)
+        if bad.num_rows:
+            quarantine.write_table(bad)
+
+
 class _WriteBehind:
     """Runs submitted jobs in order on one background thread, at most WRITE_BEHIND of them waiting.
 
-    Parquet encoding releases the GIL, so a chunk is written while the next one is validated. A job's
+    pyarrow's kernels and Parquet encoding release the GIL, so a chunk is modelled on one such thread and
+    written on another while the next one is validated (1M rows: 0.05-0.08 s faster than modelling and
+    writing on one thread, for about 25 MB more peak RSS). A job's
     exception is raised by the next `submit` or on leaving; leaving early (an exception in the producer)
     drops what is still queued and waits for the job in hand.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "etl-writer") -> None:
         self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=WRITE_BEHIND)
         self._error: BaseException | None = None
         self._abandon = threading.Event()
-        self._thread = threading.Thread(target=self._work, name="etl-writer", daemon=True)
+        self._thread = threading.Thread(target=self._work, name=name, daemon=True)
 
     def __enter__(self) -> _WriteBehind:
         self._thread.start()
@@ -624,8 +636,9 @@ def _duplicates(
     copy must not load in its place (it is the stale version the file meant to replace).
 
     The keys are checked in hash partitions of at most DUPLICATE_CHECK_ROWS rows (`rows` is the file's
-    count): DuckDB's distinct count holds every key of what it checks at once, which at 10M rows added
-    150 MB to the peak RSS; one partition per million keys keeps it at the 1M-row level.
+    count): DuckDB's distinct count holds every key hash of what it checks at once. At 10M rows one pass
+    takes 0.6 s and raises the peak RSS by 35 MB over the streaming phase's; two partitions take 0.9 s
+    and stay under it (ten partitions of 1M: 2.4 s).
     """
     con = duckdb.connect(
         ":memory:", config={"memory_limit": memory_limit, "temp_directory": str(work / "duck")}

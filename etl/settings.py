@@ -27,7 +27,7 @@ class Settings(BaseSettings):
         None, description="Secrets Manager ARN holding the Slack webhook URL"
     )
     log_level: LogLevel = "INFO"
-    chunk_bytes: int = Field(8 << 20, ge=1 << 16, description="CSV bytes parsed per chunk (bounds memory)")
+    chunk_bytes: int = Field(4 << 20, ge=1 << 16, description="CSV bytes parsed per chunk (bounds memory)")
     mask_narration: bool = Field(
         False, description="Mask bank-statement narrations in the lake, quarantine and logs"
     )

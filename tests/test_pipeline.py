@@ -558,3 +558,90 @@ def test_the_duplicate_check_gives_the_same_answer_in_hash_partitions(
     loaded, quarantined, rows, facts = whole
     assert loaded + quarantined == 300 and len(facts) == loaded
     assert sum(rule == "duplicate_key" for _, rule, _ in rows) > 150  # the case is really exercised
+
+
+def test_files_hashed_ahead_keep_their_outcomes_and_order(env: Env) -> None:
+    """Each file's hash is taken while the file before it loads: an unreadable one among them is still
+    rejected with its own reason, and the others load in order around it."""
+    from etl.load.lake import LocalLake
+    from etl.load.warehouse import open_warehouse
+    from etl.pipeline import Pipeline, SourceFile, discover
+
+    write(
+        env.data, "loan_applications", "a.csv", APP_HEADER + "\nA1,C1,300.00,2023-01-01,700,Employed,1000\n"
+    )
+    write(env.data, "bank_statements", "s1.csv", STMT_HEADER + "\nT1,C1,2023-01-02,-5.00,POS,1.00\n")
+    write(env.data, "bank_statements", "s2.csv", STMT_HEADER + "\nT2,C1,2023-01-03,7.50,SALARY,8.50\n")
+
+    def denied() -> BinaryIO:
+        raise PermissionError(13, "Permission denied")
+
+    found = discover([env.data])
+    locked = SourceFile("data/bank_statements/locked.csv", "locked.csv", "bank_statements", denied)
+    items = [found[0], locked, *found[1:], found[1]]  # the last one repeats content already loaded
+    with open_warehouse(env.settings) as wh:
+        report = Pipeline(env.settings, LocalLake(env.settings.lake), wh).run(items)
+    outcome = [(Path(f.path).name, f.status, f.error) for f in report.files]
+    assert outcome == [
+        ("a.csv", "loaded", None),
+        ("locked.csv", "rejected", "unreadable: Permission denied"),
+        ("s1.csv", "loaded", None),
+        ("s2.csv", "loaded", None),
+        ("s1.csv", "skipped_duplicate", None),
+    ]
+    assert env.query("SELECT transaction_id, transaction_amount FROM fact_bank_transaction ORDER BY 1") == [
+        ("T1", Decimal("-5.00")),
+        ("T2", Decimal("7.50")),
+    ]
+
+
+def test_a_defect_while_modelling_fails_the_file_and_leaves_nothing(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Modelling runs on its own thread: its exception still fails only this file, with nothing loaded."""
+    import etl.model.star
+
+    real = etl.model.star.build_fact_bank_transaction
+    calls: list[int] = []
+
+    def flaky(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("model exploded")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(etl.model.star, "build_fact_bank_transaction", flaky)
+    rows = "\n".join(f"T{i},C1,2023-01-02,-5.00,POS {'x' * 40},1.00" for i in range(8000))  # eight chunks
+    write(env.data, "bank_statements", "s.csv", STMT_HEADER + "\n" + rows + "\n")
+    write(
+        env.data, "loan_applications", "a.csv", APP_HEADER + "\nA1,C1,300.00,2023-01-01,700,Employed,1000\n"
+    )
+    report = env.run(chunk_bytes=1 << 16)
+    results = by_path(report)
+    assert results["a.csv"].status == "loaded"
+    assert (results["s.csv"].status, results["s.csv"].error) == (
+        "failed",
+        "internal error (RuntimeError): model exploded",
+    )
+    assert len(calls) == 3  # the chunks after the failure were never modelled
+    assert env.scalar("SELECT COUNT(*) FROM fact_bank_transaction") == 0
+    assert not list((env.root / "lake" / "curated" / "fact_bank_transaction").glob("*.parquet"))
+
+
+def test_curated_parquet_keeps_statistics_for_numbers_and_dates_only(env: Env) -> None:
+    write(env.data, "bank_statements", "s.csv", STMT_HEADER + "\nT1,C1,2023-01-02,-5.00,POS,1.00\n")
+    [result] = env.run().files
+    meta = pq.ParquetFile(result.lake_uri or "").metadata.row_group(0)
+    stats = {meta.column(i).path_in_schema: meta.column(i).is_stats_set for i in range(meta.num_columns)}
+    assert {c for c, has in stats.items() if has} == {
+        "customer_key",
+        "transaction_date_key",
+        "transaction_date",
+        "category_key",
+        "transaction_amount",
+        "balance",
+        "source_row",
+        "loaded_at",
+    }
+    column = {meta.column(i).path_in_schema: meta.column(i) for i in range(meta.num_columns)}
+    assert column["transaction_date"].statistics.min.isoformat() == "2023-01-02"

@@ -1,4 +1,4 @@
-"""The pipeline's two helper threads: the reader ahead of validation and the Parquet writer behind it."""
+"""The pipeline's helper threads: the reader ahead of validation, the modeller and the Parquet writer behind it."""
 
 from __future__ import annotations
 
