@@ -50,7 +50,7 @@ class BenchResult:
     file_bytes: int  # size of the bank-statement CSV
     rows_loaded: int  # bank-statement rows in fact_bank_transaction after the run
     rows_quarantined: int
-    stages: dict[str, float]  # seconds spent in each stage (the reader thread overlaps the others)
+    stages: dict[str, float]  # seconds spent in each stage (read, validate, model and writes overlap)
     pipeline_seconds: float  # wall clock of the whole run: both files, warehouse MERGE, data tests
     startup_seconds: float  # once per process (category rules, lazy imports), not per file
     rows_per_second: float
@@ -310,7 +310,7 @@ def format_result(result: BenchResult) -> list[str]:
     lines = [
         f"bank statements: {result.rows:,} rows, {result.file_bytes / (1 << 20):.1f} MiB, "
         f"{result.customers:,} customers; loaded {result.rows_loaded:,}, quarantined {result.rows_quarantined:,}",
-        "stage seconds (the reader thread overlaps the others):",
+        "stage seconds (read, validate, model and the Parquet writes overlap on four threads):",
     ]
     lines += [f"  {name:<11}{seconds:8.2f}" for name, seconds in result.stages.items()]
     lines += [

@@ -314,7 +314,9 @@ class Pipeline:
             fact_path, quarantine_path = work / "fact.parquet", work / "quarantine.parquet"
             q_schema = pa.schema([*quarantine_schema(contract), *QUARANTINE_META])
             dates: list[date] = []
-            quarantined = [0]  # rows quarantined by validation or as malformed, counted on the writer thread
+            quarantined = [
+                0
+            ]  # rows quarantined by validation or as malformed, counted on the modelling thread
             timer = self.timer
 
             def model_and_write(checked: Validated, malformed: list[MalformedRow]) -> None:

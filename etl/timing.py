@@ -15,7 +15,7 @@ STAGES: tuple[str, ...] = ("read", "validate", "model", "lake", "warehouse", "da
 
 
 class StageTimer:
-    """Accumulates seconds per stage name; safe to use from the pipeline's reader thread too."""
+    """Accumulates seconds per stage name; safe to use from the pipeline's helper threads too."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
