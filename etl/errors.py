@@ -29,6 +29,13 @@ class FileRejected(EtlError):
     """A whole file cannot be loaded (empty, unreadable, missing columns). Only a corrected file can help."""
 
 
+class SourceChanged(EtlError):
+    """The source's content changed between hashing it and reading it (a file still being written or
+    replaced): what was read would be recorded under another content's hash. A later attempt reads it whole."""
+
+    retryable = True
+
+
 class WarehouseError(EtlError):
     """A warehouse statement failed. Transient failures (dropped connections, serialisation conflicts) are retryable."""
 

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from etl.contracts import CONTRACTS, SOURCE_ORDER, SourceContract, SourceName, source_from_folder
-from etl.errors import ConfigError, EtlError, FileRejected
+from etl.errors import ConfigError, EtlError, FileRejected, SourceChanged
 from etl.extract.reader import MalformedRow, fingerprint, iter_chunks, read_into, sniff_layout
 from etl.load.lake import Lake
 from etl.load.warehouse.base import FileLoad, LedgerRow, Warehouse
@@ -63,6 +63,9 @@ class SourceFile:
     source: SourceName | None
     open: Callable[[], BinaryIO]
     reason: str | None = None  # why the source could not be told
+    # A cheap token of the content's version (local files: size, mtime, inode), compared before and after
+    # each read; None where every read is pinned to one version anyway (S3 objects, by VersionId or ETag).
+    stamp: Callable[[], tuple[int, ...]] | None = None
 
 
 @dataclass
@@ -153,19 +156,36 @@ def _local_file(path: Path, forced: SourceName | None) -> SourceFile:
             "bank_statements/ or repayments/, or pass --source"
         )
     )
-    return SourceFile(str(path), path.name, detected, lambda: path.open("rb"), reason)
+    return SourceFile(str(path), path.name, detected, lambda: path.open("rb"), reason, partial(_stamp, path))
 
 
-Identity = tuple[str, int, bytes]  # content SHA-256, size, first bytes
+def _stamp(path: Path) -> tuple[int, ...]:
+    try:
+        info = path.stat()
+    except OSError:
+        return ()
+    return (info.st_size, info.st_mtime_ns, info.st_ino)
+
+
+@dataclass(frozen=True)
+class Identity:
+    file_id: str  # content SHA-256
+    size: int
+    head: bytes  # the first bytes, for sniffing the layout
+    stamp: tuple[int, ...] | None  # the source's version token when it was hashed (SourceFile.stamp)
 
 
 def identify(item: SourceFile) -> Identity:
     """The file's content hash, size and head (see `fingerprint`), or FileRejected when it cannot be read."""
+    before = item.stamp() if item.stamp else None
     try:
         with item.open() as stream:
-            return fingerprint(stream)
+            file_id, size, head = fingerprint(stream)
     except OSError as exc:  # the source itself cannot be read (missing, a folder, no permission)
         raise FileRejected(f"unreadable: {exc.strerror or exc}") from None
+    if item.stamp and item.stamp() != before:
+        raise SourceChanged("changed while it was being hashed (still being written?); load it again later")
+    return Identity(file_id, size, head, before)
 
 
 def use_memory_pool(name: str) -> None:
@@ -241,14 +261,15 @@ class Pipeline:
         result = FileResult(item.uri, item.source, "failed")
         size = 0
         try:
-            result.file_id, size, head = identity.result() if identity is not None else identify(item)
+            ident = identity.result() if identity is not None else identify(item)
+            result.file_id, size = ident.file_id, ident.size
             self.progress(f"start:{item.name}", size)
             if self.warehouse.is_loaded(result.file_id):
                 result.status = "skipped_duplicate"
             elif item.source is None:
                 raise FileRejected(item.reason or "unknown source")
             else:
-                self._load(item, item.source, result, started, size, head)
+                self._load(item, item.source, result, started, ident)
         except FileRejected as exc:
             result.status, result.error = "rejected", exc.message
             result.rows_in = result.rows_loaded = result.rows_quarantined = 0
@@ -302,21 +323,17 @@ class Pipeline:
         source: SourceName,
         result: FileResult,
         started: datetime,
-        size: int,
-        head: bytes,
+        ident: Identity,
     ) -> None:
         contract = CONTRACTS[source]
-        file_id = result.file_id or ""
-        layout = sniff_layout(head, size, contract)
+        file_id, size = ident.file_id, ident.size
+        layout = sniff_layout(ident.head, size, contract)
         loaded_at = _now()
         spec = schema.TABLES[contract.fact_table]
         with self.lake.workspace(file_id) as work:
             fact_path, quarantine_path = work / "fact.parquet", work / "quarantine.parquet"
             q_schema = pa.schema([*quarantine_schema(contract), *QUARANTINE_META])
             dates: list[date] = []
-            quarantined = [
-                0
-            ]  # rows quarantined by validation or as malformed, counted on the modelling thread
             timer = self.timer
 
             def model_and_write(checked: Validated, malformed: list[MalformedRow]) -> None:
@@ -326,7 +343,7 @@ class Pipeline:
                     if bad.num_rows:
                         bad = self._quarantine_rows(bad, contract, item, file_id, loaded_at)
                     dates.extend(_date_bounds(fact, DATE_COLUMNS[source]))
-                quarantined[0] += bad.num_rows
+                result.rows_quarantined += bad.num_rows  # read by the main thread after the join only
                 writer.submit(partial(_write_parts, facts, fact, quarantine, bad, timer))
 
             with (
@@ -350,7 +367,7 @@ class Pipeline:
                         result.rows_blank += blanks
                         self.progress("rows", chunk.num_rows)
                         del chunk, checked  # let the next chunk reuse the memory
-            result.rows_quarantined += quarantined[0]
+            self._check_unchanged(item, ident, counted.total)
             pa.default_memory_pool().release_unused()  # the chunks' buffers, before DuckDB needs memory
             with timer.stage("lake"):
                 dupes = _duplicates(
@@ -396,6 +413,15 @@ class Pipeline:
                 loaded = self.warehouse.load_file(load)
             if not loaded:
                 result.status = "skipped_duplicate"
+
+    def _check_unchanged(self, item: SourceFile, ident: Identity, read: int) -> None:
+        """The parse read the content that was hashed: the file is hashed ahead of its turn, and a file still
+        being written or replaced since would be recorded under the hash of another content."""
+        if read != ident.size or (item.stamp is not None and item.stamp() != ident.stamp):
+            raise SourceChanged(
+                f"changed while it was being loaded ({ident.size} bytes hashed, {read} read; "
+                "still being written?); load it again later"
+            )
 
     def _build(self, source: SourceName, valid: pa.Table, file_id: str, loaded_at: datetime) -> pa.Table:
         if source == "bank_statements":
@@ -614,10 +640,11 @@ _END: Any = object()
 
 
 class _CountingStream(io.RawIOBase):
-    """Reports bytes read, for progress bars."""
+    """Counts the bytes read and reports them, for progress bars."""
 
     def __init__(self, inner: BinaryIO, progress: Progress) -> None:
         self.inner, self.progress = inner, progress
+        self.total = 0
 
     def readable(self) -> bool:
         return True
@@ -625,6 +652,7 @@ class _CountingStream(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         n = read_into(self.inner, memoryview(buffer).cast("B"))
         if n:
+            self.total += n
             self.progress("bytes", n)
         return n
 

@@ -611,7 +611,9 @@ def test_a_defect_while_modelling_fails_the_file_and_leaves_nothing(
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(etl.model.star, "build_fact_bank_transaction", flaky)
-    rows = "\n".join(f"T{i},C1,2023-01-02,-5.00,POS {'x' * 40},1.00" for i in range(8000))  # eight chunks
+    rows = "\n".join(
+        f"T{i},C1,2023-01-02,{'oops' if i % 10 == 0 else '-5.00'},POS {'x' * 40},1.00" for i in range(8000)
+    )  # eight chunks, a tenth of the rows invalid
     write(env.data, "bank_statements", "s.csv", STMT_HEADER + "\n" + rows + "\n")
     write(
         env.data, "loan_applications", "a.csv", APP_HEADER + "\nA1,C1,300.00,2023-01-01,700,Employed,1000\n"
@@ -624,6 +626,8 @@ def test_a_defect_while_modelling_fails_the_file_and_leaves_nothing(
         "internal error (RuntimeError): model exploded",
     )
     assert len(calls) == 3  # the chunks after the failure were never modelled
+    # the ledger keeps what the failed attempt had counted: rows read and those of them quarantined
+    assert 0 < results["s.csv"].rows_quarantined < results["s.csv"].rows_in < 8000
     assert env.scalar("SELECT COUNT(*) FROM fact_bank_transaction") == 0
     assert not list((env.root / "lake" / "curated" / "fact_bank_transaction").glob("*.parquet"))
 
@@ -645,3 +649,96 @@ def test_curated_parquet_keeps_statistics_for_numbers_and_dates_only(env: Env) -
     }
     column = {meta.column(i).path_in_schema: meta.column(i) for i in range(meta.num_columns)}
     assert column["transaction_date"].statistics.min.isoformat() == "2023-01-02"
+
+
+def _run_with_progress(env: Env, progress: object) -> list[tuple[str, str, bool, str | None]]:
+    from etl.load.lake import LocalLake
+    from etl.load.warehouse import open_warehouse
+    from etl.pipeline import Pipeline, discover
+
+    with open_warehouse(env.settings) as wh:
+        pipeline = Pipeline(env.settings, LocalLake(env.settings.lake), wh, progress=progress)  # type: ignore[arg-type]
+        report = pipeline.run(discover([env.data]))
+    return [(Path(f.path).name, f.status, f.retryable, f.error) for f in report.files]
+
+
+@pytest.mark.parametrize("same_size", [False, True], ids=["grown", "replaced-same-size"])
+def test_a_file_changed_after_it_was_hashed_fails_retryably_and_loads_whole_next_time(
+    env: Env, same_size: bool
+) -> None:
+    """The next file is hashed while the one before it loads; if it changes before its turn (still being
+    copied, or replaced), loading it would record its new rows under the old content's hash."""
+    import hashlib
+    import os
+
+    write(
+        env.data, "loan_applications", "a.csv", APP_HEADER + "\nA1,C1,300.00,2023-01-01,700,Employed,1000\n"
+    )
+    statements = write(
+        env.data, "bank_statements", "s.csv", STMT_HEADER + "\nT1,C1,2023-01-02,-5.00,POS,1.00\n"
+    )
+    new_text = STMT_HEADER + (
+        "\nT9,C1,2023-01-02,-7.00,POS,1.00\n"
+        if same_size
+        else "\nT1,C1,2023-01-02,-5.00,POS,1.00\nT2,C1,2023-01-03,9.00,SALARY,10.00\n"
+    )
+
+    def rewrite(event: str, n: int) -> None:
+        if event == "start:a.csv":  # s.csv has been hashed (or is being hashed) by now
+            staged = statements.with_name(".s.csv.new")
+            staged.write_text(new_text)
+            os.replace(staged, statements)
+
+    first = _run_with_progress(env, rewrite)
+    assert first[0] == ("a.csv", "loaded", False, None)
+    name, status, retryable, error = first[1]
+    assert (name, status, retryable) == ("s.csv", "failed", True)
+    assert error is not None and error.startswith("changed while it was being")
+    assert env.scalar("SELECT COUNT(*) FROM fact_bank_transaction") == 0
+    assert not list((env.root / "lake" / "curated" / "fact_bank_transaction").glob("*.parquet"))
+
+    second = _run_with_progress(env, lambda event, n: None)
+    assert second == [("a.csv", "skipped_duplicate", False, None), ("s.csv", "loaded", False, None)]
+    new_id = hashlib.sha256(new_text.encode()).hexdigest()
+    ledger = env.query(
+        "SELECT file_id, status FROM etl_file_ledger WHERE file_name = 's.csv' ORDER BY status"
+    )
+    # the failed attempt is on record (under the hash it was taken for) only when it failed after hashing
+    assert ledger[-1] == (new_id, "loaded") and [status for _, status in ledger[:-1]] in ([], ["failed"])
+    expected = ["T9"] if same_size else ["T1", "T2"]
+    assert [
+        r[0] for r in env.query("SELECT transaction_id FROM fact_bank_transaction ORDER BY 1")
+    ] == expected
+    assert env.scalar("SELECT COUNT(DISTINCT source_file_id) FROM fact_bank_transaction") == 1
+
+
+def test_a_source_that_reads_other_bytes_than_it_hashed_fails_retryably(env: Env) -> None:
+    """Sources without a version stamp (an unpinned stream) are still checked: the parse must read as many
+    bytes as were hashed."""
+    import io
+
+    from etl.load.lake import LocalLake
+    from etl.load.warehouse import open_warehouse
+    from etl.pipeline import Pipeline, SourceFile
+
+    versions = [
+        (STMT_HEADER + "\nT1,C1,2023-01-02,-5.00,POS,1.00\n").encode(),
+        (STMT_HEADER + "\nT1,C1,2023-01-02,-5.00,POS,1.00\nT2,C1,2023-01-03,9.00,POS,10.00\n").encode(),
+    ]
+    opened: list[int] = []
+
+    def open_next() -> BinaryIO:
+        opened.append(1)
+        return io.BytesIO(versions[min(len(opened), 2) - 1])
+
+    item = SourceFile("memory://s.csv", "s.csv", "bank_statements", open_next)
+    with open_warehouse(env.settings) as wh:
+        pipeline = Pipeline(env.settings, LocalLake(env.settings.lake), wh)
+        pipeline.prepare()
+        result = pipeline.process(item)
+    assert (result.status, result.retryable) == ("failed", True)
+    assert result.error == (
+        f"changed while it was being loaded ({len(versions[0])} bytes hashed, {len(versions[1])} read; "
+        "still being written?); load it again later"
+    )
+    assert env.scalar("SELECT COUNT(*) FROM fact_bank_transaction") == 0
