@@ -176,7 +176,10 @@ class Identity:
 
 
 def identify(item: SourceFile) -> Identity:
-    """The file's content hash, size and head (see `fingerprint`), or FileRejected when it cannot be read."""
+    """The file's content hash, size and head (see `fingerprint`).
+
+    FileRejected when it cannot be read; SourceChanged (retryable) when its stamp moved while it was hashed.
+    """
     before = item.stamp() if item.stamp else None
     try:
         with item.open() as stream:
