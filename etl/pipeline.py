@@ -191,6 +191,16 @@ def identify(item: SourceFile) -> Identity:
     return Identity(file_id, size, head, before)
 
 
+def _check_unchanged(item: SourceFile, ident: Identity, read: int) -> None:
+    """The parse read the content that was hashed: the file is hashed ahead of its turn, and a file still
+    being written or replaced since would be recorded under the hash of another content."""
+    if read != ident.size or (item.stamp is not None and item.stamp() != ident.stamp):
+        raise SourceChanged(
+            f"changed while it was being loaded ({ident.size} bytes hashed, {read} read; "
+            "still being written?); load it again later"
+        )
+
+
 def use_memory_pool(name: str) -> None:
     """Make `name` the process's default Arrow allocator (a build without it keeps the current one).
 
@@ -370,7 +380,7 @@ class Pipeline:
                         result.rows_blank += blanks
                         self.progress("rows", chunk.num_rows)
                         del chunk, checked  # let the next chunk reuse the memory
-            self._check_unchanged(item, ident, counted.total)
+            _check_unchanged(item, ident, counted.total)
             pa.default_memory_pool().release_unused()  # the chunks' buffers, before DuckDB needs memory
             with timer.stage("lake"):
                 dupes = _duplicates(
@@ -416,15 +426,6 @@ class Pipeline:
                 loaded = self.warehouse.load_file(load)
             if not loaded:
                 result.status = "skipped_duplicate"
-
-    def _check_unchanged(self, item: SourceFile, ident: Identity, read: int) -> None:
-        """The parse read the content that was hashed: the file is hashed ahead of its turn, and a file still
-        being written or replaced since would be recorded under the hash of another content."""
-        if read != ident.size or (item.stamp is not None and item.stamp() != ident.stamp):
-            raise SourceChanged(
-                f"changed while it was being loaded ({ident.size} bytes hashed, {read} read; "
-                "still being written?); load it again later"
-            )
 
     def _build(self, source: SourceName, valid: pa.Table, file_id: str, loaded_at: datetime) -> pa.Table:
         if source == "bank_statements":

@@ -139,12 +139,9 @@ def _trimmed_and_filled(raw: pa.Array) -> bool:
     anything else (a control character, a space or any non-ASCII byte at either end: Unicode spaces
     such as NBSP) takes the full trim.
     """
-    if not pa.types.is_string(raw.type) or raw.null_count or len(raw) == 0:
+    if not pa.types.is_string(raw.type) or raw.null_count or (layout := _string_layout(raw)) is None:
         return False
-    offsets, data = raw.buffers()[1], raw.buffers()[2]
-    if offsets is None or data is None:
-        return False
-    bounds = np.frombuffer(offsets, dtype=np.int32, count=raw.offset + len(raw) + 1)[raw.offset :]
+    bounds, data = layout
     starts, ends = bounds[:-1], bounds[1:]
     if bool((ends <= starts).any()):
         return False
@@ -283,13 +280,20 @@ def _arrow_decimal(text: pa.Array, dtype: pa.Decimal128Type) -> pa.Array | None:
 
 def _character_data(text: pa.Array) -> bytes:
     """The bytes of every value of a string array, concatenated."""
-    if len(text) == 0 or text.null_count == len(text):
+    if text.null_count == len(text) or (layout := _string_layout(text)) is None:
         return b""
+    bounds, data = layout
+    return memoryview(data)[int(bounds[0]) : int(bounds[-1])].tobytes()
+
+
+def _string_layout(text: pa.Array) -> tuple[np.ndarray, pa.Buffer] | None:
+    """(offsets of this array's values, character data) of a non-empty string array, or None."""
+    if len(text) == 0:
+        return None
     offsets, data = text.buffers()[1], text.buffers()[2]
     if offsets is None or data is None:
-        return b""
-    bounds = np.frombuffer(offsets, dtype=np.int32, count=text.offset + len(text) + 1)
-    return memoryview(data)[int(bounds[text.offset]) : int(bounds[-1])].tobytes()
+        return None
+    return np.frombuffer(offsets, dtype=np.int32, count=text.offset + len(text) + 1)[text.offset :], data
 
 
 def _cast_int(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
