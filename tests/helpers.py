@@ -9,7 +9,7 @@ from typing import Any
 
 from etl.load.lake import LocalLake
 from etl.load.warehouse import open_warehouse
-from etl.pipeline import Pipeline, RunReport, discover
+from etl.pipeline import Pipeline, Progress, RunReport, discover
 from etl.settings import Settings
 
 APP_HEADER = "application_id,customer_id,loan_amount,loan_application_date,credit_score,employment_status,annual_income"
@@ -34,11 +34,16 @@ class Env:
         return self.root / "data"
 
     def run(
-        self, paths: Sequence[Path] | None = None, source: str | None = None, **settings: Any
+        self,
+        paths: Sequence[Path] | None = None,
+        source: str | None = None,
+        *,
+        progress: Progress | None = None,
+        **settings: Any,
     ) -> RunReport:
         effective = self.settings.model_copy(update=settings) if settings else self.settings
         with open_warehouse(effective) as wh:
-            pipeline = Pipeline(effective, LocalLake(effective.lake), wh)
+            pipeline = Pipeline(effective, LocalLake(effective.lake), wh, progress=progress)
             return pipeline.run(discover(list(paths or [self.data]), source))
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

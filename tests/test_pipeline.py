@@ -10,6 +10,7 @@ from typing import BinaryIO
 import pyarrow.parquet as pq
 import pytest
 
+from etl.pipeline import Progress
 from tests.helpers import APP_HEADER, REPAY_HEADER, STMT_HEADER, Env, by_path, write
 
 
@@ -651,14 +652,8 @@ def test_curated_parquet_keeps_statistics_for_numbers_and_dates_only(env: Env) -
     assert column["transaction_date"].statistics.min.isoformat() == "2023-01-02"
 
 
-def _run_with_progress(env: Env, progress: object) -> list[tuple[str, str, bool, str | None]]:
-    from etl.load.lake import LocalLake
-    from etl.load.warehouse import open_warehouse
-    from etl.pipeline import Pipeline, discover
-
-    with open_warehouse(env.settings) as wh:
-        pipeline = Pipeline(env.settings, LocalLake(env.settings.lake), wh, progress=progress)  # type: ignore[arg-type]
-        report = pipeline.run(discover([env.data]))
+def _run_with_progress(env: Env, progress: Progress) -> list[tuple[str, str, bool, str | None]]:
+    report = env.run(progress=progress)
     return [(Path(f.path).name, f.status, f.retryable, f.error) for f in report.files]
 
 
