@@ -5,6 +5,7 @@ of severity error failed."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from etl import interrupt
 from etl.errors import EtlError, exit_code_of, redact_urls
 from etl.settings import Settings
 
@@ -224,16 +226,26 @@ _register_optional_commands()
 
 
 def main() -> None:
+    interrupt.install()
     try:
         app()
     except KeyboardInterrupt:
-        err.print("interrupted")
-        sys.exit(130)
+        pass
+    except SystemExit:
+        if not interrupt.requested():  # typer exits 130 on Ctrl-C without a word
+            raise
     except Exception as exc:  # the last line of defence: one line, never a traceback
-        lines = str(exc).strip().splitlines()
-        first = redact_urls(lines[0] if lines else "")
-        err.print(f"[bold red]error:[/] {type(exc).__name__}: {first}", highlight=False)
-        sys.exit(1)
+        if not interrupt.requested():
+            lines = str(exc).strip().splitlines()
+            first = redact_urls(lines[0] if lines else "")
+            err.print(f"[bold red]error:[/] {type(exc).__name__}: {first}", highlight=False)
+            sys.exit(1)
+    err.print("interrupted")
+    # Every transaction has been rolled back by now. Leaving at once skips the interpreter's teardown, where
+    # DuckDB's bindings print pages of "leaked" warnings when Ctrl-C stopped a statement half way.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(130)
 
 
 if __name__ == "__main__":

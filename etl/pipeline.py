@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from etl import interrupt
 from etl.contracts import CONTRACTS, SOURCE_ORDER, SourceContract, SourceName, source_from_folder
 from etl.errors import ConfigError, EtlError, FileRejected, SourceChanged
 from etl.extract.reader import MalformedRow, fingerprint, iter_chunks, read_into, sniff_layout
@@ -260,9 +261,13 @@ class Pipeline:
             for i, item in enumerate(items):
                 identity, ahead = ahead, (pool.submit(identify, items[i + 1]) if i + 1 < len(items) else None)
                 report.files.append(self.process(item, identity))
+                if interrupt.requested():  # a client may have swallowed it whole in a statement that ended
+                    raise KeyboardInterrupt
         if with_tests:
             with self.timer.stage("data_tests"):
                 report.data_tests = run_data_tests(self.warehouse, self.run_id, _now())
+            if interrupt.requested():
+                raise KeyboardInterrupt
         report.finished_at = _now()
         return report
 
@@ -283,23 +288,32 @@ class Pipeline:
                 raise FileRejected(item.reason or "unknown source")
             else:
                 self._load(item, item.source, result, started, ident)
-        except FileRejected as exc:
-            result.status, result.error = "rejected", exc.message
-            result.rows_in = result.rows_loaded = result.rows_quarantined = 0
-        except OSError as exc:  # our own disk (scratch space, temp files): the same file may load later
-            result.status, result.retryable = "failed", True
-            result.error = f"local I/O error: {exc.strerror or exc}"
-        except EtlError as exc:
-            result.status, result.error, result.retryable = "failed", exc.message, exc.retryable
-        except Exception as exc:  # a defect must fail this file only, never the other files of the run
-            lines = str(exc).strip().splitlines()
-            result.status, result.retryable = "failed", False
-            result.error = f"internal error ({type(exc).__name__}): {lines[0] if lines else ''}"
+        except Exception as exc:
+            if self._interrupted(
+                exc
+            ):  # Ctrl-C inside a warehouse statement: stop the run, not just this file
+                raise KeyboardInterrupt from None
+            _record_error(result, exc)
+        if result.status != "loaded":  # nothing of it is in the warehouse, whatever was read
+            result.rows_loaded = 0
         result.duration_ms = int((time.perf_counter() - clock) * 1000)
         if result.status in {"rejected", "failed"} and result.file_id:
             self._record_failure(item, result, size, started)
         self.progress("done", 0)
         return result
+
+    def _interrupted(self, exc: BaseException) -> bool:
+        """Whether `exc` or an error it caused or replaced reports Ctrl-C (as a backend's own exception)."""
+        if interrupt.requested():
+            return True
+        seen: set[int] = set()
+        at: BaseException | None = exc
+        while at is not None and id(at) not in seen:
+            if isinstance(at, KeyboardInterrupt) or self.warehouse.is_interrupt(at):
+                return True
+            seen.add(id(at))
+            at = at.__cause__ or at.__context__
+        return False
 
     def _record_failure(self, item: SourceFile, result: FileResult, size: int, started: datetime) -> None:
         try:
@@ -424,8 +438,9 @@ class Pipeline:
             )
             with timer.stage("warehouse"):
                 loaded = self.warehouse.load_file(load)
-            if not loaded:
+            if not loaded:  # another run committed the same content first: this one added nothing
                 result.status = "skipped_duplicate"
+                result.rows_in = result.rows_quarantined = result.rows_blank = 0
 
     def _build(self, source: SourceName, valid: pa.Table, file_id: str, loaded_at: datetime) -> pa.Table:
         if source == "bank_statements":
@@ -517,6 +532,22 @@ class Pipeline:
             out.write_table(self._quarantine_rows(table, contract, item, file_id, at))
         merged.replace(quarantine_path)
         return kept_path
+
+
+def _record_error(result: FileResult, exc: Exception) -> None:
+    """Set the status and one-line error of a file that did not load."""
+    if isinstance(exc, FileRejected):
+        result.status, result.error = "rejected", exc.message
+        result.rows_in = result.rows_quarantined = 0
+    elif isinstance(exc, OSError):  # our own disk (scratch space, temp files): the same file may load later
+        result.status, result.retryable = "failed", True
+        result.error = f"local I/O error: {exc.strerror or exc}"
+    elif isinstance(exc, EtlError):
+        result.status, result.error, result.retryable = "failed", exc.message, exc.retryable
+    else:  # a defect must fail this file only, never the other files of the run
+        lines = str(exc).strip().splitlines()
+        result.status, result.retryable = "failed", False
+        result.error = f"internal error ({type(exc).__name__}): {lines[0] if lines else ''}"
 
 
 def fact_parquet_options(spec: schema.TableSpec) -> dict[str, Any]:

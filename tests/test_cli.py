@@ -137,6 +137,35 @@ def test_a_locked_warehouse_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_a_warehouse_in_use_by_another_process_is_a_retryable_failure(tmp_path: Path) -> None:
+    """Not a configuration error (exit 2, "retrying cannot help"): the same command works once the other ends."""
+    write(
+        tmp_path / "data", "loan_applications", "a.csv", APP_HEADER + "\nA1,C1,10,2023-01-01,700,Employed,1\n"
+    )
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys; c = duckdb.connect('warehouse.duckdb'); print(1, flush=True); sys.stdin.read()",
+        ],
+        cwd=tmp_path,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "1"
+        done = etl("run", cwd=tmp_path)
+    finally:
+        holder.communicate("")
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        f"error: DuckDB warehouse warehouse.duckdb is in use by another process (PID {holder.pid}): "
+        "run again when it has finished"
+    )
+    assert etl("run", cwd=tmp_path).returncode == 0
+
+
 def test_a_lake_that_is_a_file_is_a_configuration_error(tmp_path: Path) -> None:
     write(
         tmp_path / "data", "loan_applications", "a.csv", APP_HEADER + "\nA1,C1,10,2023-01-01,700,Employed,1\n"

@@ -752,3 +752,77 @@ def test_a_source_that_reads_other_bytes_than_it_hashed_fails_retryably(env: Env
         "still being written?); load it again later"
     )
     assert env.scalar("SELECT COUNT(*) FROM fact_bank_transaction") == 0
+
+
+def test_a_file_that_fails_in_the_warehouse_reports_no_row_loaded(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from etl.errors import WarehouseError
+    from etl.load.warehouse.duckdb import DuckDBWarehouse
+
+    def unavailable(self: DuckDBWarehouse, load: object) -> bool:
+        raise WarehouseError("loading into fact_bank_transaction failed: disk I/O error")
+
+    monkeypatch.setattr(DuckDBWarehouse, "load_file", unavailable)
+    write(
+        env.data,
+        "bank_statements",
+        "s.csv",
+        STMT_HEADER + "\nT1,C1,2023-01-05,-5.00,POS,1.00\nT2,C1,x,1,P,1\n",
+    )
+    [result] = env.run().files
+    # what was read is reported, but nothing of it reached the warehouse
+    assert (result.status, result.rows_in, result.rows_loaded, result.rows_quarantined) == ("failed", 2, 0, 1)
+    assert env.query("SELECT status, rows_in, rows_loaded, rows_quarantined FROM etl_file_ledger") == [
+        ("failed", 2, 0, 1)
+    ]
+
+
+def test_ctrl_c_during_a_warehouse_statement_stops_the_run(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DuckDB turns Ctrl-C into its own InterruptException, and the statement after it fails with another
+    error: neither may pass for a failed file while the run carries on with the next one."""
+    import duckdb
+
+    from etl.load.warehouse.duckdb import DuckDBWarehouse
+
+    real = DuckDBWarehouse.upsert
+
+    def interrupted(self: DuckDBWarehouse, spec: object, staging: str) -> None:
+        if staging == "stg_fact_bank_transaction":
+            try:
+                raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
+            finally:
+                self.execute("SELECT 1")  # as upsert's RESET does: fails in the aborted transaction
+        real(self, spec, staging)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(DuckDBWarehouse, "upsert", interrupted)
+    write(env.data, "bank_statements", "s.csv", STMT_HEADER + "\nT1,C1,2023-01-05,-5.00,POS,1.00\n")
+    write(env.data, "repayments", "r.csv", REPAY_HEADER + "\nR1,A1,2023-02-01,10.00,,\n")
+    with pytest.raises(KeyboardInterrupt):
+        env.run()
+    assert env.scalar("SELECT COUNT(*) FROM fact_bank_transaction") == 0
+    assert env.scalar("SELECT COUNT(*) FROM fact_repayment") == 0  # the run stopped: the next file never ran
+    assert env.scalar("SELECT COUNT(*) FROM etl_file_ledger") == 0  # the next run loads the file
+
+
+def test_ctrl_c_that_a_client_swallowed_still_stops_the_run(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DuckDB may consume the KeyboardInterrupt and raise only `Query interrupted`: the SIGINT flag decides."""
+    from etl import interrupt
+    from etl.load.warehouse.duckdb import DuckDBWarehouse
+
+    def swallowed(self: DuckDBWarehouse, spec: object, staging: str) -> None:
+        with pytest.raises(KeyboardInterrupt):
+            interrupt.on_sigint(2, None)  # what SIGINT does under the command line's handler
+        raise RuntimeError("Query interrupted")
+
+    monkeypatch.setattr(DuckDBWarehouse, "upsert", swallowed)
+    write(env.data, "bank_statements", "s.csv", STMT_HEADER + "\nT1,C1,2023-01-05,-5.00,POS,1.00\n")
+    write(env.data, "repayments", "r.csv", REPAY_HEADER + "\nR1,A1,2023-02-01,10.00,,\n")
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            env.run()
+    finally:
+        interrupt.reset()
+    assert env.scalar("SELECT COUNT(*) FROM etl_file_ledger") == 0

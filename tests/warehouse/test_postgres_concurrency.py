@@ -96,6 +96,8 @@ def test_the_same_file_loaded_twice_at_once_is_loaded_once(tmp_path: Path, postg
     )
 
     assert sorted(r.status for r in results) == ["loaded", "skipped_duplicate"], [r.error for r in results]
+    counts = {r.status: (r.rows_in, r.rows_loaded, r.rows_quarantined) for r in results}
+    assert counts == {"loaded": (2, 2, 0), "skipped_duplicate": (0, 0, 0)}  # the loser added nothing
     assert _query(postgres_url, "SELECT COUNT(*), SUM(loan_amount) FROM fact_loan_application") == [
         (2, Decimal("300.30"))
     ]

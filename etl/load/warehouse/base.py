@@ -110,6 +110,10 @@ class Warehouse(abc.ABC):
     def is_duplicate_key(self, exc: Exception) -> bool:
         return False
 
+    def is_interrupt(self, exc: BaseException) -> bool:
+        """Whether `exc` is the backend's way of reporting Ctrl-C during a statement (DuckDB raises its own)."""
+        return False
+
     # ---- shared behaviour ------------------------------------------------------------------------
     def __enter__(self) -> Warehouse:
         return self

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from etl.errors import ConfigError
+from etl.errors import ConfigError, WarehouseError
 from etl.load.sql import SqlBuilder
 from etl.load.warehouse.base import FileLoad, Warehouse
 from etl.model.schema import TableSpec
@@ -34,6 +35,14 @@ class DuckDBWarehouse(Warehouse):
             self.con = duckdb.connect(
                 path, config={"memory_limit": memory_limit, "allocator_background_threads": True}
             )
+        except duckdb.IOException as exc:
+            if "Could not set lock" in str(exc):  # another process is loading into it: later, it will work
+                raise WarehouseError(
+                    f"DuckDB warehouse {path} is in use by another process{_holder(str(exc))}: "
+                    "run again when it has finished",
+                    retryable=True,
+                ) from None
+            raise ConfigError(f"cannot open DuckDB warehouse {path}: {str(exc).splitlines()[0]}") from None
         except duckdb.Error as exc:
             raise ConfigError(f"cannot open DuckDB warehouse {path}: {str(exc).splitlines()[0]}") from None
 
@@ -100,5 +109,14 @@ class DuckDBWarehouse(Warehouse):
         else:
             self.execute(f"DROP TABLE {staging}")
 
+    def is_interrupt(self, exc: BaseException) -> bool:
+        return isinstance(exc, duckdb.InterruptException)
+
     def close(self) -> None:
         self.con.close()
+
+
+def _holder(message: str) -> str:
+    """' (PID 4691)' from DuckDB's lock conflict message, else nothing."""
+    found = re.search(r"\(PID (\d+)\)", message)
+    return f" (PID {found.group(1)})" if found else ""
