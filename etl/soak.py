@@ -151,10 +151,10 @@ def run_soak(
         statuses={},
         rows_loaded=0,
         rows_quarantined=0,
-        amount_total="0",
+        amount_total="0.00",
         expected_rows=sum(m.valid for m in expected),
         expected_quarantined=sum(m.invalid for m in expected),
-        expected_total=str(sum((m.total for m in expected), Decimal(0))),
+        expected_total=str(sum((m.total for m in expected), Decimal("0.00"))),
     )
     saved_tempdir = tempfile.tempdir
     tempfile.tempdir = str(temp)  # whatever the run puts in the temporary folder lands here, to be listed
@@ -236,10 +236,10 @@ def soak_command(
 def check(result: SoakResult, *, max_rss_growth_bytes: int) -> list[str]:
     """What is wrong with a soak result; empty when it is clean."""
     problems = []
-    if (result.rows_loaded, result.rows_quarantined, result.amount_total) != (
+    if (result.rows_loaded, result.rows_quarantined, Decimal(result.amount_total)) != (
         result.expected_rows,
         result.expected_quarantined,
-        result.expected_total,
+        Decimal(result.expected_total),
     ):
         problems.append("warehouse totals differ from the files' exact totals")
     if result.rss_growth_bytes > max_rss_growth_bytes:

@@ -53,3 +53,11 @@ def test_the_soak_command_reports_a_clean_run(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert '"problems": []' in result.stdout
     assert (tmp_path / "soak" / "warehouse.duckdb").exists()
+
+
+def test_a_soak_that_loads_no_rows_is_clean(tmp_path: Path) -> None:
+    """0 rows give the total 0.00 in the warehouse and in the files: the same amount, not a difference."""
+    result = run_soak(tmp_path, files=5, max_rows=0, seed=7)
+
+    assert (result.rows_loaded, result.expected_rows, result.amount_total) == (0, 0, "0.00")
+    assert check(result, max_rss_growth_bytes=MAX_RSS_GROWTH) == []
