@@ -282,7 +282,12 @@ class Pipeline:
             ident = identity.result() if identity is not None else identify(item)
             result.file_id, size = ident.file_id, ident.size
             self.progress(f"start:{item.name}", size)
-            if self.warehouse.is_loaded(result.file_id):
+            loaded_as = self.warehouse.loaded_source(result.file_id)
+            if loaded_as is not None:
+                if item.source is not None and loaded_as and loaded_as != item.source:
+                    raise FileRejected(
+                        f"the same content was already loaded as {loaded_as}: it cannot also be {item.source}"
+                    )
                 result.status = "skipped_duplicate"
             elif item.source is None:
                 raise FileRejected(item.reason or "unknown source")

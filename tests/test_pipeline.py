@@ -826,3 +826,17 @@ def test_ctrl_c_that_a_client_swallowed_still_stops_the_run(
     finally:
         interrupt.reset()
     assert env.scalar("SELECT COUNT(*) FROM etl_file_ledger") == 0
+
+
+def test_content_loaded_as_one_source_is_rejected_as_another_not_skipped(env: Env) -> None:
+    """Skipping would read as "already loaded as bank statements"; the ledger knows it is applications."""
+    text = APP_HEADER + "\nA1,C1,100.00,2023-01-01,700,Employed,1000\n"
+    path = write(env.root / "in", "x", "a.csv", text)
+    assert [f.status for f in env.run([path], "loan_applications").files] == ["loaded"]
+    assert [f.status for f in env.run([path], "loan_applications").files] == ["skipped_duplicate"]
+    [again] = env.run([path], "bank_statements").files
+    assert (again.status, again.error) == (
+        "rejected",
+        "the same content was already loaded as loan_applications: it cannot also be bank_statements",
+    )
+    assert env.query("SELECT source, status FROM etl_file_ledger") == [("loan_applications", "loaded")]

@@ -208,6 +208,9 @@ class SqlBuilder:
     def ledger_is_loaded(self) -> str:
         return f"SELECT status FROM etl_file_ledger WHERE file_id = {self.param} AND status = 'loaded'"
 
+    def ledger_loaded_source(self) -> str:
+        return f"SELECT source FROM etl_file_ledger WHERE file_id = {self.param} AND status = 'loaded'"
+
     def ledger_delete_unloaded(self) -> str:
         return f"DELETE FROM etl_file_ledger WHERE file_id = {self.param} AND status <> 'loaded'"
 

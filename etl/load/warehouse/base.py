@@ -154,6 +154,11 @@ class Warehouse(abc.ABC):
     def is_loaded(self, file_id: str) -> bool:
         return bool(self.query(self.sql.ledger_is_loaded(), (file_id,)))
 
+    def loaded_source(self, file_id: str) -> str | None:
+        """The source a content was loaded as ('' when its ledger row names none), None if it was not loaded."""
+        rows = self.query(self.sql.ledger_loaded_source(), (file_id,))
+        return (rows[0][0] or "") if rows else None
+
     def record_ledger(self, row: LedgerRow) -> None:
         """Record a rejected file; a file already loaded keeps its row."""
         with self.transaction():
