@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from etl.pipeline import Progress
-from tests.helpers import APP_HEADER, REPAY_HEADER, STMT_HEADER, Env, by_path, write
+from tests.helpers import APP_HEADER, REPAY_HEADER, STMT_HEADER, Env, by_path, make_env, write
 
 
 def test_real_sample_loads_every_row_with_exact_sums(env: Env, indicina_sample: Path) -> None:
@@ -475,7 +475,7 @@ def test_a_corrected_file_that_moves_an_application_refreshes_both_customers(env
     assert env.query(
         "SELECT customer_id, is_inferred, employment_status, application_count FROM dim_customer "
         "WHERE customer_key <> -1 ORDER BY 1"
-    ) == [("C1", True, None, 0), ("C2", False, "Unemployed", 1)]
+    ) == [("C2", False, "Unemployed", 1)]  # C1 has no application, history or fact left: it goes
     assert env.query("SELECT customer_id, version, is_current FROM dim_customer_history") == [("C2", 1, True)]
     assert env.query("SELECT repayment_id, customer_id FROM fact_repayment") == [("R1", "C2")]
 
@@ -840,3 +840,32 @@ def test_content_loaded_as_one_source_is_rejected_as_another_not_skipped(env: En
         "the same content was already loaded as loan_applications: it cannot also be bank_statements",
     )
     assert env.query("SELECT source, status FROM etl_file_ledger") == [("loan_applications", "loaded")]
+
+
+def test_repayments_loaded_before_their_application_leave_the_same_customers_as_after(env: Env) -> None:
+    """The repayment file names another customer (C-OTHER): until the application comes it is an inferred
+    member; once the repayments follow the application's customer it has nothing left and goes."""
+    apps = APP_HEADER + "\nA1,C1,100.00,2023-01-01,700,Employed,1000\n"
+    repayments = (
+        "repayment_id,application_id,customer_id,due_date,amount_due\n"
+        "R1,A1,C-OTHER,2023-02-01,100.00\nR2,A1,C-OTHER,2023-03-01,100.00\n"
+    )
+    statements = STMT_HEADER + "\nT1,C-SHARED,2023-01-05,-5.00,POS,1.00\n"
+    r = write(env.root / "in", "repayments", "r.csv", repayments)
+    s = write(env.root / "in", "bank_statements", "s.csv", statements)
+    a = write(env.root / "in", "loan_applications", "a.csv", apps)
+    assert env.run([r]).exit_code == 0 and env.run([s]).exit_code == 0
+    assert env.scalar("SELECT COUNT(*) FROM dim_customer WHERE customer_id = 'C-OTHER'") == 1
+    assert env.run([a]).exit_code == 0
+
+    customers = "SELECT customer_id, is_inferred FROM dim_customer ORDER BY 1"
+    assert env.query(customers) == [("(unknown)", True), ("C-SHARED", True), ("C1", False)]
+    assert env.query("SELECT repayment_id, customer_id FROM fact_repayment ORDER BY 1") == [
+        ("R1", "C1"),
+        ("R2", "C1"),
+    ]
+    natural = make_env(env.root / "natural")
+    assert natural.run([a, s, r]).exit_code == 0
+    assert natural.query(customers) == env.query(customers)
+    warnings = "SELECT status FROM etl_data_test_result WHERE test_name = 'inferred_customers_have_facts'"
+    assert {row[0] for row in env.query(warnings)} == {"pass"}

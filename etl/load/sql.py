@@ -176,14 +176,30 @@ class SqlBuilder:
             f"INSERT INTO dim_customer_history ({cols}) {versions}",
         ]
 
-    def relink_repayments(self, staging: str) -> str:
+    def relink_repayments(self, staging: str, affected: str) -> list[str]:
         """Repayments follow their application's customer: those loaded before it (the unknown member or the
-        file's own customer_id) and those of an application a corrected file gave to another customer."""
-        return (
+        file's own customer_id) and those of an application a corrected file gave to another customer.
+
+        Then an inferred member left with nothing (made only for such repayments, or demoted because its
+        last application moved away) goes: no fact, history row or application points at it, and the
+        dimension ends the same whichever file came first. A member with anything left stays.
+        """
+        moved = "stg_relinked_customers"
+        return [
+            f"CREATE TEMPORARY TABLE {moved} AS SELECT DISTINCT r.customer_key FROM fact_repayment r "
+            f"JOIN {staging} f ON r.application_key = f.application_key WHERE r.customer_key <> f.customer_key "
+            f"UNION SELECT customer_key FROM {affected}",
             "UPDATE fact_repayment SET customer_key = f.customer_key, customer_id = f.customer_id "
             f"FROM {staging} f WHERE fact_repayment.application_key = f.application_key "
-            "AND fact_repayment.customer_key <> f.customer_key"
-        )
+            "AND fact_repayment.customer_key <> f.customer_key",
+            "DELETE FROM dim_customer WHERE is_inferred AND customer_key <> -1 "
+            f"AND customer_key IN (SELECT customer_key FROM {moved}) "
+            "AND NOT EXISTS (SELECT 1 FROM fact_repayment r WHERE r.customer_key = dim_customer.customer_key) "
+            "AND NOT EXISTS (SELECT 1 FROM fact_bank_transaction t WHERE t.customer_key = dim_customer.customer_key) "
+            "AND NOT EXISTS (SELECT 1 FROM fact_loan_application a WHERE a.customer_key = dim_customer.customer_key) "
+            "AND NOT EXISTS (SELECT 1 FROM dim_customer_history h WHERE h.customer_key = dim_customer.customer_key)",
+            f"DROP TABLE {moved}",
+        ]
 
     def affected_customers(self, staging: str, target: str) -> str:
         """The customers of the file's applications, now and before this load (a correction may move one)."""

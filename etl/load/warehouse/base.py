@@ -221,7 +221,7 @@ class Warehouse(abc.ABC):
                 *sql.refresh_customers(AFFECTED_CUSTOMERS, now),
                 sql.demote_customers_without_applications(AFFECTED_CUSTOMERS, now),
                 *sql.refresh_customer_history(AFFECTED_CUSTOMERS),
-                sql.relink_repayments(staging),
+                *sql.relink_repayments(staging, AFFECTED_CUSTOMERS),
                 f"DROP TABLE {AFFECTED_CUSTOMERS}",
             ]:
                 self.execute(statement)
