@@ -62,7 +62,7 @@ def run(
     """Load CSV files into the lake and the warehouse, then run the data tests."""
     from etl.load.lake import open_lake
     from etl.load.warehouse import open_warehouse
-    from etl.pipeline import Pipeline, discover
+    from etl.pipeline import Pipeline, discover, not_loaded
 
     settings = build_settings(lake=lake, warehouse_url=warehouse)
     inputs = paths or [Path("data")]
@@ -70,6 +70,8 @@ def run(
         files = discover(inputs, source)
         if not files:
             err.print(f"warning: no .csv file found in {', '.join(str(p) for p in inputs)}")
+        if others := not_loaded(inputs):
+            err.print(_not_loaded_note(others), markup=False, highlight=False, soft_wrap=True)
         with open_warehouse(settings) as wh, _progress(enabled=not as_json) as progress:
             pipeline = Pipeline(settings, open_lake(settings), wh, progress=progress)
             report = pipeline.run(files)
@@ -223,6 +225,14 @@ def _register_optional_commands() -> None:
 
 
 _register_optional_commands()
+
+
+def _not_loaded_note(others: list[Path]) -> str:
+    shown = ", ".join(str(p) for p in others[:3]) + (
+        f" and {len(others) - 3} more" if len(others) > 3 else ""
+    )
+    hint = "; decompress .gz files first" if any(p.suffix.lower() == ".gz" for p in others) else ""
+    return f"note: {len(others)} file(s) not loaded, only .csv files are: {shown}{hint}"
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ stream and the lake/warehouse), all passed in.
 from __future__ import annotations
 
 import io
+import os
 import queue
 import threading
 import time
@@ -138,10 +139,28 @@ def discover(paths: Sequence[str | Path], source: str | None = None) -> list[Sou
             )
         elif path.is_file():
             files = [path]
+        elif os.path.lexists(path):  # a FIFO, a device, a dangling or looping link
+            raise ConfigError(f"not a regular file or folder: {path}")
         else:
             raise ConfigError(f"no such file or folder: {path}")
         found.extend(_local_file(p, forced) for p in files)
     return sorted(found, key=lambda f: (SOURCE_ORDER.get(f.source or "", 99), f.uri))
+
+
+def not_loaded(paths: Sequence[str | Path]) -> list[Path]:
+    """Files in the given folders that `discover` leaves out because they are not .csv (hidden ones aside)."""
+    left: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            left.extend(
+                p
+                for p in sorted(path.rglob("*"))
+                if p.is_file()
+                and p.suffix.lower() != ".csv"
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+    return left
 
 
 def _local_file(path: Path, forced: SourceName | None) -> SourceFile:

@@ -166,6 +166,28 @@ def test_a_warehouse_in_use_by_another_process_is_a_retryable_failure(tmp_path: 
     assert etl("run", cwd=tmp_path).returncode == 0
 
 
+def test_files_that_are_not_csv_are_named_not_silently_left_out(tmp_path: Path) -> None:
+    folder = tmp_path / "data" / "loan_applications"
+    write(
+        tmp_path / "data", "loan_applications", "a.csv", APP_HEADER + "\nA1,C1,10,2023-01-01,700,Employed,1\n"
+    )
+    (folder / "b.csv.gz").write_bytes(b"\x1f\x8b\x08\x00")
+    (folder / "notes.txt").write_text("x")
+    (folder / ".DS_Store").write_text("x")
+    done = etl("run", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == (
+        "note: 2 file(s) not loaded, only .csv files are: data/loan_applications/b.csv.gz, "
+        "data/loan_applications/notes.txt; decompress .gz files first"
+    )
+
+
+def test_a_path_that_exists_but_is_no_file_is_named_as_such(tmp_path: Path) -> None:
+    (tmp_path / "loop.csv").symlink_to("loop.csv")
+    done = etl("run", "loop.csv", cwd=tmp_path)
+    assert (done.returncode, done.stderr.strip()) == (2, "error: not a regular file or folder: loop.csv")
+
+
 def test_a_lake_that_is_a_file_is_a_configuration_error(tmp_path: Path) -> None:
     write(
         tmp_path / "data", "loan_applications", "a.csv", APP_HEADER + "\nA1,C1,10,2023-01-01,700,Employed,1\n"
