@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from etl.errors import EtlError
+from etl.marts import divide
 
 
 @dataclass(frozen=True)
@@ -29,14 +30,19 @@ class Insights:
         def money(v: Decimal | None) -> str:
             return "n/a" if v is None else f"{v:,.2f}"
 
+        def name(v: str | None) -> str:
+            return "n/a" if v is None else v
+
         return [
             f"Average annual income: {money(self.avg_annual_income)}",
             f"Average loan amount requested: {money(self.avg_loan_amount)}",
             f"Transactions per customer (with statements): {money(self.transactions_per_customer)}",
-            f"Highest / lowest average income: {self.highest_income_employment} / {self.lowest_income_employment}",
-            f"Highest / lowest average loan request: {self.highest_loan_employment} / {self.lowest_loan_employment}",
-            f"Highest / lowest spending category: {self.highest_spending_category} / "
-            f"{self.lowest_spending_category}",
+            f"Highest / lowest average income: {name(self.highest_income_employment)} / "
+            f"{name(self.lowest_income_employment)}",
+            f"Highest / lowest average loan request: {name(self.highest_loan_employment)} / "
+            f"{name(self.lowest_loan_employment)}",
+            f"Highest / lowest spending category: {name(self.highest_spending_category)} / "
+            f"{name(self.lowest_spending_category)}",
         ]
 
 
@@ -47,21 +53,23 @@ def _first(rows: list[tuple[Any, ...]]) -> Any:
 def compute_insights(warehouse: Any) -> Insights:
     """Read the marts; `warehouse` is anything with `.query(sql)`."""
     q = warehouse.query
+    dialect = warehouse.dialect
+    # exact divisions (DuckDB's `/` of DECIMAL is DOUBLE) over sums as wide as the marts' DECIMAL(38,2)
     overall = q(
-        "SELECT CAST(SUM(total_annual_income) / NULLIF(SUM(applications), 0) AS DECIMAL(18,2)),"
-        " CAST(SUM(total_loan_amount) / NULLIF(SUM(applications), 0) AS DECIMAL(18,2))"
+        f"SELECT {divide('SUM(total_annual_income)', 'SUM(applications)', dialect, places=2)},"
+        f" {divide('SUM(total_loan_amount)', 'SUM(applications)', dialect, places=2)}"
         " FROM mart_income_by_employment"
     )[0]
     per_customer = _first(
         q(
-            "SELECT CAST(CAST(SUM(transactions) AS DECIMAL(18,4)) / NULLIF(COUNT(*), 0) AS DECIMAL(18,2))"
+            f"SELECT {divide('SUM(transactions)', 'COUNT(*)', dialect, places=0)}"
             " FROM mart_customer_credit_profile WHERE transactions > 0"
         )
     )
     income = q("SELECT employment_status FROM mart_income_by_employment ORDER BY avg_annual_income DESC, 1")
     loans = q("SELECT employment_status FROM mart_income_by_employment ORDER BY avg_loan_amount DESC, 1")
     spend = q(
-        "SELECT category, CAST(SUM(total_spend) AS DECIMAL(18,2)) FROM mart_spend_by_category_month"
+        "SELECT category, CAST(SUM(total_spend) AS DECIMAL(38,2)) FROM mart_spend_by_category_month"
         " WHERE direction = 'debit' GROUP BY category ORDER BY 2 DESC, 1"
     )
     return Insights(

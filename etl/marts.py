@@ -2,8 +2,12 @@
 
 Each mart is a name, a description and one SELECT in the common subset of DuckDB, PostgreSQL 15 and
 Redshift: CTEs, CASE, COALESCE, window functions and CAST(... AS DECIMAL(p,s)); calendar attributes come
-from dim_date (year_month) rather than dialect date functions. Every ratio divides by NULLIF(..., 0) and
-is cast to a fixed DECIMAL so the three warehouses return the same exact values.
+from dim_date (year_month) rather than dialect date functions. Money is exact: sums and averages of money
+are DECIMAL(38,2) (a sum of DECIMAL(18,2) amounts does not fit DECIMAL(18,2)), and every division (ratios,
+averages = SUM / COUNT, the median) goes through `_div`, which `create_view_sql` renders per dialect as
+exact integer arithmetic rounded half away from zero: DuckDB's `/` (and its AVG and PERCENTILE_CONT of
+DECIMAL) would go through DOUBLE, PostgreSQL's PERCENTILE_CONT is DOUBLE and Redshift's AVG of an integer
+is a truncated BIGINT, so none of them is used.
 
 Definitions an analyst needs to read a number:
 - approval_rate = approved / (approved + rejected): pending applications are not decided yet.
@@ -19,6 +23,7 @@ Definitions an analyst needs to read a number:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -36,12 +41,49 @@ class Mart:
     grain: str = ""
 
 
-def _ratio(numerator: str, denominator: str, scale: str = "DECIMAL(9,4)") -> str:
-    return f"CAST(CAST({numerator} AS DECIMAL(18,4)) / NULLIF({denominator}, 0) AS {scale})"
+# `_div` leaves a placeholder in the SQL; create_view_sql renders it for the warehouse's dialect.
+_DIV = re.compile(r"\{\{div (\d+),(\d+),(\d+): (.*?) ;; (.*?)\}\}", re.DOTALL)
+
+
+def _div(numerator: str, denominator: str, *, places: int, scale: int = 2, precision: int = 38) -> str:
+    """numerator / NULLIF(denominator, 0) as DECIMAL(precision, scale), exact and rounded half away from zero.
+
+    `places` is the largest number of decimal places of the numerator and the denominator (0 for counts, 2
+    for money; fewer would round them): both become whole numbers once scaled by 10^places, and the division
+    of whole numbers is exact.
+    """
+    assert "{{" not in numerator + denominator and ";;" not in numerator + denominator, "nested _div"
+    return f"{{{{div {precision},{scale},{places}: {numerator} ;; {denominator}}}}}"
+
+
+def _render_div(match: re.Match[str], dialect: Dialect) -> str:
+    precision, scale, places = (int(g) for g in match.group(1, 2, 3))
+    # Whole numbers: DuckDB's HUGEINT (its `/` and `//` of DECIMAL are DOUBLE; `//` of integers truncates),
+    # elsewhere DECIMAL(38,0), exact in PostgreSQL's numeric and Redshift's DECIMAL.
+    whole = "HUGEINT" if dialect == "duckdb" else "DECIMAL(38,0)"
+    n = f"CAST(CAST({match.group(4)} AS DECIMAL(38,{places})) * 1{'0' * (places + scale)} AS {whole})"
+    d = f"CAST(CAST(NULLIF({match.group(5)}, 0) AS DECIMAL(38,{places})) * 1{'0' * places} AS {whole})"
+    # round(n / d) = sign(n) * sign(d) * floor((2|n| + |d|) / (2|d|)), a division of non-negative integers
+    a, b = f"(2 * ABS({n}) + ABS({d}))", f"(2 * ABS({d}))"
+    # DuckDB: `//` truncates; PostgreSQL and Redshift (no `//`): (a - MOD(a, b)) / b is an exact division
+    quotient = f"{a} // {b}" if dialect == "duckdb" else f"({a} - MOD({a}, {b})) / {b}"
+    unit = f"0.{'0' * (scale - 1)}1"
+    return f"CAST(SIGN({n}) * SIGN({d}) * ({quotient}) * {unit} AS DECIMAL({precision},{scale}))"
+
+
+def _ratio(numerator: str, denominator: str, *, places: int, precision: int = 9) -> str:
+    """A ratio: DECIMAL(9,4) unless told otherwise."""
+    return _div(numerator, denominator, scale=4, precision=precision, places=places)
 
 
 def _money(expr: str) -> str:
-    return f"CAST({expr} AS DECIMAL(18,2))"
+    """A sum of money: DECIMAL(38,2), wide enough for any sum of DECIMAL(18,2) amounts."""
+    return f"CAST({expr} AS DECIMAL(38,2))"
+
+
+def _avg(expr: str, *, places: int, precision: int = 38) -> str:
+    """AVG(expr) to 2 decimals, exact: SUM / COUNT."""
+    return _div(f"SUM({expr})", f"COUNT({expr})", precision=precision, places=places)
 
 
 def _count(condition: str) -> str:
@@ -97,7 +139,7 @@ apps AS (
         CASE
             WHEN a.application_status = 'approved' AND a.interest_rate IS NOT NULL
                 AND a.loan_term_months IS NOT NULL
-            THEN {_money("a.loan_amount * a.interest_rate * a.loan_term_months / 1200")}
+            THEN {_div("CAST(a.loan_amount AS DECIMAL(38,2)) * a.interest_rate * a.loan_term_months", "1200", places=6)}
         END AS expected_interest
     FROM fact_loan_application a
     JOIN dim_date d ON d.date_key = a.application_date_key
@@ -105,16 +147,21 @@ apps AS (
     LEFT JOIN repayment_outcome r ON r.application_key = a.application_key
 )"""
 
+# The median without PERCENTILE_CONT (DOUBLE in PostgreSQL, truncated in DuckDB): the mean of the middle
+# income (n odd: rank (n + 1) / 2) or the two middle incomes (n even: ranks n / 2 and n / 2 + 1).
+_MIDDLE = "2 * income_rank BETWEEN incomes AND incomes + 2"
+
 _LOAN_MEASURES = f"""
         COUNT(*) AS applications,
         CAST(SUM(is_approved) AS BIGINT) AS approved,
         CAST(SUM(is_rejected) AS BIGINT) AS rejected,
         CAST(SUM(is_pending) AS BIGINT) AS pending,
-        {_ratio("SUM(is_approved)", "SUM(is_approved) + SUM(is_rejected)")} AS approval_rate,
+        {_ratio("SUM(is_approved)", "SUM(is_approved) + SUM(is_rejected)", places=0)} AS approval_rate,
         {_money("SUM(loan_amount)")} AS total_loan_amount,
-        {_money("AVG(loan_amount)")} AS avg_loan_amount"""
+        {_avg("loan_amount", places=2)} AS avg_loan_amount"""
 
 # Per-customer flows from the bank statements (customers without statements get NULL flows).
+# inflow_to_loan (monthly inflow / loan amount) is DECIMAL(38,4): DECIMAL(9,4) overflows from 10^5.
 _PROFILE = f"""
 tx AS (
     SELECT t.customer_key, t.transaction_date, d.year_month, t.category, t.direction,
@@ -162,19 +209,19 @@ profile AS (
         CAST(COALESCE(f.active_months, 0) AS BIGINT) AS active_months,
         {_money("f.total_inflow")} AS total_inflow,
         {_money("f.total_outflow")} AS total_outflow,
-        {_money("CAST(f.total_inflow AS DECIMAL(18,4)) / NULLIF(f.active_months, 0)")} AS avg_monthly_inflow,
-        {_money("CAST(f.total_outflow AS DECIMAL(18,4)) / NULLIF(f.active_months, 0)")} AS avg_monthly_outflow,
+        {_div("f.total_inflow", "f.active_months", places=2)} AS avg_monthly_inflow,
+        {_div("f.total_outflow", "f.active_months", places=2)} AS avg_monthly_outflow,
         CAST(COALESCE(f.salary_months, 0) AS BIGINT) AS salary_months,
-        {_ratio("f.salary_months", "f.active_months")} AS salary_regularity,
+        {_ratio("f.salary_months", "f.active_months", places=0)} AS salary_regularity,
         {_money("f.betting_outflow")} AS betting_outflow,
-        {_ratio("f.betting_outflow", "f.total_outflow")} AS betting_share,
+        {_ratio("f.betting_outflow", "f.total_outflow", places=2)} AS betting_share,
         f.lowest_balance,
         CAST(COALESCE(f.days_overdrawn, 0) AS BIGINT) AS days_overdrawn,
         f.first_transaction_date,
         f.last_transaction_date,
         a.loan_amount AS latest_loan_amount,
         a.loan_to_income,
-        {_ratio("CAST(f.total_inflow AS DECIMAL(18,4)) / NULLIF(f.active_months, 0)", "a.loan_amount")}
+        {_ratio("f.total_inflow", "f.active_months * a.loan_amount", places=2, precision=38)}
             AS inflow_to_loan
     FROM dim_customer c
     LEFT JOIN flows f ON f.customer_key = c.customer_key
@@ -195,14 +242,21 @@ MARTS: tuple[Mart, ...] = (
     Mart(
         "mart_income_by_employment",
         "Average and median annual income and loan amount requested by employment status (applications).",
-        f"""WITH {_APPLICATIONS}
+        f"""WITH {_APPLICATIONS},
+ranked AS (
+    SELECT apps.*,
+           ROW_NUMBER() OVER (PARTITION BY employment_status ORDER BY annual_income) AS income_rank,
+           COUNT(annual_income) OVER (PARTITION BY employment_status) AS incomes
+    FROM apps
+)
 SELECT
     employment_status,
     COUNT(DISTINCT customer_key) AS customers,{_LOAN_MEASURES},
-    {_money("AVG(annual_income)")} AS avg_annual_income,
-    {_money("PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY annual_income)")} AS median_annual_income,
+    {_avg("annual_income", places=2)} AS avg_annual_income,
+    {_div(f"SUM(CASE WHEN {_MIDDLE} THEN annual_income END)", f"COUNT(CASE WHEN {_MIDDLE} THEN annual_income END)", places=2)}
+        AS median_annual_income,
     {_money("SUM(annual_income)")} AS total_annual_income
-FROM apps
+FROM ranked
 GROUP BY employment_status""",
         grain="employment status",
     ),
@@ -214,9 +268,9 @@ SELECT
     year_month,
     CAST(year_month || '-01' AS DATE) AS month_start,
     COUNT(DISTINCT customer_key) AS customers,{_LOAN_MEASURES},
-    {_money("AVG(credit_score)")} AS avg_credit_score,
-    {_money("AVG(annual_income)")} AS avg_annual_income,
-    {_ratio("AVG(interest_rate)", "1")} AS avg_interest_rate,
+    {_avg("credit_score", places=0, precision=18)} AS avg_credit_score,
+    {_avg("annual_income", places=2)} AS avg_annual_income,
+    {_ratio("SUM(interest_rate)", "COUNT(interest_rate)", places=4)} AS avg_interest_rate,
     {_money("SUM(expected_interest)")} AS expected_interest
 FROM apps
 GROUP BY year_month, CAST(year_month || '-01' AS DATE)""",
@@ -265,7 +319,7 @@ SELECT
     credit_band, band_order, employment_status,
     COUNT(*) AS loans,
     CAST(SUM(is_defaulted) AS BIGINT) AS defaulted_loans,
-    {_ratio("SUM(is_defaulted)", "COUNT(*)")} AS default_rate,
+    {_ratio("SUM(is_defaulted)", "COUNT(*)", places=0)} AS default_rate,
     CAST(SUM(instalments) AS BIGINT) AS instalments,
     CAST(SUM(missed_instalments) AS BIGINT) AS missed_instalments,
     {_money("SUM(amount_due)")} AS amount_due,
@@ -306,7 +360,7 @@ GROUP BY d.year_month, CAST(d.year_month || '-01' AS DATE), t.category, t.direct
 SELECT
     state,
     COUNT(DISTINCT customer_key) AS customers,{_LOAN_MEASURES},
-    {_money("AVG(credit_score)")} AS avg_credit_score
+    {_avg("credit_score", places=0, precision=18)} AS avg_credit_score
 FROM apps
 GROUP BY state""",
         grain="state",
@@ -318,7 +372,7 @@ GROUP BY state""",
         f"""WITH {_APPLICATIONS}
 SELECT
     loan_term_months, credit_band, band_order,{_LOAN_MEASURES},
-    {_ratio("AVG(interest_rate)", "1")} AS avg_interest_rate,
+    {_ratio("SUM(interest_rate)", "COUNT(interest_rate)", places=4)} AS avg_interest_rate,
     {_money("SUM(expected_interest)")} AS expected_interest
 FROM apps
 WHERE loan_term_months IS NOT NULL
@@ -336,7 +390,7 @@ GROUP BY loan_term_months, credit_band, band_order""",
     CAST(SUM(rows_in) AS BIGINT) AS rows_in,
     CAST(SUM(rows_loaded) AS BIGINT) AS rows_loaded,
     CAST(SUM(rows_quarantined) AS BIGINT) AS rows_quarantined,
-    {_ratio("SUM(rows_quarantined)", "SUM(rows_in)")} AS quarantine_rate
+    {_ratio("SUM(rows_quarantined)", "SUM(rows_in)", places=0)} AS quarantine_rate
 FROM etl_file_ledger
 GROUP BY COALESCE(source, '{UNKNOWN}'), CAST(finished_at AS DATE), status""",
         grain="source x load day x file status",
@@ -397,10 +451,20 @@ LEFT JOIN profile p ON p.customer_key = a.customer_key""",
 MARTS_BY_NAME = {m.name: m for m in MARTS}
 
 
+def divide(
+    numerator: str, denominator: str, dialect: Dialect, *, places: int, scale: int = 2, precision: int = 38
+) -> str:
+    """SQL for numerator / NULLIF(denominator, 0), exact, as DECIMAL(precision, scale) (see `_div`), for
+    queries over the marts outside them."""
+    sql = _div(numerator, denominator, places=places, scale=scale, precision=precision)
+    return _DIV.sub(lambda match: _render_div(match, dialect), sql)
+
+
 def create_view_sql(mart: Mart, dialect: Dialect) -> str:
-    """`CREATE OR REPLACE VIEW` is shared by DuckDB, PostgreSQL and Redshift; `dialect` is for future needs."""
-    del dialect
-    return f"CREATE OR REPLACE VIEW {mart.name} AS\n{mart.sql.strip()}"
+    """`CREATE OR REPLACE VIEW` is shared by DuckDB, PostgreSQL and Redshift; the divisions are the dialect's."""
+    select = _DIV.sub(lambda match: _render_div(match, dialect), mart.sql.strip())
+    assert "{{" not in select, f"{mart.name}: a division was left unrendered"
+    return f"CREATE OR REPLACE VIEW {mart.name} AS\n{select}"
 
 
 def drop_view_sql(mart: Mart) -> str:

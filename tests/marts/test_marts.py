@@ -359,3 +359,22 @@ def test_insights(marts: Marts) -> None:
         "airtime": D("100.00"),
     }  # fmt: skip
     assert found.lines()[0] == "Average annual income: 36,000.00"
+
+
+def test_insights_without_statements_say_n_a_not_none(tmp_path: Path) -> None:
+    from etl.insights import compute_insights
+    from tests.helpers import APP_HEADER, make_env, write
+
+    env = make_env(tmp_path)
+    write(
+        env.data, "loan_applications", "a.csv", APP_HEADER + "\nA1,C1,100.00,2023-01-01,700,Employed,1000\n"
+    )
+    assert env.run().exit_code == 0
+    with open_warehouse(env.settings) as wh:
+        found = compute_insights(wh)
+    assert found.lines()[2:] == [
+        "Transactions per customer (with statements): n/a",
+        "Highest / lowest average income: Employed / Employed",
+        "Highest / lowest average loan request: Employed / Employed",
+        "Highest / lowest spending category: n/a / n/a",
+    ]
