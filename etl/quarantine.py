@@ -18,6 +18,7 @@ Not replayed (reported with a reason):
 - `malformed_row`: the fields of a line with the wrong number of fields cannot be told apart.
 - `duplicate_key`: a later line of the same file with the same key was loaded; replaying the earlier
   occurrence would overwrite it with older values.
+- `invalid_text`: a value with a NUL byte never becomes valid (and would make the rebuilt CSV binary).
 - rows whose key has since been loaded by an ordinary file (a corrected upload): the warehouse already has
   a newer version.
 - rows quarantined by an earlier replay: they are copies of rows still in their original file's quarantine.
@@ -48,6 +49,7 @@ REPLAY_DIR = "replays"
 NOT_REPLAYABLE = {
     "malformed_row": "the line has the wrong number of fields; fix the raw file and load it again",
     "duplicate_key": "a later line with the same key was loaded; replaying this one would overwrite it",
+    "invalid_text": "the value holds a NUL byte, which no rule change makes text; fix the raw file and load it again",
 }
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")

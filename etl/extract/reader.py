@@ -73,7 +73,7 @@ def sniff_layout(head: bytes, size: int, contract: SourceContract) -> CsvLayout:
         if head.startswith(mark):
             bom, encoding = mark, name
             break
-    if not bom and b"\x00" in head:
+    if encoding == "utf-8" and b"\x00" in head:  # with a UTF-8 BOM too: NUL is never UTF-8 text
         raise FileRejected("unreadable: binary data (NUL bytes), not CSV text")
     body = head[len(bom) :]
     try:
@@ -122,28 +122,37 @@ class _LineTracker:
     valid_seen: int = 0
     newlines_before: int = 0
     next_index: int = 0  # first record index not yet placed
-    malformed: list[tuple[int, str]] = field(default_factory=list)  # (record index, text), in arrival order
+    # (record index, text, fields pyarrow found), in arrival order
+    malformed: list[tuple[int, str, int]] = field(default_factory=list)
     _placed_malformed: int = 0
 
     def handler(self, row: Any) -> str:
-        self.malformed.append((int(row.number) - 2, str(row.text)))
+        self.malformed.append((int(row.number) - 2, str(row.text), int(row.actual_columns)))
         return "skip"
 
-    def place(self, embedded: np.ndarray) -> tuple[np.ndarray, list[tuple[int, str]]]:
-        """Lines of the next chunk's valid records, and the malformed records (line, text) placed before them."""
+    def next_line(self) -> int:
+        """The line the first record not yet handed over starts on (the malformed records already reported
+        come before it)."""
+        pending = self.malformed[self._placed_malformed :]
+        breaks = sum(_line_breaks(t) for _, t, _ in pending)
+        return 2 + self.valid_seen + len(self.malformed) + self.newlines_before + breaks
+
+    def place(self, embedded: np.ndarray) -> tuple[np.ndarray, list[tuple[int, str, int]]]:
+        """Lines of the next chunk's valid records, and the malformed records (line, text, fields found)
+        placed before them."""
         n = len(embedded)
-        bad_idx = np.fromiter((i for i, _ in self.malformed), dtype=np.int64, count=len(self.malformed))
+        bad_idx = np.fromiter((i for i, _, _ in self.malformed), dtype=np.int64, count=len(self.malformed))
         shifted = bad_idx - np.arange(len(bad_idx), dtype=np.int64)
         ordinals = np.arange(self.valid_seen, self.valid_seen + n, dtype=np.int64)
         index = ordinals + np.searchsorted(shifted, ordinals, side="right")
         last = int(index[-1]) if n else None
-        pending = [(i, t) for i, t in self.malformed[self._placed_malformed :] if last is None or i < last]
+        pending = [m for m in self.malformed[self._placed_malformed :] if last is None or m[0] < last]
         self._placed_malformed += len(pending)
-        all_index = np.concatenate([index, np.array([i for i, _ in pending], dtype=np.int64)])
+        all_index = np.concatenate([index, np.array([i for i, _, _ in pending], dtype=np.int64)])
         all_newlines = np.concatenate(
             [
                 embedded.astype(np.int64),
-                np.array([len(re.findall(_LINE_BREAK, t)) for _, t in pending], dtype=np.int64),
+                np.array([_line_breaks(t) for _, t, _ in pending], dtype=np.int64),
             ]
         )
         order = np.argsort(all_index, kind="stable")
@@ -152,8 +161,13 @@ class _LineTracker:
         lines = 2 + all_index + self.newlines_before + before
         self.newlines_before += int(all_newlines.sum())
         self.valid_seen += n
-        placed = [(int(line), text) for line, (_, text) in zip(lines[n:], pending, strict=True)]
+        placed = [(int(line), text, found) for line, (_, text, found) in zip(lines[n:], pending, strict=True)]
         return lines[:n], placed
+
+
+def _line_breaks(text: str) -> int:
+    """How many line breaks (CRLF, LF or CR alone) `text` holds."""
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
 
 
 def iter_chunks(
@@ -189,10 +203,9 @@ def _iter_blocks(
 ) -> Iterator[tuple[pa.Table, list[MalformedRow], int]]:
     tracker = _LineTracker()
     names = _fill_blank_names(layout.header)
-    expected = len(layout.header)
     try:
         reader = pacsv.open_csv(
-            _NoTrailingCR(stream),
+            _PyarrowInput(stream, "\n".encode(layout.encoding)),
             read_options=pacsv.ReadOptions(
                 use_threads=False,
                 block_size=block_size,
@@ -217,42 +230,79 @@ def _iter_blocks(
             if batch.num_rows == 0:  # a chunk of only malformed rows: they are placed with the next records
                 continue
             table = pa.Table.from_batches([batch])
-            chunk, malformed, blanks = _finish_chunk(table, tracker, expected)
+            chunk, malformed, blanks = _finish_chunk(table, tracker, layout)
             yield chunk.select([*layout.columns, "source_row"]), malformed, blanks
         _, tail = tracker.place(np.zeros(0, dtype=np.int64))
         if tail:
-            yield table_of_nothing(layout), _malformed(tail, expected), 0
+            yield table_of_nothing(layout), _malformed(tail, layout), 0
     except pa.ArrowInvalid as exc:
+        if "straddling object" in str(exc):  # a record that does not end within two read blocks
+            raise FileRejected(
+                _record_too_long(f"the record starting on line {tracker.next_line()}", block_size)
+            ) from None
+        if "Could not skip initial" in str(exc):  # the header line does not end within the first block
+            raise FileRejected(_record_too_long("the header row (line 1)", block_size)) from None
         raise FileRejected(_explain_arrow_error(exc, layout)) from None
 
 
-class _NoTrailingCR(io.RawIOBase):
-    """Never hands pyarrow a read that ends on '\r': it holds the byte back for the next read.
+def _record_too_long(what: str, block_size: int) -> str:
+    size = f"{block_size >> 20} MiB" if block_size % (1 << 20) == 0 else f"{block_size} bytes"
+    return (
+        f"unreadable CSV: {what} is longer than {size}, usually a quote that is never closed; "
+        "close the quote (or shorten the value) and load the file again"
+    )
 
-    pyarrow 25 drops the '\n' of a quoted CRLF that straddles two read blocks (apache/arrow#51368),
-    which changed the value and moved every later line number; a block that never ends on '\r' cannot
-    split a CRLF.
+
+class _PyarrowInput(io.RawIOBase):
+    """The file's bytes as pyarrow reads them, with two repairs.
+
+    - A read never ends on '\r': the byte is held back for the next read. pyarrow 25 drops the '\n' of a
+      quoted CRLF that straddles two read blocks (apache/arrow#51368), which changed the value and moved
+      every later line number; a block that never ends on '\r' cannot split a CRLF.
+    - A file without any line break (a header-only file whose header line is not terminated) gets one at
+      its end: pyarrow skips the header only once it sees where the header line ends, and otherwise
+      rejects the file ("Could not skip initial 1 rows").
+
+    Short reads of the stream (some network bodies) are joined until the buffer is full, so pyarrow's first
+    block holds the whole header line whenever it fits in a block.
     """
 
-    def __init__(self, inner: BinaryIO | io.RawIOBase) -> None:
+    def __init__(self, inner: BinaryIO | io.RawIOBase, line_break: bytes) -> None:
         self.inner = inner
+        self.line_break = line_break  # "\n" in the file's encoding
         self.held = b""
+        self.ended = False
+        self.seen_break = False
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
-        start = len(self.held)
-        view[:start] = self.held
-        self.held = b""
-        if len(view) - start < 1:  # a one-byte buffer holding the byte held back: hand it over
-            return start
-        n = start + read_into(self.inner, view[start:])
-        if n > 1 and view[n - 1] == 0x0D:  # '\r'
+        n = self._hand_held(view, 0)
+        while n < len(view) and not self.ended:
+            got = read_into(self.inner, view[n:])
+            if not got:
+                self.ended = True
+            elif not self.seen_break:  # until the first line break only: usually within the first read
+                part = view[n : n + got].tobytes()
+                self.seen_break = b"\n" in part or b"\r" in part
+            n += got
+        if self.ended:
+            if not self.seen_break:
+                self.seen_break = True
+                self.held += self.line_break
+                n = self._hand_held(view, n)
+        elif n > 1 and view[n - 1] == 0x0D and not self.held:  # '\r'
             self.held = b"\r"
             n -= 1
         return n
+
+    def _hand_held(self, view: memoryview, n: int) -> int:
+        take = min(len(self.held), len(view) - n)
+        view[n : n + take] = self.held[:take]
+        self.held = self.held[take:]
+        return n + take
 
 
 def read_into(stream: BinaryIO | io.RawIOBase, buffer: memoryview) -> int:
@@ -265,7 +315,7 @@ def read_into(stream: BinaryIO | io.RawIOBase, buffer: memoryview) -> int:
 
 
 def _finish_chunk(
-    table: pa.Table, tracker: _LineTracker, expected: int
+    table: pa.Table, tracker: _LineTracker, layout: CsvLayout
 ) -> tuple[pa.Table, list[MalformedRow], int]:
     embedded = np.zeros(table.num_rows, dtype=np.int64)
     for col in table.columns:
@@ -277,7 +327,7 @@ def _finish_chunk(
     blanks = 0
     if blank is not None and (blanks := int(blank.sum())):
         table = table.filter(pa.array(~blank))
-    return table, _malformed(placed, expected), blanks
+    return table, _malformed(placed, layout), blanks
 
 
 def _blank_rows(columns: list[pa.ChunkedArray]) -> np.ndarray | None:
@@ -308,18 +358,76 @@ def _has_newline(column: pa.ChunkedArray) -> bool:
     return False
 
 
-def _malformed(placed: list[tuple[int, str]], expected: int) -> list[MalformedRow]:
+def _malformed(placed: list[tuple[int, str, int]], layout: CsvLayout) -> list[MalformedRow]:
     return [
-        MalformedRow(line, text, f"expected {expected} fields, found {_count_fields(text)}")
-        for line, text in placed
+        MalformedRow(line, text, _malformed_reason(line, text, found, layout)) for line, text, found in placed
     ]
 
 
-def _count_fields(text: str) -> int:
-    try:
-        return max((len(r) for r in csv.reader(text.splitlines() or [""])), default=0)
-    except csv.Error:
-        return text.count(",") + 1
+def _malformed_reason(line: int, text: str, found: int, layout: CsvLayout) -> str:
+    """Why a record could not be split into the header's fields, from pyarrow's own field count.
+
+    A record holding a line break has a quoted field over several lines: when the count is wrong, that
+    quote is the usual cause (one never closed takes in every line to the end of the file), so the reason
+    says where it opened and where it closed.
+    """
+    expected = len(layout.header)
+    counted = f"expected {expected} fields, found {found}"
+    if found == expected:  # pyarrow does not say otherwise, but a reason must never contradict itself
+        counted = f"could not be split into {expected} fields"
+    reason = counted
+    quote = _open_quote(text, layout.delimiter)
+    if quote is not None:
+        index, start = quote
+        column = _column_name(index, layout.header)
+        close = _closing_quote(text, start + 1)
+        if close < 0:
+            lines = _line_breaks(text[start:]) + 1
+            span = f"over {lines} lines" if lines > 1 else "over its line"
+            reason = (
+                f"unterminated quote in column {column} opened on line {line}: the field runs {span} to the "
+                f"end of the file ({counted})"
+            )
+        else:
+            last = line + _line_breaks(text[:close])
+            reason = f"{counted}: the quoted field in column {column} runs from line {line} to line {last}"
+    if "\x00" in text:
+        reason += "; the line holds a NUL byte"
+    return reason
+
+
+def _open_quote(text: str, delimiter: str) -> tuple[int, int] | None:
+    """(field index, offset of its opening quote) of the quoted field still open where the first line of
+    `text` ends, or None when every quote on that line is closed."""
+    end = re.search(_LINE_BREAK, text)
+    first = text[: end.start()] if end else text
+    index, pos = 0, 0
+    while True:
+        if first.startswith('"', pos):
+            close = _closing_quote(first, pos + 1)
+            if close < 0:
+                return index, pos
+            pos = close + 1
+        pos = first.find(delimiter, pos)
+        if pos < 0:
+            return None
+        index, pos = index + 1, pos + len(delimiter)
+
+
+def _closing_quote(text: str, start: int) -> int:
+    """Offset of the quote that closes a quoted field whose value starts at `start` ('""' is a quote
+    inside it), or -1 when none does."""
+    while (pos := text.find('"', start)) >= 0:
+        if not text.startswith('"', pos + 1):
+            return pos
+        start = pos + 2
+    return -1
+
+
+def _column_name(index: int, header: tuple[str, ...]) -> str:
+    if index >= len(header):
+        return f"#{index + 1} (past the last header column)"
+    return header[index] or f"#{index + 1}"
 
 
 def table_of_nothing(layout: CsvLayout) -> pa.Table:

@@ -22,6 +22,7 @@ MONEY = pa.decimal128(18, 2)
 RATE = pa.decimal128(9, 4)
 MAX_ID_CHARS = 128
 MAX_TEXT_BYTES = 4096
+NUL_SHOWN = "\u2400"  # ␀, how a NUL byte of a value is shown in its reason
 DATE_MIN, DATE_MAX = "1900-01-01", "2100-12-31"
 _DAY_MIN, _DAY_MAX = (pa.scalar(date.fromisoformat(d), pa.date32()) for d in (DATE_MIN, DATE_MAX))
 _OUTSIDE = f"is outside {DATE_MIN}..{DATE_MAX}"
@@ -123,12 +124,39 @@ def _cast_column(raw: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
     else:
         text = pc.utf8_trim_whitespace(raw)
         text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
-    checks: list[_Check] = []
+    checks = _nul_checks(raw, col)
     if col.required:
         checks.append(_Check(pc.is_null(text), "required", col.name, _fixed(f"{col.name} is empty")))
     caster = _CASTERS[col.kind]
     value, kind_checks = caster(text, col)
     return value, checks + kind_checks
+
+
+def _nul_checks(raw: pa.Array, col: Column) -> list[_Check]:
+    """A value holding a NUL byte: never text (a binary or corrupted file past the part sniffed for it),
+    and what a warehouse would store silently. One scan of the column's bytes finds none, the usual case."""
+    if not _has_nul(raw):
+        return []
+    mask = pc.match_substring(raw, "\x00")
+    return [_Check(mask, "invalid_text", col.name, partial(_nul_reason, col, raw))]
+
+
+def _has_nul(raw: pa.Array) -> bool:
+    if not pa.types.is_string(raw.type) or (layout := _string_layout(raw)) is None:
+        return False
+    bounds, data = layout
+    start, end = int(bounds[0]), int(bounds[-1])
+    if end <= start:
+        return False
+    return int(np.frombuffer(data, dtype=np.uint8, count=end - start, offset=start).min()) == 0
+
+
+def _nul_reason(col: Column, raw: pa.Array) -> pa.Array:
+    """`<column> '<value>' contains a NUL byte`, the NUL shown as the symbol for it (U+2400)."""
+    shown = pc.utf8_slice_codeunits(pc.replace_substring(pc.fill_null(raw, ""), "\x00", NUL_SHOWN), 0, 60)
+    return pc.binary_join_element_wise(
+        f"{col.name} '", shown, f"' contains a NUL byte (shown as {NUL_SHOWN}), which is not text", ""
+    )
 
 
 def _trimmed_and_filled(raw: pa.Array) -> bool:

@@ -238,3 +238,22 @@ def test_an_s3_lake_is_refused_with_one_line(env: Env) -> None:
     result = CliRunner().invoke(app, ["quarantine", "list", "--lake", "s3://bucket/lake"])
     assert result.exit_code == 2
     assert "not supported yet" in result.output and "Traceback" not in result.output
+
+
+def test_rows_with_a_nul_byte_are_not_replayed(env: Env) -> None:
+    filler = "".join(
+        f"A{i},C{i},100.00,2023-01-01,700,Employed,1000.00,12\n" for i in range(2000)
+    )  # > 64 KiB
+    write(
+        env.data,
+        "loan_applications",
+        "apps.csv",
+        HEADER + "\n" + filler + "AX,C\x00X,1.00,2023-01-05,700,Employed,10.00,6\n",
+    )
+    [result] = env.run().files
+    assert (result.status, result.rows_loaded, result.rows_quarantined) == ("loaded", 2000, 1)
+
+    [plan] = _json(_cli(env, "replay", "--json", "--source", "loan_applications"))["plans"]
+    assert plan["rows"] == 0
+    assert list(plan["skipped"].values()) == [1]
+    assert next(iter(plan["skipped"])).startswith("invalid_text")
