@@ -167,7 +167,10 @@ def generate(
     """Write realistic synthetic loan applications, bank statements and repayments."""
     from etl.generate import generate_dataset
 
-    paths = generate_dataset(out_dir, customers=customers, seed=seed, dirty_rate=dirty)
+    try:
+        paths = generate_dataset(out_dir, customers=customers, seed=seed, dirty_rate=dirty)
+    except OSError as exc:  # --out names a file, a read-only place, a full disk
+        raise fail(f"cannot write to {out_dir}: {exc.strerror or exc}", 2) from None
     for name, path in paths.items():
         out.print(f"{name}: {path}")
 

@@ -341,15 +341,16 @@ def replay_command(
         out.print_json(json.dumps(answer, default=str))
     else:
         for p in plans:
-            out.print(f"{p.source}: {p.rows} rows replayed", highlight=False)
+            out.print(f"{p.source}: {p.rows} rows to replay", highlight=False)
             for reason, n in p.skipped.items():
                 out.print(f"  not replayed ({n}): {reason}", highlight=False, markup=False)
         for f in report.files:
+            if f.status == "skipped_duplicate":
+                line = f"{f.path}: skipped_duplicate, the same rows were replayed before: nothing changed"
+            else:
+                line = f"{f.path}: {f.status}, {f.rows_loaded} loaded, {f.rows_quarantined} quarantined again"
             out.print(
-                f"{f.path}: {f.status}, {f.rows_loaded} loaded, {f.rows_quarantined} quarantined again"
-                + (f" ({f.error})" if f.error else ""),
-                highlight=False,
-                markup=False,
+                line + (f" ({f.error})" if f.error else ""), highlight=False, markup=False, soft_wrap=True
             )
     raise typer.Exit(report.exit_code)
 

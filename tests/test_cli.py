@@ -211,3 +211,9 @@ def test_reading_commands_without_a_warehouse_say_so_and_create_nothing(tmp_path
     assert done.returncode == 2
     assert "no warehouse at duckdb:///warehouse.duckdb: load one first with `etl run`" in done.stderr
     assert not (tmp_path / "warehouse.duckdb").exists()
+
+
+def test_generate_into_a_file_is_one_line_not_an_os_error(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("x")
+    done = etl("generate", "--out", "taken", cwd=tmp_path)
+    assert (done.returncode, done.stderr.strip()) == (2, "error: cannot write to taken: Not a directory")

@@ -257,3 +257,15 @@ def test_rows_with_a_nul_byte_are_not_replayed(env: Env) -> None:
     assert plan["rows"] == 0
     assert list(plan["skipped"].values()) == [1]
     assert next(iter(plan["skipped"])).startswith("invalid_text")
+
+
+def test_the_same_replay_twice_says_nothing_changed(env: Env) -> None:
+    write(env.data, "loan_applications", "apps.csv", APPS + "\n")
+    env.run()
+    assert "quarantined again" in _cli(env, "replay").stdout
+    again = _cli(env, "replay")
+    assert again.exit_code == 0, again.output
+    assert again.stdout.splitlines()[0] == "loan_applications: 3 rows to replay"
+    assert again.stdout.splitlines()[-1].endswith(
+        ".csv: skipped_duplicate, the same rows were replayed before: nothing changed"
+    )
