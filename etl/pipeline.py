@@ -518,14 +518,22 @@ class Pipeline:
                 dropped.append(table.filter(is_dupe))
         earlier = pa.concat_tables(dropped)
         kept = pc.index_in(earlier.column("source_row"), value_set=rows)
-        kept_line = pc.take(dupes.column("kept_row"), kept)
+        kept_line = pc.cast(pc.take(dupes.column("kept_row"), kept), pa.string())
+        superseded_by = pc.if_else(
+            pc.take(dupes.column("kept_valid"), kept),
+            pa.scalar(""),
+            pc.binary_join_element_wise(
+                "; line ", kept_line, " is quarantined itself, so no row of this key loads", ""
+            ),
+        )
         key_text = pc.cast(earlier.column(contract.key), pa.string())
         reason = pc.binary_join_element_wise(
             f"duplicate {contract.key} '",
             key_text,
             "': line ",
-            pc.cast(kept_line, pa.string()),
+            kept_line,
             " holds a later occurrence, which supersedes this one",
+            superseded_by,
             "",
         )
         n = earlier.num_rows
@@ -754,14 +762,21 @@ def _duplicates(
             if repeated[0][0]:  # rare: only then the window that finds which line wins
                 found.append(
                     con.sql(
-                        "SELECT source_row, kept_row FROM (SELECT source_row, valid, "
-                        f"MAX(source_row) OVER (PARTITION BY k) AS kept_row FROM ({scope}) s) o "
+                        "SELECT source_row, kept_row, kept_valid FROM (SELECT source_row, valid, "
+                        "MAX(source_row) OVER (PARTITION BY k) AS kept_row, "
+                        f"arg_max(valid, source_row) OVER (PARTITION BY k) AS kept_valid FROM ({scope}) s) o "
                         "WHERE valid AND source_row < kept_row"
                     ).to_arrow_table()
                 )
     finally:
         con.close()
-    empty = pa.table({"source_row": pa.array([], pa.int64()), "kept_row": pa.array([], pa.int64())})
+    empty = pa.table(
+        {
+            "source_row": pa.array([], pa.int64()),
+            "kept_row": pa.array([], pa.int64()),
+            "kept_valid": pa.array([], pa.bool_()),
+        }
+    )
     return pa.concat_tables([empty, *[t.cast(empty.schema) for t in found]])
 
 

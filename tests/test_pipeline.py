@@ -523,6 +523,11 @@ def test_when_the_last_copy_of_a_key_is_invalid_the_stale_earlier_copy_does_not_
     assert env.query("SELECT application_id FROM fact_loan_application") == [("A2",)]
     rules = sorted((q["source_row"], q["rule"]) for q in pq.read_table(result.quarantine_uri).to_pylist())
     assert rules == [(2, "duplicate_key"), (4, "invalid_integer")]
+    [reason] = [q["reason"] for q in pq.read_table(result.quarantine_uri).to_pylist() if q["source_row"] == 2]
+    assert reason == (
+        "duplicate application_id 'A1': line 4 holds a later occurrence, which supersedes this one; "
+        "line 4 is quarantined itself, so no row of this key loads"
+    )
 
 
 def test_the_duplicate_check_gives_the_same_answer_in_hash_partitions(
