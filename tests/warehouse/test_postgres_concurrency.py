@@ -219,3 +219,76 @@ def test_a_load_killed_mid_transaction_leaves_nothing_and_the_next_run_loads_it_
         (40, 40)
     ]
     assert _query(postgres_url, "SELECT status FROM etl_file_ledger") == [("loaded",)]
+
+
+def test_an_application_load_never_removes_a_customer_that_a_concurrent_statement_load_uses(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A correction moves CX's only application to CY, which leaves CX with nothing: it is removed. A
+    statement load of CX that found CX in dim_customer, but has not committed its fact yet, must not lose
+    its customer to that removal (READ COMMITTED hides its uncommitted fact from the removal)."""
+    settings = _settings(tmp_path, postgres_url)
+    first = (
+        APP_HEADER
+        + "\nA1,CX,100.00,2023-01-01,700,Employed,1000\nA2,CZ,100.00,2023-02-01,700,Employed,1000\n"
+    )
+    apps = write(tmp_path / "a", "loan_applications", "a.csv", first)
+    corrected = write(
+        tmp_path / "b",
+        "loan_applications",
+        "a-fixed.csv",
+        APP_HEADER + "\nA1,CY,100.00,2023-01-01,700,Employed,1000\n",
+    )
+    statement = write(
+        tmp_path / "s", "bank_statements", "s.csv", STMT_HEADER + "\nT1,CX,2023-01-01,-1.00,POS,10.00\n"
+    )
+    with PostgresWarehouse.from_url(postgres_url) as wh:
+        assert [
+            f.status for f in Pipeline(settings, LocalLake(settings.lake), wh).run(discover([apps])).files
+        ] == ["loaded"]
+
+    checked = threading.Event()  # the statement load found CX and has not committed
+    original = PostgresWarehouse.execute
+
+    def execute(self: PostgresWarehouse, sql: str, params: Any = ()) -> None:
+        original(self, sql, params)
+        if threading.current_thread().name == "statements" and sql.startswith("INSERT INTO dim_customer"):
+            checked.set()
+            deadline = time.monotonic() + 5  # until the application load waits for it (or 5 s)
+            while time.monotonic() < deadline:
+                waiting = "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                if _query(postgres_url, waiting)[0][0]:
+                    break
+                time.sleep(0.05)
+
+    monkeypatch.setattr(PostgresWarehouse, "execute", execute)
+    statuses: dict[str, str] = {}
+
+    def load(path: Path, folder: str) -> None:
+        if folder == "applications":
+            assert checked.wait(timeout=30)
+        with PostgresWarehouse.from_url(postgres_url) as wh:
+            pipeline = Pipeline(settings, LocalLake(Path(settings.lake) / folder), wh)
+            [statuses[folder]] = [f.status for f in pipeline.run(discover([path]), with_tests=False).files]
+
+    threads = [
+        threading.Thread(target=load, args=(statement, "statements"), name="statements"),
+        threading.Thread(target=load, args=(corrected, "applications"), name="applications"),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+
+    assert statuses == {"statements": "loaded", "applications": "loaded"}
+    orphans = (
+        "SELECT t.transaction_id FROM fact_bank_transaction t "
+        "LEFT JOIN dim_customer c ON c.customer_key = t.customer_key WHERE c.customer_key IS NULL"
+    )
+    assert _query(postgres_url, orphans) == []
+    assert _query(postgres_url, "SELECT customer_id, is_inferred FROM dim_customer ORDER BY 1") == [
+        ("(unknown)", True),
+        ("CX", True),  # demoted, but kept: its statement's fact points at it
+        ("CY", False),
+        ("CZ", False),
+    ]

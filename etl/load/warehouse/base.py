@@ -110,6 +110,10 @@ class Warehouse(abc.ABC):
     def is_duplicate_key(self, exc: Exception) -> bool:
         return False
 
+    def lock_customers(self, *, exclusive: bool) -> None:  # noqa: B027 - optional hook
+        """Until the transaction ends, order loads that rely on which customers exist (shared) against loads
+        that may remove customers (exclusive); backends whose loads never overlap need nothing."""
+
     def is_interrupt(self, exc: BaseException) -> bool:
         """Whether `exc` is the backend's way of reporting Ctrl-C during a statement (DuckDB raises its own)."""
         return False
@@ -197,6 +201,9 @@ class Warehouse(abc.ABC):
 
     def _load_file(self, load: FileLoad) -> None:
         sql, fact = self.sql, load.fact
+        # An application load may remove inferred customers left with nothing; a statement or repayment
+        # load relies on the customers it found to exist until it commits. Taken first, before any row lock.
+        self.lock_customers(exclusive=load.source == "loan_applications")
         if self.query(sql.ledger_is_loaded(), (load.ledger.file_id,)):
             raise AlreadyLoaded
         self.execute(sql.ledger_delete_unloaded(), (load.ledger.file_id,))
@@ -221,6 +228,9 @@ class Warehouse(abc.ABC):
                 *sql.refresh_customers(AFFECTED_CUSTOMERS, now),
                 sql.demote_customers_without_applications(AFFECTED_CUSTOMERS, now),
                 *sql.refresh_customer_history(AFFECTED_CUSTOMERS),
+            ]:
+                self.execute(statement)
+            for statement in [
                 *sql.relink_repayments(staging, AFFECTED_CUSTOMERS),
                 f"DROP TABLE {AFFECTED_CUSTOMERS}",
             ]:

@@ -30,6 +30,7 @@ COPY_BATCH_ROWS = 50_000
 # from a concurrent loader inserting the same new dimension member (the retry's MERGE sees and updates it).
 TRANSIENT_SQLSTATES = {"40001", "40P01", "23505", "57P01", "57P02", "57P03"}
 SCHEMA_LOCK_ID = 0x45544C  # pg_advisory_lock key: one schema creator at a time ("ETL")
+CUSTOMERS_LOCK_ID = 0x45544C43  # pg_advisory_xact_lock key: loads adding vs removing customers ("ETLC")
 _CSV_OPTIONS = pacsv.WriteOptions(include_header=False)
 # user:password@ in a URL, and password=... in a key/value conninfo: never in a message or a log line
 _URL_PASSWORD = re.compile(r"([a-z][a-z0-9+.-]*:(?://)?[^:/?#@\s'\"]*:)[^@\s]*@", re.IGNORECASE)
@@ -120,6 +121,15 @@ class PostgresWarehouse(Warehouse):
         self.conn.close()
 
     # ---- hooks ---------------------------------------------------------------------------------------
+    def lock_customers(self, *, exclusive: bool) -> None:
+        """Under READ COMMITTED a statement load could find a customer, and an application load then remove
+        it as left with nothing because the statements' facts are not committed yet. Statement and
+        repayment loads hold this lock shared, application loads exclusively, each for its whole
+        transaction: statement loads still run side by side, and an application load sees their committed
+        facts (or they see its removal). Taken as the first statement, it waits on no row lock."""
+        function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        self.query(f"SELECT {function}(%s)", (CUSTOMERS_LOCK_ID,))
+
     def is_transient(self, exc: Exception) -> bool:
         if isinstance(exc, psycopg.Error):
             if exc.sqlstate in TRANSIENT_SQLSTATES or (exc.sqlstate or "").startswith("08"):
