@@ -67,7 +67,7 @@ def _render_div(match: re.Match[str], dialect: Dialect) -> str:
     a, b = f"(2 * ABS({n}) + ABS({d}))", f"(2 * ABS({d}))"
     # DuckDB: `//` truncates; PostgreSQL and Redshift (no `//`): (a - MOD(a, b)) / b is an exact division
     quotient = f"{a} // {b}" if dialect == "duckdb" else f"({a} - MOD({a}, {b})) / {b}"
-    unit = f"0.{'0' * (scale - 1)}1"
+    unit = f"0.{'0' * (scale - 1)}1" if scale else "1"
     return f"CAST(SIGN({n}) * SIGN({d}) * ({quotient}) * {unit} AS DECIMAL({precision},{scale}))"
 
 

@@ -229,22 +229,25 @@ def _division_mart() -> Mart:
         f"({i}, CAST('{n}' AS DECIMAL(38,2)), CAST('{d}' AS DECIMAL(18,2)))" for i, (n, d) in enumerate(pairs)
     )
     select = (
-        f"SELECT i, {_div('n', 'd', places=2)} AS money, {_div('n', 'd', places=2, scale=4)} AS ratio"
+        f"SELECT i, {_div('n', 'd', places=2)} AS money, {_div('n', 'd', places=2, scale=4)} AS ratio,"
+        f" {_div('n', 'd', places=2, scale=0)} AS whole"
         f" FROM (VALUES {values}) AS v (i, n, d)"
     )
     return Mart("mart_division_check", "", select)
 
 
-def _expected() -> dict[int, tuple[Decimal | None, Decimal | None]]:
+def _expected() -> dict[int, tuple[Decimal | None, ...]]:
     pairs = itertools.product(NUMERATORS, DENOMINATORS)
-    return {i: (_exact(n, d, "0.01"), _exact(n, d, "0.0001")) for i, (n, d) in enumerate(pairs)}
+    return {
+        i: (_exact(n, d, "0.01"), _exact(n, d, "0.0001"), _exact(n, d, "1")) for i, (n, d) in enumerate(pairs)
+    }
 
 
 def _run(connection: Any, dialect: Dialect) -> dict[int, tuple[Any, ...]]:
     mart = _division_mart()
     connection.execute(create_view_sql(mart, dialect))
-    rows = connection.execute(f"SELECT i, money, ratio FROM {mart.name}").fetchall()
-    return {int(i): (money, ratio) for i, money, ratio in rows}
+    rows = connection.execute(f"SELECT i, money, ratio, whole FROM {mart.name}").fetchall()
+    return {int(i): (money, ratio, whole) for i, money, ratio, whole in rows}
 
 
 def test_division_is_exact_on_duckdb(tmp_path: Path) -> None:
