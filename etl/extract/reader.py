@@ -204,14 +204,17 @@ def _iter_blocks(
     tracker = _LineTracker()
     names = _fill_blank_names(layout.header)
     try:
+        # pyarrow reads UTF-8: another encoding is transcoded first, so the repairs of _PyarrowInput see
+        # the bytes pyarrow splits into blocks (a CR of UTF-16 is two bytes, neither of them 0x0D last).
+        utf8 = stream if layout.encoding == "utf-8" else _Transcoded(stream, layout.encoding)
         reader = pacsv.open_csv(
-            _PyarrowInput(stream, "\n".encode(layout.encoding)),
+            _PyarrowInput(utf8, b"\n"),
             read_options=pacsv.ReadOptions(
                 use_threads=False,
                 block_size=block_size,
                 skip_rows=1,
                 column_names=names,
-                encoding=layout.encoding,
+                encoding="utf-8",
             ),
             parse_options=pacsv.ParseOptions(
                 delimiter=layout.delimiter,
@@ -251,6 +254,40 @@ def _record_too_long(what: str, block_size: int) -> str:
         f"unreadable CSV: {what} is longer than {size}, usually a quote that is never closed; "
         "close the quote (or shorten the value) and load the file again"
     )
+
+
+class _Transcoded(io.RawIOBase):
+    """A UTF-16 or UTF-32 stream as UTF-8 bytes, decoded READ_BLOCK raw bytes at a time."""
+
+    def __init__(self, inner: BinaryIO | io.RawIOBase, encoding: str) -> None:
+        self.inner = inner
+        self.decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+        self.raw = bytearray(READ_BLOCK)
+        self.out = b""
+        self.ended = False
+        self.encoding = encoding
+        self.consumed = 0  # raw bytes decoded so far
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        while not self.out and not self.ended:
+            got = read_into(self.inner, memoryview(self.raw))
+            self.ended = got == 0
+            try:
+                self.out = self.decoder.decode(bytes(self.raw[:got]), final=self.ended).encode("utf-8")
+            except UnicodeDecodeError as exc:
+                where = self.consumed + exc.start
+                raise FileRejected(
+                    f"not {self.encoding.upper()} text: {exc.reason} near byte {where}"
+                ) from None
+            self.consumed += got
+        n = min(len(view), len(self.out))
+        view[:n] = self.out[:n]
+        self.out = self.out[n:]
+        return n
 
 
 class _PyarrowInput(io.RawIOBase):

@@ -267,3 +267,36 @@ def test_an_unterminated_quote_and_a_too_long_record_end_to_end(tmp_path: Path) 
         "unreadable CSV: the record starting on line 7 is longer than 1 MiB, usually a quote that is never "
         "closed; close the quote (or shorten the value) and load the file again"
     )
+
+
+def _utf16_layout() -> object:
+    from etl.extract.reader import CsvLayout
+
+    return CsvLayout("utf-16-le", codecs.BOM_UTF16_LE, ",", ("a", "b", "c"), ("a", "b", "c"))
+
+
+@pytest.mark.parametrize("pad", [1003, 1004, 1005, 1006])  # 1005: the quoted CR ends a 1024-byte block
+def test_a_quoted_crlf_of_utf16_across_a_block_boundary_keeps_its_line_feed(pad: int) -> None:
+    text = "a,b,c\n" + "p," + "q" * pad + ",r\n" + '1,"x\r\ny",z\n2,w,z\n'
+    data = codecs.BOM_UTF16_LE + text.encode("utf-16-le")
+    rows = [
+        (b, line)
+        for table, _, _ in iter_chunks(io.BytesIO(data), _utf16_layout(), block_size=1024)  # type: ignore[arg-type]
+        for b, line in zip(table.column("b").to_pylist(), table.column("source_row").to_pylist(), strict=True)
+    ]
+    assert rows[1:] == [("x\r\ny", 3), ("w", 5)]
+
+
+def test_a_utf16_header_only_file_whose_last_character_holds_a_0x0a_byte_has_no_rows() -> None:
+    data = codecs.BOM_UTF16_LE + "a,b,c\u010a".encode("utf-16-le")  # U+010A is the bytes 0A 01
+    from etl.extract.reader import CsvLayout
+
+    layout = CsvLayout("utf-16-le", codecs.BOM_UTF16_LE, ",", ("a", "b", "c\u010a"), ("a", "b"))
+    assert sum(t.num_rows for t, _, _ in iter_chunks(io.BytesIO(data), layout, block_size=1024)) == 0
+
+
+def test_a_utf16_file_that_stops_mid_character_is_rejected_in_one_line() -> None:
+    data = codecs.BOM_UTF16_LE + "a,b,c\n1,2,3\n".encode("utf-16-le") + b"\x00"
+    with pytest.raises(FileRejected) as raised:
+        list(iter_chunks(io.BytesIO(data), _utf16_layout(), block_size=1024))  # type: ignore[arg-type]
+    assert raised.value.message == "not UTF-16-LE text: truncated data near byte 27"
