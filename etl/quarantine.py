@@ -253,6 +253,14 @@ def _keys_loaded_by_ordinary_files(warehouse: Any, contract: SourceContract, key
 # ---- commands -----------------------------------------------------------------------------------------------
 
 
+def _rule(rule: str | None) -> str | None:
+    from etl.normalize.validate import RULES
+
+    if rule is not None and rule not in RULES:  # a typo would otherwise list or replay nothing, silently
+        raise ConfigError(f"unknown rule {rule!r}: use one of {', '.join(RULES)}")
+    return rule
+
+
 def _sources(source: str | None) -> list[SourceName]:
     if source is None:
         return list(SOURCES)
@@ -287,7 +295,9 @@ def list_command(
 
     settings = build_settings(lake=lake)
     try:
-        tables = {s: read_quarantine(settings.lake, s, rule=rule, file_id=file_id) for s in _sources(source)}
+        tables = {
+            s: read_quarantine(settings.lake, s, rule=_rule(rule), file_id=file_id) for s in _sources(source)
+        }
     except EtlError as exc:
         raise fail_with(exc) from None
     except (OSError, pa.ArrowException) as exc:
@@ -322,7 +332,7 @@ def replay_command(
 
     settings = build_settings(lake=lake, warehouse_url=warehouse)
     try:
-        plans, report = replay(settings, _sources(source), rule=rule, file_id=file_id)
+        plans, report = replay(settings, _sources(source), rule=_rule(rule), file_id=file_id)
     except EtlError as exc:
         raise fail_with(exc) from None
     answer = {

@@ -22,6 +22,21 @@ MONEY = pa.decimal128(18, 2)
 RATE = pa.decimal128(9, 4)
 MAX_ID_CHARS = 128
 MAX_TEXT_BYTES = 4096
+# Every rule a quarantined row can name: the validator's, then the reader's and the duplicate check's.
+RULES: tuple[str, ...] = (
+    "required",
+    "invalid_number",
+    "invalid_integer",
+    "invalid_date",
+    "invalid_enum",
+    "decimal_overflow",
+    "decimal_scale",
+    "out_of_range",
+    "date_order",
+    "invalid_text",
+    "malformed_row",
+    "duplicate_key",
+)
 NUL_SHOWN = "\u2400"  # ␀, how a NUL byte of a value is shown in its reason
 DATE_MIN, DATE_MAX = "1900-01-01", "2100-12-31"
 _DAY_MIN, _DAY_MAX = (pa.scalar(date.fromisoformat(d), pa.date32()) for d in (DATE_MIN, DATE_MAX))

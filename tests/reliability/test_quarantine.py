@@ -269,3 +269,30 @@ def test_the_same_replay_twice_says_nothing_changed(env: Env) -> None:
     assert again.stdout.splitlines()[-1].endswith(
         ".csv: skipped_duplicate, the same rows were replayed before: nothing changed"
     )
+
+
+def test_an_unknown_rule_is_a_one_line_error_not_an_empty_answer(env: Env) -> None:
+    write(env.data, "loan_applications", "apps.csv", APPS + "\n")
+    env.run()
+    for command in ("list", "replay"):
+        result = _cli(env, command, "--rule", "invalid_enums")
+        assert result.exit_code == 2, result.output
+        assert (
+            result.output.strip()
+            .splitlines()[0]
+            .startswith("error: unknown rule 'invalid_enums': use one of required,")
+        )
+
+
+def test_the_rules_are_the_ones_the_code_writes_and_the_readme_lists() -> None:
+    from etl.normalize.validate import RULES
+
+    root = Path(__file__).resolve().parents[2]
+    code = "".join((root / "etl" / f).read_text() for f in ("normalize/validate.py", "pipeline.py"))
+    code = re.sub(r"RULES: tuple\[str, \.\.\.\] = \(.*?\n\)", "", code, flags=re.S)  # not the list itself
+    written = set(re.findall(r'"([a-z]+_[a-z_]+|required)"', code)) & set(RULES)
+    assert written == set(RULES)  # every rule is one the code writes
+    readme = (root / "README.md").read_text()
+    listed = re.search(r"original text of every column\. Rules:\n(.*?)Lines with no values", readme, re.S)
+    assert listed is not None
+    assert re.findall(r"`([a-z_]+)`", listed.group(1)) == list(RULES)
