@@ -210,7 +210,7 @@ def replay(
     replay_root = Path(settings.lake) / REPLAY_DIR
     plans: list[ReplayPlan] = []
     files: list[SourceFile] = []
-    with open_warehouse(settings) as warehouse:
+    with open_warehouse(settings, must_exist=True) as warehouse:  # its quarantine came from a load
         pipeline = Pipeline(settings, open_lake(settings), warehouse)
         pipeline.prepare()
         for source in sources:

@@ -296,3 +296,17 @@ def test_the_rules_are_the_ones_the_code_writes_and_the_readme_lists() -> None:
     listed = re.search(r"original text of every column\. Rules:\n(.*?)Lines with no values", readme, re.S)
     assert listed is not None
     assert re.findall(r"`([a-z_]+)`", listed.group(1)) == list(RULES)
+
+
+def test_replay_into_a_warehouse_that_was_never_loaded_is_refused(env: Env, tmp_path: Path) -> None:
+    write(env.data, "loan_applications", "apps.csv", APPS + "\n")
+    env.run()
+    app = typer.Typer()
+    app.add_typer(quarantine_app, name="quarantine")
+    typo = f"duckdb:///{tmp_path / 'nowhere.duckdb'}"
+    result = CliRunner().invoke(
+        app, ["quarantine", "replay", "--lake", env.settings.lake, "--warehouse", typo]
+    )
+    assert result.exit_code == 2, result.output
+    assert "no warehouse at" in result.output
+    assert not (tmp_path / "nowhere.duckdb").exists()
