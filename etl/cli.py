@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -138,9 +139,10 @@ def _print_report(report: dict[str, Any]) -> None:
             name, justify="right" if name in {"rows in", "loaded", "quarantined"} else "left", overflow="fold"
         )
     style = {"loaded": "green", "skipped_duplicate": "cyan", "rejected": "red", "failed": "red"}
-    for f in report["files"]:
+    names = [Path(f["path"]).name for f in report["files"]]
+    for f, name in zip(report["files"], names, strict=True):
         table.add_row(
-            Path(f["path"]).name,
+            escape(name if names.count(name) == 1 else f["path"]),  # files of the same name: their paths
             f["source"] or "?",
             f"[{style[f['status']]}]{f['status']}[/]",
             str(f["rows_in"]),

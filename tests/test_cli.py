@@ -217,3 +217,29 @@ def test_generate_into_a_file_is_one_line_not_an_os_error(tmp_path: Path) -> Non
     (tmp_path / "taken").write_text("x")
     done = etl("generate", "--out", "taken", cwd=tmp_path)
     assert (done.returncode, done.stderr.strip()) == (2, "error: cannot write to taken: Not a directory")
+
+
+def test_files_of_the_same_name_are_told_apart_by_their_paths(tmp_path: Path) -> None:
+    write(
+        tmp_path / "data" / "jan",
+        "loan_applications",
+        "f.csv",
+        APP_HEADER + "\nA1,C1,10,2023-01-01,700,Employed,1\n",
+    )
+    write(
+        tmp_path / "data" / "feb",
+        "loan_applications",
+        "f.csv",
+        APP_HEADER + "\nA2,C2,10,2023-02-01,700,Employed,1\n",
+    )
+    write(
+        tmp_path / "data",
+        "bank_statements",
+        "[s].csv",
+        "transaction_id,customer_id,transaction_date,transaction_amount,narration,balance\n",
+    )
+    done = etl("run", cwd=tmp_path, env={"COLUMNS": "200"})
+    assert done.returncode == 0, done.stderr
+    assert "data/feb/loan_applications/f.csv" in done.stdout
+    assert "data/jan/loan_applications/f.csv" in done.stdout
+    assert "│ [s].csv " in done.stdout  # a unique name stays short, and brackets are not markup
