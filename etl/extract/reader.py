@@ -276,12 +276,13 @@ class _Transcoded(io.RawIOBase):
         while not self.out and not self.ended:
             got = read_into(self.inner, memoryview(self.raw))
             self.ended = got == 0
+            pending = len(self.decoder.getstate()[0])  # bytes of a character begun in the previous read
             try:
                 self.out = self.decoder.decode(bytes(self.raw[:got]), final=self.ended).encode("utf-8")
-            except UnicodeDecodeError as exc:
-                where = self.consumed + exc.start
+            except UnicodeDecodeError as exc:  # exc.start counts from the pending bytes
+                where = self.consumed - pending + exc.start
                 raise FileRejected(
-                    f"not {self.encoding.upper()} text: {exc.reason} near byte {where}"
+                    f"not {self.encoding.upper()} text: {exc.reason} at offset {where}; save the file as UTF-8"
                 ) from None
             self.consumed += got
         n = min(len(view), len(self.out))
@@ -306,7 +307,7 @@ class _PyarrowInput(io.RawIOBase):
 
     def __init__(self, inner: BinaryIO | io.RawIOBase, line_break: bytes) -> None:
         self.inner = inner
-        self.line_break = line_break  # "\n" in the file's encoding
+        self.line_break = line_break  # appended when the file holds no line break at all
         self.held = b""
         self.ended = False
         self.seen_break = False

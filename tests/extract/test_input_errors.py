@@ -299,4 +299,16 @@ def test_a_utf16_file_that_stops_mid_character_is_rejected_in_one_line() -> None
     data = codecs.BOM_UTF16_LE + "a,b,c\n1,2,3\n".encode("utf-16-le") + b"\x00"
     with pytest.raises(FileRejected) as raised:
         list(iter_chunks(io.BytesIO(data), _utf16_layout(), block_size=1024))  # type: ignore[arg-type]
-    assert raised.value.message == "not UTF-16-LE text: truncated data near byte 27"
+    assert raised.value.message == "not UTF-16-LE text: truncated data at offset 26; save the file as UTF-8"
+
+
+def test_a_lone_surrogate_across_a_raw_read_is_reported_at_its_offset() -> None:
+    body = "a,b,c\n" + "x" * (READ_BLOCK // 2 - 8)  # the high surrogate: the last 2 bytes of a raw read
+    data = codecs.BOM_UTF16_LE + body.encode("utf-16-le") + b"\x00\xd8" + "z,y\n".encode("utf-16-le")
+    offset = len(codecs.BOM_UTF16_LE) + len(body) * 2
+    assert offset == READ_BLOCK - 2
+    with pytest.raises(FileRejected) as raised:
+        list(iter_chunks(io.BytesIO(data), _utf16_layout(), block_size=1 << 20))  # type: ignore[arg-type]
+    assert raised.value.message == (
+        f"not UTF-16-LE text: illegal UTF-16 surrogate at offset {offset}; save the file as UTF-8"
+    )

@@ -221,12 +221,18 @@ def test_a_load_killed_mid_transaction_leaves_nothing_and_the_next_run_loads_it_
     assert _query(postgres_url, "SELECT status FROM etl_file_ledger") == [("loaded",)]
 
 
+@pytest.mark.parametrize("server_default", ["read committed", "repeatable read"])
 def test_an_application_load_never_removes_a_customer_that_a_concurrent_statement_load_uses(
-    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch, server_default: str
 ) -> None:
     """A correction moves CX's only application to CY, which leaves CX with nothing: it is removed. A
     statement load of CX that found CX in dim_customer, but has not committed its fact yet, must not lose
-    its customer to that removal (READ COMMITTED hides its uncommitted fact from the removal)."""
+    its customer to that removal (READ COMMITTED hides its uncommitted fact from the removal). The loads
+    run READ COMMITTED whatever the server's default: a snapshot taken before the lock wait would not see
+    the other load's commit."""
+    database = postgres_url.rsplit("/", 1)[1]
+    with PostgresWarehouse.from_url(postgres_url) as wh:
+        wh.execute(f"ALTER DATABASE {database} SET default_transaction_isolation = '{server_default}'")
     settings = _settings(tmp_path, postgres_url)
     first = (
         APP_HEADER

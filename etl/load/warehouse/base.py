@@ -228,9 +228,6 @@ class Warehouse(abc.ABC):
                 *sql.refresh_customers(AFFECTED_CUSTOMERS, now),
                 sql.demote_customers_without_applications(AFFECTED_CUSTOMERS, now),
                 *sql.refresh_customer_history(AFFECTED_CUSTOMERS),
-            ]:
-                self.execute(statement)
-            for statement in [
                 *sql.relink_repayments(staging, AFFECTED_CUSTOMERS),
                 f"DROP TABLE {AFFECTED_CUSTOMERS}",
             ]:

@@ -57,7 +57,11 @@ class PostgresWarehouse(Warehouse):
 
     def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
         try:
-            return psycopg.connect(self.conninfo, autocommit=False, connect_timeout=self.connect_timeout)
+            conn = psycopg.connect(self.conninfo, autocommit=False, connect_timeout=self.connect_timeout)
+            # whatever the server's default: lock_customers relies on each statement seeing what committed
+            # before it (REPEATABLE READ would keep the snapshot taken before the lock wait)
+            conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
+            return conn
         except psycopg.OperationalError as exc:
             raise WarehouseError(
                 f"cannot connect to PostgreSQL: {redact(_first_line(exc))}", retryable=True
