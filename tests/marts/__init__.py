@@ -1,0 +1,41 @@
+"""Shared by the mart tests: one warehouse per backend, loaded and with its marts."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from etl.load.warehouse import open_warehouse
+from etl.marts import ensure_marts
+from etl.pipeline import RunReport
+from etl.settings import Settings
+from tests.helpers import Env
+from tests.plugins.postgres import PostgresServer
+
+
+@contextmanager
+def loaded_warehouse(
+    request: pytest.FixtureRequest, tmp: Path, name: str
+) -> Iterator[tuple[Settings, RunReport]]:
+    """Load `tmp / "data"` into a DuckDB file (request.param "duckdb") or a new database on the session's
+    PostgreSQL server ("postgres"), create the marts, and drop that database afterwards."""
+    database = None
+    if request.param == "postgres":
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        database = f"{name}_{uuid.uuid4().hex[:12]}"
+        url = server.create_database(database)
+    else:
+        url = f"duckdb:///{tmp / 'warehouse.duckdb'}"
+    settings = Settings(lake=str(tmp / "lake"), warehouse_url=url)
+    try:
+        report = Env(tmp, settings).run()
+        with open_warehouse(settings) as wh, wh.transaction():
+            ensure_marts(wh)
+        yield settings, report
+    finally:
+        if database is not None:
+            server.drop_database(database)

@@ -10,7 +10,6 @@ division helper is also checked on its own, for negative values and ties, agains
 from __future__ import annotations
 
 import itertools
-import uuid
 from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
@@ -23,10 +22,10 @@ import sqlglot
 
 from etl.load.sql import Dialect
 from etl.load.warehouse import open_warehouse
-from etl.marts import MARTS, Mart, _div, create_view_sql, ensure_marts
+from etl.marts import MARTS, Mart, _div, create_view_sql
 from etl.settings import Settings
-from tests.helpers import REPAY_HEADER, STMT_HEADER, Env, write
-from tests.plugins.postgres import PostgresServer
+from tests.helpers import REPAY_HEADER, STMT_HEADER, write
+from tests.marts import loaded_warehouse
 
 D = Decimal
 BIG = "6000000000000000.00"  # fits DECIMAL(18,2); two of them do not
@@ -89,21 +88,9 @@ def warehouse(
     write(data, "bank_statements", "statements.csv", _statements())
     write(data, "loan_applications", "apps.csv", APPLICATIONS)
     write(data, "repayments", "repayments.csv", REPAYMENTS)
-    database = None
-    if request.param == "postgres":
-        server: PostgresServer = request.getfixturevalue("postgres_server")
-        database = f"exact_{uuid.uuid4().hex[:12]}"
-        url = server.create_database(database)
-    else:
-        url = f"duckdb:///{tmp / 'warehouse.duckdb'}"
-    settings = Settings(lake=str(tmp / "lake"), warehouse_url=url)
-    report = Env(tmp, settings).run()
-    assert [(f.status, f.rows_quarantined) for f in report.files] == [("loaded", 0)] * 3
-    with open_warehouse(settings) as wh, wh.transaction():
-        ensure_marts(wh)
-    yield Warehouse(settings)
-    if database is not None:
-        server.drop_database(database)
+    with loaded_warehouse(request, tmp, "exact") as (settings, report):
+        assert [(f.status, f.rows_quarantined) for f in report.files] == [("loaded", 0)] * 3
+        yield Warehouse(settings)
 
 
 def test_every_mart_answers_select_star(warehouse: Warehouse) -> None:

@@ -9,7 +9,6 @@ in the comments.
 from __future__ import annotations
 
 import shutil
-import uuid
 from collections.abc import Iterator, Sequence
 from datetime import date
 from decimal import Decimal
@@ -21,8 +20,7 @@ import pytest
 from etl.load.warehouse import open_warehouse
 from etl.marts import MARTS, create_view_sql, ensure_marts
 from etl.settings import Settings
-from tests.helpers import Env
-from tests.plugins.postgres import PostgresServer
+from tests.marts import loaded_warehouse
 
 FIXTURES = Path(__file__).parent / "fixtures"
 D = Decimal
@@ -49,23 +47,11 @@ class Marts:
 def marts(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Marts]:
     tmp = tmp_path_factory.mktemp(f"marts-{request.param}")
     shutil.copytree(FIXTURES, tmp / "data")
-    database = None
-    if request.param == "postgres":
-        server: PostgresServer = request.getfixturevalue("postgres_server")
-        database = f"marts_{uuid.uuid4().hex[:12]}"
-        url = server.create_database(database)
-    else:
-        url = f"duckdb:///{tmp / 'warehouse.duckdb'}"
-    settings = Settings(lake=str(tmp / "lake"), warehouse_url=url)
-    report = Env(tmp, settings).run()
-    assert [f.status for f in report.files] == ["loaded"] * 3
-    with open_warehouse(settings) as wh, wh.transaction():
-        ensure_marts(wh)
-    with open_warehouse(settings) as wh, wh.transaction():
-        ensure_marts(wh)  # idempotent
-    yield Marts(settings)
-    if database is not None:
-        server.drop_database(database)
+    with loaded_warehouse(request, tmp, "marts") as (settings, report):
+        assert [f.status for f in report.files] == ["loaded"] * 3
+        with open_warehouse(settings) as wh, wh.transaction():
+            ensure_marts(wh)  # idempotent
+        yield Marts(settings)
 
 
 def test_every_mart_is_a_view_that_answers(marts: Marts) -> None:
