@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,28 @@ from etl.pipeline import RunReport
 from etl.settings import Settings
 from tests.helpers import Env
 from tests.plugins.postgres import PostgresServer
+
+
+class Marts:
+    """Queries against a loaded warehouse (each opens and closes its own connection)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        with open_warehouse(self.settings) as wh:
+            return wh.query(sql)
+
+    def by_key(self, mart: str, keys: Sequence[str], values: Sequence[str]) -> dict[Any, tuple[Any, ...]]:
+        rows = self.query(f"SELECT {', '.join([*keys, *values])} FROM {mart}")
+        n = len(keys)
+        out = {(r[0] if n == 1 else tuple(r[:n])): tuple(r[n:]) for r in rows}
+        assert len(out) == len(rows), f"{mart}: {keys} is not its grain"
+        return out
+
+    def rows(self, sql: str) -> dict[Any, tuple[Any, ...]]:
+        """The rows of `sql` by their first column."""
+        return {r[0]: tuple(r[1:]) for r in self.query(sql)}
 
 
 @contextmanager

@@ -21,11 +21,9 @@ import pytest
 import sqlglot
 
 from etl.load.sql import Dialect
-from etl.load.warehouse import open_warehouse
 from etl.marts import MARTS, Mart, _div, create_view_sql
-from etl.settings import Settings
 from tests.helpers import REPAY_HEADER, STMT_HEADER, write
-from tests.marts import loaded_warehouse
+from tests.marts import Marts, loaded_warehouse
 
 D = Decimal
 BIG = "6000000000000000.00"  # fits DECIMAL(18,2); two of them do not
@@ -67,22 +65,8 @@ R2,A2,2024-06-11,{BIG},2024-06-11,{BIG}
 """
 
 
-class Warehouse:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    def query(self, sql: str) -> list[tuple[Any, ...]]:
-        with open_warehouse(self.settings) as wh:
-            return wh.query(sql)
-
-    def rows(self, sql: str) -> dict[Any, tuple[Any, ...]]:
-        return {r[0]: tuple(r[1:]) for r in self.query(sql)}
-
-
 @pytest.fixture(scope="module", params=["duckdb", "postgres"])
-def warehouse(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Warehouse]:
+def warehouse(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Marts]:
     tmp = tmp_path_factory.mktemp(f"exact-{request.param}")
     data = tmp / "data"
     write(data, "bank_statements", "statements.csv", _statements())
@@ -90,15 +74,15 @@ def warehouse(
     write(data, "repayments", "repayments.csv", REPAYMENTS)
     with loaded_warehouse(request, tmp, "exact") as (settings, report):
         assert [(f.status, f.rows_quarantined) for f in report.files] == [("loaded", 0)] * 3
-        yield Warehouse(settings)
+        yield Marts(settings)
 
 
-def test_every_mart_answers_select_star(warehouse: Warehouse) -> None:
+def test_every_mart_answers_select_star(warehouse: Marts) -> None:
     for mart in MARTS:
         warehouse.query(f"SELECT * FROM {mart.name}")  # raised "out of range" for sums over 10^16
 
 
-def test_monthly_averages_round_half_cent_ties_up(warehouse: Warehouse) -> None:
+def test_monthly_averages_round_half_cent_ties_up(warehouse: Marts) -> None:
     got = warehouse.rows(
         "SELECT customer_id, active_months, total_inflow, total_outflow, avg_monthly_inflow,"
         " avg_monthly_outflow, betting_share, inflow_to_loan FROM mart_customer_credit_profile"
@@ -110,7 +94,7 @@ def test_monthly_averages_round_half_cent_ties_up(warehouse: Warehouse) -> None:
     assert got["C2"][2] == D("1.60") and got["C2"][5] == D("0.0063")  # 0.01 / 1.60 = 0.00625 (DOUBLE: 0.0062)
 
 
-def test_customer_sums_beyond_decimal_18_2(warehouse: Warehouse) -> None:
+def test_customer_sums_beyond_decimal_18_2(warehouse: Marts) -> None:
     got = warehouse.rows(
         "SELECT customer_id, active_months, total_inflow, total_outflow, avg_monthly_inflow,"
         " avg_monthly_outflow, betting_share, inflow_to_loan FROM mart_customer_credit_profile"
@@ -125,7 +109,7 @@ def test_customer_sums_beyond_decimal_18_2(warehouse: Warehouse) -> None:
     assert customer_360["A1"] == (D("12000000000000000.00"),)
 
 
-def test_spend_sums_beyond_decimal_18_2(warehouse: Warehouse) -> None:
+def test_spend_sums_beyond_decimal_18_2(warehouse: Marts) -> None:
     got = warehouse.query(
         "SELECT direction, total_value, total_spend, total_income FROM mart_spend_by_category_month"
         " WHERE year_month = '2024-05' AND category = 'transfer' ORDER BY direction"
@@ -136,7 +120,7 @@ def test_spend_sums_beyond_decimal_18_2(warehouse: Warehouse) -> None:
     ]
 
 
-def test_loan_averages_and_medians_round_ties_up(warehouse: Warehouse) -> None:
+def test_loan_averages_and_medians_round_ties_up(warehouse: Marts) -> None:
     got = warehouse.rows(
         "SELECT employment_status, total_loan_amount, avg_loan_amount, avg_annual_income,"
         " median_annual_income, total_annual_income FROM mart_income_by_employment"
@@ -156,7 +140,7 @@ def test_loan_averages_and_medians_round_ties_up(warehouse: Warehouse) -> None:
     assert kpis == {"2024-06": (D("1003.03"), D("675.50"), D("1.5000"), D("15.00"))}
 
 
-def test_loan_sums_beyond_decimal_18_2(warehouse: Warehouse) -> None:
+def test_loan_sums_beyond_decimal_18_2(warehouse: Marts) -> None:
     got = warehouse.rows(
         "SELECT employment_status, total_loan_amount, avg_loan_amount, median_annual_income"
         " FROM mart_income_by_employment WHERE employment_status = 'Employed'"
@@ -184,7 +168,7 @@ def test_loan_sums_beyond_decimal_18_2(warehouse: Warehouse) -> None:
     assert by_state == {"Lagos": (D("12000000000000000.03"),)}
 
 
-def test_money_sums_are_decimal_38_2(warehouse: Warehouse) -> None:
+def test_money_sums_are_decimal_38_2(warehouse: Marts) -> None:
     got = warehouse.query(
         "SELECT column_name, numeric_precision, numeric_scale FROM information_schema.columns"
         " WHERE table_name = 'mart_customer_credit_profile'"

@@ -9,38 +9,20 @@ in the comments.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from etl.load.warehouse import open_warehouse
 from etl.marts import MARTS, create_view_sql, ensure_marts
-from etl.settings import Settings
-from tests.marts import loaded_warehouse
+from tests.marts import Marts, loaded_warehouse
 
 FIXTURES = Path(__file__).parent / "fixtures"
 D = Decimal
 U = "(unknown)"
-
-
-class Marts:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    def query(self, sql: str) -> list[tuple[Any, ...]]:
-        with open_warehouse(self.settings) as wh:
-            return wh.query(sql)
-
-    def by_key(self, mart: str, keys: Sequence[str], values: Sequence[str]) -> dict[Any, tuple[Any, ...]]:
-        rows = self.query(f"SELECT {', '.join([*keys, *values])} FROM {mart}")
-        n = len(keys)
-        out = {(r[0] if n == 1 else tuple(r[:n])): tuple(r[n:]) for r in rows}
-        assert len(out) == len(rows), f"{mart}: {keys} is not its grain"
-        return out
 
 
 @pytest.fixture(scope="module", params=["duckdb", "postgres"])
