@@ -130,13 +130,7 @@ def discover(paths: Sequence[str | Path], source: str | None = None) -> list[Sou
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files = sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file()
-                and p.suffix.lower() == ".csv"
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
+            files = [p for p in _visible_files(path) if p.suffix.lower() == ".csv"]
         elif path.is_file():
             files = [path]
         elif os.path.lexists(path):  # a FIFO, a device, a dangling or looping link
@@ -153,14 +147,17 @@ def not_loaded(paths: Sequence[str | Path]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            left.extend(
-                p
-                for p in sorted(path.rglob("*"))
-                if p.is_file()
-                and p.suffix.lower() != ".csv"
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
+            left.extend(p for p in _visible_files(path) if p.suffix.lower() != ".csv")
     return left
+
+
+def _visible_files(folder: Path) -> list[Path]:
+    """The files below `folder`, sorted, leaving out hidden ones and those in hidden folders."""
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
 
 
 def _local_file(path: Path, forced: SourceName | None) -> SourceFile:
@@ -313,9 +310,8 @@ class Pipeline:
             else:
                 self._load(item, item.source, result, started, ident)
         except Exception as exc:
-            if self._interrupted(
-                exc
-            ):  # Ctrl-C inside a warehouse statement: stop the run, not just this file
+            # Ctrl-C inside a warehouse statement: stop the run, not just this file
+            if self._interrupted(exc):
                 raise KeyboardInterrupt from None
             _record_error(result, exc)
         if result.status != "loaded":  # nothing of it is in the warehouse, whatever was read
