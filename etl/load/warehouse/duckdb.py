@@ -35,15 +35,14 @@ class DuckDBWarehouse(Warehouse):
             self.con = duckdb.connect(
                 path, config={"memory_limit": memory_limit, "allocator_background_threads": True}
             )
-        except duckdb.IOException as exc:
-            if "Could not set lock" in str(exc):  # another process is loading into it: later, it will work
+        except duckdb.Error as exc:
+            if isinstance(exc, duckdb.IOException) and "Could not set lock" in str(exc):
+                # another process is loading into it: later, it will work
                 raise WarehouseError(
                     f"DuckDB warehouse {path} is in use by another process{_holder(str(exc))}: "
                     "run again when it has finished",
                     retryable=True,
                 ) from None
-            raise ConfigError(f"cannot open DuckDB warehouse {path}: {str(exc).splitlines()[0]}") from None
-        except duckdb.Error as exc:
             raise ConfigError(f"cannot open DuckDB warehouse {path}: {str(exc).splitlines()[0]}") from None
 
     @classmethod
