@@ -208,7 +208,7 @@ def _iter_blocks(
         # the bytes pyarrow splits into blocks (a CR of UTF-16 is two bytes, neither of them 0x0D last).
         utf8 = stream if layout.encoding == "utf-8" else _Transcoded(stream, layout.encoding)
         reader = pacsv.open_csv(
-            _PyarrowInput(utf8, b"\n"),
+            _PyarrowInput(utf8),
             read_options=pacsv.ReadOptions(
                 use_threads=False,
                 block_size=block_size,
@@ -305,9 +305,8 @@ class _PyarrowInput(io.RawIOBase):
     block holds the whole header line whenever it fits in a block.
     """
 
-    def __init__(self, inner: BinaryIO | io.RawIOBase, line_break: bytes) -> None:
+    def __init__(self, inner: BinaryIO | io.RawIOBase) -> None:
         self.inner = inner
-        self.line_break = line_break  # appended when the file holds no line break at all
         self.held = b""
         self.ended = False
         self.seen_break = False
@@ -329,7 +328,7 @@ class _PyarrowInput(io.RawIOBase):
         if self.ended:
             if not self.seen_break:
                 self.seen_break = True
-                self.held += self.line_break
+                self.held += b"\n"
                 n = self._hand_held(view, n)
         elif n > 1 and view[n - 1] == 0x0D and not self.held:  # '\r'
             self.held = b"\r"
