@@ -295,9 +295,8 @@ def list_command(
 
     settings = build_settings(lake=lake)
     try:
-        tables = {
-            s: read_quarantine(settings.lake, s, rule=_rule(rule), file_id=file_id) for s in _sources(source)
-        }
+        rule = _rule(rule)
+        tables = {s: read_quarantine(settings.lake, s, rule=rule, file_id=file_id) for s in _sources(source)}
     except EtlError as exc:
         raise fail_with(exc) from None
     except (OSError, pa.ArrowException) as exc:
