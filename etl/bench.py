@@ -250,7 +250,7 @@ def peak_rss_bytes(status: Path = Path("/proc/self/status")) -> int:
 
     Linux's VmHWM, not getrusage's ru_maxrss: the latter carries over the peak of the process that
     spawned this one (Linux keeps it across exec, and subprocess shares the parent's memory until then),
-    so a child of a parent that had just run the reference load reported the parent's 560 MB.
+    so a child of a parent that had just run the reference load reported the parent's 560 MiB.
     """
     try:
         for line in status.read_text().splitlines():
@@ -318,14 +318,14 @@ def format_result(result: BenchResult) -> list[str]:
         f"{result.cpu_seconds:.2f} s of CPU",
         f"reference    {result.reference_seconds:8.2f} s   DuckDB typed COPY of the same CSV",
         f"ratio        {result.ratio:8.2f} x",
-        f"peak RSS     {result.peak_rss_mb:8.1f} MB  (pipeline process)",
+        f"peak RSS     {result.peak_rss_mb:8.1f} MiB (pipeline process)",
     ]
     if result.repeat > 1:
         lines.append(
             f"best of {result.repeat} alternating runs; each run (pipeline / reference seconds, RSS):"
         )
         lines += [
-            f"  {r['pipeline_seconds']:6.2f} / {r['reference_seconds']:.2f}   {r['peak_rss_mb']:.0f} MB"
+            f"  {r['pipeline_seconds']:6.2f} / {r['reference_seconds']:.2f}   {r['peak_rss_mb']:.0f} MiB"
             for r in result.runs
         ]
     if result.workdir:

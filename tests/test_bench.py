@@ -63,6 +63,8 @@ def test_text_report_names_every_figure(result: BenchResult) -> None:
     text = "\n".join(format_result(result))
     for word in (*STAGES, "rows/s", "reference", "ratio", "peak RSS"):
         assert word in text
+    # VmHWM / 2**20 is MiB, and the report says so (it used to print "MB")
+    assert f"peak RSS     {result.peak_rss_bytes / (1 << 20):8.1f} MiB (pipeline process)" in text
 
 
 def test_nothing_is_left_behind_without_keep(result: BenchResult) -> None:
