@@ -86,7 +86,13 @@ def sniff_layout(head: bytes, size: int, contract: SourceContract) -> CsvLayout:
                 f"not {encoding.upper()} text: invalid byte 0x{body[exc.start]:02x} at offset {exc.start + len(bom)}; "
                 "save the file as UTF-8"
             ) from None
-    first = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]  # old Mac exports end lines with \r alone
+    lines = re.split(r"\r\n|\r|\n", text, maxsplit=1)  # old Mac exports end lines with \r alone
+    if len(lines) == 1 and size > len(head):  # the header goes on past the head: its names are not all here
+        raise FileRejected(
+            f"the header row (line 1) is longer than {HEAD_BYTES >> 10} KiB; "
+            "these sources have a few dozen columns at most: is this the right file?"
+        )
+    first = lines[0]
     if not first.strip():
         raise FileRejected("no header row: the first line is blank")
     delimiter = max(DELIMITERS, key=first.count)

@@ -113,6 +113,26 @@ def test_whole_file_rejections(data: bytes, message: str) -> None:
     assert "\n" not in str(caught.value)
 
 
+def test_a_header_longer_than_the_head_is_rejected_not_cut() -> None:
+    # Its names past 64 KiB are not in the head: the layout would have too few columns, and every row
+    # would be quarantined as malformed (or a required column reported missing though it is there).
+    header = APP + "," + ",".join(f"extra_{i}" for i in range(HEAD_BYTES // 8))
+    data = (header + "\nA1,C1,10,2023-01-01,700,Employed,5" + "," * (HEAD_BYTES // 8) + "\n").encode()
+    with pytest.raises(FileRejected) as caught:
+        layout_of(data)
+    assert str(caught.value) == (
+        "the header row (line 1) is longer than 64 KiB; "
+        "these sources have a few dozen columns at most: is this the right file?"
+    )
+
+
+def test_a_header_only_file_of_exactly_the_head_size_still_loads() -> None:
+    header = APP + ",note_" + "x" * (HEAD_BYTES - len(APP) - 6)
+    assert len(header) == HEAD_BYTES
+    rows, malformed, blanks = read_all(header.encode())
+    assert (rows, malformed, blanks) == ([], [], 0)
+
+
 def test_header_only_file_has_no_rows() -> None:
     rows, malformed, blanks = read_all((APP + "\r\n").encode())
     assert (rows, malformed, blanks) == ([], [], 0)
