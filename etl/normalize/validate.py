@@ -38,6 +38,7 @@ RULES: tuple[str, ...] = (
     "duplicate_key",
 )
 NUL_SHOWN = "\u2400"  # ␀, how a NUL byte of a value is shown in its reason
+BOM_CHAR = "\ufeff"  # a byte-order mark inside the data (see _trim)
 DATE_MIN, DATE_MAX = "1900-01-01", "2100-12-31"
 _DAY_MIN, _DAY_MAX = (pa.scalar(date.fromisoformat(d), pa.date32()) for d in (DATE_MIN, DATE_MAX))
 _OUTSIDE = f"is outside {DATE_MIN}..{DATE_MAX}"
@@ -137,7 +138,7 @@ def _cast_column(raw: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
     if _trimmed_and_filled(raw):  # most columns of a real file: nothing to trim, nothing empty
         text = raw
     else:
-        text = pc.utf8_trim_whitespace(raw)
+        text = _trim(raw)
         text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
     checks = _nul_checks(raw, col)
     if col.required:
@@ -145,6 +146,16 @@ def _cast_column(raw: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
     caster = _CASTERS[col.kind]
     value, kind_checks = caster(text, col)
     return value, checks + kind_checks
+
+
+def _trim(raw: pa.Array) -> pa.Array:
+    """Unicode whitespace off both ends, and a byte-order mark (U+FEFF) there too: files concatenated with
+    `cat` leave the second one's BOM at the start of a line, and Unicode does not count it as whitespace, so
+    `\ufeffT1` would be a key of its own beside `T1`."""
+    text = pc.utf8_trim_whitespace(raw)
+    if pc.any(pc.match_substring(text, BOM_CHAR)).as_py():
+        text = pc.utf8_trim_whitespace(pc.utf8_trim(text, characters=BOM_CHAR))
+    return text
 
 
 def _nul_checks(raw: pa.Array, col: Column) -> list[_Check]:

@@ -332,6 +332,29 @@ def test_the_no_trim_shortcut_gives_what_trimming_gives(text: str) -> None:
     assert _trimmed_and_filled(pa.array(["a", None])) is False
 
 
+def test_a_byte_order_mark_at_either_end_of_a_value_is_trimmed_like_whitespace() -> None:
+    # `cat a.csv b.csv` leaves b's BOM at the start of a line: "\ufeffT1" must be the key T1, not a new one
+    rows = [
+        {
+            "transaction_id": tid,
+            "customer_id": "C1",
+            "transaction_date": "2023-01-15",
+            "transaction_amount": "10",
+            "narration": narration,
+            "balance": "1",
+        }
+        for tid, narration in (("\ufeffT1", "POS"), ("T2", " \ufeff"), ("T3\ufeff ", "a\ufeffb"))
+    ]
+    result = validate(chunk(rows, BANK_STATEMENTS), BANK_STATEMENTS)
+    assert [(r["transaction_id"], r["narration"]) for r in result.valid.to_pylist()] == [
+        ("T1", "POS"),
+        ("T3", "a\ufeffb"),  # inside a value it is kept
+    ]
+    assert [(r["source_row"], r["rule"], r["narration"]) for r in result.quarantine.to_pylist()] == [
+        (3, "required", " \ufeff")  # nothing but a BOM and a space is empty; the original is kept
+    ]
+
+
 def test_padded_and_empty_values_are_trimmed_and_made_empty_whatever_the_rest_of_the_column() -> None:
     rows = [
         {
