@@ -45,6 +45,10 @@ COLUMN_DESCRIPTIONS = {
     "is_inferred": "Customer known only from statements or repayments",
     "is_current": "The current version of the customer",
     "year_month": "yyyy-mm",
+    "rows_in": "Records in the file (blank lines not counted)",
+    "rows_loaded": "Records loaded into the fact table (0 when the file did not load)",
+    "rows_quarantined": "Records written to the quarantine",
+    "rows_blank": "Lines with no values (empty, or only whitespace and delimiters): neither loaded nor quarantined",
 }
 
 # (child table, child column, parent table, parent column)

@@ -181,9 +181,10 @@ def iter_chunks(
 ) -> Iterator[tuple[pa.Table, list[MalformedRow], int]]:
     """Yield (rows as text with `source_row`, malformed rows, blank-line count), about `block_size` bytes at a time.
 
-    Lines with no values at all (blank lines) are not records and are counted, not loaded. pyarrow's
-    streaming reader keeps up to 32 blocks queued ahead of the consumer, so it is given blocks of at most
-    READ_BLOCK bytes (memory stays flat in file size) and consecutive blocks are joined into one chunk.
+    Lines with no values at all (empty, or only whitespace and delimiters) are not records and are counted,
+    not loaded. pyarrow's streaming reader keeps up to 32 blocks queued ahead of the consumer, so it is
+    given blocks of at most READ_BLOCK bytes (memory stays flat in file size) and consecutive blocks are
+    joined into one chunk.
     """
     per_chunk = max(1, -(-block_size // READ_BLOCK))
     tables: list[pa.Table] = []
@@ -243,7 +244,8 @@ def _iter_blocks(
             yield chunk.select([*layout.columns, "source_row"]), malformed, blanks
         _, tail = tracker.place(np.zeros(0, dtype=np.int64))
         if tail:
-            yield table_of_nothing(layout), _malformed(tail, layout), 0
+            malformed, blanks = _malformed(tail, layout)
+            yield table_of_nothing(layout), malformed, blanks
     except pa.ArrowInvalid as exc:
         if "straddling object" in str(exc):  # a record that does not end within two read blocks
             raise FileRejected(
@@ -370,14 +372,16 @@ def _finish_chunk(
     blanks = 0
     if blank is not None and (blanks := int(blank.sum())):
         table = table.filter(pa.array(~blank))
-    return table, _malformed(placed, layout), blanks
+    malformed, blank_lines = _malformed(placed, layout)
+    return table, malformed, blanks + blank_lines
 
 
 def _blank_rows(columns: list[pa.ChunkedArray]) -> np.ndarray | None:
-    """Rows whose every field is empty, or None when a column without empty values rules them out."""
+    """Rows whose every field is empty or whitespace, or None when a column without such values rules them
+    out."""
     blank: np.ndarray | None = None
     for col in columns:
-        empty = pc.equal(pc.binary_length(col), 0)
+        empty = pc.or_(pc.equal(pc.binary_length(col), 0), pc.utf8_is_space(col))
         if not pc.any(empty).as_py():
             return None  # the usual case: the first column settles it
         flags = empty.to_numpy(zero_copy_only=False)
@@ -401,10 +405,15 @@ def _has_newline(column: pa.ChunkedArray) -> bool:
     return False
 
 
-def _malformed(placed: list[tuple[int, str, int]], layout: CsvLayout) -> list[MalformedRow]:
-    return [
-        MalformedRow(line, text, _malformed_reason(line, text, found, layout)) for line, text, found in placed
+def _malformed(placed: list[tuple[int, str, int]], layout: CsvLayout) -> tuple[list[MalformedRow], int]:
+    """The records pyarrow could not split, and how many of them are blank lines: nothing but whitespace
+    and delimiters (`   `, `,,`), whatever their field count, are no more a record than an empty line."""
+    rows = [
+        MalformedRow(line, text, _malformed_reason(line, text, found, layout))
+        for line, text, found in placed
+        if text.replace(layout.delimiter, "").strip()
     ]
+    return rows, len(placed) - len(rows)
 
 
 def _malformed_reason(line: int, text: str, found: int, layout: CsvLayout) -> str:

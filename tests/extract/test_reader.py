@@ -163,6 +163,30 @@ def test_line_numbers_survive_quoted_newlines_blank_lines_and_malformed_rows() -
         assert blanks == 1
 
 
+def test_lines_of_only_whitespace_and_delimiters_are_blank_whatever_their_field_count() -> None:
+    header = "transaction_id,customer_id,transaction_date,transaction_amount,narration,balance"
+    data = (
+        (
+            header + "\r\n"
+            "T1,C1,2023-01-01,-5.00,POS,1.00\r\n"  # line 2
+            "   \r\n"  # 3: one field of spaces
+            ",,\r\n"  # 4: three empty fields
+            " , , , , , \r\n"  # 5: six fields, all spaces
+            "\t,,,,,,,,\r\n"  # 6: too many fields, none with a value
+            ', "x" ,\r\n'  # 7: a value: malformed
+            "T2,C1,2023-01-02,-1.00,POS,0.00\r\n"  # 8
+            "  "  # 9: spaces without a final line break
+        ).encode()
+    )
+    for block_size in (128, 1 << 20):  # 128: the header and a record or two per block
+        rows, malformed, blanks = read_all(data, BANK_STATEMENTS, block_size=block_size)
+        assert [(r["transaction_id"], r["source_row"]) for r in rows] == [("T1", 2), ("T2", 8)]
+        assert [(m.line, m.text, m.reason) for m in malformed] == [
+            (7, ', "x" ,', "expected 6 fields, found 3")
+        ]
+        assert blanks == 5
+
+
 def test_carriage_return_only_line_endings_keep_rows_and_line_numbers() -> None:
     header = "transaction_id,customer_id,transaction_date,transaction_amount,narration,balance"
     data = (header + '\rT1,C1,2023-01-01,-5.00,"two\rlines",1.00\rT2,C1,2023-01-02,-1.00,POS,0.00\r').encode()
