@@ -26,6 +26,10 @@ from etl.errors import FileRejected
 HEAD_BYTES = 64 * 1024
 _LINE_BREAK = r"\r\n|\r|\n"  # what ends a line: CRLF, LF, or CR alone
 READ_BLOCK = 1 << 20  # bytes pyarrow reads per block; it queues up to 32 of them ahead
+# A line _PyarrowInput adds after the file's last byte. Outside quotes it is a record of one field, dropped;
+# a quote that is never closed takes it into its value, which is how such a quote is found even when the
+# record still has the header's field count (the quote opened in the last column).
+END_MARK = "\x00etl:end-of-file\x00"
 DELIMITERS = (",", ";", "\t", "|")
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -131,10 +135,42 @@ class _LineTracker:
     # (record index, text, fields pyarrow found), in arrival order
     malformed: list[tuple[int, str, int]] = field(default_factory=list)
     _placed_malformed: int = 0
+    end_mark_seen: bool = False  # END_MARK came as a record of its own: every quote was closed
 
     def handler(self, row: Any) -> str:
-        self.malformed.append((int(row.number) - 2, str(row.text), int(row.actual_columns)))
+        text = str(row.text)
+        if END_MARK in text:
+            if text.strip("\r\n") == END_MARK:
+                self.end_mark_seen = True
+                return "skip"
+            text = self.without_end_mark(text)  # a quote ran to the end of the file
+        self.malformed.append((int(row.number) - 2, text, int(row.actual_columns)))
         return "skip"
+
+    @staticmethod
+    def without_end_mark(text: str) -> str:
+        """`text` without END_MARK and the line break before it (added, or the file's last one: a line
+        ending, not part of the value, as pyarrow reports a record's text)."""
+        text = text[: text.rfind(END_MARK)]
+        return text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith(("\n", "\r")) else text
+
+    def take_last_record(self, table: pa.Table, delimiter: str) -> pa.Table:
+        """The final chunk without its last record when END_MARK ended up in that record's last field: a
+        quote opened there ran to the end of the file, taking in the lines after it, and the record kept the
+        header's field count. It becomes a malformed record, its text rebuilt from its fields."""
+        n = table.num_rows
+        if self.end_mark_seen or n == 0:
+            return table
+        last = table.column(table.num_columns - 1)[n - 1].as_py()
+        if last is None or END_MARK not in last:
+            return table
+        fields = [
+            _csv_field(table.column(i)[n - 1].as_py() or "", delimiter) for i in range(table.num_columns - 1)
+        ]
+        text = delimiter.join([*fields, '"' + self.without_end_mark(last)])
+        index = self.valid_seen + n - 1 + len(self.malformed)
+        self.malformed.append((index, text, table.num_columns))
+        return table.slice(0, n - 1)
 
     def next_line(self) -> int:
         """The line the first record not yet handed over starts on (the malformed records already reported
@@ -169,6 +205,13 @@ class _LineTracker:
         self.valid_seen += n
         placed = [(int(line), text, found) for line, (_, text, found) in zip(lines[n:], pending, strict=True)]
         return lines[:n], placed
+
+
+def _csv_field(value: str, delimiter: str) -> str:
+    """`value` as one CSV field: quoted when it holds the delimiter, a quote or a line break."""
+    if delimiter in value or '"' in value or "\n" in value or "\r" in value:
+        return '"' + value.replace('"', '""') + '"'
+    return value
 
 
 def _line_breaks(text: str) -> int:
@@ -210,6 +253,7 @@ def _iter_blocks(
 ) -> Iterator[tuple[pa.Table, list[MalformedRow], int]]:
     tracker = _LineTracker()
     names = _fill_blank_names(layout.header)
+    held: pa.Table | None = None  # one chunk behind the reader: the last one is checked for END_MARK
     try:
         # pyarrow reads UTF-8: another encoding is transcoded first, so the repairs of _PyarrowInput see
         # the bytes pyarrow splits into blocks (a CR of UTF-16 is two bytes, neither of them 0x0D last).
@@ -239,8 +283,12 @@ def _iter_blocks(
         for batch in reader:
             if batch.num_rows == 0:  # a chunk of only malformed rows: they are placed with the next records
                 continue
-            table = pa.Table.from_batches([batch])
-            chunk, malformed, blanks = _finish_chunk(table, tracker, layout)
+            if held is not None:
+                chunk, malformed, blanks = _finish_chunk(held, tracker, layout)
+                yield chunk.select([*layout.columns, "source_row"]), malformed, blanks
+            held = pa.Table.from_batches([batch])
+        if held is not None and (held := tracker.take_last_record(held, layout.delimiter)).num_rows:
+            chunk, malformed, blanks = _finish_chunk(held, tracker, layout)
             yield chunk.select([*layout.columns, "source_row"]), malformed, blanks
         _, tail = tracker.place(np.zeros(0, dtype=np.int64))
         if tail:
@@ -248,6 +296,8 @@ def _iter_blocks(
             yield table_of_nothing(layout), malformed, blanks
     except pa.ArrowInvalid as exc:
         if "straddling object" in str(exc):  # a record that does not end within two read blocks
+            if held is not None:  # its records come before the long one
+                _finish_chunk(held, tracker, layout)
             raise FileRejected(
                 _record_too_long(f"the record starting on line {tracker.next_line()}", block_size)
             ) from None
@@ -305,9 +355,10 @@ class _PyarrowInput(io.RawIOBase):
     - A read never ends on '\r': the byte is held back for the next read. pyarrow 25 drops the '\n' of a
       quoted CRLF that straddles two read blocks (apache/arrow#51368), which changed the value and moved
       every later line number; a block that never ends on '\r' cannot split a CRLF.
-    - A file without any line break (a header-only file whose header line is not terminated) gets one at
-      its end: pyarrow skips the header only once it sees where the header line ends, and otherwise
-      rejects the file ("Could not skip initial 1 rows").
+    - After the file's last byte comes a line of END_MARK (and a line break before it when the file does
+      not end on one): a quote never closed takes it in, so _LineTracker can tell. It also gives a header-only
+      file whose header line is not terminated its line break: pyarrow skips the header only once it sees
+      where the header line ends, and otherwise rejects the file ("Could not skip initial 1 rows").
 
     Short reads of the stream (some network bodies) are joined until the buffer is full, so pyarrow's first
     block holds the whole header line whenever it fits in a block.
@@ -317,7 +368,7 @@ class _PyarrowInput(io.RawIOBase):
         self.inner = inner
         self.held = b""
         self.ended = False
-        self.seen_break = False
+        self.last = 0x0A  # the last byte of the file read so far (an empty file "ends on a line break")
 
     def readable(self) -> bool:
         return True
@@ -329,16 +380,12 @@ class _PyarrowInput(io.RawIOBase):
             got = read_into(self.inner, view[n:])
             if not got:
                 self.ended = True
-            elif not self.seen_break:  # until the first line break only: usually within the first read
-                part = view[n : n + got].tobytes()
-                self.seen_break = b"\n" in part or b"\r" in part
-            n += got
-        if self.ended:
-            if not self.seen_break:
-                self.seen_break = True
-                self.held += b"\n"
+                self.held += (b"" if self.last in (0x0A, 0x0D) else b"\n") + END_MARK.encode() + b"\n"
                 n = self._hand_held(view, n)
-        elif n > 1 and view[n - 1] == 0x0D and not self.held:  # '\r'
+            else:
+                self.last = view[n + got - 1]
+                n += got
+        if not self.ended and n > 1 and view[n - 1] == 0x0D and not self.held:  # '\r'
             self.held = b"\r"
             n -= 1
         return n

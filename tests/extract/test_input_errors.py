@@ -247,6 +247,54 @@ def test_header_only_files_without_a_line_break_load_with_0_rows_end_to_end(tmp_
     )
 
 
+@pytest.mark.parametrize("ending", ["\n", "\r\n"])
+@pytest.mark.parametrize("last_break", [True, False])
+@pytest.mark.parametrize("block_size", [256, 1 << 20])
+def test_a_quote_never_closed_in_the_last_column_is_malformed_not_a_row_that_swallows_the_rest(
+    ending: str, last_break: bool, block_size: int
+) -> None:
+    # The record keeps the header's field count, so pyarrow returned it as a valid row whose channel held
+    # every later line: T11 and T12 were lost without a trace.
+    lines = [H, *good_lines(10, start=1)]  # lines 1..11
+    lines[10] = 'T10,C1,2023-01-01,10.00,"SALARY, MAY",10.00,"mobile'  # line 11
+    lines += [GOOD.format(i=11), GOOD.format(i=12)]  # lines 12-13
+    data = (ending.join(lines) + (ending if last_break else "")).encode()
+    rows, malformed, blanks = read_all(data, BANK_STATEMENTS, block_size=block_size)
+    assert [r["source_row"] for r in rows] == list(range(2, 11))
+    assert blanks == 0
+    [bad] = malformed
+    assert bad.line == 11
+    assert bad.text == ending.join(lines[10:])  # as in the file (the field holding a comma quoted again)
+    assert bad.reason == (
+        "unterminated quote in column channel opened on line 11: the field runs over 3 lines to the end of the "
+        "file (could not be split into 7 fields)"
+    )
+
+
+def test_a_quote_never_closed_in_an_ignored_last_column_is_malformed_too() -> None:
+    lines = [H + ",note", GOOD.format(i=1) + ",ok", GOOD.format(i=2) + ',"open', GOOD.format(i=3) + ",x"]
+    rows, malformed, _ = read_all("\n".join(lines).encode(), BANK_STATEMENTS)
+    assert [r["transaction_id"] for r in rows] == ["T1"]
+    assert [(m.line, m.text) for m in malformed] == [(3, "\n".join(lines[2:]))]
+
+
+def test_a_file_ending_on_a_closed_quote_or_an_empty_last_field_loads_every_row() -> None:
+    lines = [
+        H,
+        GOOD.format(i=1),
+        'T2,C1,2023-01-01,10.00,SALARY,10.00,"two\nlines"',
+        "T3,C1,2023-01-01,1,X,1,",
+    ]
+    for ending in ("\n", ""):
+        rows, malformed, blanks = read_all(("\n".join(lines) + ending).encode(), BANK_STATEMENTS)
+        assert [(r["transaction_id"], r["channel"], r["source_row"]) for r in rows] == [
+            ("T1", "web", 2),
+            ("T2", "two\nlines", 3),
+            ("T3", "", 5),
+        ]
+        assert (malformed, blanks) == ([], 0)
+
+
 def test_an_unterminated_quote_and_a_too_long_record_end_to_end(tmp_path: Path) -> None:
     env = make_env(tmp_path)
     lines = [H, *good_lines(999, start=1)]
