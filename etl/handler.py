@@ -289,9 +289,9 @@ def run_task_request(ref: ObjectRef, settings: Settings, container: str) -> dict
 def _hand_off(ref: ObjectRef, settings: Settings, session: boto3.Session, outcome: Outcome) -> None:
     ecs = session.client("ecs")
     try:
-        definition = ecs.describe_task_definition(taskDefinition=settings.fargate_task_definition)
-        container = definition["taskDefinition"]["containerDefinitions"][0]["name"]
-        answer = ecs.run_task(**run_task_request(ref, settings, container))
+        # The container is named by a setting, not looked up: DescribeTaskDefinition would be one more call
+        # per object and one more permission (the function's role grants RunTask and DescribeTasks only).
+        answer = ecs.run_task(**run_task_request(ref, settings, settings.fargate_container))
     except Exception as exc:
         logger.error(f"handing {ref.uri} to Fargate failed: {exc}")
         outcome.failed.append(ref)

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     )
     fargate_cluster: str | None = None
     fargate_task_definition: str | None = None
+    fargate_container: str = Field(
+        "etl", description="Container of the Fargate task definition that runs the image (its command is set)"
+    )
     fargate_subnets: str | None = None
     fargate_security_groups: str | None = None
 

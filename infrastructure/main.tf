@@ -77,6 +77,7 @@ locals {
   lambda_environment = merge(local.etl_environment, {
     ETL_FARGATE_CLUSTER         = module.fargate.cluster_name
     ETL_FARGATE_TASK_DEFINITION = module.fargate.task_definition_arn
+    ETL_FARGATE_CONTAINER       = module.fargate.container_name
     ETL_FARGATE_SUBNETS         = join(",", module.network.private_subnet_ids)
     ETL_FARGATE_SECURITY_GROUPS = module.network.workload_security_group_id
     ETL_FARGATE_MIN_BYTES       = tostring(var.fargate_min_bytes)

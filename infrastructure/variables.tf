@@ -385,7 +385,7 @@ variable "queue_age_alarm_seconds" {
 # ---------------------------------------------------------------------------------------------
 variable "github_repository" {
   type        = string
-  description = "GitHub repository (owner/name) whose main branch / production environment may assume the deploy role."
+  description = "GitHub repository (owner/name) whose production environment may assume the deploy role."
 
   validation {
     condition     = can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", var.github_repository))

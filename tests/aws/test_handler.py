@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 import boto3
+import botocore.client
 import pyarrow.parquet as pq
 import pytest
 from moto import mock_aws
@@ -468,7 +469,7 @@ def test_large_objects_are_handed_to_fargate_with_the_same_image(
         memory="4096",
         containerDefinitions=[
             {
-                "name": "etl",
+                "name": "loader",
                 "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/etl:1",
                 "cpu": 1024,
                 "memory": 4096,
@@ -482,8 +483,17 @@ def test_large_objects_are_handed_to_fargate_with_the_same_image(
         "ETL_FARGATE_TASK_DEFINITION": "etl-large-files",
         "ETL_FARGATE_SUBNETS": f"{subnet}, ",
         "ETL_FARGATE_SECURITY_GROUPS": "sg-1,sg-2",
+        "ETL_FARGATE_CONTAINER": "loader",
     }.items():
         monkeypatch.setenv(name, value)
+    ecs_calls: list[str] = []
+    make_api_call = botocore.client.BaseClient._make_api_call
+
+    def recording(client: Any, operation: str, params: Any) -> Any:
+        if client.meta.service_model.service_name == "ecs":
+            ecs_calls.append(operation)
+        return make_api_call(client, operation, params)
+
     big = APPS * 3
     aws.upload("incoming/loan_applications/big.csv", big)
     aws.upload(
@@ -491,13 +501,17 @@ def test_large_objects_are_handed_to_fargate_with_the_same_image(
     )
     event = aws.drain()
 
-    response = lambda_handler(event, CONTEXT)
+    with monkeypatch.context() as patch:
+        patch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+        response = lambda_handler(event, CONTEXT)
 
     assert response["batchItemFailures"] == []
+    assert ecs_calls == ["RunTask"]  # what the function's role allows (DescribeTaskDefinition is not)
     [handed] = response["report"]["handed_off"]
     assert (handed["uri"], handed["size"]) == (f"s3://{RAW}/incoming/loan_applications/big.csv", len(big))
     [task] = ecs.describe_tasks(cluster="etl", tasks=[handed["task_arn"]])["tasks"]
     [override] = task["overrides"]["containerOverrides"]
+    assert override["name"] == "loader"
     assert override["command"][:7] == [
         "python",
         "-m",

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 import pytest
+import yaml
 
 from etl.aws.events import ObjectRef
 from etl.handler import fargate_command, run_task_request
@@ -57,6 +58,10 @@ UNSCOPABLE_ACTIONS = {
     "ec2:DescribeSubnets",
     "redshift-data:DescribeStatement",
     "redshift-data:GetStatementResult",
+    # no resource types in the Service Authorization Reference: a task-definition ARN is never matched
+    "ecs:DeregisterTaskDefinition",
+    "ecs:DescribeTaskDefinition",
+    "ecs:RegisterTaskDefinition",
 }
 OPEN_CIDRS = {"0.0.0.0/0", "::/0"}
 
@@ -438,6 +443,7 @@ def test_lambda_environment_matches_the_interface_and_holds_no_secrets() -> None
         "ETL_SLACK_WEBHOOK_SECRET_ARN",
         "ETL_FARGATE_CLUSTER",
         "ETL_FARGATE_TASK_DEFINITION",
+        "ETL_FARGATE_CONTAINER",
         "ETL_FARGATE_SUBNETS",
         "ETL_FARGATE_SECURITY_GROUPS",
         "ETL_FARGATE_MIN_BYTES",
@@ -448,6 +454,7 @@ def test_lambda_environment_matches_the_interface_and_holds_no_secrets() -> None
     assert 'POWERTOOLS_METRICS_NAMESPACE = "CreditRiskETL"' in env_expr
     assert "ETL_SLACK_WEBHOOK_SECRET_ARN = var.slack_webhook_secret_arn" in env_expr
     assert 'join(",", module.network.private_subnet_ids)' in env_expr
+    assert "ETL_FARGATE_CONTAINER = module.fargate.container_name" in env_expr
     assert (
         "redshift://%s:%d/%s?secret_arn=%s&iam_role=%s&staging=s3://%s/staging/"
         in root().locals["warehouse_url"]
@@ -640,7 +647,7 @@ def test_every_role_policy_comes_from_a_policy_document() -> None:
         assert principals and all(p["identifiers"] != ["*"] for p in principals), f"{module.name}: {name}"
 
 
-def test_github_oidc_trust_is_this_repository_main_or_production_only() -> None:
+def test_github_oidc_trust_is_this_repositorys_production_environment_only() -> None:
     oidc = load("modules/github_oidc")
     trust = oidc.data("aws_iam_policy_document")["trust"]
     (st,) = statements(trust)
@@ -654,10 +661,12 @@ def test_github_oidc_trust_is_this_repository_main_or_production_only() -> None:
     assert sub["values"] == "${local.subjects}"
     assert oidc.locals["oidc_host"] == "token.actions.githubusercontent.com"
     subjects = oidc.locals["subjects"]
-    assert subjects == [
-        "repo:${var.github_repository}:ref:refs/heads/main",
-        "repo:${var.github_repository}:environment:production",
-    ]
+    # Not ref:refs/heads/main too: a job on main without the environment would skip its reviewers.
+    assert subjects == ["repo:${var.github_repository}:environment:production"]
+    deploy = yaml.safe_load((INFRA.parent / ".github/workflows/deploy.yml").read_text(encoding="utf-8"))
+    assuming = [name for name, job in deploy["jobs"].items() if "AWS_DEPLOY_ROLE_ARN" in str(job)]
+    assert assuming == ["deploy"]
+    assert deploy["jobs"]["deploy"]["environment"]["name"] == "production"
     assert call_argument("github_oidc", "github_repository") == "${var.github_repository}"
 
 
@@ -666,6 +675,15 @@ def test_deploy_role_is_scoped_to_image_function_state() -> None:
     by_sid = {s["sid"]: s for s in statements(document)}
     assert by_sid["PushEtlImage"]["resources"] == ["${var.ecr_repository_arn}"]
     assert by_sid["UpdateEtlFunction"]["resources"] == ["${var.lambda_function_arn}"]
+    # IAM authorises (de)registering and describing task definitions on "*" only; tagging by ARN
+    roll = by_sid["RollFargateTaskDefinition"]
+    assert (roll["actions"], roll["resources"]) == (
+        ["ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"],
+        ["*"],
+    )
+    assert by_sid["TagFargateTaskDefinition"]["actions"] == ["ecs:TagResource"]
+    assert by_sid["TagFargateTaskDefinition"]["resources"][0].endswith(":task-definition/${var.fargate_task_family}:*")
+    assert not any("ecs:RunTask" in as_list(st["actions"]) for st in statements(document))
     state = by_sid["ReadWriteTerraformStateAndLock"]["resources"]
     assert state == ["arn:${var.partition}:s3:::${var.state_bucket_name}/${var.state_key_prefix}*"]
     assert call_argument("github_oidc", "ecr_repository_arn") == "${module.ecr.repository_arn}"

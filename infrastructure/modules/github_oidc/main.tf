@@ -1,5 +1,6 @@
 # GitHub Actions deploys with short-lived credentials: an OIDC provider and two roles.
-# - deploy: only this repository's main branch or its production environment may assume it. It reads the
+# - deploy: only this repository's production environment may assume it (deploy.yml's job runs there,
+#   behind the environment's reviewers; a job on main without the environment may not). It reads the
 #   whole account (ReadOnlyAccess, so `terraform plan` can refresh every resource) and may change only
 #   what a push changes: the image in ECR, the function's image and environment, a new revision of the
 #   Fargate task definition, the Terraform state, the smoke test and, with QuickSight, the dashboard.
@@ -11,7 +12,6 @@ locals {
   oidc_host    = "token.actions.githubusercontent.com"
   provider_arn = var.create_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : var.existing_oidc_provider_arn
   subjects = [
-    "repo:${var.github_repository}:ref:refs/heads/main",
     "repo:${var.github_repository}:environment:production",
   ]
   plan_subjects        = ["repo:${var.github_repository}:pull_request"]
@@ -57,7 +57,7 @@ data "aws_iam_policy_document" "trust" {
 
 resource "aws_iam_role" "deploy" {
   name                 = var.role_name
-  description          = "GitHub Actions deploy role for ${var.github_repository} (main branch / production environment)."
+  description          = "GitHub Actions deploy role for ${var.github_repository} (its production environment)."
   assume_role_policy   = data.aws_iam_policy_document.trust.json
   max_session_duration = 3600
   tags                 = var.tags
@@ -112,10 +112,20 @@ data "aws_iam_policy_document" "deploy" {
     resources = [var.lambda_function_arn]
   }
 
+  # ECS has no resource-level permissions for these three (IAM authorises them on "*" only): scoped to the
+  # family, Terraform's replacement of the task definition was denied and every deploy failed. Registering
+  # a definition runs nothing (this role may not RunTask) and may pass only the two Fargate roles.
   statement {
     sid       = "RollFargateTaskDefinition"
     effect    = "Allow"
-    actions   = ["ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition", "ecs:TagResource"]
+    actions   = ["ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "TagFargateTaskDefinition"
+    effect    = "Allow"
+    actions   = ["ecs:TagResource"]
     resources = ["arn:${var.partition}:ecs:${var.region}:${var.account_id}:task-definition/${var.fargate_task_family}:*"]
   }
 
