@@ -36,6 +36,9 @@ class FakeCursor:
 
     def execute(self, sql: str, params: Any = None) -> None:
         self.conn.statements.append((sql, params))
+        self.conn.log.append(sql)
+        if not self.conn.autocommit:  # as redshift_connector: any statement opens a transaction
+            self.conn.in_transaction = True
         if self.conn.fail_on and self.conn.fail_on in sql:
             raise RuntimeError(f"simulated failure of: {self.conn.fail_on}")
         head = sql.lstrip().upper()
@@ -61,16 +64,23 @@ class FakeConnection:
         self.statements: list[tuple[str, Any]] = []
         self.fail_on: str | None = None
         self.autocommit = True
+        self.in_transaction = False
         self.commits = self.rollbacks = 0
+        self.log: list[str] = []  # statements, COMMIT and ROLLBACK, in order
 
     def cursor(self) -> FakeCursor:
         return FakeCursor(self)
 
     def commit(self) -> None:
         self.commits += 1
+        self.in_transaction = False
+        self.log.append("COMMIT")
 
     def rollback(self) -> None:
         self.rollbacks += 1
+        if self.in_transaction:
+            self.log.append("ROLLBACK")
+        self.in_transaction = False
 
     def close(self) -> None:
         pass
@@ -332,5 +342,33 @@ def test_a_pipeline_run_sends_only_statements_that_parse_as_redshift(
     assert len(loads) == 3  # every file load starts by taking the ledger lock
     for start in loads:
         assert statements[start + 1].startswith("SELECT status FROM etl_file_ledger WHERE file_id = %s")
+    # The LOCK opens its transaction: a ledger read before it, left open, held AccessShareLock through the
+    # parse, and two loaders upgrading to AccessExclusive in the same transaction deadlocked.
+    log = made[0].log
+    locks = [i for i, sql in enumerate(log) if sql == "LOCK etl_file_ledger"]
+    assert len(locks) == 3
+    assert all(log[i - 1] in ("COMMIT", "ROLLBACK") for i in locks), [log[i - 1][:60] for i in locks]
+    # and no statement is left open outside a load: each one outside a transaction is committed
+    assert not made[0].in_transaction
     assert _staged_keys(aws) == []
     assert made[0].commits >= 3
+
+
+@pytest.mark.parametrize(
+    ("message", "transient"),
+    [
+        (
+            "ERROR: 1023 DETAIL: Serializable isolation violation on table - 100, transactions forming the cycle",
+            True,
+        ),
+        ("ERROR: deadlock detected DETAIL: Process 1 waits for AccessExclusiveLock on relation 2", True),
+        ("connection reset by peer", True),
+        ('ERROR: column "x" does not exist', False),
+        ("ERROR: Value too long for character type", False),
+    ],
+)
+def test_conflicts_and_lost_connections_are_retried_other_errors_are_not(
+    message: str, transient: bool
+) -> None:
+    wh = RedshiftWarehouse(RedshiftTarget.parse(f"{URL}&secret_arn=x"), connect=FakeConnection)
+    assert wh.is_transient(RuntimeError(message)) is transient

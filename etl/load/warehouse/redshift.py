@@ -33,7 +33,14 @@ from etl.settings import Settings
 
 INSERT_BATCH_ROWS = 500
 # Serialisable isolation violation, and the connection-level failures a new connection may not meet.
-TRANSIENT_MARKERS = ("1023", "serializable isolation violation", "connection", "timeout", "reset by peer")
+TRANSIENT_MARKERS = (
+    "1023",
+    "serializable isolation violation",
+    "deadlock",
+    "connection",
+    "timeout",
+    "reset by peer",
+)
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,7 @@ class RedshiftWarehouse(Warehouse):
         self._connect_fn = connect
         self._conn: Any = None
         self._s3: Any = None
+        self._in_transaction = False  # between begin() and commit()/rollback()
 
     @classmethod
     def from_url(
@@ -165,26 +173,45 @@ class RedshiftWarehouse(Warehouse):
             cursor.execute(sql, list(params) if params else None)
         finally:
             cursor.close()
+        self._end_implicit()
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         cursor = self.conn.cursor()
         try:
             cursor.execute(sql, list(params) if params else None)
-            return [tuple(row) for row in cursor.fetchall() or ()]
+            rows = [tuple(row) for row in cursor.fetchall() or ()]
         finally:
             cursor.close()
+        self._end_implicit()
+        return rows
+
+    def _end_implicit(self) -> None:
+        """Outside begin()/commit() a statement is its own transaction. redshift-connector (autocommit off)
+        opens one with any statement, and a ledger read left open would hold its AccessShareLock through the
+        parse of the file: the load's `LOCK etl_file_ledger` (AccessExclusive) in that same transaction is
+        then a lock upgrade, and two loaders upgrading deadlock."""
+        if not self._in_transaction and getattr(self.conn, "in_transaction", False):
+            self.conn.commit()
 
     def begin(self) -> None:
-        """redshift-connector opens a transaction with the first statement (autocommit off)."""
+        """The transaction opens with the next statement (autocommit off): for a load, its LOCK."""
+        if getattr(self.conn, "in_transaction", False):
+            self.conn.rollback()
+        self._in_transaction = True
 
     def commit(self) -> None:
-        self.conn.commit()
+        try:
+            self.conn.commit()
+        finally:
+            self._in_transaction = False
 
     def rollback(self) -> None:
+        self._in_transaction = False
         if self._conn is not None:
             self._conn.rollback()
 
     def close(self) -> None:
+        self._in_transaction = False
         if self._conn is not None:
             self._conn.close()
             self._conn = None
