@@ -43,7 +43,8 @@ from etl.settings import Settings
 SERVICE = "credit-risk-etl"
 DEFAULT_METRICS_NAMESPACE = "CreditRiskETL"
 
-logger = Logger(service=SERVICE)
+# POWERTOOLS_SERVICE_NAME, as Powertools documents it; an explicit service= would override it
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE)
 
 
 class RunFailed(EtlError):
@@ -210,17 +211,31 @@ def _slack_webhook(settings: Settings, session: boto3.Session) -> str | None:
     except Exception as exc:  # a missing notification channel must not fail the load
         logger.warning(f"Slack webhook secret unreadable, no Slack summary: {type(exc).__name__}")
         return None
-    text = str(secret.get("SecretString") or "").strip()
+    url = webhook_from_secret(str(secret.get("SecretString") or ""))
+    if url is None:
+        logger.warning("Slack webhook secret holds no URL (a URL, or JSON with 'url'), no Slack summary")
+    return url
+
+
+def webhook_from_secret(text: str) -> str | None:
+    """The webhook URL a secret holds: the URL itself, or JSON `{"url": ...}` / `{"webhook_url": ...}`.
+    None for anything else; it is read after the files are committed, so it must not raise."""
+    text = text.strip()
     if text.startswith("{"):
-        value = json.loads(text)
-        text = str(value.get("url") or value.get("webhook_url") or "")
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return None
+        found = value.get("url") or value.get("webhook_url") if isinstance(value, dict) else None
+        text = found.strip() if isinstance(found, str) else ""
     return text or None
 
 
 def _emit_metrics(outcome: Outcome) -> None:
     """CloudWatch metrics as EMF lines on stdout (Lambda ships them; elsewhere they are just log lines)."""
     metrics = Metrics(
-        namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_METRICS_NAMESPACE, service=SERVICE
+        namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_METRICS_NAMESPACE,
+        service=os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE,
     )
     files = outcome.report.files if outcome.report else []
     tests = outcome.report.data_tests if outcome.report else []
@@ -319,7 +334,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--version-id")
     parser.add_argument("--etag")
     args = parser.parse_args(argv)
-    settings = settings_from_env()
+    try:
+        settings = settings_from_env()
+    except ConfigError as exc:  # one line, as `etl` prints it; 2 = configuration, not the file
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     logger.setLevel(settings.log_level)
     ref = ObjectRef(args.bucket, args.key, None, args.etag, args.version_id, None)
     outcome = process_objects([ref], settings, session=boto3.Session(), allow_fargate=False)

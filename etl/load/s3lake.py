@@ -17,6 +17,7 @@ import awswrangler as wr
 import boto3
 import pyarrow.parquet as pq
 from awswrangler import _data_types
+from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
 
 from etl.errors import ConfigError, FileRejected, LakeError
@@ -60,7 +61,8 @@ class S3Lake(Lake):
             self.s3.upload_file(str(local), bucket, key)
             if self.glue_database:
                 self.register(table, uri.rsplit("/", 1)[0] + "/", pq.read_schema(local), kind=kind)
-        except (BotoCoreError, ClientError, wr.exceptions.InvalidArgumentValue) as exc:
+        # upload_file wraps the ClientError of a failed PUT in S3UploadFailedError (not a ClientError)
+        except (BotoCoreError, ClientError, S3UploadFailedError, wr.exceptions.InvalidArgumentValue) as exc:
             raise LakeError(f"cannot write {uri}: {exc}") from None
 
     def register(self, table: str, folder_uri: str, schema: Any, *, kind: str) -> None:

@@ -8,6 +8,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
 import types
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -450,6 +453,69 @@ def test_module_entry_loads_one_object_as_the_fargate_task_does(
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["run"]["files"][0]["status"] == "loaded"
     assert aws.query("SELECT COUNT(*) FROM fact_loan_application") == [(2,)]
+
+
+def test_module_entry_with_a_bad_setting_prints_one_line_and_exits_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from etl.handler import main
+
+    monkeypatch.setenv("ETL_WAREHOUSE_URL", "mysql://u:secret@db/x")
+    assert main(["--bucket", RAW, "--key", "incoming/loan_applications/a.csv"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "error: invalid setting warehouse_url: Value error, unsupported warehouse URL scheme 'mysql': "
+        "use duckdb:///, postgresql:// or redshift://\n"
+    )
+    assert "secret" not in captured.err and captured.out == ""
+
+
+@pytest.mark.parametrize(
+    ("secret", "url"),
+    [
+        ("https://hooks.slack.com/services/T/B/x\n", "https://hooks.slack.com/services/T/B/x"),
+        ('{"url": "https://hooks.slack.com/services/T/B/y"}', "https://hooks.slack.com/services/T/B/y"),
+        ('{"webhook_url": " https://hooks.slack.com/z "}', "https://hooks.slack.com/z"),
+        ("{url: https://hooks.slack.com/services/T/B/x}", None),  # not JSON
+        ('{"url": 5}', None),
+        ('{"token": "abc"}', None),
+        ("", None),
+    ],
+)
+def test_the_webhook_is_read_from_a_url_or_json_secret_and_anything_else_is_none(
+    secret: str, url: str | None
+) -> None:
+    from etl.handler import webhook_from_secret
+
+    assert webhook_from_secret(secret) == url
+
+
+@duckdb_only
+def test_a_malformed_slack_secret_does_not_fail_an_invocation_whose_files_are_committed(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    sm = boto3.client("secretsmanager", region_name=REGION)
+    arn = sm.create_secret(Name="etl/slack", SecretString="{url: https://hooks.slack.com/x}")["ARN"]
+    monkeypatch.setenv("ETL_SLACK_WEBHOOK_SECRET_ARN", arn)
+    aws.upload("incoming/loan_applications/a.csv", APPS)
+
+    with caplog.at_level(logging.WARNING):
+        response = lambda_handler(aws.drain(), CONTEXT)
+
+    assert response["batchItemFailures"] == []
+    assert [f["status"] for f in response["report"]["run"]["files"]] == ["loaded"]
+    assert "Slack webhook secret holds no URL" in caplog.text
+    assert aws.summaries()  # the SNS summary still goes out
+
+
+def test_the_log_service_name_comes_from_powertools_service_name() -> None:
+    code = "import etl.handler as h; print(h.logger.service)"
+    env = {**os.environ, "POWERTOOLS_SERVICE_NAME": "my-etl"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "my-etl"
+    env.pop("POWERTOOLS_SERVICE_NAME")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "credit-risk-etl"
 
 
 @duckdb_only

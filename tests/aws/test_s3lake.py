@@ -128,3 +128,14 @@ def test_publish_overwrites_the_same_key_and_registers_the_glue_table(s3: Any, t
     ]
     assert table["StorageDescriptor"]["Location"] == "s3://lake/root/curated/fact_x/"
     assert table["Parameters"]["etl_kind"] == "curated"
+
+
+def test_a_failed_upload_is_a_retryable_lake_error_not_an_internal_one(s3: Any, tmp_path: Path) -> None:
+    local = tmp_path / "part.parquet"
+    local.write_bytes(b"PAR1")
+    lake = S3Lake("s3://no-such-lake/root/")
+    with pytest.raises(
+        LakeError, match=r"^cannot write s3://no-such-lake/root/x.parquet: .*NoSuchBucket"
+    ) as caught:
+        lake.publish(local, "s3://no-such-lake/root/x.parquet", table="t", kind="fact")
+    assert caught.value.retryable is True

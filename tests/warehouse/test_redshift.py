@@ -298,6 +298,19 @@ def test_staging_objects_are_deleted_when_copy_fails(aws: Any, secret_arn: str, 
     assert _staged_keys(aws) == []
 
 
+def test_a_failed_staging_upload_is_a_retryable_warehouse_error(
+    aws: Any, secret_arn: str, tmp_path: Path
+) -> None:
+    aws.delete_bucket(Bucket="etl-staging")
+    wh, _ = _warehouse(secret_arn)
+    with pytest.raises(
+        WarehouseError,
+        match=r"^cannot stage s3://etl-staging/staging/\w+/fact_repayment/ for COPY: .*NoSuchBucket",
+    ) as caught:
+        wh.stage_file("stg_fact_repayment", schema.FACT_REPAYMENT, _fact_load(tmp_path))
+    assert caught.value.retryable is True
+
+
 def test_a_non_empty_staging_prefix_is_refused(
     aws: Any, secret_arn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

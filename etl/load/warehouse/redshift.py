@@ -15,15 +15,18 @@ ledger check inside the lock makes a second loader of the same content skip it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import boto3
 import pyarrow as pa
+from boto3.exceptions import S3UploadFailedError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from etl.errors import ConfigError, WarehouseError
 from etl.load.sql import SqlBuilder
@@ -228,12 +231,19 @@ class RedshiftWarehouse(Warehouse):
         self.execute(self.sql.create_staging(spec, staging))
         prefix = f"{self.target.staging}{uuid.uuid4().hex}/{spec.name}/"
         bucket, key_prefix = _split(prefix)
-        if self.s3.list_objects_v2(Bucket=bucket, Prefix=key_prefix, MaxKeys=1).get("KeyCount", 0):
+        with _staging_errors(prefix):
+            occupied = self.s3.list_objects_v2(Bucket=bucket, Prefix=key_prefix, MaxKeys=1).get("KeyCount", 0)
+        if occupied:
             raise WarehouseError(f"staging prefix {prefix} is not empty: refusing to COPY from it")
         try:
-            self.s3.upload_file(str(load.fact_path), bucket, key_prefix + "part.parquet")
+            with _staging_errors(prefix):
+                self.s3.upload_file(str(load.fact_path), bucket, key_prefix + "part.parquet")
             self.execute(copy_statement(staging, spec, prefix, self.target.iam_role))
-        finally:
+        except BaseException:
+            with contextlib.suppress(BotoCoreError, ClientError):  # the first error is the one to report
+                self.delete_prefix(prefix)
+            raise
+        with _staging_errors(prefix):
             self.delete_prefix(prefix)
 
     def delete_prefix(self, prefix: str) -> None:
@@ -264,6 +274,16 @@ class RedshiftWarehouse(Warehouse):
             self.close()
         except Exception:  # the old connection is gone either way
             self._conn = None
+
+
+@contextlib.contextmanager
+def _staging_errors(prefix: str) -> Iterator[None]:
+    """S3 errors of the staging area as a retryable WarehouseError (upload_file raises S3UploadFailedError,
+    which is not a ClientError)."""
+    try:
+        yield
+    except (BotoCoreError, ClientError, S3UploadFailedError) as exc:
+        raise WarehouseError(f"cannot stage {prefix} for COPY: {exc}", retryable=True) from None
 
 
 def _split(uri: str) -> tuple[str, str]:
