@@ -135,7 +135,7 @@ module "catalog" {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Trigger: S3 ObjectCreated on incoming/*.csv -> SQS (+DLQ)
+# Trigger: S3 ObjectCreated under incoming/ -> SQS (+DLQ)
 # ---------------------------------------------------------------------------------------------
 module "ingest" {
   source = "./modules/ingest"
@@ -144,8 +144,7 @@ module "ingest" {
   bucket_id                  = module.raw_bucket.id
   bucket_arn                 = module.raw_bucket.arn
   account_id                 = local.account_id
-  filter_prefix              = "incoming/"
-  filter_suffix              = ".csv"
+  filter_prefix              = "incoming/" # no suffix filter: S3's is case-sensitive (June.CSV); the function skips non-CSV keys
   visibility_timeout_seconds = local.sqs_visibility_timeout_seconds
   max_receive_count          = var.sqs_max_receive_count
   kms_key_arn                = module.kms.key_arn

@@ -356,14 +356,17 @@ def test_bucket_instances_use_the_stack_key_and_the_lake_expires_staging_after_o
     assert "lake/curated/" not in rules, "curated data must not expire"
 
 
-def test_raw_bucket_notifies_the_queue_for_incoming_csv() -> None:
+def test_raw_bucket_notifies_the_queue_for_every_key_under_incoming() -> None:
     ingest = load("modules/ingest")
     (notification,) = ingest.resources("aws_s3_bucket_notification").values()
     queue = block(notification, "queue")
     assert queue["events"] == ["s3:ObjectCreated:*"]
     assert queue["queue_arn"] == "${aws_sqs_queue.main.arn}"
     assert call_argument("ingest", "filter_prefix") == "incoming/"
-    assert call_argument("ingest", "filter_suffix") == ".csv"
+    # No suffix filter: S3 matches it case-sensitively and June.CSV would never arrive; the function skips
+    # keys that are not CSV (etl.aws.events.route_source), with a log line.
+    assert "filter_suffix" not in root().named("module")["ingest"]
+    assert load("modules/ingest").named("variable")["filter_suffix"]["default"] is None
     assert call_argument("ingest", "bucket_id") == "${module.raw_bucket.id}"
 
 
