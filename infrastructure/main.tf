@@ -144,7 +144,7 @@ module "ingest" {
   bucket_id                  = module.raw_bucket.id
   bucket_arn                 = module.raw_bucket.arn
   account_id                 = local.account_id
-  filter_prefix              = "incoming/" # no suffix filter: S3's is case-sensitive (June.CSV); the function skips non-CSV keys
+  filter_prefix              = "incoming/" # no suffix filter: ".csv" would not match June.CSV; the function skips non-CSV keys
   visibility_timeout_seconds = local.sqs_visibility_timeout_seconds
   max_receive_count          = var.sqs_max_receive_count
   kms_key_arn                = module.kms.key_arn

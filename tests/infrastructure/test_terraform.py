@@ -363,7 +363,7 @@ def test_raw_bucket_notifies_the_queue_for_every_key_under_incoming() -> None:
     assert queue["events"] == ["s3:ObjectCreated:*"]
     assert queue["queue_arn"] == "${aws_sqs_queue.main.arn}"
     assert call_argument("ingest", "filter_prefix") == "incoming/"
-    # No suffix filter: S3 matches it case-sensitively and June.CSV would never arrive; the function skips
+    # No suffix filter: ".csv" would not match June.CSV, which would never arrive; the function skips
     # keys that are not CSV (etl.aws.events.route_source), with a log line.
     assert "filter_suffix" not in root().named("module")["ingest"]
     assert load("modules/ingest").named("variable")["filter_suffix"]["default"] is None

@@ -26,7 +26,7 @@ variable "filter_prefix" {
 
 variable "filter_suffix" {
   type        = string
-  description = "Key suffix that triggers a notification; null (the default): every key under the prefix. S3 matches it case-sensitively, so \".csv\" would drop June.CSV without a trace; the function itself skips non-CSV keys, with a log line."
+  description = "Key suffix that triggers a notification; null (the default): every key under the prefix. S3 compares it with the key as written (keys are case-sensitive), so \".csv\" would drop June.CSV without a trace; the function itself skips non-CSV keys, with a log line."
   default     = null
 }
 
