@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal
 
 import awswrangler as wr
 import boto3
@@ -76,15 +76,24 @@ class S3Lake(Lake):
                     raise
             self._database_ready = True
         columns = _data_types.athena_types_from_pyarrow_schema(schema)
-        try:
-            self._create_table(table, folder_uri, columns, kind)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "AlreadyExistsException":
-                raise
-            # another loader created it between our existence check and our create: update it instead
-            self._create_table(table, folder_uri, columns, kind)
+        exists = wr.catalog.does_table_exist(
+            database=self.glue_database, table=table, boto3_session=self.session
+        )
+        # An existing table is updated in place ("overwrite" updates it; the table is not partitioned). A new
+        # one is created with "append": when a concurrent loader created it first, awswrangler then leaves
+        # that table (the same columns) as it is, where "overwrite" would delete and re-create it: a moment
+        # without the table for readers, and a glue:DeleteTable the role does not have.
+        self._create_table(table, folder_uri, columns, kind, mode="overwrite" if exists else "append")
 
-    def _create_table(self, table: str, folder_uri: str, columns: dict[str, str], kind: str) -> None:
+    def _create_table(
+        self,
+        table: str,
+        folder_uri: str,
+        columns: dict[str, str],
+        kind: str,
+        *,
+        mode: Literal["overwrite", "append"],
+    ) -> None:
         assert self.glue_database is not None
         wr.catalog.create_parquet_table(
             database=self.glue_database,
@@ -94,7 +103,7 @@ class S3Lake(Lake):
             compression="zstd",
             description=f"{kind} Parquet batches of the credit-risk ETL, one object per source file",
             parameters={"etl_kind": kind},
-            mode="overwrite",
+            mode=mode,
             boto3_session=self.session,
         )
 

@@ -139,3 +139,36 @@ def test_a_failed_upload_is_a_retryable_lake_error_not_an_internal_one(s3: Any, 
     ) as caught:
         lake.publish(local, "s3://no-such-lake/root/x.parquet", table="t", kind="fact")
     assert caught.value.retryable is True
+
+
+def test_a_table_another_loader_created_first_is_left_as_it_is_not_deleted(
+    s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # awswrangler's "overwrite" answers CreateTable's AlreadyExists by deleting and re-creating the table
+    import botocore.client
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    s3.create_bucket(Bucket="lake")
+    lake = S3Lake("s3://lake/root/", glue_database="lake_db")
+    local = tmp_path / "x.parquet"
+    pq.write_table(pa.table({"id": pa.array([1], pa.int64())}), local)
+    lake.publish(local, lake.curated_uri("fact_x", "f1"), table="fact_x", kind="curated")
+    calls: list[str] = []
+    make_api_call = botocore.client.BaseClient._make_api_call
+
+    def recording(client: Any, operation: str, params: Any) -> Any:
+        calls.append(operation)
+        if operation == "GetTable":  # the race: it looked before the other loader's CreateTable landed
+            error = {"Error": {"Code": "EntityNotFoundException", "Message": "not yet"}}
+            raise client.exceptions.EntityNotFoundException(error, operation)
+        return make_api_call(client, operation, params)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+        lake.publish(local, lake.curated_uri("fact_x", "f2"), table="fact_x", kind="curated")
+    assert "CreateTable" in calls and "DeleteTable" not in calls  # the role may not delete tables
+    glue = boto3.client("glue", region_name="us-east-1")
+    assert (
+        glue.get_table(DatabaseName="lake_db", Name="fact_x")["Table"]["Parameters"]["etl_kind"] == "curated"
+    )
