@@ -11,7 +11,10 @@ warehouse the settings name. What it adds is delivery semantics:
 
 Objects of at least `fargate_min_bytes` are handed to ECS Fargate when a cluster and task definition are
 configured; the task runs `python -m etl.handler --bucket B --key K` from the same image, which takes this
-module's code path for one object.
+module's code path for one object. The message is acknowledged once the task runs, so the task's end comes
+back as its own message: EventBridge forwards our tasks' "ECS Task State Change" (STOPPED) events to the
+queue, and a task that did not finish (exit 75, no exit code, killed) is run again, up to
+`fargate_max_attempts` runs; after that its message is left to fail into the DLQ.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
-from etl.aws.events import ObjectRef, parse_event, route_source
+from etl.aws.events import ObjectRef, StoppedTask, parse_event, route_source, task_command
 from etl.contracts import SOURCE_ORDER, source_from_folder
 from etl.errors import ConfigError, EtlError
 from etl.load.lake import open_lake
@@ -62,10 +65,13 @@ class Outcome:
     failed: list[ObjectRef] = field(default_factory=list)  # objects to deliver again
     ignored: list[str] = field(default_factory=list)
     handed_off: list[dict[str, Any]] = field(default_factory=list)
+    stopped_tasks: list[dict[str, Any]] = field(default_factory=list)  # what was done about each
 
     @property
     def ran(self) -> bool:
-        return self.report is not None or self.error is not None or bool(self.handed_off)
+        return (
+            self.report is not None or self.error is not None or bool(self.handed_off or self.stopped_tasks)
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +80,7 @@ class Outcome:
             "retry": [ref.uri for ref in self.failed],
             "ignored": self.ignored,
             "handed_off": self.handed_off,
+            "stopped_tasks": self.stopped_tasks,
         }
 
 
@@ -114,7 +121,7 @@ def handle(event: Mapping[str, Any], settings: Settings, *, session: boto3.Sessi
         logger.info(note)
     for reason in parsed.failure_reasons:
         logger.error(reason)
-    outcome = process_objects(parsed.objects, settings, session=session)
+    outcome = process_objects(parsed.objects, settings, session=session, stopped=parsed.stopped_tasks)
     if outcome.ran:
         logger.info("run report", extra={"run_report": outcome.as_dict()})
     if _is_sqs(event):
@@ -131,10 +138,18 @@ def handle(event: Mapping[str, Any], settings: Settings, *, session: boto3.Sessi
 
 
 def process_objects(
-    refs: Sequence[ObjectRef], settings: Settings, *, session: boto3.Session, allow_fargate: bool = True
+    refs: Sequence[ObjectRef],
+    settings: Settings,
+    *,
+    session: boto3.Session,
+    allow_fargate: bool = True,
+    stopped: Sequence[StoppedTask] = (),
 ) -> Outcome:
-    """Load the objects with one Pipeline (one warehouse connection), then summarise and emit metrics."""
+    """Load the objects with one Pipeline (one warehouse connection), follow up stopped Fargate tasks, then
+    summarise and emit metrics."""
     outcome = Outcome()
+    for task in stopped:
+        _follow_up(task, settings, session, outcome)
     work: list[tuple[SourceFile, ObjectRef]] = []
     s3 = session.client("s3")
     for ref in refs:
@@ -245,6 +260,8 @@ def _emit_metrics(outcome: Outcome) -> None:
         "FilesRejected": sum(f.status == "rejected" for f in files),
         "FilesFailed": len(outcome.failed),
         "FilesHandedOff": len(outcome.handed_off),
+        "FargateTasksRetried": sum(t["action"] == "run again" for t in outcome.stopped_tasks),
+        "FargateTasksGivenUp": sum(t["action"] == "given up" for t in outcome.stopped_tasks),
         "RowsLoaded": sum(f.rows_loaded for f in files if f.status == "loaded"),
         "RowsQuarantined": sum(f.rows_quarantined for f in files if f.status == "loaded"),
         "DataTestFailures": sum(t.status == "fail" for t in tests),
@@ -271,18 +288,10 @@ def _wants_fargate(ref: ObjectRef, settings: Settings) -> bool:
     )
 
 
-def fargate_command(ref: ObjectRef) -> list[str]:
-    command = ["python", "-m", "etl.handler", "--bucket", ref.bucket, "--key", ref.key]
-    if ref.version_id:
-        command += ["--version-id", ref.version_id]
-    if ref.etag:
-        command += ["--etag", ref.etag]
-    return command
-
-
-def run_task_request(ref: ObjectRef, settings: Settings, container: str) -> dict[str, Any]:
-    """RunTask arguments; the client token makes a redelivered message start no second task for the same object."""
-    token = hashlib.sha256(f"{ref.uri}|{ref.version_id}|{ref.etag}".encode()).hexdigest()[:64]
+def run_task_request(ref: ObjectRef, settings: Settings, container: str, attempt: int = 1) -> dict[str, Any]:
+    """RunTask arguments. The client token makes a redelivered message start no second task for the same
+    object and attempt; a follow-up run is a new attempt, so ECS does not hand back the stopped task."""
+    token = hashlib.sha256(f"{ref.uri}|{ref.version_id}|{ref.etag}|{attempt}".encode()).hexdigest()[:64]
     return {
         "cluster": settings.fargate_cluster,
         "taskDefinition": settings.fargate_task_definition,
@@ -297,16 +306,18 @@ def run_task_request(ref: ObjectRef, settings: Settings, container: str) -> dict
                 "assignPublicIp": "DISABLED",
             }
         },
-        "overrides": {"containerOverrides": [{"name": container, "command": fargate_command(ref)}]},
+        "overrides": {"containerOverrides": [{"name": container, "command": task_command(ref, attempt)}]},
     }
 
 
-def _hand_off(ref: ObjectRef, settings: Settings, session: boto3.Session, outcome: Outcome) -> None:
+def _hand_off(
+    ref: ObjectRef, settings: Settings, session: boto3.Session, outcome: Outcome, attempt: int = 1
+) -> None:
     ecs = session.client("ecs")
     try:
         # The container is named by a setting, not looked up: DescribeTaskDefinition would be one more call
         # per object and one more permission (the function's role grants RunTask and DescribeTasks only).
-        answer = ecs.run_task(**run_task_request(ref, settings, settings.fargate_container))
+        answer = ecs.run_task(**run_task_request(ref, settings, settings.fargate_container, attempt))
     except Exception as exc:
         logger.error(f"handing {ref.uri} to Fargate failed: {exc}")
         outcome.failed.append(ref)
@@ -316,8 +327,52 @@ def _hand_off(ref: ObjectRef, settings: Settings, session: boto3.Session, outcom
         outcome.failed.append(ref)
         return
     task_arn = answer["tasks"][0]["taskArn"]
-    logger.info("handed to Fargate", extra={"uri": ref.uri, "task_arn": task_arn, "size": ref.size})
-    outcome.handed_off.append({"uri": ref.uri, "size": ref.size, "task_arn": task_arn})
+    logger.info(
+        "handed to Fargate",
+        extra={"uri": ref.uri, "task_arn": task_arn, "size": ref.size, "attempt": attempt},
+    )
+    outcome.handed_off.append({"uri": ref.uri, "size": ref.size, "task_arn": task_arn, "attempt": attempt})
+
+
+# Exit codes of `python -m etl.handler` whose outcome is recorded (ledger, quarantine, the run summary):
+# running the task again would change nothing. 2 is a configuration error, which a new run meets again.
+FINISHED_EXITS = {
+    0: "loaded or skipped",
+    1: "a file was rejected",
+    2: "configuration error",
+    3: "a data test failed",
+}
+
+
+def _follow_up(task: StoppedTask, settings: Settings, session: boto3.Session, outcome: Outcome) -> None:
+    """What to do about a Fargate task that stopped: nothing when it finished, else run it again, or give up
+    after `fargate_max_attempts` runs and leave the message to fail into the DLQ."""
+    seen = {
+        "uri": task.ref.uri,
+        "task_arn": task.task_arn,
+        "attempt": task.attempt,
+        "exit_code": task.exit_code,
+    }
+    if task.exit_code in FINISHED_EXITS:
+        level = logger.error if task.exit_code == 2 else logger.info
+        level(f"Fargate task finished: {FINISHED_EXITS[task.exit_code]}", extra=seen)
+        outcome.stopped_tasks.append({**seen, "action": "none"})
+        return
+    why = f"exit code {task.exit_code}" if task.exit_code is not None else "no exit code"
+    if task.attempt >= settings.fargate_max_attempts or not (
+        settings.fargate_cluster and settings.fargate_task_definition
+    ):
+        logger.error(
+            f"Fargate task did not finish ({why}: {task.reason}) after {task.attempt} run(s); giving up, "
+            "its message goes to the dead-letter queue",
+            extra=seen,
+        )
+        outcome.stopped_tasks.append({**seen, "action": "given up"})
+        outcome.failed.append(task.ref)
+        return
+    logger.warning(f"Fargate task did not finish ({why}: {task.reason}); running it again", extra=seen)
+    outcome.stopped_tasks.append({**seen, "action": "run again"})
+    _hand_off(task.ref, settings, session, outcome, attempt=task.attempt + 1)
 
 
 def _split(value: str | None) -> list[str]:
@@ -333,6 +388,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--key", required=True, help="the object key, not URL-encoded")
     parser.add_argument("--version-id")
     parser.add_argument("--etag")
+    parser.add_argument("--attempt", type=int, default=1, help="which run of this object's task this is")
     args = parser.parse_args(argv)
     try:
         settings = settings_from_env()
@@ -341,6 +397,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logger.setLevel(settings.log_level)
     ref = ObjectRef(args.bucket, args.key, None, args.etag, args.version_id, None)
+    logger.info("Fargate task", extra={"uri": ref.uri, "attempt": args.attempt})
     outcome = process_objects([ref], settings, session=boto3.Session(), allow_fargate=False)
     print(json.dumps(outcome.as_dict(), default=str))
     if outcome.failed:

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     )
     fargate_cluster: str | None = None
     fargate_task_definition: str | None = None
+    fargate_max_attempts: int = Field(
+        3, ge=1, description="Runs of a Fargate task per object before its stop event is left to the DLQ"
+    )
     fargate_container: str = Field(
         "etl", description="Container of the Fargate task definition that runs the image (its command is set)"
     )

@@ -148,6 +148,7 @@ module "ingest" {
   visibility_timeout_seconds = local.sqs_visibility_timeout_seconds
   max_receive_count          = var.sqs_max_receive_count
   kms_key_arn                = module.kms.key_arn
+  event_rule_arns            = [module.fargate.task_stopped_rule_arn]
 }
 
 module "ecr" {
@@ -224,6 +225,9 @@ module "fargate" {
   data_access_policy_arn = module.etl_iam.data_access_policy_arn
   kms_key_arn            = module.kms.key_arn
   log_retention_days     = var.log_retention_days
+
+  task_events_queue_arn       = module.ingest.queue_arn
+  task_events_dead_letter_arn = module.ingest.dlq_arn
 }
 
 module "lambda" {

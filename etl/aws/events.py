@@ -5,7 +5,9 @@ Pure: no boto3, no environment. Accepted shapes:
 - a direct S3 notification (``Records`` with ``eventSource`` ``aws:s3``);
 - an SQS batch (``Records`` with ``eventSource`` ``aws:sqs``) whose bodies are S3 notifications (one or more
   records), S3's ``s3:TestEvent``, an SNS envelope holding either, or an EventBridge event forwarded to SQS;
-- an EventBridge event from S3 (``source`` ``aws.s3``), also when it arrives directly.
+- an EventBridge event from S3 (``source`` ``aws.s3``), also when it arrives directly;
+- an EventBridge "ECS Task State Change" of one of our Fargate tasks that stopped (``source`` ``aws.ecs``),
+  forwarded to the queue so the function can run the task again when it did not finish (``StoppedTask``).
 
 Keys in S3 notifications are URL-encoded form style (a space arrives as ``+``, ``/`` may arrive as ``%2F``)
 and are decoded with ``unquote_plus``. Keys in EventBridge events are the raw key and are NOT decoded: AWS's
@@ -58,6 +60,19 @@ class ObjectRef:
 
 
 @dataclass(frozen=True)
+class StoppedTask:
+    """A Fargate task that loaded one object and has stopped. ``ref`` is that object, read back from the
+    task's command (``task_command``), with the SQS message this event came in; ``exit_code`` is None when
+    the container never exited on its own (it failed to start, or ECS stopped the task)."""
+
+    task_arn: str
+    ref: ObjectRef
+    attempt: int
+    exit_code: int | None
+    reason: str
+
+
+@dataclass(frozen=True)
 class ParsedEvent:
     """What an event asks for. ``failed_messages`` are SQS messageIds whose body could not be read at all;
     ``failure_reasons`` says why, one line per failed message, for the logs."""
@@ -66,13 +81,48 @@ class ParsedEvent:
     ignored: tuple[str, ...]
     failed_messages: tuple[str, ...]
     failure_reasons: tuple[str, ...] = field(default=())
+    stopped_tasks: tuple[StoppedTask, ...] = field(default=())
 
 
 class _MalformedPayload(ValueError):
     """A payload that is JSON but not one of the accepted shapes."""
 
 
-_Parsed = tuple[list[ObjectRef], list[str]]
+_Parsed = tuple[list[ObjectRef | StoppedTask], list[str]]
+
+TASK_PROGRAM = ("python", "-m", "etl.handler")
+
+
+def task_command(ref: ObjectRef, attempt: int = 1) -> list[str]:
+    """The command a Fargate task runs to load one object (``python -m etl.handler``'s arguments)."""
+    command = [*TASK_PROGRAM, "--bucket", ref.bucket, "--key", ref.key]
+    if ref.version_id:
+        command += ["--version-id", ref.version_id]
+    if ref.etag:
+        command += ["--etag", ref.etag]
+    return [*command, "--attempt", str(attempt)]
+
+
+def parse_task_command(command: Any, message_id: str | None = None) -> tuple[ObjectRef, int]:
+    """The object and attempt of a ``task_command``; _MalformedPayload for any other command."""
+    if not isinstance(command, list) or tuple(command[:3]) != TASK_PROGRAM:
+        raise _MalformedPayload("the task's command is not python -m etl.handler")
+    args = command[3:]
+    if len(args) % 2 or not all(isinstance(a, str) for a in args):
+        raise _MalformedPayload("the task's command arguments do not come in --name value pairs")
+    options = dict(zip(args[::2], args[1::2], strict=True))
+    attempt = options.get("--attempt", "1")
+    if not attempt.isdigit():
+        raise _MalformedPayload(f"the task's --attempt is {attempt!r}, not a number")
+    ref = ObjectRef(
+        bucket=_require_str(options.get("--bucket"), "the task's --bucket"),
+        key=_require_str(options.get("--key"), "the task's --key"),
+        size=None,
+        etag=options.get("--etag"),
+        version_id=options.get("--version-id"),
+        message_id=message_id,
+    )
+    return ref, int(attempt)
 
 
 def parse_event(event: Mapping[str, Any]) -> ParsedEvent:
@@ -83,10 +133,18 @@ def parse_event(event: Mapping[str, Any]) -> ParsedEvent:
     if _is_sqs_batch(event):
         return _parse_sqs_batch(event)
     try:
-        objects, ignored = _parse_payload(event, message_id=None)
+        items, ignored = _parse_payload(event, message_id=None)
     except _PARSE_ERRORS as exc:
         raise UnsupportedEventError(f"unsupported Lambda event: {_describe(exc)}") from exc
-    return ParsedEvent(objects=tuple(objects), ignored=tuple(ignored), failed_messages=())
+    objects, stopped = _split_items(items)
+    return ParsedEvent(objects=objects, ignored=tuple(ignored), failed_messages=(), stopped_tasks=stopped)
+
+
+def _split_items(
+    items: list[ObjectRef | StoppedTask],
+) -> tuple[tuple[ObjectRef, ...], tuple[StoppedTask, ...]]:
+    objects = tuple(i for i in items if isinstance(i, ObjectRef))
+    return objects, tuple(i for i in items if isinstance(i, StoppedTask))
 
 
 def route_source(key: str, prefix: str = "incoming/") -> str | None:
@@ -120,7 +178,7 @@ def _is_sqs_batch(event: Mapping[str, Any]) -> bool:
 
 
 def _parse_sqs_batch(event: Mapping[str, Any]) -> ParsedEvent:
-    objects: list[ObjectRef] = []
+    objects: list[ObjectRef | StoppedTask] = []
     ignored: list[str] = []
     failed: list[str] = []
     reasons: list[str] = []
@@ -138,7 +196,8 @@ def _parse_sqs_batch(event: Mapping[str, Any]) -> ParsedEvent:
             continue
         objects.extend(message_objects)
         ignored.extend(message_ignored)
-    return ParsedEvent(tuple(objects), tuple(ignored), tuple(failed), tuple(reasons))
+    refs, stopped = _split_items(objects)
+    return ParsedEvent(refs, tuple(ignored), tuple(failed), tuple(reasons), stopped)
 
 
 def _parse_payload(payload: Any, message_id: str | None) -> _Parsed:
@@ -158,7 +217,7 @@ def _parse_payload(payload: Any, message_id: str | None) -> _Parsed:
 
 
 def _parse_records(payload: Mapping[str, Any], message_id: str | None) -> _Parsed:
-    objects: list[ObjectRef] = []
+    objects: list[ObjectRef | StoppedTask] = []
     ignored: list[str] = []
     for record in payload["Records"]:
         if not isinstance(record, Mapping):
@@ -197,8 +256,10 @@ def _parse_s3_record(record: Mapping[str, Any], message_id: str | None) -> _Pars
 
 def _parse_eventbridge(payload: Mapping[str, Any], message_id: str | None) -> _Parsed:
     event = EventBridgeEvent(dict(payload))
+    if event.source == "aws.ecs" and event.detail_type == "ECS Task State Change":
+        return _parse_task_state(event.detail, message_id)
     if event.source != "aws.s3":
-        raise _MalformedPayload(f"EventBridge event from {event.source!r}, expected aws.s3")
+        raise _MalformedPayload(f"EventBridge event from {event.source!r}, expected aws.s3 or aws.ecs")
     detail = event.detail
     bucket = _require_str(detail["bucket"]["name"], "bucket name")
     s3_object = detail["object"]
@@ -215,6 +276,23 @@ def _parse_eventbridge(payload: Mapping[str, Any], message_id: str | None) -> _P
         message_id=message_id,
     )
     return [ref], []
+
+
+def _parse_task_state(detail: Mapping[str, Any], message_id: str | None) -> _Parsed:
+    task_arn = _require_str(detail.get("taskArn"), "taskArn")
+    if detail.get("lastStatus") != "STOPPED":
+        return [], [f"ECS task {task_arn} is {detail.get('lastStatus')}: only a stopped task is followed up"]
+    overrides = (detail.get("overrides") or {}).get("containerOverrides") or []
+    ours = [o for o in overrides if tuple((o.get("command") or [])[:3]) == TASK_PROGRAM]
+    if not ours:
+        raise _MalformedPayload(f"ECS task {task_arn} was not started with python -m etl.handler")
+    ref, attempt = parse_task_command(ours[0]["command"], message_id)
+    exits = [
+        c.get("exitCode") for c in detail.get("containers") or [] if c.get("name") == ours[0].get("name")
+    ]
+    exit_code = exits[0] if exits and isinstance(exits[0], int) else None
+    reason = str(detail.get("stoppedReason") or detail.get("stopCode") or "")
+    return [StoppedTask(task_arn, ref, attempt, exit_code, reason)], []
 
 
 def _require_str(value: Any, what: str) -> str:

@@ -309,3 +309,75 @@ def test_route_source_with_other_prefixes() -> None:
     assert route_source("raw/2024/loan_applications/x.csv", prefix="raw/2024/") == "loan_applications"
     assert route_source("raw/2024/loan_applications/x.csv", prefix="raw/2024") == "loan_applications"
     assert route_source("bank_statements/x.csv", prefix="") == "bank_statements"
+
+
+# --- EventBridge "ECS Task State Change" of our Fargate tasks, forwarded to SQS ---------------------------
+
+
+def _sqs(*bodies: Any) -> dict[str, Any]:
+    return {
+        "Records": [
+            {"messageId": f"m{i}", "eventSource": "aws:sqs", "body": json.dumps(body)}
+            for i, body in enumerate(bodies)
+        ]
+    }
+
+
+def test_a_stopped_fargate_task_names_the_object_it_was_loading() -> None:
+    parsed = parse_event(_sqs(load("ecs_task_stopped.json")))
+    assert (parsed.objects, parsed.failed_messages) == ((), ())
+    [task] = parsed.stopped_tasks
+    assert task.ref == ObjectRef(
+        bucket="credit-risk-prod-raw",
+        key="incoming/bank_statements/2026-11 statements+fees.csv",  # as in the command: not URL-decoded
+        size=None,
+        etag='"9b2cf535f27731c974343645a3985328-212"',
+        version_id="3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY",
+        message_id="m0",
+    )
+    assert (task.attempt, task.exit_code, task.reason) == (1, 75, "Essential container in task exited")
+    assert task.task_arn.endswith("/b99d40b3f2c84a5b8a1b5e5c86e3a43f")
+
+
+def test_a_task_that_never_ran_has_no_exit_code_and_other_states_are_ignored() -> None:
+    failed_to_start = load("ecs_task_stopped.json")
+    detail = failed_to_start["detail"]
+    del detail["containers"][0]["exitCode"]
+    detail.update(stopCode="TaskFailedToStart", stoppedReason="CannotPullContainerError: pull access denied")
+    running = copy.deepcopy(load("ecs_task_stopped.json"))
+    running["detail"]["lastStatus"] = "RUNNING"
+    parsed = parse_event(_sqs(failed_to_start, running))
+    [task] = parsed.stopped_tasks
+    assert (task.exit_code, task.reason) == (None, "CannotPullContainerError: pull access denied")
+    assert parsed.ignored == (f"ECS task {task.task_arn} is RUNNING: only a stopped task is followed up",)
+
+
+def test_the_task_command_round_trips_through_its_parser() -> None:
+    from etl.aws.events import parse_task_command, task_command
+
+    ref = ObjectRef("raw", "incoming/repayments/a b+c %2F.csv", None, '"e"', "v 1", None)
+    for attempt in (1, 3):
+        assert parse_task_command(task_command(ref, attempt)) == (ref, attempt)
+    bare = ObjectRef("raw", "incoming/repayments/r.csv", None, None, None, "m9")
+    assert parse_task_command(task_command(bare), "m9") == (bare, 1)
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (["python", "-m", "other"], "was not started with python -m etl.handler"),
+        (["python", "-m", "etl.handler", "--bucket"], "do not come in --name value pairs"),
+        (["python", "-m", "etl.handler", "--key", "k"], "the task's --bucket is missing"),
+        (
+            ["python", "-m", "etl.handler", "--bucket", "b", "--key", "k", "--attempt", "x"],
+            "--attempt is 'x'",
+        ),
+    ],
+)
+def test_a_stop_event_of_another_task_fails_only_its_message(command: list[str], message: str) -> None:
+    event = load("ecs_task_stopped.json")
+    event["detail"]["overrides"]["containerOverrides"][0]["command"] = command
+    parsed = parse_event(_sqs(event, load("ecs_task_stopped.json")))
+    assert parsed.failed_messages == ("m0",)
+    assert message in parsed.failure_reasons[0]
+    assert [t.ref.message_id for t in parsed.stopped_tasks] == ["m1"]

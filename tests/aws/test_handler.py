@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 import pytest
 from moto import mock_aws
 
+from etl.aws.events import ObjectRef
 from etl.handler import lambda_handler
 from etl.load.warehouse import open_warehouse
 from etl.settings import Settings
@@ -522,7 +523,6 @@ def test_the_log_service_name_comes_from_powertools_service_name() -> None:
 def test_large_objects_are_handed_to_fargate_with_the_same_image(
     aws: Aws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from etl.aws.events import ObjectRef
     from etl.handler import run_task_request, settings_from_env
 
     ecs, ec2 = boto3.client("ecs", region_name=REGION), boto3.client("ec2", region_name=REGION)
@@ -621,6 +621,8 @@ def test_large_objects_are_handed_to_fargate_with_the_same_image(
                         "v1",
                         "--etag",
                         "abc",
+                        "--attempt",
+                        "1",
                     ],
                 }
             ]
@@ -628,6 +630,8 @@ def test_large_objects_are_handed_to_fargate_with_the_same_image(
     }
     assert len(request["clientToken"]) == 64
     assert run_task_request(ref, settings_from_env(), "etl")["clientToken"] == request["clientToken"]
+    # a follow-up run is a new attempt: ECS must not hand back the stopped task for the same token
+    assert run_task_request(ref, settings_from_env(), "etl", 2)["clientToken"] != request["clientToken"]
 
 
 @pytest.mark.parametrize("warehouse_url", ["postgres"], indirect=True)
@@ -657,3 +661,87 @@ def test_messages_handled_by_concurrent_invocations_leave_no_duplicates(aws: Aws
     assert aws.query("SELECT COUNT(*), COUNT(DISTINCT application_id) FROM fact_loan_application") == [(2, 2)]
     assert aws.query("SELECT COUNT(*) FROM fact_bank_transaction") == [(2,)]
     assert aws.query("SELECT COUNT(*), COUNT(DISTINCT file_id) FROM etl_file_ledger") == [(2, 2)]
+
+
+# ---- a Fargate task's end comes back through the queue: run again, or give up into the DLQ ---------------
+
+
+@pytest.fixture
+def fargate(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Any:
+    ecs, ec2 = boto3.client("ecs", region_name=REGION), boto3.client("ec2", region_name=REGION)
+    ecs.create_cluster(clusterName="etl")
+    ecs.register_task_definition(
+        family="etl-large-files",
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        cpu="1024",
+        memory="4096",
+        containerDefinitions=[{"name": "etl", "image": "etl:1", "cpu": 1024, "memory": 4096}],
+    )
+    for name, value in {
+        "ETL_FARGATE_CLUSTER": "etl",
+        "ETL_FARGATE_TASK_DEFINITION": "etl-large-files",
+        "ETL_FARGATE_SUBNETS": ec2.describe_subnets()["Subnets"][0]["SubnetId"],
+        "ETL_FARGATE_SECURITY_GROUPS": "sg-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    return ecs
+
+
+def _stopped(attempt: int, exit_code: int | None) -> dict[str, Any]:
+    from etl.aws.events import task_command
+
+    event = json.loads((Path(__file__).parent.parent / "fixtures/events/ecs_task_stopped.json").read_text())
+    ref = ObjectRef(RAW, "incoming/bank_statements/big.csv", None, '"e1"', "v1", None)
+    event["detail"]["overrides"]["containerOverrides"][0]["command"] = task_command(ref, attempt)
+    if exit_code is None:
+        del event["detail"]["containers"][0]["exitCode"]
+        event["detail"]["stoppedReason"] = "ResourceInitializationError: unable to pull secrets"
+    else:
+        event["detail"]["containers"][0]["exitCode"] = exit_code
+    return {"Records": [{"messageId": "stop-1", "eventSource": "aws:sqs", "body": json.dumps(event)}]}
+
+
+def _started_commands(ecs: Any) -> list[list[str]]:
+    arns = ecs.list_tasks(cluster="etl")["taskArns"]
+    tasks = ecs.describe_tasks(cluster="etl", tasks=arns)["tasks"] if arns else []
+    return [t["overrides"]["containerOverrides"][0]["command"] for t in tasks]
+
+
+@duckdb_only
+@pytest.mark.parametrize("exit_code", [75, 137, None])  # retryable, killed (out of memory), never ran
+def test_a_fargate_task_that_did_not_finish_is_run_again_as_its_next_attempt(
+    aws: Aws, fargate: Any, exit_code: int | None
+) -> None:
+    response = lambda_handler(_stopped(1, exit_code), CONTEXT)
+
+    assert response["batchItemFailures"] == []
+    [again] = _started_commands(fargate)
+    assert again[again.index("--key") + 1] == "incoming/bank_statements/big.csv"
+    assert again[again.index("--version-id") + 1] == "v1" and again[-2:] == ["--attempt", "2"]
+    [seen] = response["report"]["stopped_tasks"]
+    assert (seen["action"], seen["attempt"], seen["exit_code"]) == ("run again", 1, exit_code)
+    assert response["report"]["handed_off"][0]["attempt"] == 2
+
+
+@duckdb_only
+@pytest.mark.parametrize("exit_code", [0, 1, 2, 3])
+def test_a_fargate_task_that_finished_is_left_alone(aws: Aws, fargate: Any, exit_code: int) -> None:
+    response = lambda_handler(_stopped(1, exit_code), CONTEXT)
+
+    assert response["batchItemFailures"] == []
+    assert _started_commands(fargate) == []
+    assert [t["action"] for t in response["report"]["stopped_tasks"]] == ["none"]
+
+
+@duckdb_only
+def test_after_the_last_attempt_the_stop_event_fails_into_the_dead_letter_queue(
+    aws: Aws, fargate: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR):
+        response = lambda_handler(_stopped(3, 75), CONTEXT)  # ETL_FARGATE_MAX_ATTEMPTS: 3 by default
+
+    assert response["batchItemFailures"] == [{"itemIdentifier": "stop-1"}]
+    assert _started_commands(fargate) == []
+    assert [t["action"] for t in response["report"]["stopped_tasks"]] == ["given up"]
+    assert "after 3 run(s); giving up, its message goes to the dead-letter queue" in caplog.text

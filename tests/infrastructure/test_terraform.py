@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from etl.aws.events import ObjectRef
-from etl.handler import fargate_command, run_task_request
+from etl.aws.events import task_command
+from etl.handler import run_task_request
 from etl.marts import MARTS
 from etl.settings import Settings
 
@@ -496,7 +497,7 @@ def test_fargate_task_runs_the_same_image_with_the_same_data_permissions() -> No
 
 
 def test_fargate_entry_point_runs_the_command_the_handler_sends() -> None:
-    # etl.handler.run_task_request overrides the container's command with etl.handler.fargate_command:
+    # etl.handler.run_task_request overrides the container's command with etl.aws.events.task_command:
     # ["python", "-m", "etl.handler", "--bucket", B, "--key", K, ...]. The task definition must run that as
     # it is: entry point /usr/bin/env (the image's own is the Lambda runtime's), no `command` of its own,
     # and the image's LAMBDA_TASK_ROOT (where the Dockerfile puts etl/ and its dependencies) as the
@@ -508,15 +509,57 @@ def test_fargate_entry_point_runs_the_command_the_handler_sends() -> None:
     assert 'workingDirectory = "/var/task"' in definitions
     assert not re.search(r"\bcommand\s*=", definitions), "RunTask supplies the command"
     ref = ObjectRef("raw", "incoming/bank_statements/big file.csv", 2**31, '"abc"', "v1", None)
-    command = fargate_command(ref)
+    command = task_command(ref)
     assert command[:3] == ["python", "-m", "etl.handler"]
-    assert command[3:] == ["--bucket", "raw", "--key", ref.key, "--version-id", "v1", "--etag", '"abc"']
+    assert command[3:] == ["--bucket", "raw", "--key", ref.key, "--version-id", "v1", "--etag", '"abc"', "--attempt", "1"]
     override = run_task_request(ref, Settings(fargate_cluster="c", fargate_task_definition="t"), "etl")
     assert override["overrides"]["containerOverrides"] == [{"name": "etl", "command": command}]
     dockerfile = (INFRA.parent / "Dockerfile").read_text(encoding="utf-8")
     assert "COPY etl/ ${LAMBDA_TASK_ROOT}/etl/" in dockerfile
     assert '--target "${LAMBDA_TASK_ROOT}"' in dockerfile
     assert re.search(r"^FROM public\.ecr\.aws/lambda/python:", dockerfile, re.M), "LAMBDA_TASK_ROOT=/var/task"
+
+
+def test_stopped_fargate_tasks_come_back_to_the_functions_queue() -> None:
+    # The function acknowledges an object's message once RunTask succeeds; the task's STOPPED event is
+    # what lets it run a task that did not finish again (etl.handler._follow_up), or dead-letter it.
+    from etl.handler import SERVICE
+
+    fargate = load("modules/fargate")
+    rule = fargate.resources("aws_cloudwatch_event_rule")["task_stopped"]
+    pattern = rule["event_pattern"]
+    for part in (
+        'source = ["aws.ecs"]',
+        '"detail-type" = ["ECS Task State Change"]',
+        "clusterArn = [aws_ecs_cluster.this.arn]",
+        'lastStatus = ["STOPPED"]',
+        "startedBy = [var.started_by]",
+    ):
+        assert part in pattern, part
+    assert fargate.named("variable")["started_by"]["default"] == SERVICE  # RunTask's startedBy
+    target = fargate.resources("aws_cloudwatch_event_target")["task_stopped"]
+    assert target["rule"] == "${aws_cloudwatch_event_rule.task_stopped.name}"
+    assert target["arn"] == "${var.task_events_queue_arn}"
+    assert block(target, "dead_letter_config")["arn"] == "${var.task_events_dead_letter_arn}"
+    assert call_argument("fargate", "task_events_queue_arn") == "${module.ingest.queue_arn}"
+    assert call_argument("fargate", "task_events_dead_letter_arn") == "${module.ingest.dlq_arn}"
+    # both queues let that rule (and only it) send
+    assert call_argument("ingest", "event_rule_arns") == ["${module.fargate.task_stopped_rule_arn}"]
+    ingest = load("modules/ingest")
+    for document, sid, queue in (("main", "AllowEventRules", "main"), ("dlq", "AllowUndeliveredRuleEvents", "dlq")):
+        st = _dynamic_statements(ingest.data("aws_iam_policy_document")[document])[sid]
+        assert (st["actions"], st["resources"]) == (["sqs:SendMessage"], [f"${{aws_sqs_queue.{queue}.arn}}"])
+        assert block(st, "principals")["identifiers"] == ["events.amazonaws.com"]
+        condition = block(st, "condition")
+        assert (condition["test"], condition["variable"], condition["values"]) == (
+            "ArnEquals",
+            "aws:SourceArn",
+            "${var.event_rule_arns}",
+        )
+    # the queues are encrypted with the stack key: EventBridge may use it
+    kms = load("modules/kms").data("aws_iam_policy_document")["key"]
+    publishers = {s["sid"]: s for s in statements(kms)}["ServicePublishersInThisAccount"]
+    assert "events.amazonaws.com" in block(publishers, "principals")["identifiers"]
 
 
 def test_lambda_may_run_only_the_task_and_pass_only_its_roles() -> None:

@@ -47,7 +47,7 @@ class FileLoad:
     source: SourceName
     fact: TableSpec
     fact_path: Path  # local Parquet of the file's deduplicated fact rows
-    fact_uri: str  # the same rows in the lake (Redshift COPYs from there)
+    fact_uri: str  # the same rows in the lake (Redshift COPYs a staged copy of fact_path, not this object)
     dates: pa.Table  # dim_date rows covering the file's dates
     ledger: LedgerRow
     loaded_at: datetime

@@ -1,6 +1,6 @@
 # Scale-out path: files too large for one Lambda run are processed by a Fargate task that runs the
-# same image. The Lambda supplies the command at RunTask time: etl.handler.fargate_command gives
-# ["python", "-m", "etl.handler", "--bucket", B, "--key", K (, "--version-id", V)(, "--etag", E)].
+# same image. The Lambda supplies the command at RunTask time: etl.aws.events.task_command gives
+# ["python", "-m", "etl.handler", "--bucket", B, "--key", K (, "--version-id", V)(, "--etag", E), "--attempt", N].
 
 data "aws_region" "current" {}
 
@@ -146,7 +146,7 @@ resource "aws_ecs_task_definition" "this" {
       privileged             = false
       # The image's entry point is the Lambda runtime's, so it is replaced by /usr/bin/env, which runs
       # the command RunTask supplies as it is: ["python", "-m", "etl.handler", "--bucket", B, "--key", K,
-      # ...] (etl.handler.fargate_command). No `command` here: a task started without that override has
+      # ...] (etl.aws.events.task_command). No `command` here: a task started without that override has
       # nothing to do. python is the image's /var/lang/bin/python (on PATH) and `-m` finds the etl
       # package and its dependencies in the working directory, the image's LAMBDA_TASK_ROOT.
       entryPoint       = ["/usr/bin/env"]
@@ -165,4 +165,38 @@ resource "aws_ecs_task_definition" "this" {
   ])
 
   tags = var.tags
+}
+
+# The function acknowledges an object's message once RunTask succeeds, so the task's end comes back as a
+# message of its own: every STOPPED event of the tasks it started goes to its queue. A task that did not
+# finish (exit 75, killed, never started) is run again as its next attempt, up to ETL_FARGATE_MAX_ATTEMPTS
+# runs; then the event's message fails until SQS moves it to the DLQ, whose alarm pages someone.
+resource "aws_cloudwatch_event_rule" "task_stopped" {
+  name        = "${var.name}-task-stopped"
+  description = "STOPPED events of the ETL's Fargate tasks, to the function's queue (retry or dead-letter)."
+  event_pattern = jsonencode({
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Task State Change"]
+    detail = {
+      clusterArn = [aws_ecs_cluster.this.arn]
+      lastStatus = ["STOPPED"]
+      startedBy  = [var.started_by]
+    }
+  })
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "task_stopped" {
+  rule      = aws_cloudwatch_event_rule.task_stopped.name
+  target_id = "etl-queue"
+  arn       = var.task_events_queue_arn
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = var.task_events_dead_letter_arn
+  }
 }

@@ -37,3 +37,8 @@ output "container_name" {
   description = "Container name to use in RunTask overrides."
   value       = local.container_name
 }
+
+output "task_stopped_rule_arn" {
+  description = "EventBridge rule forwarding the tasks' STOPPED events to the function's queue."
+  value       = aws_cloudwatch_event_rule.task_stopped.arn
+}

@@ -62,3 +62,19 @@ variable "tags" {
   description = "Tags added on top of the provider default tags."
   default     = {}
 }
+
+variable "task_events_queue_arn" {
+  type        = string
+  description = "Queue that receives this cluster's STOPPED task events (the function's queue): the function runs a task that did not finish again (etl.handler._follow_up)."
+}
+
+variable "task_events_dead_letter_arn" {
+  type        = string
+  description = "Where EventBridge puts a STOPPED event it could not deliver to the queue (the queue's DLQ)."
+}
+
+variable "started_by" {
+  type        = string
+  description = "startedBy of the tasks the function starts (etl.handler.SERVICE): only their events are forwarded."
+  default     = "credit-risk-etl"
+}

@@ -1,4 +1,5 @@
-# S3 ObjectCreated on incoming/*.csv -> SQS (KMS, redrive to a DLQ) -> Lambda event source mapping.
+# S3 ObjectCreated under incoming/ -> SQS (KMS, redrive to a DLQ) -> Lambda event source mapping; also the
+# EventBridge rules named in event_rule_arns (the Fargate tasks' STOPPED events).
 
 resource "aws_sqs_queue" "dlq" {
   name                              = "${var.name}-dlq"
@@ -58,6 +59,27 @@ data "aws_iam_policy_document" "main" {
     }
   }
 
+  dynamic "statement" {
+    for_each = length(var.event_rule_arns) > 0 ? [1] : []
+    content {
+      sid       = "AllowEventRules"
+      effect    = "Allow"
+      actions   = ["sqs:SendMessage"]
+      resources = [aws_sqs_queue.main.arn]
+
+      principals {
+        type        = "Service"
+        identifiers = ["events.amazonaws.com"]
+      }
+
+      condition {
+        test     = "ArnEquals"
+        variable = "aws:SourceArn"
+        values   = var.event_rule_arns
+      }
+    }
+  }
+
   statement {
     sid       = "DenyInsecureTransport"
     effect    = "Deny"
@@ -83,6 +105,27 @@ resource "aws_sqs_queue_policy" "main" {
 }
 
 data "aws_iam_policy_document" "dlq" {
+  dynamic "statement" {
+    for_each = length(var.event_rule_arns) > 0 ? [1] : []
+    content {
+      sid       = "AllowUndeliveredRuleEvents"
+      effect    = "Allow"
+      actions   = ["sqs:SendMessage"]
+      resources = [aws_sqs_queue.dlq.arn]
+
+      principals {
+        type        = "Service"
+        identifiers = ["events.amazonaws.com"]
+      }
+
+      condition {
+        test     = "ArnEquals"
+        variable = "aws:SourceArn"
+        values   = var.event_rule_arns
+      }
+    }
+  }
+
   statement {
     sid       = "DenyInsecureTransport"
     effect    = "Deny"

@@ -62,3 +62,9 @@ variable "tags" {
   description = "Tags added on top of the provider default tags."
   default     = {}
 }
+
+variable "event_rule_arns" {
+  type        = list(string)
+  description = "EventBridge rules that may send to the main queue and, for events they could not deliver, to the DLQ (the Fargate tasks' STOPPED events)."
+  default     = []
+}
