@@ -347,15 +347,15 @@ class Pipeline:
         return LedgerRow(
             file_id=result.file_id or "",
             source=result.source,
-            uri=item.uri,
-            file_name=item.name,
+            uri=fit_utf8(item.uri, _LEDGER_BYTES["uri"]),
+            file_name=fit_utf8(item.name, _LEDGER_BYTES["file_name"]),
             bytes=size,
             rows_in=result.rows_in,
             rows_loaded=result.rows_loaded,
             rows_quarantined=result.rows_quarantined,
             rows_blank=result.rows_blank,
             status=result.status,
-            error=(result.error or None) and result.error[:1000],
+            error=(result.error or None) and fit_utf8(result.error, _LEDGER_BYTES["error"]),
             lake_uri=result.lake_uri,
             quarantine_uri=result.quarantine_uri,
             started_at=started,
@@ -797,3 +797,19 @@ def _date_bounds(fact: pa.Table, columns: Sequence[str]) -> list[date]:
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+_LEDGER_BYTES = {c.name: c.length or 256 for c in schema.ETL_FILE_LEDGER.columns if c.length}
+
+
+def fit_utf8(text: str, limit: int) -> str:
+    """`text` within `limit` UTF-8 bytes (Redshift counts VARCHAR in bytes): when longer, its start and
+    end with "…" between, cut on character boundaries. An S3 key may be 1,024 bytes, so a URI may not fit
+    the ledger's VARCHAR(1024), and a long non-ASCII name not its VARCHAR(512)."""
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    room = limit - len("…".encode())
+    head = data[: room - room // 3].decode("utf-8", errors="ignore")
+    tail = data[len(data) - room // 3 :].decode("utf-8", errors="ignore")
+    return head + "…" + tail

@@ -874,3 +874,28 @@ def test_repayments_loaded_before_their_application_leave_the_same_customers_as_
     assert natural.query(customers) == env.query(customers)
     warnings = "SELECT status FROM etl_data_test_result WHERE test_name = 'inferred_customers_have_facts'"
     assert {row[0] for row in env.query(warnings)} == {"pass"}
+
+
+def test_a_uri_and_name_longer_than_the_ledger_columns_are_shortened_not_a_failed_load(env: Env) -> None:
+    # An S3 key may be 1,024 bytes: with s3://<bucket>/ the URI does not fit the ledger's VARCHAR(1024), and
+    # Redshift counts bytes, so 171 CJK characters already overflow file_name's VARCHAR(512). The ledger
+    # INSERT failed on every redelivery and the error blamed the fact table.
+    import io
+
+    from etl.load.lake import LocalLake
+    from etl.load.warehouse import open_warehouse
+    from etl.pipeline import Pipeline, SourceFile
+
+    name = "月次明細" * 50 + ".csv"  # 600 bytes of UTF-8
+    uri = "s3://raw-bucket/incoming/bank_statements/" + "d" * 500 + "/" + name
+    body = (STMT_HEADER + "\nT1,C1,2023-01-02,-5.00,POS,1.00\n").encode()
+    item = SourceFile(uri, name, "bank_statements", lambda: io.BytesIO(body))
+    with open_warehouse(env.settings) as wh:
+        pipeline = Pipeline(env.settings, LocalLake(env.settings.lake), wh)
+        pipeline.prepare()
+        result = pipeline.process(item)
+    assert (result.status, result.rows_loaded) == ("loaded", 1)
+    [(stored_uri, stored_name)] = env.query("SELECT uri, file_name FROM etl_file_ledger")
+    assert len(stored_uri.encode()) <= 1024 and len(stored_name.encode()) <= 512
+    assert stored_uri.startswith("s3://raw-bucket/incoming/bank_statements/ddd") and "…" in stored_uri
+    assert stored_uri.endswith("月次明細.csv") and stored_name.endswith("明細.csv")

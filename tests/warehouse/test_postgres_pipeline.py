@@ -46,6 +46,9 @@ test_a_repayment_belongs_to_its_applications_customer = (
     core.test_a_repayment_belongs_to_its_applications_customer
 )
 test_repayment_status_without_an_amount_paid_column = core.test_repayment_status_without_an_amount_paid_column
+test_a_uri_and_name_longer_than_the_ledger_columns_are_shortened_not_a_failed_load = (
+    core.test_a_uri_and_name_longer_than_the_ledger_columns_are_shortened_not_a_failed_load
+)
 
 
 def test_these_scenarios_really_run_on_postgresql(env: PgEnv) -> None:
