@@ -5,8 +5,8 @@ Credentials come from the Secrets Manager secret (JSON ``{"username", "password"
 secrets hold them); ``user:password@`` in the URL is accepted for local testing.
 
 A file's fact rows are staged as Parquet under a unique prefix ``<staging>/<uuid>/<table>/`` (a non-empty
-prefix is refused: COPY would load whatever else is there), copied with ``COPY <temp> (<columns>) FROM
-'<prefix>' IAM_ROLE '<role>' FORMAT AS PARQUET`` and merged with the statements every backend shares; the
+prefix is refused: COPY would load whatever else is there), copied with ``COPY <temp> FROM '<prefix>'
+IAM_ROLE '<role>' FORMAT AS PARQUET`` (columns by position) and merged with the statements every backend shares; the
 staged objects are deleted in ``finally`` whatever happens. Small dimension rows are staged with a multi-row
 INSERT of bound parameters. Redshift runs transactions serialisably and does not enforce keys, so a load
 takes ``LOCK etl_file_ledger`` first: concurrent loads queue instead of failing with error 1023, and the
@@ -99,11 +99,11 @@ def credentials_from_secret(
 
 
 def copy_statement(staging_table: str, spec: TableSpec, prefix: str, iam_role: str) -> str:
-    columns = ", ".join(spec.column_names)
-    return (
-        f"COPY {staging_table} ({columns}) FROM {_literal(prefix)} "
-        f"IAM_ROLE {_literal(iam_role)} FORMAT AS PARQUET"
-    )
+    """COPY of the staged Parquet into the staging table, without a column list: from columnar files
+    Redshift fills the table's columns by position, and their number must match ("COPY from columnar data
+    formats"). The staging table is created from `spec` (create_staging) and the Parquet is written with
+    `spec.arrow_schema`, so both hold the same columns in the same order."""
+    return f"COPY {staging_table} FROM {_literal(prefix)} IAM_ROLE {_literal(iam_role)} FORMAT AS PARQUET"
 
 
 def insert_statement(staging_table: str, spec: TableSpec, rows: int) -> str:
