@@ -27,6 +27,7 @@ TABLE_DESCRIPTIONS = {
     "fact_repayment": "One repayment instalment with its status (paid, late, partial, missed).",
     "etl_file_ledger": "One processed file; `file_id` is the SHA-256 of its content.",
     "etl_data_test_result": "One data-test result of one run.",
+    "etl_schema_version": "The digest of the schema setup last applied (tables, seeds, mart views); a load whose setup has the same digest skips it.",
 }
 
 COLUMN_DESCRIPTIONS = {

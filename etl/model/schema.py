@@ -286,8 +286,18 @@ ETL_DATA_TEST_RESULT = TableSpec(
     sortkey=("checked_at",),
 )
 
+ETL_SCHEMA_VERSION = TableSpec(
+    "etl_schema_version",
+    "meta",
+    (
+        _c("digest", S, False, 64),
+        _c("applied_at", TS, False),
+    ),
+    key=("digest",),
+)
+
 FACTS = (FACT_LOAN_APPLICATION, FACT_BANK_TRANSACTION, FACT_REPAYMENT)
 DIMENSIONS = (DIM_DATE, DIM_CUSTOMER, DIM_CUSTOMER_HISTORY, DIM_CREDIT_BAND, DIM_TRANSACTION_CATEGORY)
-META = (ETL_FILE_LEDGER, ETL_DATA_TEST_RESULT)
+META = (ETL_FILE_LEDGER, ETL_DATA_TEST_RESULT, ETL_SCHEMA_VERSION)
 ALL_TABLES = (*DIMENSIONS, *FACTS, *META)
 TABLES = {t.name: t for t in ALL_TABLES}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import hashlib
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -136,7 +137,15 @@ class Warehouse(abc.ABC):
         self.commit()
 
     def ensure_schema(self, seeds: Sequence[tuple[TableSpec, pa.Table]]) -> None:
-        """Create missing tables and seed the static dimensions (idempotent)."""
+        """Create missing tables, seed the static dimensions and (re)create the marts (idempotent).
+
+        Skipped when `etl_schema_version` holds the digest of exactly this work: every load (each Lambda
+        invocation) used to drop and re-create the twelve mart views, which takes exclusive locks that
+        wait for and block the dashboards' queries, and loses any GRANT on the views.
+        """
+        digest = self.schema_digest(seeds)
+        if self.schema_is(digest):
+            return
         with self.transaction():
             for statement in self.sql.ddl():
                 self.execute(statement)
@@ -154,6 +163,33 @@ class Warehouse(abc.ABC):
             from etl.marts import ensure_marts  # marts read every table: created after them, same transaction
 
             ensure_marts(self)
+            self.execute("DELETE FROM etl_schema_version")
+            self.execute(
+                f"INSERT INTO etl_schema_version (digest, applied_at) VALUES ({self.sql.param}, CURRENT_TIMESTAMP)",
+                (digest,),
+            )
+
+    def schema_digest(self, seeds: Sequence[tuple[TableSpec, pa.Table]]) -> str:
+        """SHA-256 of everything ensure_schema would run here: the DDL, the seed rows and the mart views."""
+        from etl.marts import MARTS, create_view_sql
+
+        digest = hashlib.sha256(self.dialect.encode())
+        for statement in self.sql.ddl():
+            digest.update(statement.encode())
+        for spec, rows in seeds:
+            digest.update(spec.name.encode())
+            digest.update(repr(rows.select(list(spec.column_names)).to_pylist()).encode())
+        for mart in MARTS:
+            digest.update(create_view_sql(mart, self.dialect).encode())
+        return digest.hexdigest()
+
+    def schema_is(self, digest: str) -> bool:
+        """Whether the warehouse's schema was last set up by exactly `digest`."""
+        exists = self.query(
+            "SELECT 1 FROM information_schema.tables "
+            "WHERE table_name = 'etl_schema_version' AND table_schema = current_schema()"
+        )
+        return bool(exists) and self.query("SELECT digest FROM etl_schema_version") == [(digest,)]
 
     def is_loaded(self, file_id: str) -> bool:
         return bool(self.query(self.sql.ledger_is_loaded(), (file_id,)))
