@@ -184,15 +184,27 @@ def _source_file(ref: ObjectRef, folder: str, s3: Any) -> SourceFile:
 
 def _run(work: list[tuple[SourceFile, ObjectRef]], settings: Settings, outcome: Outcome) -> None:
     files = [item for item, _ in work]
+    pipeline: Pipeline | None = None
     try:
         with open_warehouse(settings) as warehouse:
-            outcome.report = Pipeline(settings, open_lake(settings), warehouse).run(files)
-    except Exception as exc:  # the run as a whole did not happen: every object is delivered again
-        outcome.error = f"run failed before its files were processed: {exc}"
+            pipeline = Pipeline(settings, open_lake(settings), warehouse)
+            outcome.report = pipeline.run(files)
+    except Exception as exc:
+        partial = pipeline.report if pipeline is not None else None
+        done = len(partial.files) if partial is not None else 0
+        if partial is None or not done:  # the run as a whole did not happen: every object is delivered again
+            outcome.error = f"run failed before its files were processed: {exc}"
+            logger.exception(outcome.error)
+            outcome.failed.extend(ref for _, ref in work)
+            return
+        # Files were processed (the loaded ones are committed) and then the run failed, in the data tests
+        # or on closing: their outcomes stand and are reported; files not reached are delivered again.
+        outcome.report = partial
+        outcome.error = f"run failed after {done} of {len(work)} file(s) were processed: {exc}"
         logger.exception(outcome.error)
-        outcome.failed.extend(ref for _, ref in work)
-        return
-    for result, (_, ref) in zip(outcome.report.files, work, strict=True):
+        outcome.failed.extend(ref for _, ref in work[done:])
+    assert outcome.report is not None
+    for result, (_, ref) in zip(outcome.report.files, work, strict=False):
         if result.status == "failed":  # our side, not the file's content: redeliver (the DLQ keeps poison)
             outcome.failed.append(ref)
             logger.error(
@@ -209,7 +221,7 @@ def _notify(outcome: Outcome, settings: Settings, session: boto3.Session) -> Non
     if not settings.sns_topic_arn and not webhook:
         return
     publish_summary(
-        outcome.report.as_dict(),
+        {**outcome.report.as_dict(), "error": outcome.error} if outcome.error else outcome.report.as_dict(),
         topic_arn=settings.sns_topic_arn,
         slack_webhook_url=webhook,
         sns_client=session.client("sns") if settings.sns_topic_arn else None,

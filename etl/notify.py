@@ -112,7 +112,8 @@ def _subject(
     report: Mapping[str, Any], files: Sequence[Mapping[str, Any]], tests: Sequence[Mapping[str, Any]]
 ) -> str:
     counts = Counter(str(f["status"]) for f in files)
-    parts = [f"{counts['loaded']} loaded"]
+    parts = ["run error"] if report.get("error") else []  # first: a long subject is cut at the end
+    parts.append(f"{counts['loaded']} loaded")
     if counts["skipped_duplicate"]:
         parts.append(f"{counts['skipped_duplicate']} skipped")
     parts.append(f"{counts['rejected']} rejected")
@@ -129,14 +130,15 @@ def _body(
     report: Mapping[str, Any], files: Sequence[Mapping[str, Any]], tests: Sequence[Mapping[str, Any]]
 ) -> str:
     exit_code = int(report["exit_code"])
-    outcome = "OK" if exit_code == 0 else "FAILED"
+    outcome = "OK" if exit_code == 0 and not report.get("error") else "FAILED"
     meaning = EXIT_MEANINGS.get(exit_code, "unexpected exit code")
-    started, finished = str(report.get("started_at", "?")), str(report.get("finished_at", "?"))
+    started, finished = str(report.get("started_at") or "?"), str(report.get("finished_at") or "?")
     lines = [
         f"{APP} run {report['run_id']}",
         f"Result: {outcome}, exit code {exit_code} ({meaning})",
         f"Started:  {started}",
         f"Finished: {finished}{_duration(started, finished)}",
+        *([f"Run error: {_one_line(str(report['error']))}"] if report.get("error") else []),
         "",
     ]
     lines += _file_lines(files)

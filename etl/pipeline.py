@@ -257,6 +257,7 @@ class Pipeline:
         self.rules = list(rules) if rules is not None else load_category_rules()
         self.progress = progress or (lambda event, n: None)
         self.run_id = uuid.uuid4().hex[:16]
+        self.report: RunReport | None = None  # the current or last run's report, as far as it got
 
     def prepare(self) -> None:
         self.warehouse.ensure_schema(
@@ -267,7 +268,7 @@ class Pipeline:
         )
 
     def run(self, files: Iterable[SourceFile], *, with_tests: bool = True) -> RunReport:
-        report = RunReport(self.run_id, _now())
+        report = self.report = RunReport(self.run_id, _now())  # so far, also when the run raises
         self.prepare()
         items = list(files)
         # Each file's content hash is computed while the file before it loads: hashing releases the GIL, and

@@ -509,6 +509,37 @@ def test_a_malformed_slack_secret_does_not_fail_an_invocation_whose_files_are_co
     assert aws.summaries()  # the SNS summary still goes out
 
 
+@duckdb_only
+def test_a_run_that_fails_after_its_files_committed_reports_them_and_redelivers_nothing(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from etl.errors import WarehouseError
+
+    def lost(*_: Any, **__: Any) -> Any:
+        raise WarehouseError("running the data tests failed: server closed the connection", retryable=True)
+
+    monkeypatch.setattr("etl.pipeline.run_data_tests", lost)
+    aws.upload("incoming/loan_applications/a.csv", APPS)
+
+    response = lambda_handler(aws.drain(), CONTEXT)
+
+    # the file is committed: acknowledged, not redelivered (it used to be, as "failed before its files were
+    # processed", with no report and no summary)
+    assert response["batchItemFailures"] == []
+    assert aws.query("SELECT COUNT(*) FROM fact_loan_application") == [(2,)]
+    assert [f["status"] for f in response["report"]["run"]["files"]] == ["loaded"]
+    assert response["report"]["error"] == (
+        "run failed after 1 of 1 file(s) were processed: running the data tests failed: server closed the connection"
+    )
+    [summary] = aws.summaries()
+    assert ": run error, 1 loaded, 0 rejected, 0 quarantined" in summary["Subject"]  # first: not cut off
+    assert "Result: FAILED" in summary["Message"] and "Finished: ?" in summary["Message"]
+    assert (
+        "Run error: run failed after 1 of 1 file(s) were processed: running the data tests failed"
+        in (summary["Message"])
+    )
+
+
 def test_the_log_service_name_comes_from_powertools_service_name() -> None:
     code = "import etl.handler as h; print(h.logger.service)"
     env = {**os.environ, "POWERTOOLS_SERVICE_NAME": "my-etl"}
