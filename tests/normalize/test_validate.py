@@ -33,6 +33,35 @@ def one(**changes: str) -> tuple[list[dict[str, object]], list[dict[str, object]
     return result.valid.to_pylist(), result.quarantine.to_pylist()
 
 
+@pytest.mark.parametrize(
+    ("changes", "column", "value"),
+    [
+        ({"credit_score": "850"}, "credit_score", 850),
+        ({"credit_score": "300"}, "credit_score", 300),
+        ({"credit_score": "000000700"}, "credit_score", 700),  # nine digits: the longest taken as they are
+        ({"loan_application_date": "2100-12-31"}, "loan_application_date", date(2100, 12, 31)),
+        ({"loan_application_date": "1900-01-01"}, "loan_application_date", date(1900, 1, 1)),
+        (
+            {"decision_date": "2023-01-15"},
+            "decision_date",
+            date(2023, 1, 15),
+        ),  # decided on the day it came in
+        ({"loan_term_months": "600"}, "loan_term_months", 600),
+        ({"loan_term_months": "1"}, "loan_term_months", 1),
+        ({"application_id": "A" * 128}, "application_id", "A" * 128),
+        ({"loan_purpose": "x" * 4096}, "loan_purpose", "x" * 4096),
+        ({"annual_income": "0"}, "annual_income", Decimal("0.00")),
+        ({"loan_amount": "0.01"}, "loan_amount", Decimal("0.01")),
+    ],
+)
+def test_values_on_the_edge_of_each_limit_are_accepted(
+    changes: dict[str, str], column: str, value: object
+) -> None:
+    valid, bad = one(**changes)
+    assert bad == []
+    assert valid[0][column] == value
+
+
 def test_good_row_is_cast_exactly() -> None:
     valid, bad = one(employment_status="  self employed ", loan_amount="1,234,567.8", annual_income=" 0 ")
     assert bad == []
@@ -128,6 +157,38 @@ def test_good_row_is_cast_exactly() -> None:
             "date_order",
             "decision_date",
             "decision_date is before loan_application_date",
+        ),
+        (
+            {"application_id": "A" * 129},
+            "out_of_range",
+            "application_id",
+            f"application_id '{'A' * 60}' is longer than 128 characters",
+        ),
+        (
+            {"loan_purpose": "x" * 4097},
+            "out_of_range",
+            "loan_purpose",
+            "loan_purpose is longer than 4096 bytes",
+        ),
+        # 2,049 characters but 4,098 bytes: the limit is in bytes, as Redshift's VARCHAR counts
+        (
+            {"loan_purpose": "é" * 2049},
+            "out_of_range",
+            "loan_purpose",
+            "loan_purpose is longer than 4096 bytes",
+        ),
+        # ten digits would overflow the cast to int32: a row quarantined, not a failed file
+        (
+            {"credit_score": "9999999999"},
+            "out_of_range",
+            "credit_score",
+            "credit_score '9999999999' is too large",
+        ),
+        (
+            {"loan_term_months": "601"},
+            "out_of_range",
+            "loan_term_months",
+            "loan_term_months '601' is outside the allowed range (1-600)",
         ),
     ],
 )
