@@ -69,9 +69,9 @@ class Outcome:
 
     @property
     def ran(self) -> bool:
-        return (
-            self.report is not None or self.error is not None or bool(self.handed_off or self.stopped_tasks)
-        )
+        # a failed hand-off alone ran too: it is reported and counted (FilesFailed), not only logged
+        hand_offs = bool(self.handed_off or self.stopped_tasks or self.failed)
+        return self.report is not None or self.error is not None or hand_offs
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -5,6 +5,8 @@ The warehouse is real: a DuckDB file, or a database on the PostgreSQL server the
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import io
 import json
 import logging
@@ -404,6 +406,41 @@ def test_an_unreachable_warehouse_fails_every_message_or_raises(
         lambda_handler(_s3_notification("incoming/loan_applications/a.csv", len(APPS)), CONTEXT)
 
 
+def test_the_fargate_task_exits_75_when_its_file_failed_and_1_when_it_was_rejected(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from etl.handler import main
+
+    aws.upload("incoming/loan_applications/bad.csv", "application_id,customer_id\nA1,C1\n")
+    assert main(["--bucket", RAW, "--key", "incoming/loan_applications/bad.csv"]) == 1  # rejected: final
+    aws.upload("incoming/loan_applications/a.csv", APPS)
+    monkeypatch.setenv("ETL_WAREHOUSE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    assert main(["--bucket", RAW, "--key", "incoming/loan_applications/a.csv"]) == 75  # worth running again
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["retry"] == [f"s3://{RAW}/incoming/loan_applications/a.csv"]
+    assert "cannot connect to PostgreSQL" in out["error"]
+
+
+@duckdb_only
+def test_an_unreadable_message_whose_object_also_failed_is_listed_once(aws: Aws) -> None:
+    from etl.handler import handle, settings_from_env
+
+    aws.upload("incoming/loan_applications/a.csv", APPS)
+    event = aws.drain()
+    upload = next(r for r in event["Records"] if "TestEvent" not in r["body"])
+    event["Records"].append({**upload, "body": "not json"})  # the same messageId, once unreadable
+
+    class Failing:
+        def client(self, name: str) -> Any:
+            return boto3.client(name, region_name=REGION)
+
+    settings = settings_from_env().model_copy(
+        update={"warehouse_url": "postgresql://nobody@127.0.0.1:1/none"}
+    )
+    response = handle(event, settings, session=Failing())  # type: ignore[arg-type]
+    assert response["batchItemFailures"] == [{"itemIdentifier": upload["messageId"]}]
+
+
 def _run_one_statement_file(aws: Aws) -> None:
     aws.upload("incoming/bank_statements/s.csv", STATEMENTS)
     lambda_handler(aws.drain(), CONTEXT)
@@ -433,8 +470,9 @@ def test_metrics_are_printed_as_cloudwatch_emf_and_the_report_logged(
         "RowsQuarantined",
         "DataTestFailures",
     }
-    values = [emf[name] for name in ("FilesLoaded", "RowsLoaded", "RowsQuarantined", "DataTestFailures")]
-    assert values == [[1.0], [2.0], [1.0], [0.0]]
+    names = ("FilesLoaded", "FilesSkipped", "FilesRejected", "FilesFailed", "FilesHandedOff", "RowsLoaded")
+    assert [emf[name] for name in names] == [[1.0], [0.0], [0.0], [0.0], [0.0], [2.0]]
+    assert [emf[name] for name in ("RowsQuarantined", "DataTestFailures")] == [[1.0], [0.0]]
 
     [report] = [r for r in logged if r.getMessage() == "run report"]
     assert report.run_report["run"]["files"][0]["rows_quarantined"] == 1  # type: ignore[attr-defined]
@@ -659,8 +697,11 @@ def test_large_objects_are_handed_to_fargate_with_the_same_image(
             ]
         },
     }
-    assert len(request["clientToken"]) == 64
+    expected = hashlib.sha256(f"s3://{RAW}/incoming/loan_applications/big.csv|v1|abc|1".encode()).hexdigest()
+    assert request["clientToken"] == expected[:64]
     assert run_task_request(ref, settings_from_env(), "etl")["clientToken"] == request["clientToken"]
+    for other in (dataclasses.replace(ref, version_id="v2"), dataclasses.replace(ref, etag="abd")):
+        assert run_task_request(other, settings_from_env(), "etl")["clientToken"] != request["clientToken"]
     # a follow-up run is a new attempt: ECS must not hand back the stopped task for the same token
     assert run_task_request(ref, settings_from_env(), "etl", 2)["clientToken"] != request["clientToken"]
 
@@ -776,3 +817,36 @@ def test_after_the_last_attempt_the_stop_event_fails_into_the_dead_letter_queue(
     assert _started_commands(fargate) == []
     assert [t["action"] for t in response["report"]["stopped_tasks"]] == ["given up"]
     assert "after 3 run(s); giving up, its message goes to the dead-letter queue" in caplog.text
+
+
+@duckdb_only
+def test_the_fargate_threshold_is_at_least_min_bytes_and_a_failed_hand_off_is_redelivered(
+    aws: Aws, fargate: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ETL_FARGATE_MIN_BYTES", str(len(APPS)))
+    aws.upload("incoming/loan_applications/exact.csv", APPS)  # exactly the threshold: Fargate
+    smaller = APP_HEADER + "\nA9,C9,1.00,2023-01-01,700,Employed,1\n"
+    assert len(smaller) < len(APPS)
+    aws.upload("incoming/loan_applications/smaller.csv", smaller)  # below it: loaded here
+    event = aws.drain()
+
+    response = lambda_handler(event, CONTEXT)
+
+    assert [h["uri"].rsplit("/", 1)[-1] for h in response["report"]["handed_off"]] == ["exact.csv"]
+    assert [f["path"].rsplit("/", 1)[-1] for f in response["report"]["run"]["files"]] == ["smaller.csv"]
+
+    # ECS refuses the task (no capacity): the object's message is delivered again
+    def refused(self: Any, operation: str, params: Any) -> Any:
+        if operation == "RunTask":
+            return {"tasks": [], "failures": [{"arn": "x", "reason": "RESOURCE:FARGATE"}]}
+        return make_api_call(self, operation, params)
+
+    make_api_call = botocore.client.BaseClient._make_api_call
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", refused)
+    aws.upload("incoming/loan_applications/exact-again.csv", APPS.replace("A1,", "A7,"))
+    again = aws.drain()
+    [record] = [r for r in again["Records"] if "exact-again" in r["body"]]
+    response = lambda_handler(again, CONTEXT)
+    assert response["batchItemFailures"] == [{"itemIdentifier": record["messageId"]}]
+    assert response["report"]["handed_off"] == []
+    assert response["report"]["retry"] == [f"s3://{RAW}/incoming/loan_applications/exact-again.csv"]
