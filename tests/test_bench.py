@@ -27,8 +27,8 @@ def test_every_stage_is_timed(result: BenchResult) -> None:
 
 def test_rows_add_up(result: BenchResult) -> None:
     assert result.rows == ROWS
-    assert result.rows_loaded == result.rows - result.rows_quarantined
-    assert result.rows_loaded > 0
+    # the bench's generated statements are clean: every row is in fact_bank_transaction afterwards
+    assert (result.rows_loaded, result.rows_quarantined) == (ROWS, 0)
     assert result.data_tests_failed == 0
 
 
@@ -152,4 +152,9 @@ def test_peak_rss_reads_vmhwm(tmp_path: Path) -> None:
     status = tmp_path / "status"
     status.write_text("Name:\tpython\nVmPeak:\t 900000 kB\nVmHWM:\t  123456 kB\nVmRSS:\t 100000 kB\n")
     assert peak_rss_bytes(status) == 123456 * 1024
-    assert peak_rss_bytes(tmp_path / "missing") > 0  # getrusage elsewhere
+    import resource
+
+    # elsewhere getrusage's peak (KiB on Linux); a peak only grows, so it lies between two readings
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    value = peak_rss_bytes(tmp_path / "missing")
+    assert before <= value <= resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

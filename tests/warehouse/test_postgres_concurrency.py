@@ -91,11 +91,24 @@ def test_the_same_file_loaded_twice_at_once_is_loaded_once(tmp_path: Path, postg
     second = write(tmp_path / "two", "loan_applications", "same-bytes-other-name.csv", text)
 
     # The first loader holds its transaction open a moment, so the second meets its uncommitted ledger row.
-    results = _load_in_threads(
-        settings, [first, second], "MERGE INTO fact_loan_application", stage_hook=lambda: time.sleep(0.5)
-    )
+    lost_races: list[bool] = []
+    load_file = PostgresWarehouse.load_file
+
+    def watched(self: PostgresWarehouse, load: Any) -> bool:
+        won = load_file(self, load)
+        lost_races.append(not won)
+        return won
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(PostgresWarehouse, "load_file", watched)
+        results = _load_in_threads(
+            settings, [first, second], "MERGE INTO fact_loan_application", stage_hook=lambda: time.sleep(0.5)
+        )
 
     assert sorted(r.status for r in results) == ["loaded", "skipped_duplicate"], [r.error for r in results]
+    # the race happened: both loaders reached the warehouse, and one found the other's claim there (had the
+    # second started late, it would have skipped at the ledger check and proved nothing)
+    assert sorted(lost_races) == [False, True]
     counts = {r.status: (r.rows_in, r.rows_loaded, r.rows_quarantined) for r in results}
     assert counts == {"loaded": (2, 2, 0), "skipped_duplicate": (0, 0, 0)}  # the loser added nothing
     assert _query(postgres_url, "SELECT COUNT(*), SUM(loan_amount) FROM fact_loan_application") == [
