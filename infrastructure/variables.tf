@@ -197,9 +197,18 @@ variable "fargate_memory_mb" {
   description = "Memory of the Fargate task in MiB (must be valid for fargate_cpu)."
   default     = 16384
 
+  # Fargate's CPU and memory combinations (Linux): a pair outside them passes plan and fails at apply.
   validation {
-    condition     = var.fargate_memory_mb == 512 || (var.fargate_memory_mb >= 1024 && var.fargate_memory_mb <= 122880 && var.fargate_memory_mb % 1024 == 0)
-    error_message = "fargate_memory_mb must be 512 or a multiple of 1024 up to 122880."
+    condition = contains(lookup({
+      "256"   = [512, 1024, 2048]
+      "512"   = range(1024, 4097, 1024)
+      "1024"  = range(2048, 8193, 1024)
+      "2048"  = range(4096, 16385, 1024)
+      "4096"  = range(8192, 30721, 1024)
+      "8192"  = range(16384, 61441, 4096)
+      "16384" = range(32768, 122881, 8192)
+    }, tostring(var.fargate_cpu), []), var.fargate_memory_mb)
+    error_message = "fargate_memory_mb is not a Fargate memory size for fargate_cpu: 256 CPU takes 512, 1024 or 2048 MiB; 512: 1024-4096; 1024: 2048-8192; 2048: 4096-16384; 4096: 8192-30720 (steps of 1024); 8192: 16384-61440 (steps of 4096); 16384: 32768-122880 (steps of 8192)."
   }
 }
 

@@ -69,6 +69,16 @@ EOF
     fi
     echo "terraform variable validation ($env_file): ok (SQS visibility timeout $(tail -n1 <<<"$out") s)"
   done
+  # ... and a validation that must refuse: a CPU/memory pair Fargate does not offer.
+  out=$(echo 'var.fargate_memory_mb' | TF_CLI_CONFIG_FILE="$work/terraform.rc" \
+    terraform -chdir="$work/infrastructure" console -no-color -var-file=envs/prod.tfvars \
+    -var fargate_cpu=256 -var fargate_memory_mb=16384 2>&1 || true)
+  if ! grep -q 'fargate_memory_mb is not a Fargate memory size for fargate_cpu' <<<"$out"; then
+    echo "$out" >&2
+    echo "variable validation accepted fargate_cpu=256 with fargate_memory_mb=16384" >&2
+    exit 1
+  fi
+  echo "terraform variable validation: refuses a CPU/memory pair Fargate does not offer"
 else
   echo "NOTICE: no terraform or no AWS provider mirror at $PROVIDER_MIRROR; skipping offline 'terraform validate' (CI's ci.yml validates)"
 fi
