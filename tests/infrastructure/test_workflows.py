@@ -47,7 +47,9 @@ def test_deploy_applies_only_a_plan_checked_to_change_the_image() -> None:
     apply = step_index(all_steps, "terraform apply")
     assert plan < check < apply
     run = all_steps[check]["run"]
-    allowed = set(re.findall(r'\.address != "([^"]+)"', run))
+    assert "jq -r -f ../scripts/deploy_plan_guard.jq" in run
+    guard = (INFRA.parent / "scripts" / "deploy_plan_guard.jq").read_text(encoding="utf-8")
+    allowed = set(re.findall(r'\.address == "([^"]+)"', guard))
     assert allowed == set(IMAGE_CHANGE)
     for directory, type_name, name in IMAGE_CHANGE.values():
         assert name in load(directory).resources(type_name), f"{directory}: no {type_name}.{name}"
