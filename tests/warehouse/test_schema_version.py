@@ -52,6 +52,15 @@ def test_the_schema_is_set_up_once_and_then_left_alone(backend: str, tmp_path: P
     with open_warehouse(settings) as wh:
         [(digest,)] = wh.query("SELECT digest FROM etl_schema_version")
         assert len(digest) == 64
+    with open_warehouse(settings) as wh:  # a view and a table dropped by hand are made again
+        wh.execute("DROP VIEW mart_loan_customer_360")
+        wh.execute("DROP VIEW mart_data_test_latest")  # it reads the table below
+        wh.execute("DROP TABLE etl_data_test_result")
+    repaired = _prepare(settings)
+    assert "CREATE OR REPLACE VIEW mart_loan_customer_360 AS" in "\n".join(repaired)
+    assert any(s.startswith("CREATE TABLE IF NOT EXISTS etl_data_test_result") for s in repaired)
+    assert _prepare(settings) == []
+    with open_warehouse(settings) as wh:
         wh.execute("UPDATE etl_schema_version SET digest = 'an older release'")
     again = _prepare(settings)  # another schema: the whole step runs again
     assert sum(s.startswith("CREATE OR REPLACE VIEW mart_") for s in again) == 12

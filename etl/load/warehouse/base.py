@@ -184,12 +184,20 @@ class Warehouse(abc.ABC):
         return digest.hexdigest()
 
     def schema_is(self, digest: str) -> bool:
-        """Whether the warehouse's schema was last set up by exactly `digest`."""
-        exists = self.query(
-            "SELECT 1 FROM information_schema.tables "
-            "WHERE table_name = 'etl_schema_version' AND table_schema = current_schema()"
-        )
-        return bool(exists) and self.query("SELECT digest FROM etl_schema_version") == [(digest,)]
+        """Whether the warehouse's schema was last set up by exactly `digest` and every table and mart view
+        it made is still there (one dropped by hand is made again by the next load)."""
+        from etl.marts import MARTS
+
+        present = {
+            str(name).lower()
+            for (name,) in self.query(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+            )
+        }
+        wanted = {t.name for t in schema.ALL_TABLES} | {m.name for m in MARTS}
+        if not wanted <= present:
+            return False
+        return self.query("SELECT digest FROM etl_schema_version") == [(digest,)]
 
     def is_loaded(self, file_id: str) -> bool:
         return bool(self.query(self.sql.ledger_is_loaded(), (file_id,)))
