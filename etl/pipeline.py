@@ -34,7 +34,7 @@ from etl.load.lake import Lake
 from etl.load.warehouse.base import FileLoad, LedgerRow, Warehouse
 from etl.model import schema, star
 from etl.normalize.categories import CategoryRule, load_category_rules
-from etl.normalize.validate import Validated, quarantine_schema, validate
+from etl.normalize.validate import TRIMMED_CHARS, Validated, quarantine_schema, validate
 from etl.quality import DataTestResult, run_data_tests
 from etl.settings import Settings
 from etl.timing import NullTimer, StageTimer
@@ -739,10 +739,12 @@ def _duplicates(
     )
     fact = str(path).replace("'", "''")  # our own scratch paths, never user text
     bad = str(quarantined).replace("'", "''")
+    # quarantined keys are the original text: trimmed here as validation trims the valid ones
+    trimmed = f"trim({key}, '{TRIMMED_CHARS}')"
     occurrences = (
         f"SELECT source_row, {key} AS k, TRUE AS valid FROM read_parquet('{fact}') UNION ALL "
-        f"SELECT source_row, trim({key}, ' \t\r\n') AS k, FALSE FROM read_parquet('{bad}') "
-        f"WHERE rule <> 'duplicate_key' AND trim({key}, ' \t\r\n') <> ''"
+        f"SELECT source_row, {trimmed} AS k, FALSE FROM read_parquet('{bad}') "
+        f"WHERE rule <> 'duplicate_key' AND {trimmed} <> ''"
     )
     parts = max(1, -(-rows // DUPLICATE_CHECK_ROWS))
     found: list[pa.Table] = []

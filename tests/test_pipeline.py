@@ -534,6 +534,36 @@ def test_when_the_last_copy_of_a_key_is_invalid_the_stale_earlier_copy_does_not_
     )
 
 
+@pytest.mark.parametrize("padding", ["\ufeff", "\u00a0", "\u3000", "\t"])
+def test_an_invalid_last_copy_is_matched_to_its_key_however_it_is_padded(env: Env, padding: str) -> None:
+    # validation trims a valid key of Unicode spaces and a BOM; the quarantined copy must be keyed the same
+    write(
+        env.data,
+        "loan_applications",
+        "a.csv",
+        APP_HEADER + "\nA1,C1,100.00,2023-01-01,700,Employed,1000\n"
+        f"{padding}A1{padding},C1,250.00,2023-01-01,70O,Employed,1000\n",
+    )
+    [result] = env.run().files
+    assert (result.rows_in, result.rows_loaded, result.rows_quarantined) == (2, 0, 2)
+    rules = sorted((q["source_row"], q["rule"]) for q in pq.read_table(result.quarantine_uri).to_pylist())
+    assert rules == [(2, "duplicate_key"), (3, "invalid_integer")]
+
+
+def test_the_trimmed_characters_are_what_validation_trims() -> None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from etl.normalize.validate import BOM_CHAR, TRIMMED_CHARS, _trim
+
+    every = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    trimmed = _trim(pa.array(["x" + c for c in every])).to_pylist()
+    assert "".join(c for c, t in zip(every, trimmed, strict=True) if t == "x") == "".join(
+        sorted(TRIMMED_CHARS)
+    )
+    assert pc.utf8_trim_whitespace(pa.array([BOM_CHAR])).to_pylist() == [BOM_CHAR]  # why it is added
+
+
 def test_the_duplicate_check_gives_the_same_answer_in_hash_partitions(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

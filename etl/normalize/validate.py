@@ -39,6 +39,14 @@ RULES: tuple[str, ...] = (
 )
 NUL_SHOWN = "\u2400"  # ␀, how a NUL byte of a value is shown in its reason
 BOM_CHAR = "\ufeff"  # a byte-order mark inside the data (see _trim)
+# What _trim takes off both ends of a value: Unicode's White_Space (as pyarrow's utf8_trim_whitespace)
+# and the BOM. For code outside Arrow (the duplicate check's SQL over quarantined keys).
+TRIMMED_CHARS = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000"
+    + BOM_CHAR
+)
 DATE_MIN, DATE_MAX = "1900-01-01", "2100-12-31"
 _DAY_MIN, _DAY_MAX = (pa.scalar(date.fromisoformat(d), pa.date32()) for d in (DATE_MIN, DATE_MAX))
 _OUTSIDE = f"is outside {DATE_MIN}..{DATE_MAX}"
