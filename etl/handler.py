@@ -66,6 +66,7 @@ class Outcome:
     ignored: list[str] = field(default_factory=list)
     handed_off: list[dict[str, Any]] = field(default_factory=list)
     stopped_tasks: list[dict[str, Any]] = field(default_factory=list)  # what was done about each
+    config_error: bool = False  # the run could not start because of a setting (ConfigError)
 
     @property
     def ran(self) -> bool:
@@ -193,6 +194,7 @@ def _run(work: list[tuple[SourceFile, ObjectRef]], settings: Settings, outcome: 
         partial = pipeline.report if pipeline is not None else None
         done = len(partial.files) if partial is not None else 0
         if partial is None or not done:  # the run as a whole did not happen: every object is delivered again
+            outcome.config_error = isinstance(exc, ConfigError)
             outcome.error = f"run failed before its files were processed: {exc}"
             logger.exception(outcome.error)
             outcome.failed.extend(ref for _, ref in work)
@@ -347,13 +349,9 @@ def _hand_off(
 
 
 # Exit codes of `python -m etl.handler` whose outcome is recorded (ledger, quarantine, the run summary):
-# running the task again would change nothing. 2 is a configuration error, which a new run meets again.
-FINISHED_EXITS = {
-    0: "loaded or skipped",
-    1: "a file was rejected",
-    2: "configuration error",
-    3: "a data test failed",
-}
+# running the task again would change nothing.
+FINISHED_EXITS = {0: "loaded or skipped", 1: "a file was rejected", 3: "a data test failed"}
+CONFIG_EXIT = 2  # a bad setting: a new run meets it again, so the object goes to the DLQ without one
 
 
 def _follow_up(task: StoppedTask, settings: Settings, session: boto3.Session, outcome: Outcome) -> None:
@@ -366,23 +364,30 @@ def _follow_up(task: StoppedTask, settings: Settings, session: boto3.Session, ou
         "exit_code": task.exit_code,
     }
     if task.exit_code in FINISHED_EXITS:
-        level = logger.error if task.exit_code == 2 else logger.info
-        level(f"Fargate task finished: {FINISHED_EXITS[task.exit_code]}", extra=seen)
+        logger.info(f"Fargate task finished: {FINISHED_EXITS[task.exit_code]}", extra=seen)
         outcome.stopped_tasks.append({**seen, "action": "none"})
         return
     why = f"exit code {task.exit_code}" if task.exit_code is not None else "no exit code"
-    if task.attempt >= settings.fargate_max_attempts or not (
-        settings.fargate_cluster and settings.fargate_task_definition
+    if task.exit_code == CONFIG_EXIT:
+        why = "exit code 2, a configuration error: fix the task's settings"
+    if (
+        task.exit_code == CONFIG_EXIT
+        or task.attempt >= settings.fargate_max_attempts
+        or not (settings.fargate_cluster and settings.fargate_task_definition)
     ):
-        logger.error(
-            f"Fargate task did not finish ({why}: {task.reason}) after {task.attempt} run(s); giving up, "
-            "its message goes to the dead-letter queue",
-            extra=seen,
+        # Reported on every delivery of the message until SQS moves it to the DLQ; counted once (its first).
+        first = task.receive_count <= 1
+        (logger.error if first else logger.warning)(
+            f"Fargate task did not finish ({why}) after {task.attempt} run(s); giving up, its message goes to "
+            "the dead-letter queue (to load the object later, copy it onto itself: a new version starts again)",
+            extra={**seen, "reason": task.reason, "delivery": task.receive_count},
         )
-        outcome.stopped_tasks.append({**seen, "action": "given up"})
+        outcome.stopped_tasks.append({**seen, "action": "given up" if first else "given up before"})
         outcome.failed.append(task.ref)
         return
-    logger.warning(f"Fargate task did not finish ({why}: {task.reason}); running it again", extra=seen)
+    logger.warning(
+        f"Fargate task did not finish ({why}); running it again", extra={**seen, "reason": task.reason}
+    )
     outcome.stopped_tasks.append({**seen, "action": "run again"})
     _hand_off(task.ref, settings, session, outcome, attempt=task.attempt + 1)
 
@@ -412,6 +417,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logger.info("Fargate task", extra={"uri": ref.uri, "attempt": args.attempt})
     outcome = process_objects([ref], settings, session=boto3.Session(), allow_fargate=False)
     print(json.dumps(outcome.as_dict(), default=str))
+    if outcome.config_error:  # e.g. a warehouse URL without its iam_role: not worth running again
+        return CONFIG_EXIT
     if outcome.failed:
         return 75  # EX_TEMPFAIL: worth running again
     return outcome.report.exit_code if outcome.report else 0

@@ -20,6 +20,7 @@ EventBridge keys alone. Beware powertools' ``S3EventBridgeNotificationObject.key
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -70,6 +71,7 @@ class StoppedTask:
     attempt: int
     exit_code: int | None
     reason: str
+    receive_count: int = 1  # SQS's ApproximateReceiveCount of the message it came in
 
 
 @dataclass(frozen=True)
@@ -194,7 +196,11 @@ def _parse_sqs_batch(event: Mapping[str, Any]) -> ParsedEvent:
             failed.append(message_id)
             reasons.append(f"SQS message {message_id}: {_describe(exc)}")
             continue
-        objects.extend(message_objects)
+        count = _receive_count(record)
+        objects.extend(
+            dataclasses.replace(o, receive_count=count) if isinstance(o, StoppedTask) else o
+            for o in message_objects
+        )
         ignored.extend(message_ignored)
     refs, stopped = _split_items(objects)
     return ParsedEvent(refs, tuple(ignored), tuple(failed), tuple(reasons), stopped)
@@ -293,6 +299,13 @@ def _parse_task_state(detail: Mapping[str, Any], message_id: str | None) -> _Par
     exit_code = exits[0] if exits and isinstance(exits[0], int) else None
     reason = str(detail.get("stoppedReason") or detail.get("stopCode") or "")
     return [StoppedTask(task_arn, ref, attempt, exit_code, reason)], []
+
+
+def _receive_count(record: Any) -> int:
+    try:
+        return int(record.attributes.approximate_receive_count)
+    except (KeyError, TypeError, ValueError):  # not given (a hand-made event): its first delivery
+        return 1
 
 
 def _require_str(value: Any, what: str) -> str:

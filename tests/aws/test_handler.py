@@ -760,7 +760,7 @@ def fargate(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Any:
     return ecs
 
 
-def _stopped(attempt: int, exit_code: int | None) -> dict[str, Any]:
+def _stopped(attempt: int, exit_code: int | None, receive_count: int = 1) -> dict[str, Any]:
     from etl.aws.events import task_command
 
     event = json.loads((Path(__file__).parent.parent / "fixtures/events/ecs_task_stopped.json").read_text())
@@ -771,7 +771,13 @@ def _stopped(attempt: int, exit_code: int | None) -> dict[str, Any]:
         event["detail"]["stoppedReason"] = "ResourceInitializationError: unable to pull secrets"
     else:
         event["detail"]["containers"][0]["exitCode"] = exit_code
-    return {"Records": [{"messageId": "stop-1", "eventSource": "aws:sqs", "body": json.dumps(event)}]}
+    record = {
+        "messageId": "stop-1",
+        "eventSource": "aws:sqs",
+        "body": json.dumps(event),
+        "attributes": {"ApproximateReceiveCount": str(receive_count)},
+    }
+    return {"Records": [record]}
 
 
 def _started_commands(ecs: Any) -> list[list[str]]:
@@ -797,7 +803,7 @@ def test_a_fargate_task_that_did_not_finish_is_run_again_as_its_next_attempt(
 
 
 @duckdb_only
-@pytest.mark.parametrize("exit_code", [0, 1, 2, 3])
+@pytest.mark.parametrize("exit_code", [0, 1, 3])
 def test_a_fargate_task_that_finished_is_left_alone(aws: Aws, fargate: Any, exit_code: int) -> None:
     response = lambda_handler(_stopped(1, exit_code), CONTEXT)
 
@@ -850,3 +856,38 @@ def test_the_fargate_threshold_is_at_least_min_bytes_and_a_failed_hand_off_is_re
     assert response["batchItemFailures"] == [{"itemIdentifier": record["messageId"]}]
     assert response["report"]["handed_off"] == []
     assert response["report"]["retry"] == [f"s3://{RAW}/incoming/loan_applications/exact-again.csv"]
+
+
+@duckdb_only
+def test_a_task_stopped_by_a_bad_setting_goes_to_the_dead_letter_queue_without_another_run(
+    aws: Aws, fargate: Any
+) -> None:
+    response = lambda_handler(_stopped(1, 2), CONTEXT)
+
+    assert response["batchItemFailures"] == [{"itemIdentifier": "stop-1"}]
+    assert _started_commands(fargate) == []
+    assert [t["action"] for t in response["report"]["stopped_tasks"]] == ["given up"]
+
+
+@duckdb_only
+def test_a_given_up_task_is_counted_once_however_often_its_message_comes_back(
+    aws: Aws, fargate: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for delivery in (1, 2, 3):
+        response = lambda_handler(_stopped(3, 75, receive_count=delivery), CONTEXT)
+        assert response["batchItemFailures"] == [{"itemIdentifier": "stop-1"}]
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    counted = [line["FargateTasksGivenUp"] for line in lines if "_aws" in line]
+    assert counted == [[1.0], [0.0], [0.0]]
+
+
+def test_the_fargate_task_exits_2_when_the_warehouse_setting_is_unusable(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from etl.handler import main
+
+    aws.upload("incoming/loan_applications/a.csv", APPS)
+    monkeypatch.setenv("ETL_WAREHOUSE_URL", "redshift://h:5439/db")  # no iam_role, no staging
+    assert main(["--bucket", RAW, "--key", "incoming/loan_applications/a.csv"]) == 2
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert "iam_role" in out["error"]
