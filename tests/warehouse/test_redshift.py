@@ -321,6 +321,19 @@ def test_a_failed_staging_upload_is_a_retryable_warehouse_error(
     assert caught.value.retryable is True
 
 
+def test_a_failed_staging_upload_stays_retryable_through_load_file(
+    aws: Any, secret_arn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("etl.load.warehouse.base.time.sleep", lambda _: None)
+    aws.delete_bucket(Bucket="etl-staging")
+    wh, _ = _warehouse(secret_arn)
+    with pytest.raises(
+        WarehouseError, match=r"^s3://raw/r.csv: loading into fact_repayment failed: cannot stage "
+    ) as caught:
+        wh.load_file(_fact_load(tmp_path))
+    assert caught.value.retryable is True  # load_file re-wrapped it as not retryable
+
+
 def test_a_non_empty_staging_prefix_is_refused(
     aws: Any, secret_arn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

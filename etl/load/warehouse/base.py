@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 
 from etl.contracts import SourceName
-from etl.errors import WarehouseError
+from etl.errors import EtlError, WarehouseError
 from etl.load.sql import Dialect, SqlBuilder
 from etl.model import schema
 from etl.model.keys import UNKNOWN_CUSTOMER_KEY
@@ -227,11 +227,13 @@ class Warehouse(abc.ABC):
             except Exception as exc:
                 if self.is_duplicate_key(exc) and self.is_loaded_after_conflict(load.ledger.file_id):
                     return False
-                if not self.is_transient(exc) or attempt == self.retries:
+                # our own errors say themselves whether a retry may help (a failed staging upload does)
+                transient = self.is_transient(exc) or (isinstance(exc, EtlError) and exc.retryable)
+                if not transient or attempt == self.retries:
                     raise WarehouseError(
                         f"loading into {load.fact.name} failed: {_first_line(exc)}",
                         path=load.ledger.uri,
-                        retryable=self.is_transient(exc),
+                        retryable=transient,
                     ) from exc
                 time.sleep(0.2 * 2**attempt)
                 self.reconnect()
