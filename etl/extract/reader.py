@@ -93,7 +93,7 @@ def sniff_layout(head: bytes, size: int, contract: SourceContract) -> CsvLayout:
     lines = re.split(r"\r\n|\r|\n", text, maxsplit=1)  # old Mac exports end lines with \r alone
     if len(lines) == 1 and size > len(head):  # the header goes on past the head: its names are not all here
         raise FileRejected(
-            f"the header row (line 1) is longer than {HEAD_BYTES >> 10} KiB; "
+            f"the header row (line 1) is {HEAD_BYTES >> 10} KiB or longer; "
             "these sources have a few dozen columns at most: is this the right file?"
         )
     first = lines[0]

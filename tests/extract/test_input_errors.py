@@ -264,7 +264,7 @@ def test_a_quote_never_closed_in_the_last_column_is_malformed_not_a_row_that_swa
     assert blanks == 0
     [bad] = malformed
     assert bad.line == 11
-    assert bad.text == ending.join(lines[10:])  # as in the file (the field holding a comma quoted again)
+    assert bad.text == ending.join(lines[10:])  # rebuilt from the fields; here the same text as the file's
     assert bad.reason == (
         "unterminated quote in column channel opened on line 11: the field runs over 3 lines to the end of the "
         "file (could not be split into 7 fields)"

@@ -121,7 +121,7 @@ def test_a_header_longer_than_the_head_is_rejected_not_cut() -> None:
     with pytest.raises(FileRejected) as caught:
         layout_of(data)
     assert str(caught.value) == (
-        "the header row (line 1) is longer than 64 KiB; "
+        "the header row (line 1) is 64 KiB or longer; "
         "these sources have a few dozen columns at most: is this the right file?"
     )
 
