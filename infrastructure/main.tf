@@ -279,6 +279,8 @@ module "github_oidc" {
   fargate_task_family        = module.fargate.task_definition_family
   fargate_role_arns          = [module.fargate.task_role_arn, module.fargate.execution_role_arn]
   raw_bucket_arn             = module.raw_bucket.arn
+  lake_bucket_arn            = module.lake_bucket.arn
+  data_log_group_names       = [module.lambda.log_group_name, module.fargate.log_group_name]
   redshift_workgroup_arn     = module.redshift.workgroup_arn
   redshift_secret_arn        = module.redshift.admin_secret_arn
   extra_policy_arns          = var.deploy_role_policy_arns

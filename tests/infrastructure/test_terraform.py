@@ -744,6 +744,29 @@ def test_deploy_role_is_scoped_to_image_function_state() -> None:
     assert tfvars("prod")["deploy_role_policy_arns"] == [], "ReadOnlyAccess is built in; extras widen apply"
 
 
+def test_neither_ci_role_may_read_customer_data_whatever_read_only_access_allows() -> None:
+    oidc = load("modules/github_oidc")
+    policies = oidc.resources("aws_iam_role_policy")
+    for resource, role in (("deploy_no_customer_data", "deploy"), ("plan_no_customer_data", "plan")):
+        assert policies[resource]["role"] == f"${{aws_iam_role.{role}.id}}"
+        assert policies[resource]["policy"] == "${data.aws_iam_policy_document.no_customer_data.json}"
+    by_sid = {s["sid"]: s for s in statements(oidc.data("aws_iam_policy_document")["no_customer_data"])}
+    objects = by_sid["DenyReadingRawAndLakeObjects"]
+    assert objects["effect"] == "Deny" and "s3:GetObject" in objects["actions"]
+    assert objects["resources"] == ["${var.raw_bucket_arn}/*", "${var.lake_bucket_arn}/*"]
+    logs = by_sid["DenyReadingEtlLogEvents"]
+    assert logs["effect"] == "Deny" and {"logs:GetLogEvents", "logs:FilterLogEvents"} <= set(logs["actions"])
+    assert logs["resources"] == "${local.data_log_group_arns}"
+    assert call_argument("github_oidc", "lake_bucket_arn") == "${module.lake_bucket.arn}"
+    assert call_argument("github_oidc", "data_log_group_names") == [
+        "${module.lambda.log_group_name}",
+        "${module.fargate.log_group_name}",
+    ]
+    # the smoke test only writes to raw and reads the ledger through the Redshift Data API
+    deploy = {s["sid"]: s for s in statements(oidc.data("aws_iam_policy_document")["deploy"])}
+    assert not any("s3:GetObject" in as_list(st["actions"]) and "raw_bucket" in str(st["resources"]) for st in deploy.values())
+
+
 def _dynamic_statements(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
     found = {}
     for dynamic in as_list(document.get("dynamic")):

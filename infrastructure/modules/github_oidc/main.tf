@@ -337,3 +337,44 @@ resource "aws_iam_role_policy_attachment" "plan_read_only" {
   role       = aws_iam_role.plan.name
   policy_arn = local.read_only_policy_arn
 }
+
+# ---------------------------------------------------------------------------------------------
+# ReadOnlyAccess (both roles: `terraform plan` refreshes every resource) also reads S3 objects and log
+# events. Refreshing the stack needs neither, and the raw and lake objects and the ETL's logs hold customer
+# data (the logs quote quarantined values), so both roles are denied them explicitly, whatever is attached.
+locals {
+  data_log_group_arns = flatten([
+    for name in var.data_log_group_names : [
+      "arn:${var.partition}:logs:${var.region}:${var.account_id}:log-group:${name}",
+      "arn:${var.partition}:logs:${var.region}:${var.account_id}:log-group:${name}:*",
+    ]
+  ])
+}
+
+data "aws_iam_policy_document" "no_customer_data" {
+  statement {
+    sid       = "DenyReadingRawAndLakeObjects"
+    effect    = "Deny"
+    actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectAttributes"]
+    resources = ["${var.raw_bucket_arn}/*", "${var.lake_bucket_arn}/*"]
+  }
+
+  statement {
+    sid       = "DenyReadingEtlLogEvents"
+    effect    = "Deny"
+    actions   = ["logs:FilterLogEvents", "logs:GetLogEvents", "logs:StartLiveTail", "logs:StartQuery"]
+    resources = local.data_log_group_arns
+  }
+}
+
+resource "aws_iam_role_policy" "deploy_no_customer_data" {
+  name   = "no-customer-data"
+  role   = aws_iam_role.deploy.id
+  policy = data.aws_iam_policy_document.no_customer_data.json
+}
+
+resource "aws_iam_role_policy" "plan_no_customer_data" {
+  name   = "no-customer-data"
+  role   = aws_iam_role.plan.id
+  policy = data.aws_iam_policy_document.no_customer_data.json
+}

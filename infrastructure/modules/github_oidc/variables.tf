@@ -131,3 +131,13 @@ variable "quicksight_data_set_arns" {
   description = "QuickSight dataset ARNs the deploy role may pass to the dashboard."
   default     = []
 }
+
+variable "lake_bucket_arn" {
+  type        = string
+  description = "Lake bucket: neither CI role may read its objects (ReadOnlyAccess would allow it)."
+}
+
+variable "data_log_group_names" {
+  type        = list(string)
+  description = "Log groups of the function and the Fargate task: their events quote quarantined values and narrations, so neither CI role may read them."
+}
