@@ -588,12 +588,8 @@ def test_the_log_service_name_comes_from_powertools_service_name() -> None:
     assert out.stdout.strip() == "credit-risk-etl"
 
 
-@duckdb_only
-def test_large_objects_are_handed_to_fargate_with_the_same_image(
-    aws: Aws, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from etl.handler import run_task_request, settings_from_env
-
+def _fargate_cluster(monkeypatch: pytest.MonkeyPatch, container: str = "etl") -> Any:
+    """A moto ECS cluster and task definition, and the settings that point the handler at them."""
     ecs, ec2 = boto3.client("ecs", region_name=REGION), boto3.client("ec2", region_name=REGION)
     ecs.create_cluster(clusterName="etl")
     ecs.register_task_definition(
@@ -604,23 +600,35 @@ def test_large_objects_are_handed_to_fargate_with_the_same_image(
         memory="4096",
         containerDefinitions=[
             {
-                "name": "loader",
+                "name": container,
                 "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/etl:1",
                 "cpu": 1024,
                 "memory": 4096,
             }
         ],
     )
-    subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
     for name, value in {
-        "ETL_FARGATE_MIN_BYTES": "300",
         "ETL_FARGATE_CLUSTER": "etl",
         "ETL_FARGATE_TASK_DEFINITION": "etl-large-files",
-        "ETL_FARGATE_SUBNETS": f"{subnet}, ",
-        "ETL_FARGATE_SECURITY_GROUPS": "sg-1,sg-2",
-        "ETL_FARGATE_CONTAINER": "loader",
+        "ETL_FARGATE_SUBNETS": ec2.describe_subnets()["Subnets"][0]["SubnetId"],
+        "ETL_FARGATE_SECURITY_GROUPS": "sg-1",
     }.items():
         monkeypatch.setenv(name, value)
+    return ecs
+
+
+@duckdb_only
+def test_large_objects_are_handed_to_fargate_with_the_same_image(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from etl.handler import run_task_request, settings_from_env
+
+    ecs = _fargate_cluster(monkeypatch, container="loader")
+    subnet = os.environ["ETL_FARGATE_SUBNETS"]
+    monkeypatch.setenv("ETL_FARGATE_MIN_BYTES", "300")
+    monkeypatch.setenv("ETL_FARGATE_SUBNETS", f"{subnet}, ")
+    monkeypatch.setenv("ETL_FARGATE_SECURITY_GROUPS", "sg-1,sg-2")
+    monkeypatch.setenv("ETL_FARGATE_CONTAINER", "loader")
     ecs_calls: list[str] = []
     make_api_call = botocore.client.BaseClient._make_api_call
 
@@ -740,24 +748,7 @@ def test_messages_handled_by_concurrent_invocations_leave_no_duplicates(aws: Aws
 
 @pytest.fixture
 def fargate(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Any:
-    ecs, ec2 = boto3.client("ecs", region_name=REGION), boto3.client("ec2", region_name=REGION)
-    ecs.create_cluster(clusterName="etl")
-    ecs.register_task_definition(
-        family="etl-large-files",
-        requiresCompatibilities=["FARGATE"],
-        networkMode="awsvpc",
-        cpu="1024",
-        memory="4096",
-        containerDefinitions=[{"name": "etl", "image": "etl:1", "cpu": 1024, "memory": 4096}],
-    )
-    for name, value in {
-        "ETL_FARGATE_CLUSTER": "etl",
-        "ETL_FARGATE_TASK_DEFINITION": "etl-large-files",
-        "ETL_FARGATE_SUBNETS": ec2.describe_subnets()["Subnets"][0]["SubnetId"],
-        "ETL_FARGATE_SECURITY_GROUPS": "sg-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    return ecs
+    return _fargate_cluster(monkeypatch)
 
 
 def _stopped(attempt: int, exit_code: int | None, receive_count: int = 1) -> dict[str, Any]:
