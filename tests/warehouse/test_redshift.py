@@ -408,3 +408,30 @@ def test_conflicts_and_lost_connections_are_retried_other_errors_are_not(
 ) -> None:
     wh = RedshiftWarehouse(RedshiftTarget.parse(f"{URL}&secret_arn=x"), connect=FakeConnection)
     assert wh.is_transient(RuntimeError(message)) is transient
+
+
+def test_a_serialisation_conflict_in_the_schema_step_is_retried_on_a_new_connection(
+    aws: Any, secret_arn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # two first loads after an upgrade both set the schema up; Redshift aborts one of them with 1023
+    monkeypatch.setattr("etl.load.warehouse.redshift.time.sleep", lambda _: None)
+    made: list[FakeConnection] = []
+
+    class Conflicting(FakeCursor):
+        def execute(self, sql: str, params: Any = None) -> None:
+            if self.conn is made[0] and sql.startswith("DELETE FROM etl_schema_version"):
+                raise RuntimeError(
+                    "ERROR: 1023 DETAIL: Serializable isolation violation on table etl_schema_version"
+                )
+            super().execute(sql, params)
+
+    def connect(**kwargs: Any) -> FakeConnection:
+        conn = FakeConnection(**kwargs)
+        conn.cursor = lambda: Conflicting(conn)  # type: ignore[method-assign]
+        made.append(conn)
+        return conn
+
+    wh = RedshiftWarehouse(RedshiftTarget.parse(f"{URL}&secret_arn={secret_arn}"), connect=connect)
+    wh.ensure_schema([])
+    assert len(made) == 2 and made[0].rollbacks >= 1
+    assert "DELETE FROM etl_schema_version" in made[1].log and made[1].log[-1] == "COMMIT"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -255,6 +256,22 @@ class RedshiftWarehouse(Warehouse):
                 self.s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
 
     # ---- hooks ---------------------------------------------------------------------------------------
+    def ensure_schema(self, seeds: Sequence[tuple[TableSpec, pa.Table]]) -> None:
+        """Two first loads after an upgrade both set the schema up; one of them can meet a serialisable
+        isolation conflict (1023): it is retried, on a new connection, like a load."""
+        for attempt in range(1, self.retries + 1):
+            try:
+                super().ensure_schema(seeds)
+                return
+            except Exception as exc:
+                transient = self.is_transient(exc)
+                if not transient or attempt == self.retries:
+                    raise WarehouseError(
+                        f"creating the warehouse schema failed: {_first_line(exc)}", retryable=transient
+                    ) from exc
+                time.sleep(0.2 * 2**attempt)
+                self.reconnect()
+
     def _load_file(self, load: FileLoad) -> None:
         self.execute("LOCK etl_file_ledger")  # one loader at a time; see the module docstring
         super()._load_file(load)
