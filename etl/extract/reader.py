@@ -90,7 +90,7 @@ def sniff_layout(head: bytes, size: int, contract: SourceContract) -> CsvLayout:
                 f"not {encoding.upper()} text: invalid byte 0x{body[exc.start]:02x} at offset {exc.start + len(bom)}; "
                 "save the file as UTF-8"
             ) from None
-    lines = re.split(r"\r\n|\r|\n", text, maxsplit=1)  # old Mac exports end lines with \r alone
+    lines = re.split(_LINE_BREAK, text, maxsplit=1)  # old Mac exports end lines with \r alone
     if len(lines) == 1 and size > len(head):  # the header goes on past the head: its names are not all here
         raise FileRejected(
             f"the header row (line 1) is {HEAD_BYTES >> 10} KiB or longer; "
@@ -164,10 +164,13 @@ class _LineTracker:
         last = table.column(table.num_columns - 1)[n - 1].as_py()
         if last is None or END_MARK not in last:
             return table
-        fields = [
-            _csv_field(table.column(i)[n - 1].as_py() or "", delimiter) for i in range(table.num_columns - 1)
-        ]
-        text = delimiter.join([*fields, '"' + self.without_end_mark(last)])
+        # the fields before the open one, quoted where CSV needs it (a field holding \r or \n is quoted
+        # only when they are in the writer's line terminator), then the open field as it was read
+        line = io.StringIO()
+        csv.writer(line, delimiter=delimiter, lineterminator="\r\n").writerow(
+            [table.column(i)[n - 1].as_py() or "" for i in range(table.num_columns - 1)] + [""]
+        )
+        text = line.getvalue().removesuffix("\r\n") + '"' + self.without_end_mark(last)
         index = self.valid_seen + n - 1 + len(self.malformed)
         self.malformed.append((index, text, table.num_columns))
         return table.slice(0, n - 1)
@@ -205,13 +208,6 @@ class _LineTracker:
         self.valid_seen += n
         placed = [(int(line), text, found) for line, (_, text, found) in zip(lines[n:], pending, strict=True)]
         return lines[:n], placed
-
-
-def _csv_field(value: str, delimiter: str) -> str:
-    """`value` as one CSV field: quoted when it holds the delimiter, a quote or a line break."""
-    if delimiter in value or '"' in value or "\n" in value or "\r" in value:
-        return '"' + value.replace('"', '""') + '"'
-    return value
 
 
 def _line_breaks(text: str) -> int:
@@ -284,12 +280,10 @@ def _iter_blocks(
             if batch.num_rows == 0:  # a chunk of only malformed rows: they are placed with the next records
                 continue
             if held is not None:
-                chunk, malformed, blanks = _finish_chunk(held, tracker, layout)
-                yield chunk.select([*layout.columns, "source_row"]), malformed, blanks
+                yield _finish_chunk(held, tracker, layout)
             held = pa.Table.from_batches([batch])
         if held is not None and (held := tracker.take_last_record(held, layout.delimiter)).num_rows:
-            chunk, malformed, blanks = _finish_chunk(held, tracker, layout)
-            yield chunk.select([*layout.columns, "source_row"]), malformed, blanks
+            yield _finish_chunk(held, tracker, layout)
         _, tail = tracker.place(np.zeros(0, dtype=np.int64))
         if tail:
             malformed, blanks = _malformed(tail, layout)
@@ -343,9 +337,7 @@ class _Transcoded(io.RawIOBase):
                     f"not {self.encoding.upper()} text: {exc.reason} at offset {where}; save the file as UTF-8"
                 ) from None
             self.consumed += got
-        n = min(len(view), len(self.out))
-        view[:n] = self.out[:n]
-        self.out = self.out[n:]
+        n, self.out = _hand_over(self.out, view, 0)
         return n
 
 
@@ -391,10 +383,15 @@ class _PyarrowInput(io.RawIOBase):
         return n
 
     def _hand_held(self, view: memoryview, n: int) -> int:
-        take = min(len(self.held), len(view) - n)
-        view[n : n + take] = self.held[:take]
-        self.held = self.held[take:]
-        return n + take
+        n, self.held = _hand_over(self.held, view, n)
+        return n
+
+
+def _hand_over(pending: bytes, view: memoryview, n: int) -> tuple[int, bytes]:
+    """Copy what fits of `pending` into `view` from offset `n`: the new offset, and what is left over."""
+    take = min(len(pending), len(view) - n)
+    view[n : n + take] = pending[:take]
+    return n + take, pending[take:]
 
 
 def read_into(stream: BinaryIO | io.RawIOBase, buffer: memoryview) -> int:
@@ -420,7 +417,7 @@ def _finish_chunk(
     if blank is not None and (blanks := int(blank.sum())):
         table = table.filter(pa.array(~blank))
     malformed, blank_lines = _malformed(placed, layout)
-    return table, malformed, blanks + blank_lines
+    return table.select([*layout.columns, "source_row"]), malformed, blanks + blank_lines
 
 
 def _blank_rows(columns: list[pa.ChunkedArray]) -> np.ndarray | None:
