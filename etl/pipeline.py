@@ -802,7 +802,7 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-_LEDGER_BYTES = {c.name: c.length or 256 for c in schema.ETL_FILE_LEDGER.columns if c.length}
+_LEDGER_BYTES = {c.name: c.length for c in schema.ETL_FILE_LEDGER.columns if c.length}
 
 
 def fit_utf8(text: str, limit: int) -> str:
