@@ -414,7 +414,7 @@ def test_a_serialisation_conflict_in_the_schema_step_is_retried_on_a_new_connect
     aws: Any, secret_arn: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # two first loads after an upgrade both set the schema up; Redshift aborts one of them with 1023
-    monkeypatch.setattr("etl.load.warehouse.redshift.time.sleep", lambda _: None)
+    monkeypatch.setattr("etl.load.warehouse.base.time.sleep", lambda _: None)
     made: list[FakeConnection] = []
 
     class Conflicting(FakeCursor):

@@ -143,6 +143,9 @@ class Warehouse(abc.ABC):
         invocation) used to drop and re-create the twelve mart views, which takes exclusive locks that
         wait for and block the dashboards' queries, and loses any GRANT on the views.
         """
+        self._set_up_schema(seeds)
+
+    def _set_up_schema(self, seeds: Sequence[tuple[TableSpec, pa.Table]]) -> None:
         digest = self.schema_digest(seeds)
         if self.schema_is(digest):
             return
@@ -168,6 +171,24 @@ class Warehouse(abc.ABC):
                 f"INSERT INTO etl_schema_version (digest, applied_at) VALUES ({self.sql.param}, CURRENT_TIMESTAMP)",
                 (digest,),
             )
+
+    def _set_up_schema_retrying(
+        self, seeds: Sequence[tuple[TableSpec, pa.Table]], errors: tuple[type[Exception], ...]
+    ) -> None:
+        """The schema step, run again on a new connection after a transient error among `errors` (a
+        concurrent creator's conflict); any other of them is one WarehouseError line."""
+        for attempt in range(1, self.retries + 1):
+            try:
+                self._set_up_schema(seeds)
+                return
+            except errors as exc:
+                transient = self.is_transient(exc)
+                if not transient or attempt == self.retries:
+                    raise WarehouseError(
+                        f"creating the warehouse schema failed: {first_line(exc)}", retryable=transient
+                    ) from exc
+                time.sleep(0.2 * 2**attempt)
+                self.reconnect()
 
     def schema_digest(self, seeds: Sequence[tuple[TableSpec, pa.Table]]) -> str:
         """SHA-256 of everything ensure_schema would run here: the DDL, the seed rows and the mart views."""
@@ -231,7 +252,7 @@ class Warehouse(abc.ABC):
                 transient = self.is_transient(exc) or (isinstance(exc, EtlError) and exc.retryable)
                 if not transient or attempt == self.retries:
                     raise WarehouseError(
-                        f"loading into {load.fact.name} failed: {_first_line(exc)}",
+                        f"loading into {load.fact.name} failed: {first_line(exc)}",
                         path=load.ledger.uri,
                         retryable=transient,
                     ) from exc
@@ -289,6 +310,6 @@ class Warehouse(abc.ABC):
             self.execute(self.sql.test_result_insert(len(rows)), [value for row in rows for value in row])
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import re
-import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -22,7 +21,7 @@ from psycopg.pq import TransactionStatus
 
 from etl.errors import ConfigError, WarehouseError
 from etl.load.sql import SqlBuilder
-from etl.load.warehouse.base import FileLoad, Warehouse
+from etl.load.warehouse.base import FileLoad, Warehouse, first_line
 from etl.model.schema import TableSpec
 
 COPY_BATCH_ROWS = 50_000
@@ -64,10 +63,10 @@ class PostgresWarehouse(Warehouse):
             return conn
         except psycopg.OperationalError as exc:
             raise WarehouseError(
-                f"cannot connect to PostgreSQL: {redact(_first_line(exc))}", retryable=True
+                f"cannot connect to PostgreSQL: {redact(first_line(exc))}", retryable=True
             ) from None
         except psycopg.Error as exc:  # a malformed URL: psycopg quotes it, password included
-            raise ConfigError(f"invalid PostgreSQL URL: {redact(_first_line(exc))}") from None
+            raise ConfigError(f"invalid PostgreSQL URL: {redact(first_line(exc))}") from None
 
     # ---- primitives ----------------------------------------------------------------------------------
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
@@ -156,18 +155,7 @@ class PostgresWarehouse(Warehouse):
         """Concurrent `CREATE TABLE IF NOT EXISTS` can collide in the catalog: one creator at a time."""
         self.query("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_ID,))
         try:
-            for attempt in range(1, self.retries + 1):
-                try:
-                    super().ensure_schema(seeds)
-                    return
-                except psycopg.Error as exc:
-                    if not self.is_transient(exc) or attempt == self.retries:
-                        raise WarehouseError(
-                            f"creating the warehouse schema failed: {_first_line(exc)}",
-                            retryable=self.is_transient(exc),
-                        ) from exc
-                    time.sleep(0.2 * 2**attempt)
-                    self.reconnect()
+            self._set_up_schema_retrying(seeds, (psycopg.Error,))
         finally:
             if not self.conn.closed:
                 self.query("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_ID,))
@@ -187,8 +175,3 @@ def arrow_to_csv(batch: pa.RecordBatch) -> bytes:
 def redact(text: str) -> str:
     """`text` with any password of a URL or conninfo in it replaced by ***."""
     return _KV_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", text))
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from etl.errors import ConfigError, WarehouseError
 from etl.load.sql import SqlBuilder
-from etl.load.warehouse.base import FileLoad, Warehouse
+from etl.load.warehouse.base import FileLoad, Warehouse, first_line
 from etl.model.schema import TableSpec
 from etl.settings import Settings
 
@@ -159,7 +158,7 @@ class RedshiftWarehouse(Warehouse):
             conn = connect(host=t.host, port=t.port, database=t.database, user=user, password=password)
         except Exception as exc:
             raise WarehouseError(
-                f"cannot connect to Redshift {t.host}: {_first_line(exc)}", retryable=True
+                f"cannot connect to Redshift {t.host}: {first_line(exc)}", retryable=True
             ) from None
         conn.autocommit = False
         return conn
@@ -259,18 +258,7 @@ class RedshiftWarehouse(Warehouse):
     def ensure_schema(self, seeds: Sequence[tuple[TableSpec, pa.Table]]) -> None:
         """Two first loads after an upgrade both set the schema up; one of them can meet a serialisable
         isolation conflict (1023): it is retried, on a new connection, like a load."""
-        for attempt in range(1, self.retries + 1):
-            try:
-                super().ensure_schema(seeds)
-                return
-            except Exception as exc:
-                transient = self.is_transient(exc)
-                if not transient or attempt == self.retries:
-                    raise WarehouseError(
-                        f"creating the warehouse schema failed: {_first_line(exc)}", retryable=transient
-                    ) from exc
-                time.sleep(0.2 * 2**attempt)
-                self.reconnect()
+        self._set_up_schema_retrying(seeds, (Exception,))
 
     def _load_file(self, load: FileLoad) -> None:
         self.execute("LOCK etl_file_ledger")  # one loader at a time; see the module docstring
@@ -315,8 +303,3 @@ def _literal(text: str) -> str:
 def _redact(url: str) -> str:
     parts = urlsplit(url)
     return url.replace(f":{parts.password}@", ":***@") if parts.password else url
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
