@@ -56,6 +56,11 @@ def _div(numerator: str, denominator: str, *, places: int, scale: int = 2, preci
     return f"{{{{div {precision},{scale},{places}: {numerator} ;; {denominator}}}}}"
 
 
+def _render_divisions(sql: str, dialect: Dialect) -> str:
+    """`sql` with every `_div` placeholder rendered for `dialect`."""
+    return _DIV.sub(lambda match: _render_div(match, dialect), sql)
+
+
 def _render_div(match: re.Match[str], dialect: Dialect) -> str:
     precision, scale, places = (int(g) for g in match.group(1, 2, 3))
     # Whole numbers: DuckDB's HUGEINT (its `/` and `//` of DECIMAL are DOUBLE; `//` of integers truncates),
@@ -456,13 +461,14 @@ def divide(
 ) -> str:
     """SQL for numerator / NULLIF(denominator, 0), exact, as DECIMAL(precision, scale) (see `_div`), for
     queries over the marts outside them."""
-    sql = _div(numerator, denominator, places=places, scale=scale, precision=precision)
-    return _DIV.sub(lambda match: _render_div(match, dialect), sql)
+    return _render_divisions(
+        _div(numerator, denominator, places=places, scale=scale, precision=precision), dialect
+    )
 
 
 def create_view_sql(mart: Mart, dialect: Dialect) -> str:
     """`CREATE OR REPLACE VIEW` is shared by DuckDB, PostgreSQL and Redshift; the divisions are the dialect's."""
-    select = _DIV.sub(lambda match: _render_div(match, dialect), mart.sql.strip())
+    select = _render_divisions(mart.sql.strip(), dialect)
     assert "{{" not in select, f"{mart.name}: a division was left unrendered"
     return f"CREATE OR REPLACE VIEW {mart.name} AS\n{select}"
 
