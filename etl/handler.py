@@ -294,12 +294,12 @@ def _is_sqs(event: Mapping[str, Any]) -> bool:
 # ---- ECS Fargate for objects too large for one Lambda run -------------------------------------------------
 
 
+def _fargate_configured(settings: Settings) -> bool:
+    return bool(settings.fargate_cluster and settings.fargate_task_definition)
+
+
 def _wants_fargate(ref: ObjectRef, settings: Settings) -> bool:
-    return (
-        ref.size is not None
-        and ref.size >= settings.fargate_min_bytes
-        and bool(settings.fargate_cluster and settings.fargate_task_definition)
-    )
+    return ref.size is not None and ref.size >= settings.fargate_min_bytes and _fargate_configured(settings)
 
 
 def run_task_request(ref: ObjectRef, settings: Settings, container: str, attempt: int = 1) -> dict[str, Any]:
@@ -367,13 +367,14 @@ def _follow_up(task: StoppedTask, settings: Settings, session: boto3.Session, ou
         logger.info(f"Fargate task finished: {FINISHED_EXITS[task.exit_code]}", extra=seen)
         outcome.stopped_tasks.append({**seen, "action": "none"})
         return
-    why = f"exit code {task.exit_code}" if task.exit_code is not None else "no exit code"
     if task.exit_code == CONFIG_EXIT:
         why = "exit code 2, a configuration error: fix the task's settings"
+    else:
+        why = f"exit code {task.exit_code}" if task.exit_code is not None else "no exit code"
     if (
         task.exit_code == CONFIG_EXIT
         or task.attempt >= settings.fargate_max_attempts
-        or not (settings.fargate_cluster and settings.fargate_task_definition)
+        or not _fargate_configured(settings)
     ):
         # Reported on every delivery of the message until SQS moves it to the DLQ; counted once (its first).
         first = task.receive_count <= 1
