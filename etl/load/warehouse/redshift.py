@@ -6,8 +6,8 @@ secrets hold them); ``user:password@`` in the URL is accepted for local testing.
 
 A file's fact rows are staged as Parquet under a unique prefix ``<staging>/<uuid>/<table>/`` (a non-empty
 prefix is refused: COPY would load whatever else is there), copied with ``COPY <temp> FROM '<prefix>'
-IAM_ROLE '<role>' FORMAT AS PARQUET`` (columns by position) and merged with the statements every backend shares; the
-staged objects are deleted in ``finally`` whatever happens. Small dimension rows are staged with a multi-row
+IAM_ROLE '<role>' FORMAT AS PARQUET`` (columns by position) and merged with the statements every backend
+shares; the staged objects are deleted afterwards whatever happens. Small dimension rows are staged with a multi-row
 INSERT of bound parameters. Redshift runs transactions serialisably and does not enforce keys, so a load
 takes ``LOCK etl_file_ledger`` first: concurrent loads queue instead of failing with error 1023, and the
 ledger check inside the lock makes a second loader of the same content skip it.
