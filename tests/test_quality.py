@@ -98,3 +98,9 @@ def test_row_level_tests_share_one_query_per_table() -> None:
     assert sum(1 for _, batch in queries if batch[0].condition is not None) == len(tables)
     assert len(queries) < len(tests) // 2  # the point of batching
     assert sorted(t.name for _, batch in queries for t in batch) == sorted(t.name for t in tests)
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/aws-runtime.md"])
+def test_the_documented_run_report_counts_the_real_suite(doc: str) -> None:
+    text = (Path(__file__).parent.parent / doc).read_text(encoding="utf-8")
+    assert f'"data_tests": {{"passed": {len(data_tests())}, "not_passed": []}}' in text
