@@ -38,7 +38,8 @@ COLUMN_DESCRIPTIONS = {
     "application_key": "Surrogate key of the application (deterministic hash of application_id)",
     "credit_band_key": "Surrogate key of the credit band",
     "category_key": "Surrogate key of the transaction category",
-    "loan_to_income": "loan_amount / annual_income",
+    "loan_to_income": "loan_amount / annual_income, exact, rounded half away from zero to 4 places; "
+    "null when annual_income is 0 or the ratio reaches 10^13",
     "interest_rate": "Annual interest rate in percent",
     "direction": "credit or debit",
     "status": "Outcome (see the table description)",

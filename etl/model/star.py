@@ -107,12 +107,11 @@ def build_dim_date(first: date, last: date) -> pa.Table:
 def build_fact_loan_application(valid: pa.Table, file_id: str, loaded_at: datetime) -> pa.Table:
     n = valid.num_rows
     income = valid.column("annual_income")
-    ratio = pc.divide(pc.cast(valid.column("loan_amount"), pa.float64()), pc.cast(income, pa.float64()))
-    ratio = pc.if_else(
-        pc.or_(pc.equal(pc.cast(income, pa.float64()), 0.0), pc.greater_equal(ratio, MAX_RATIO)),
-        pa.scalar(None, pa.float64()),
-        ratio,
-    )
+    # Exact: DECIMAL(18,2) / DECIMAL(18,2) is DECIMAL(37,19), truncated after 19 places, then rounded half
+    # away from zero to 4 places, as the marts round (a float ratio made 0.50005 0.5000 and 1/32 0.0312).
+    divisor = pc.if_else(pc.equal(income, 0), pa.scalar(None, income.type), income)
+    ratio = pc.round(pc.divide(valid.column("loan_amount"), divisor), 4, round_mode="half_towards_infinity")
+    ratio = pc.if_else(pc.greater_equal(ratio, MAX_RATIO), pa.scalar(None, ratio.type), ratio)
     band = credit_band_names(valid.column("credit_score"))
     columns = {
         "application_id": valid.column("application_id"),
@@ -126,7 +125,7 @@ def build_fact_loan_application(valid: pa.Table, file_id: str, loaded_at: dateti
         "credit_score": valid.column("credit_score"),
         "employment_status": valid.column("employment_status"),
         "annual_income": income,
-        "loan_to_income": pc.cast(pc.round(ratio, 4), schema.RATIO),
+        "loan_to_income": pc.cast(ratio, schema.RATIO),
         "loan_term_months": valid.column("loan_term_months"),
         "interest_rate": valid.column("interest_rate"),
         "loan_purpose": valid.column("loan_purpose"),
