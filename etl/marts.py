@@ -12,7 +12,10 @@ is a truncated BIGINT, so none of them is used.
 Definitions an analyst needs to read a number:
 - approval_rate = approved / (approved + rejected): pending applications are not decided yet.
 - a loan is an application with at least one repayment instalment; it has defaulted when any instalment
-  is `missed` or was paid more than 90 days late (default_rate = defaulted_loans / loans).
+  was paid more than 90 days late or is unpaid more than 90 days after its due date
+  (default_rate = defaulted_loans / loans). "Unpaid" is judged as of the latest payment date in the
+  warehouse, the extract's date (today if there is none or it lies ahead): an instalment not due by then
+  is not missed, and amount_paid counts a paid date without an amount as paid in full.
 - inflow / outflow are credits / absolute debits of the bank statements; monthly figures divide by the
   customer's active months (months with at least one transaction).
 - salary_regularity = months with a salary credit / active months; betting_share = betting debits /
@@ -96,19 +99,28 @@ def _count(condition: str) -> str:
 
 
 # One row per application with its calendar, band and repayment outcome; shared by the loan marts.
+# Unpaid instalments are judged as of the latest payment date in the warehouse (the extract's date; today
+# if there is none or it lies ahead): one not due by then is not missed, one due in the 90 days before is
+# overdue, not defaulted. A paid date without an amount is paid in full (the fact keeps the NULL).
 _APPLICATIONS = f"""
+as_of AS (
+    SELECT LEAST(COALESCE(MAX(paid_date), CURRENT_DATE), CURRENT_DATE) AS as_of_date FROM fact_repayment
+),
 repayment_outcome AS (
     SELECT
-        application_key,
+        r.application_key,
         COUNT(*) AS instalments,
-        {_count("status = 'missed'")} AS missed_instalments,
-        {_count("status = 'late'")} AS late_instalments,
-        MAX(COALESCE(days_late, 0)) AS max_days_late,
-        MAX(CASE WHEN status = 'missed' OR days_late > 90 THEN 1 ELSE 0 END) AS is_defaulted,
-        SUM(amount_due) AS amount_due,
-        SUM(COALESCE(amount_paid, 0)) AS amount_paid
-    FROM fact_repayment
-    GROUP BY application_key
+        {_count("r.status = 'missed' AND r.due_date <= o.as_of_date")} AS missed_instalments,
+        {_count("r.status = 'late'")} AS late_instalments,
+        MAX(COALESCE(r.days_late, 0)) AS max_days_late,
+        MAX(
+            CASE WHEN r.days_late > 90 OR (r.status = 'missed' AND r.due_date < o.as_of_date - 90) THEN 1 ELSE 0 END
+        ) AS is_defaulted,
+        SUM(r.amount_due) AS amount_due,
+        SUM(COALESCE(r.amount_paid, CASE WHEN r.paid_date IS NOT NULL THEN r.amount_due ELSE 0 END)) AS amount_paid
+    FROM fact_repayment r
+    CROSS JOIN as_of o
+    GROUP BY r.application_key
 ),
 apps AS (
     SELECT
@@ -318,7 +330,8 @@ GROUP BY credit_band, band_order, employment_status""",
     Mart(
         "mart_default_rate_by_band_employment",
         "Default rate of loans (applications with repayments) by credit band and employment status; "
-        "a loan defaulted when any instalment was missed or paid more than 90 days late.",
+        "a loan defaulted when any instalment was paid more than 90 days late or is unpaid more than 90 days "
+        "after its due date (as of the latest payment date in the warehouse).",
         f"""WITH {_APPLICATIONS}
 SELECT
     credit_band, band_order, employment_status,

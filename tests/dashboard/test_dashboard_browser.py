@@ -42,7 +42,8 @@ LOAN_KPIS = {
     " / SUM(CASE WHEN application_status IN ('approved', 'rejected') THEN 1 ELSE 0 END)"
     " FROM fact_loan_application a {join} {where}",
     "default_rate": "SELECT AVG(CASE WHEN EXISTS (SELECT 1 FROM fact_repayment r WHERE r.application_key ="
-    " a.application_key AND (r.status = 'missed' OR r.days_late > 90)) THEN 1.0 ELSE 0 END)"
+    " a.application_key AND (r.days_late > 90 OR (r.paid_date IS NULL AND r.due_date + 90 <"
+    " (SELECT MAX(paid_date) FROM fact_repayment)))) THEN 1.0 ELSE 0 END)"
     " FROM fact_loan_application a {join} {where} {and_} EXISTS (SELECT 1 FROM fact_repayment r"
     " WHERE r.application_key = a.application_key)",
 }
