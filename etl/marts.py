@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from etl.load.sql import Dialect
+from etl.load.sql import Dialect, bytewise
 
 UNKNOWN = "(unknown)"
 
@@ -57,6 +57,10 @@ def _div(numerator: str, denominator: str, *, places: int, scale: int = 2, preci
     """
     assert "{{" not in numerator + denominator and ";;" not in numerator + denominator, "nested _div"
     return f"{{{{div {precision},{scale},{places}: {numerator} ;; {denominator}}}}}"
+
+
+# Ties between same-day applications are broken by application_id compared byte by byte on every backend.
+_BYTEWISE_ID = "{{bytewise application_id}}"
 
 
 def _render_divisions(sql: str, dialect: Dialect) -> str:
@@ -207,7 +211,7 @@ flows AS (
 latest_application AS (
     SELECT customer_key, loan_amount, loan_to_income,
            ROW_NUMBER() OVER (
-               PARTITION BY customer_key ORDER BY loan_application_date DESC, application_id DESC
+               PARTITION BY customer_key ORDER BY loan_application_date DESC, {_BYTEWISE_ID} DESC
            ) AS rn
     FROM fact_loan_application
 ),
@@ -481,7 +485,9 @@ def divide(
 
 def create_view_sql(mart: Mart, dialect: Dialect) -> str:
     """`CREATE OR REPLACE VIEW` is shared by DuckDB, PostgreSQL and Redshift; the divisions are the dialect's."""
-    select = _render_divisions(mart.sql.strip(), dialect)
+    select = _render_divisions(mart.sql.strip(), dialect).replace(
+        _BYTEWISE_ID, bytewise("application_id", dialect)
+    )
     assert "{{" not in select, f"{mart.name}: a division was left unrendered"
     return f"CREATE OR REPLACE VIEW {mart.name} AS\n{select}"
 

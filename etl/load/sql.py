@@ -18,6 +18,12 @@ Dialect = Literal["duckdb", "postgres", "redshift"]
 SMALL_DIMENSIONS = {"dim_date", "dim_credit_band", "dim_transaction_category"}
 
 
+def bytewise(column: str, dialect: Dialect) -> str:
+    """`column` compared byte by byte, as DuckDB and Redshift compare text; PostgreSQL uses the database's
+    collation (en-US ICU puts `a2` before `B1`), so a tie broken by an id would differ between backends."""
+    return f'{column} COLLATE "C"' if dialect == "postgres" else column
+
+
 @dataclass(frozen=True)
 class SqlBuilder:
     dialect: Dialect
@@ -119,7 +125,7 @@ class SqlBuilder:
             "SELECT f.customer_key, f.customer_id, f.employment_status, f.annual_income, f.state, f.credit_score, "
             "f.credit_band_key, "
             "ROW_NUMBER() OVER (PARTITION BY f.customer_key ORDER BY f.loan_application_date DESC, "
-            "f.application_id DESC) AS rn, "
+            f"{bytewise('f.application_id', self.dialect)} DESC) AS rn, "
             "MIN(f.loan_application_date) OVER (PARTITION BY f.customer_key) AS first_date, "
             "MAX(f.loan_application_date) OVER (PARTITION BY f.customer_key) AS last_date, "
             "CAST(COUNT(*) OVER (PARTITION BY f.customer_key) AS INTEGER) AS n "
@@ -143,7 +149,7 @@ class SqlBuilder:
 
     def refresh_customer_history(self, staging: str) -> list[str]:
         """Type 2 history rebuilt from all applications of the affected customers: order-independent, replay-safe."""
-        order = "ORDER BY a.loan_application_date, a.application_id"
+        order = f"ORDER BY a.loan_application_date, {bytewise('a.application_id', self.dialect)}"
         changes = (
             "SELECT a.customer_key, a.customer_id, a.employment_status, a.annual_income, a.state, "
             "a.loan_application_date, a.application_id, "
@@ -160,7 +166,7 @@ class SqlBuilder:
             "OR COALESCE(c.prev_income, -1) <> COALESCE(c.annual_income, -1) "
             "OR COALESCE(c.prev_state, '') <> COALESCE(c.state, '')"
         )
-        vorder = "ORDER BY v.loan_application_date, v.application_id"
+        vorder = f"ORDER BY v.loan_application_date, {bytewise('v.application_id', self.dialect)}"
         versions = (
             "SELECT v.customer_key, "
             f"CAST(ROW_NUMBER() OVER (PARTITION BY v.customer_key {vorder}) AS INTEGER) AS version, "

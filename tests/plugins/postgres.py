@@ -50,10 +50,15 @@ class PostgresServer:
     def dsn(self, dbname: str = "postgres") -> str:
         return f"postgresql://{self.user}@{self.host}:{self.port}/{dbname}"
 
-    def create_database(self, name: str) -> str:
-        """Create a database and return its URL."""
+    def create_database(self, name: str, *, icu_locale: str | None = None) -> str:
+        """Create a database (with an ICU collation such as en-US if given; the server's is C) and return its URL."""
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if icu_locale:
+            statement += sql.SQL(" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE {}").format(
+                sql.Literal(icu_locale)
+            )
         with psycopg.connect(self.dsn(), autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            conn.execute(statement)
         return self.dsn(name)
 
     def drop_database(self, name: str) -> None:
