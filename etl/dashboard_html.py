@@ -207,6 +207,8 @@ _SCRIPT = r"""
     ratio: new Intl.NumberFormat("en-US", {maximumFractionDigits: 4}),
   };
   const show = (m, v) => (v === null || !isFinite(v)) ? "\u2013" : fmt[SPEC.measures[m].format || "ratio"].format(v);
+  // Plotly reads <a>, <b>, <br> ... in labels, names and cells as markup: data text is shown as text
+  const esc = v => String(v).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
   function distinct(column) {
     const values = new Map();
@@ -320,7 +322,7 @@ _SCRIPT = r"""
       const bySeries = groups(v.dataset, rows, v.series);
       for (const s of keysOf(v, bySeries, v.series, null)) {
         const g = groups(v.dataset, bySeries.get(s), v.x);
-        traces.push({type, name: String(s), x: keys.map(String), y: keys.map(k => g.has(k) ? measure(v.dataset, m, g.get(k)) : null)});
+        traces.push({type, name: esc(s), x: keys.map(esc), y: keys.map(k => g.has(k) ? measure(v.dataset, m, g.get(k)) : null)});
       }
     } else {
       if (v.sort) {
@@ -328,7 +330,7 @@ _SCRIPT = r"""
         keys.sort((a, b) => (measure(v.dataset, m, byX.get(b)) || 0) - (measure(v.dataset, m, byX.get(a)) || 0));
       }
       v.measures.forEach((m, k) => {
-        const trace = {type, name: SPEC.measures[m].label, x: keys.map(String),
+        const trace = {type, name: esc(SPEC.measures[m].label), x: keys.map(esc),
                        y: keys.map(key => measure(v.dataset, m, byX.get(key))), yaxis: axisFor(m, k)};
         if (type === "scatter") trace.mode = "lines+markers"; else trace.offsetgroup = String(k);
         traces.push(trace);
@@ -353,7 +355,7 @@ _SCRIPT = r"""
       return cell.length ? measure(v.dataset, v.measure, cell) : null;
     }));
     const text = z.map(row => row.map(val => show(v.measure, val)));
-    return [[{type: "heatmap", x: xs, y: ys, z, text, texttemplate: "%{text}", colorscale: "Reds",
+    return [[{type: "heatmap", x: xs.map(esc), y: ys.map(esc), z, text, texttemplate: "%{text}", colorscale: "Reds",
               hovertemplate: "%{y} / %{x}: %{text}<extra></extra>", zmin: 0}],
             layoutFor(v, {xaxis: {type: "category"}, yaxis: {type: "category", automargin: true}})];
   }
@@ -366,8 +368,8 @@ _SCRIPT = r"""
       return v.sort === "desc" ? (y > x ? 1 : y < x ? -1 : 0) : (x > y ? 1 : x < y ? -1 : 0);
     }).slice(0, v.limit || 50);
     const cols = v.columns.map(c => idx(v.dataset, c));
-    const cell = x => x === null ? "" : (typeof x === "number" && !Number.isInteger(x) ? x.toFixed(Math.abs(x) < 10 ? 4 : 2) : x);
-    return [[{type: "table", header: {values: v.columns, fill: {color: "#d9e2ec"}, align: "left", font: {size: 11}},
+    const cell = x => x === null ? "" : (typeof x === "number" ? (Number.isInteger(x) ? x : x.toFixed(Math.abs(x) < 10 ? 4 : 2)) : esc(x));
+    return [[{type: "table", header: {values: v.columns.map(esc), fill: {color: "#d9e2ec"}, align: "left", font: {size: 11}},
               cells: {values: cols.map(i => sorted.map(r => cell(r[i]))), align: "left", font: {size: 11}}}],
             layoutFor(v, {margin: {l: 10, r: 10, t: 40, b: 10}})];
   }

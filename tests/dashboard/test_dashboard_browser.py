@@ -17,7 +17,7 @@ import pytest
 
 from etl.dashboard_html import load_spec, visuals, write_dashboard
 from etl.generate import generate_dataset
-from tests.helpers import Env, make_env
+from tests.helpers import APP_HEADER, STMT_HEADER, Env, make_env, write
 
 pytestmark = pytest.mark.browser
 
@@ -82,7 +82,6 @@ def page(built: tuple[Env, Path]) -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} missing: run `bash scripts/ensure_system_packages.sh`", pytrace=False)
     profile = tempfile.mkdtemp(prefix="chromium-profile-")
-    errors: list[str] = []
     with sync_playwright() as pw:
         # a fresh profile per run (launch_persistent_context is Playwright's way to pass --user-data-dir)
         browser = pw.chromium.launch_persistent_context(
@@ -93,16 +92,22 @@ def page(built: tuple[Env, Path]) -> Iterator[Any]:
             viewport={"width": 1400, "height": 1000},
         )
         try:
-            pg = browser.new_page()
-            pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            pg.on("pageerror", lambda e: errors.append(str(e)))
-            pg.goto(built[1].resolve().as_uri())
-            pg.wait_for_function("document.body.dataset.rendered === '1'", timeout=30_000)
-            pg.console_errors = errors  # type: ignore[attr-defined]
-            yield pg
+            yield _opened(browser, built[1])
         finally:
             browser.close()
             shutil.rmtree(profile, ignore_errors=True)
+
+
+def _opened(browser: Any, html: Path) -> Any:
+    """A new page of `browser` with `html` rendered; its `.console_errors` collects the page's errors."""
+    errors: list[str] = []
+    pg = browser.new_page()
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(html.resolve().as_uri())
+    pg.wait_for_function("document.body.dataset.rendered === '1'", timeout=30_000)
+    pg.console_errors = errors
+    return pg
 
 
 def kpis(page: Any) -> dict[str, float | None]:
@@ -180,3 +185,45 @@ def test_screenshots(page: Any) -> None:
     page.evaluate("document.querySelector('.filters').style.position = 'static'")  # not over the sheets
     for sheet in load_spec()["sheets"]:
         page.locator(f"#sheet-{sheet['id']}").screenshot(path=str(IMG / f"dashboard-{sheet['id']}.png"))
+
+
+MARKUP = ['<a href="https://evil.example/">Lagos</a>', "Kano<br>Kaduna", "Kano & <b>Co</b>"]
+
+
+def test_data_text_is_shown_as_text_not_markup(page: Any, tmp_path: Path) -> None:
+    # Plotly formats <a>, <b> and <br> in labels and table cells: a state or customer id must not become a
+    # link, a line break or bold text
+    env = make_env(tmp_path)
+    rows = "".join(
+        f'A{i},"{c}",1000.00,2023-01-10,700,Employed,50000.00,,,,"{state.replace('"', '""')}",approved\n'
+        for i, (c, state) in enumerate(zip(["<i>C0</i>", "C1", "C2"], MARKUP, strict=True))
+    )
+    write(
+        env.data,
+        "loan_applications",
+        "apps.csv",
+        f"{APP_HEADER},loan_term_months,interest_rate,loan_purpose,state,application_status\n{rows}",
+    )
+    write(
+        env.data,
+        "bank_statements",
+        "s.csv",
+        f'{STMT_HEADER}\nT1,"<i>C0</i>",2023-02-01,500.00,SALARY,500.00\n',
+    )
+    assert [f.status for f in env.run().files] == ["loaded", "loaded"]
+    pg = _opened(page.context, write_dashboard(env.settings, tmp_path / "dashboard.html"))
+    try:
+        assert pg.console_errors == []
+        for visual in ("loans_by_state", "risk_customers"):
+            assert (
+                pg.eval_on_selector_all(
+                    f"#v-{visual} svg a, #v-{visual} svg b, #v-{visual} svg i", "e => e.length"
+                )
+                == 0
+            )
+        ticks = pg.eval_on_selector_all("#v-loans_by_state .xtick text", "els => els.map(e => e.textContent)")
+        assert sorted(ticks) == sorted(MARKUP)
+        cells = pg.eval_on_selector_all("#v-risk_customers .cell-text", "els => els.map(e => e.textContent)")
+        assert "<i>C0</i>" in cells
+    finally:
+        pg.close()
