@@ -49,21 +49,32 @@ def collect_data(warehouse: Any, spec: Spec, lake_root: Path | None) -> dict[str
     for name, dataset in spec["datasets"].items():
         columns = list(dataset["columns"])
         if dataset.get("local_only"):
-            rows = quarantine_by_rule(lake_root) if name == "lake_quarantine_by_rule" else []
+            rows = (
+                quarantine_by_rule(lake_root, _loaded_file_ids(warehouse))
+                if name == "lake_quarantine_by_rule"
+                else []
+            )
         else:
             rows = [list(r) for r in warehouse.query(f"SELECT {', '.join(columns)} FROM {name}")]
         data[name] = {"columns": columns, "rows": [[_json_value(v) for v in r] for r in rows]}
     return data
 
 
-def quarantine_by_rule(lake_root: Path | None) -> list[list[Any]]:
-    """Quarantined rows by source, rule and day from `<lake>/quarantine/<source>/*.parquet`."""
+def _loaded_file_ids(warehouse: Any) -> set[str]:
+    return {row[0] for row in warehouse.query("SELECT file_id FROM etl_file_ledger WHERE status = 'loaded'")}
+
+
+def quarantine_by_rule(lake_root: Path | None, file_ids: set[str]) -> list[list[Any]]:
+    """Quarantined rows by source, rule and day from `<lake>/quarantine/<source>/<file_id>.parquet`, for the
+    files in `file_ids` (the warehouse's loaded files: a lake may be shared by several warehouses)."""
     if lake_root is None or not (lake_root / "quarantine").is_dir():
         return []
     import pyarrow.parquet as pq
 
     counts: Counter[tuple[str, str, str]] = Counter()
     for path in sorted((lake_root / "quarantine").glob("*/*.parquet")):
+        if path.stem not in file_ids:
+            continue
         table = pq.read_table(path, columns=["rule", "quarantined_at"])
         for rule, at in zip(
             table.column("rule").to_pylist(), table.column("quarantined_at").to_pylist(), strict=True
