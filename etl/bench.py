@@ -294,7 +294,7 @@ def bench_command(
             rows,
             keep=keep,
             workdir=workdir,
-            echo=None if as_json else lambda m: err.print(m, highlight=False),
+            echo=None if as_json else lambda m: err.print(m, highlight=False, markup=False),
             repeat=repeat,
         )
     except EtlError as exc:
@@ -303,7 +303,7 @@ def bench_command(
         out.print_json(json.dumps(result.as_dict()))
         return
     for line in format_result(result):
-        out.print(line, highlight=False)
+        out.print(line, highlight=False, markup=False)
 
 
 def format_result(result: BenchResult) -> list[str]:

@@ -32,7 +32,7 @@ err = Console(stderr=True)
 
 
 def fail(message: str, code: int) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {redact_urls(message)}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(redact_urls(message))}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -70,7 +70,7 @@ def run(
     try:
         files = discover(inputs, source)
         if not files:
-            err.print(f"warning: no .csv file found in {', '.join(str(p) for p in inputs)}")
+            err.print(f"warning: no .csv file found in {', '.join(str(p) for p in inputs)}", markup=False)
         if others := not_loaded(inputs):
             err.print(_not_loaded_note(others), markup=False, highlight=False, soft_wrap=True)
         with open_warehouse(settings) as wh, _progress(enabled=not as_json) as progress:
@@ -143,12 +143,12 @@ def _print_report(report: dict[str, Any]) -> None:
     for f, name in zip(report["files"], names, strict=True):
         table.add_row(
             escape(name if names.count(name) == 1 else f["path"]),  # files of the same name: their paths
-            f["source"] or "?",
+            escape(f["source"] or "?"),
             f"[{style[f['status']]}]{f['status']}[/]",
             str(f["rows_in"]),
             str(f["rows_loaded"]),
             str(f["rows_quarantined"]),
-            f["error"] or "",
+            escape(f["error"] or ""),
         )
     out.print(table)
     failed = _print_test_summary(report["data_tests"])
@@ -174,7 +174,7 @@ def generate(
     except OSError as exc:  # --out names a file, a read-only place, a full disk
         raise fail(f"cannot write to {out_dir}: {exc.strerror or exc}", 2) from None
     for name, path in paths.items():
-        out.print(f"{name}: {path}")
+        out.print(f"{name}: {path}", markup=False, highlight=False)
 
 
 @app.command()
@@ -253,7 +253,7 @@ def main() -> None:
         if not interrupt.requested():
             lines = str(exc).strip().splitlines()
             first = redact_urls(lines[0] if lines else "")
-            err.print(f"[bold red]error:[/] {type(exc).__name__}: {first}", highlight=False)
+            err.print(f"[bold red]error:[/] {type(exc).__name__}: {escape(first)}", highlight=False)
             sys.exit(1)
     err.print("interrupted")
     # Every transaction has been rolled back by now. Leaving at once skips the interpreter's teardown, where

@@ -168,7 +168,7 @@ def dashboard_command(
     except Exception as exc:
         lines = str(exc).strip().splitlines()
         raise fail(f"cannot write the dashboard: {lines[0] if lines else type(exc).__name__}", 1) from None
-    console.print(f"dashboard written to {path}")
+    console.print(f"dashboard written to {path}", markup=False, highlight=False)
 
 
 _PAGE = """<!DOCTYPE html>

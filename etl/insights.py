@@ -112,4 +112,4 @@ def insights_command(
         console.print_json(json.dumps(asdict(found), default=str))
     else:
         for line in found.lines():
-            console.print(line, highlight=False)
+            console.print(line, highlight=False, markup=False)

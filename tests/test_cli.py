@@ -243,3 +243,26 @@ def test_files_of_the_same_name_are_told_apart_by_their_paths(tmp_path: Path) ->
     assert "data/feb/loan_applications/f.csv" in done.stdout
     assert "data/jan/loan_applications/f.csv" in done.stdout
     assert "│ [s].csv " in done.stdout  # a unique name stays short, and brackets are not markup
+
+
+def test_brackets_in_paths_are_printed_as_they_are_not_as_markup(tmp_path: Path) -> None:
+    # Rich reads [red] or [/a] as markup: a path with brackets was cut, restyled or a MarkupError traceback
+    done = etl("quality", "--warehouse", f"duckdb:///{tmp_path}/[/a].duckdb", cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"error: no warehouse at duckdb:///{tmp_path}/[/a].duckdb: load one first with `etl run`"
+    ]
+    write(
+        tmp_path / "data", "loan_applications", "a.csv", APP_HEADER + "\nA1,C1,10,2023-01-01,700,Employed,1\n"
+    )
+    assert etl("run", cwd=tmp_path).returncode == 0
+    done = etl("dashboard", "--out", "[red]x.html", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "dashboard written to [red]x.html"
+    assert (tmp_path / "[red]x.html").is_file()
+    done = etl("generate", "--customers", "2", "--out", "[b]synthetic", cwd=tmp_path)
+    assert done.returncode == 0 and "[b]synthetic" in done.stdout
+    write(tmp_path / "m", "loan_applications", "m.csv", "a,[/x]\n1,2\n")
+    done = etl("run", "m", cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "(found: a, [/x])" in done.stdout.replace("\n", " ").replace("│", " ")
