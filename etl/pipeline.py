@@ -152,12 +152,20 @@ def not_loaded(paths: Sequence[str | Path]) -> list[Path]:
 
 
 def _visible_files(folder: Path) -> list[Path]:
-    """The files below `folder`, sorted, leaving out hidden ones and those in hidden folders."""
-    return sorted(
-        p
-        for p in folder.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    )
+    """The files below `folder`, sorted, leaving out hidden ones and those in hidden folders.
+
+    A folder that cannot be read is an error: read as empty (as `Path.rglob` does), its files would be left
+    out without a word. Links to folders are not followed.
+    """
+
+    def unreadable(exc: OSError) -> None:
+        raise ConfigError(f"cannot read folder {exc.filename}: {exc.strerror or exc}")
+
+    found: list[Path] = []
+    for root, folders, names in os.walk(folder, onerror=unreadable):
+        folders[:] = [name for name in folders if not name.startswith(".")]
+        found.extend(p for name in names if not name.startswith(".") and (p := Path(root, name)).is_file())
+    return sorted(found)
 
 
 def _local_file(path: Path, forced: SourceName | None) -> SourceFile:

@@ -266,3 +266,33 @@ def test_brackets_in_paths_are_printed_as_they_are_not_as_markup(tmp_path: Path)
     done = etl("run", "m", cwd=tmp_path)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "(found: a, [/x])" in done.stdout.replace("\n", " ").replace("│", " ")
+
+
+def test_an_unreadable_folder_is_an_error_not_an_empty_folder(tmp_path: Path) -> None:
+    # root reads any folder: run the CLI without the capabilities that bypass file permissions
+    write(
+        tmp_path / "data" / "loan_applications",
+        "sub",
+        "a.csv",
+        APP_HEADER + "\nA1,C1,10,2023-01-01,700,Employed,1\n",
+    )
+    sub = tmp_path / "data" / "loan_applications" / "sub"
+    sub.chmod(0)
+    try:
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("ETL_")}
+        done = subprocess.run(
+            ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--", *ETL, "run"],
+            cwd=tmp_path,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        sub.chmod(0o755)
+    assert done.returncode == 2, done.stderr
+    assert (
+        done.stderr.strip()
+        == f"error: cannot read folder {Path('data/loan_applications/sub')}: Permission denied"
+    )
+    assert not (tmp_path / "warehouse.duckdb").exists()
