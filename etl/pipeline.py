@@ -323,8 +323,8 @@ class Pipeline:
             if self._interrupted(exc):
                 raise KeyboardInterrupt from None
             _record_error(result, exc)
-        if result.status != "loaded":  # nothing of it is in the warehouse, whatever was read
-            result.rows_loaded = 0
+        if result.status != "loaded":  # nothing of it is in the warehouse or the lake, whatever was read
+            result.rows_in = result.rows_loaded = result.rows_quarantined = result.rows_blank = 0
         result.duration_ms = int((time.perf_counter() - clock) * 1000)
         if result.status in {"rejected", "failed"} and result.file_id:
             self._record_failure(item, result, size, started)

@@ -671,8 +671,13 @@ def test_a_defect_while_modelling_fails_the_file_and_leaves_nothing(
         "internal error (RuntimeError): model exploded",
     )
     assert len(calls) == 3  # the chunks after the failure were never modelled
-    # the ledger keeps what the failed attempt had counted: rows read and those of them quarantined
-    assert 0 < results["s.csv"].rows_quarantined < results["s.csv"].rows_in < 8000
+    # a file that is not loaded counts no rows: none of them is in the warehouse or the lake, so a row the
+    # failed attempt had quarantined must not show in the ledger (or the dashboards' quarantine counts)
+    failed = results["s.csv"]
+    assert (failed.rows_in, failed.rows_loaded, failed.rows_quarantined, failed.rows_blank) == (0, 0, 0, 0)
+    assert env.query(
+        "SELECT rows_in, rows_loaded, rows_quarantined FROM etl_file_ledger WHERE status = 'failed'"
+    ) == [(0, 0, 0)]
     assert env.scalar("SELECT COUNT(*) FROM fact_bank_transaction") == 0
     assert not list((env.root / "lake" / "curated" / "fact_bank_transaction").glob("*.parquet"))
 
@@ -815,10 +820,11 @@ def test_a_file_that_fails_in_the_warehouse_reports_no_row_loaded(
         STMT_HEADER + "\nT1,C1,2023-01-05,-5.00,POS,1.00\nT2,C1,x,1,P,1\n",
     )
     [result] = env.run().files
-    # what was read is reported, but nothing of it reached the warehouse
-    assert (result.status, result.rows_in, result.rows_loaded, result.rows_quarantined) == ("failed", 2, 0, 1)
+    # nothing of it reached the warehouse, so it counts no rows: rows_in = rows_loaded + rows_quarantined
+    # holds for every file, and no dashboard counts the attempt's quarantined row (the retry will)
+    assert (result.status, result.rows_in, result.rows_loaded, result.rows_quarantined) == ("failed", 0, 0, 0)
     assert env.query("SELECT status, rows_in, rows_loaded, rows_quarantined FROM etl_file_ledger") == [
-        ("failed", 2, 0, 1)
+        ("failed", 0, 0, 0)
     ]
 
 
