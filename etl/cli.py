@@ -19,7 +19,7 @@ from rich.table import Table
 
 from etl import interrupt
 from etl.errors import EtlError, exit_code_of, redact_urls
-from etl.settings import Settings
+from etl.settings import Settings, invalid_setting
 
 app = typer.Typer(
     add_completion=False,
@@ -45,9 +45,7 @@ def build_settings(**flags: Any) -> Settings:
     try:
         return Settings(**{k: v for k, v in flags.items() if v is not None})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise fail(f"invalid setting {where}: {first['msg']}", 2) from None
+        raise fail(invalid_setting(exc), 2) from None
 
 
 @app.command()
@@ -73,8 +71,9 @@ def run(
             err.print(f"warning: no .csv file found in {', '.join(str(p) for p in inputs)}", markup=False)
         if others := not_loaded(inputs):
             err.print(_not_loaded_note(others), markup=False, highlight=False, soft_wrap=True)
+        lake_ = open_lake(settings)  # a bad lake is refused before a warehouse is created
         with open_warehouse(settings) as wh, _progress(enabled=not as_json) as progress:
-            pipeline = Pipeline(settings, open_lake(settings), wh, progress=progress)
+            pipeline = Pipeline(settings, lake_, wh, progress=progress)
             report = pipeline.run(files)
     except EtlError as exc:
         raise fail_with(exc) from None

@@ -41,7 +41,7 @@ from etl.load.s3lake import open_s3_object
 from etl.load.warehouse import open_warehouse
 from etl.notify import publish_summary
 from etl.pipeline import Pipeline, RunReport, SourceFile
-from etl.settings import Settings
+from etl.settings import Settings, invalid_setting
 
 SERVICE = "credit-risk-etl"
 DEFAULT_METRICS_NAMESPACE = "CreditRiskETL"
@@ -95,9 +95,7 @@ def settings_from_env() -> Settings:
     try:
         return Settings(**no_flags)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise ConfigError(f"invalid setting {where}: {first['msg']}") from None
+        raise ConfigError(invalid_setting(exc)) from None
 
 
 def _compact(run: dict[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -54,6 +54,22 @@ class Settings(BaseSettings):
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
+    @field_validator("lake")
+    @classmethod
+    def _lake_location(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the lake is empty: use a local folder or s3://bucket/prefix")
+        if "://" not in value:
+            return value
+        scheme, rest = value.split("://", 1)
+        if scheme.lower() != "s3":
+            raise ValueError(
+                f"unsupported lake URL scheme {scheme!r}: use a local folder or s3://bucket/prefix"
+            )
+        if not rest.split("/", 1)[0]:
+            raise ValueError(f"lake {value!r} names no bucket: use s3://bucket/prefix")
+        return f"s3://{rest}"
+
     @field_validator("warehouse_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
@@ -63,3 +79,11 @@ class Settings(BaseSettings):
                 f"unsupported warehouse URL scheme {scheme!r}: use duckdb:///, postgresql:// or redshift://"
             )
         return value
+
+
+def invalid_setting(exc: ValidationError) -> str:
+    """One line for the first invalid setting: its name and the rule it breaks (pydantic's "Value error, "
+    prefix left out)."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "settings"
+    return f"invalid setting {where}: {first['msg'].removeprefix('Value error, ')}"

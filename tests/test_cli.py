@@ -296,3 +296,45 @@ def test_an_unreadable_folder_is_an_error_not_an_empty_folder(tmp_path: Path) ->
         == f"error: cannot read folder {Path('data/loan_applications/sub')}: Permission denied"
     )
     assert not (tmp_path / "warehouse.duckdb").exists()
+
+
+@pytest.mark.parametrize(
+    ("lake", "message"),
+    [
+        ("", "the lake is empty: use a local folder or s3://bucket/prefix"),
+        ("gs://bucket/x", "unsupported lake URL scheme 'gs': use a local folder or s3://bucket/prefix"),
+        ("S3://", "lake 'S3://' names no bucket: use s3://bucket/prefix"),
+    ],
+)
+def test_a_lake_that_is_no_folder_or_s3_location_is_refused_before_anything_is_written(
+    tmp_path: Path, lake: str, message: str
+) -> None:
+    # an empty ETL_LAKE wrote curated/ into the current folder, gs://... made a local folder "gs:"
+    write(
+        tmp_path / "data", "loan_applications", "a.csv", APP_HEADER + "\nA1,C1,10,2023-01-01,700,Employed,1\n"
+    )
+    done = etl("run", cwd=tmp_path, env={"ETL_LAKE": lake})
+    assert (done.returncode, done.stderr.strip()) == (2, f"error: invalid setting lake: {message}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+
+
+def test_an_uppercase_s3_scheme_is_the_s3_lake() -> None:
+    from etl.settings import Settings
+
+    assert Settings(lake="S3://bucket/lake").lake == "s3://bucket/lake"
+
+
+def test_a_lake_that_is_a_file_is_refused_before_a_warehouse_is_created(tmp_path: Path) -> None:
+    (tmp_path / "lakefile").write_text("x")
+    done = etl("run", "--lake", "lakefile", cwd=tmp_path)
+    assert done.returncode == 2 and not (tmp_path / "warehouse.duckdb").exists()
+
+
+def test_a_duckdb_url_with_options_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    done = etl("run", "--warehouse", "duckdb:///x.duckdb?threads=1", cwd=tmp_path)
+    assert (done.returncode, done.stderr.strip().splitlines()[-1]) == (
+        2,
+        "error: DuckDB warehouse URL 'duckdb:///x.duckdb?threads=1' takes no options: use duckdb:///warehouse.duckdb",
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["data"]

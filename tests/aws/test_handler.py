@@ -503,7 +503,7 @@ def test_module_entry_with_a_bad_setting_prints_one_line_and_exits_2(
     assert main(["--bucket", RAW, "--key", "incoming/loan_applications/a.csv"]) == 2
     captured = capsys.readouterr()
     assert captured.err == (
-        "error: invalid setting warehouse_url: Value error, unsupported warehouse URL scheme 'mysql': "
+        "error: invalid setting warehouse_url: unsupported warehouse URL scheme 'mysql': "
         "use duckdb:///, postgresql:// or redshift://\n"
     )
     assert "secret" not in captured.err and captured.out == ""

@@ -50,6 +50,10 @@ class DuckDBWarehouse(Warehouse):
         path = path_of(url)
         if not path:
             raise ConfigError(f"warehouse URL {url!r} names no file: use duckdb:///warehouse.duckdb")
+        if "?" in path:  # it would be part of the file's name, and the options would do nothing
+            raise ConfigError(
+                f"DuckDB warehouse URL {url!r} takes no options: use duckdb:///warehouse.duckdb"
+            )
         return cls(path, memory_limit=memory_limit)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
