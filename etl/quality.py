@@ -10,8 +10,7 @@ from typing import Any, Literal
 from etl.contracts import APPLICATION_STATUSES, EMPLOYMENT_STATUSES
 from etl.load.warehouse.base import Warehouse
 from etl.model import schema
-
-Severity = Literal["error", "warn"]
+from etl.model.relationships import LINEAGE, RELATIONSHIPS, Relationship, Severity
 
 
 @dataclass(frozen=True)
@@ -64,16 +63,14 @@ def _not_null(table: str, col: str) -> DataTest:
     return _row_test(f"not_null_{table}_{col}", "not_null", table, f"{col} IS NULL")
 
 
-def _relationship(
-    table: str, col: str, parent: str, parent_col: str, severity: Severity = "error"
-) -> DataTest:
+def _relationship(fk: Relationship) -> DataTest:
     return DataTest(
-        f"relationships_{table}_{col}_to_{parent}",
+        f"relationships_{fk.child}_{fk.column}_to_{fk.parent}",
         "relationships",
-        table,
-        f"SELECT COUNT(*) FROM {table} c WHERE c.{col} IS NOT NULL AND NOT EXISTS "
-        f"(SELECT 1 FROM {parent} p WHERE p.{parent_col} = c.{col})",
-        severity,
+        fk.child,
+        f"SELECT COUNT(*) FROM {fk.child} c WHERE c.{fk.column} IS NOT NULL AND NOT EXISTS "
+        f"(SELECT 1 FROM {fk.parent} p WHERE p.{fk.parent_column} = c.{fk.column})",
+        fk.severity,
     )
 
 
@@ -91,13 +88,14 @@ def _range(table: str, name: str, condition: str) -> DataTest:
     return _row_test(f"range_{table}_{name}", "range", table, f"NOT ({condition})")
 
 
-def _lineage(table: str) -> DataTest:
+def _lineage(fk: Relationship) -> DataTest:
     """Every fact row comes from a loaded file, and no file owns more rows than it loaded."""
+    assert (fk.column, fk.parent, fk.parent_column) == ("source_file_id", "etl_file_ledger", "file_id")
     return DataTest(
-        f"lineage_{table}_source_file_in_ledger",
+        f"lineage_{fk.child}_source_file_in_ledger",
         "reconciliation",
-        table,
-        f"SELECT COUNT(*) FROM (SELECT source_file_id, COUNT(*) AS n FROM {table} GROUP BY source_file_id) f "
+        fk.child,
+        f"SELECT COUNT(*) FROM (SELECT source_file_id, COUNT(*) AS n FROM {fk.child} GROUP BY source_file_id) f "
         "LEFT JOIN etl_file_ledger l ON l.file_id = f.source_file_id "
         "WHERE l.file_id IS NULL OR l.status <> 'loaded' OR f.n > l.rows_loaded",
     )
@@ -110,20 +108,8 @@ def data_tests() -> list[DataTest]:
             continue
         tests.append(_unique(spec.name, spec.key))
         tests.extend(_not_null(spec.name, c.name) for c in spec.columns if not c.nullable)
-    for fact in ("fact_loan_application", "fact_bank_transaction", "fact_repayment"):
-        tests.append(_relationship(fact, "customer_key", "dim_customer", "customer_key"))
+    tests.extend(_relationship(fk) for fk in RELATIONSHIPS)
     tests += [
-        _relationship("fact_loan_application", "application_date_key", "dim_date", "date_key"),
-        _relationship("fact_loan_application", "decision_date_key", "dim_date", "date_key"),
-        _relationship("fact_loan_application", "credit_band_key", "dim_credit_band", "credit_band_key"),
-        _relationship("fact_bank_transaction", "transaction_date_key", "dim_date", "date_key"),
-        _relationship("fact_bank_transaction", "category_key", "dim_transaction_category", "category_key"),
-        _relationship("fact_repayment", "due_date_key", "dim_date", "date_key"),
-        _relationship("fact_repayment", "paid_date_key", "dim_date", "date_key"),
-        _relationship(
-            "fact_repayment", "application_key", "fact_loan_application", "application_key", "warn"
-        ),
-        _relationship("dim_customer_history", "customer_key", "dim_customer", "customer_key"),
         _accepted("fact_loan_application", "employment_status", EMPLOYMENT_STATUSES),
         _accepted("fact_loan_application", "application_status", APPLICATION_STATUSES),
         _accepted("fact_bank_transaction", "direction", ("credit", "debit")),
@@ -153,7 +139,7 @@ def data_tests() -> list[DataTest]:
             "FROM fact_loan_application GROUP BY customer_key) f ON f.customer_key = d.customer_key "
             "WHERE d.application_count <> COALESCE(f.n, 0)",
         ),
-        *[_lineage(fact) for fact in ("fact_loan_application", "fact_bank_transaction", "fact_repayment")],
+        *[_lineage(fk) for fk in LINEAGE],
         DataTest(
             "ledger_reconciliation",
             "reconciliation",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from etl.docs_gen import data_dictionary, er_diagram, write_docs
 from etl.model import schema
+from etl.quality import data_tests
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -26,3 +28,45 @@ def test_every_table_and_column_is_documented(tmp_path: Path) -> None:
     diagram = er_diagram()
     assert "dim_customer ||--o{ fact_loan_application : customer_key" in diagram
     assert [p.name for p in write_docs(tmp_path)] == ["data-dictionary.md", "er-diagram.md"]
+
+
+def _diagram_edges() -> set[tuple[str, str, str]]:
+    """(child table, child column, parent table) of every relationship line of the generated diagram."""
+    edges = set()
+    for line in er_diagram().splitlines():
+        match = re.fullmatch(r"    (\w+) \|\|--o\{ (\w+) : (\w+)", line)
+        if match:
+            parent, child, column = match.groups()
+            edges.add((child, column, parent))
+    return edges
+
+
+def test_the_er_diagram_has_an_edge_for_every_key_the_data_tests_enforce_and_no_other() -> None:
+    edges = _diagram_edges()
+    by_name = {
+        f"relationships_{child}_{column}_to_{parent}": (child, column, parent)
+        for child, column, parent in edges
+    }
+    by_name |= {
+        f"lineage_{child}_source_file_in_ledger": (child, column, parent)
+        for child, column, parent in edges
+        if (column, parent) == ("source_file_id", "etl_file_ledger")
+    }
+    # every foreign key a data test checks (relationships_*, and the lineage reconciliation of source_file_id)
+    enforced = {t.name for t in data_tests() if t.name.startswith(("relationships_", "lineage_"))}
+    assert enforced, "no relationship tests found"
+    assert enforced <= set(by_name), f"data tests without an edge: {sorted(enforced - set(by_name))}"
+    assert {edge for name, edge in by_name.items() if name in enforced} == edges, (
+        "edges no data test enforces"
+    )
+    for test in data_tests():
+        if test.name in enforced:
+            child, column, _ = by_name[test.name]
+            assert test.table == child and column in test.sql
+
+
+def test_every_foreign_key_column_of_the_diagram_is_marked_fk() -> None:
+    diagram = er_diagram()
+    for child, column, _ in _diagram_edges():
+        block = diagram.split(f"    {child} {{\n", 1)[1].split("    }", 1)[0]
+        assert re.search(rf" {column} (PK, )?FK$", block, re.MULTILINE), (child, column)
