@@ -70,3 +70,20 @@ def test_every_foreign_key_column_of_the_diagram_is_marked_fk() -> None:
     for child, column, _ in _diagram_edges():
         block = diagram.split(f"    {child} {{\n", 1)[1].split("    }", 1)[0]
         assert re.search(rf" {column} (PK, )?FK$", block, re.MULTILINE), (child, column)
+
+
+def _readme_section(title: str) -> str:
+    text = (DOCS.parent / "README.md").read_text(encoding="utf-8")
+    return text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_readme_data_model_names_every_table_and_links_the_generated_diagram() -> None:
+    section = _readme_section("Data model")
+    assert "```mermaid" not in section, "the diagram is generated into docs/er-diagram.md: link it"
+    assert "(docs/er-diagram.md)" in section and "(docs/data-dictionary.md)" in section
+    named = set(re.findall(r"\b((?:dim|fact|etl)_[a-z_]+)\b", section))
+    for kind, tables in (("facts", schema.FACTS), ("dimensions", schema.DIMENSIONS), ("ETL", schema.META)):
+        row = re.search(rf"^\| {kind} \| (.*) \|$", section, re.MULTILINE)
+        assert row, kind
+        assert re.findall(r"`(\w+)`", row.group(1)) == [t.name for t in tables]
+    assert named <= set(schema.TABLES), f"not tables: {sorted(named - set(schema.TABLES))}"
