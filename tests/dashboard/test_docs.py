@@ -87,3 +87,22 @@ def test_the_readme_data_model_names_every_table_and_links_the_generated_diagram
         assert row, kind
         assert re.findall(r"`(\w+)`", row.group(1)) == [t.name for t in tables]
     assert named <= set(schema.TABLES), f"not tables: {sorted(named - set(schema.TABLES))}"
+
+
+def _bold_items(text: str, pattern: str) -> list[str]:
+    return re.findall(pattern, text, re.MULTILINE)
+
+
+def test_the_readme_guarantees_summarise_docs_guarantees_promise_by_promise() -> None:
+    """docs/guarantees.md is the one full text; README names each of its promises and limits, in order."""
+    full = (DOCS / "guarantees.md").read_text(encoding="utf-8")
+    table, limits = full.split("\n### What is not promised\n", 1)
+    promises = _bold_items(table, r"^\| \*\*(.+?)\*\* \|")
+    not_promised = _bold_items(limits, r"^- \*\*(.+?)\*\*")
+    assert len(promises) >= 10 and len(not_promised) >= 6
+    section = _readme_section("Guarantees")
+    assert "(docs/guarantees.md)" in section
+    assert "| promise |" not in section, "the full table is docs/guarantees.md"
+    summary, readme_limits = section.split("\nNot promised", 1)
+    assert _bold_items(summary, r"^- \*\*(.+?)\*\*") == promises
+    assert _bold_items(readme_limits, r"^- \*\*(.+?)\*\*") == not_promised
