@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from etl.contracts import BANK_STATEMENTS, LOAN_APPLICATIONS, REPAYMENTS, Column, SourceContract
+from etl.load.warehouse.duckdb import DuckDBWarehouse
 from etl.marts import MARTS
 from etl.model import schema
 from etl.model.relationships import LINEAGE, RELATIONSHIPS
@@ -52,6 +53,30 @@ COLUMN_DESCRIPTIONS = {
     "rows_loaded": "Records loaded into the fact table (0 when the file did not load)",
     "rows_quarantined": "Records written to the quarantine",
     "rows_blank": "Lines with no values (empty, or only whitespace and delimiters): neither loaded nor quarantined",
+}
+
+# Mart columns whose meaning is the same in every mart that has them (the definitions of etl/marts.py).
+MART_COLUMN_DESCRIPTIONS = {
+    "year_month": COLUMN_DESCRIPTIONS["year_month"],
+    "month_start": "First day of year_month",
+    "customer_key": COLUMN_DESCRIPTIONS["customer_key"],
+    "is_inferred": COLUMN_DESCRIPTIONS["is_inferred"],
+    "direction": COLUMN_DESCRIPTIONS["direction"],
+    "approval_rate": "approved / (approved + rejected): pending applications are not decided yet",
+    "loans": "Applications with at least one repayment instalment",
+    "defaulted_loans": "Loans with an instalment paid more than 90 days late or unpaid more than 90 days after "
+    "its due date, as of the latest payment date in the warehouse",
+    "default_rate": "defaulted_loans / loans",
+    "expected_interest": "loan_amount x interest_rate% x loan_term_months / 12 (simple interest) of the row's "
+    "approved applications that carry both a rate and a term",
+    "active_months": "Months with at least one bank-statement transaction",
+    "avg_monthly_inflow": "total_inflow / active_months",
+    "avg_monthly_outflow": "total_outflow / active_months",
+    "salary_regularity": "Months with a salary credit / active months",
+    "betting_share": "Betting debits / all debits",
+    "days_overdrawn": "Distinct days on which a transaction left the balance below zero",
+    "inflow_to_loan": "Average monthly inflow / loan amount of the customer's latest application",
+    "quarantine_rate": "rows_quarantined / rows_in",
 }
 
 HEADER = (
@@ -104,7 +129,37 @@ def data_dictionary() -> str:
         out.append("")
     out += ["## Marts (views)", "", "| view | grain | description |", "|---|---|---|"]
     out += [f"| {m.name} | {m.grain} | {m.description} |" for m in MARTS]
-    return "\n".join(out) + "\n"
+    out += [
+        "",
+        "Column types are the ones DuckDB gives the views (read from `information_schema.columns`); "
+        "PostgreSQL and Redshift may name or size some differently.",
+        "",
+    ]
+    columns = mart_columns()
+    for mart in MARTS:
+        out += [f"### {mart.name} (view)", "", mart.description, "", f"Grain: {mart.grain}.", ""]
+        out += ["| column | type | description |", "|---|---|---|"]
+        for name, sql_type in columns[mart.name]:
+            out.append(f"| {name} | {sql_type} | {MART_COLUMN_DESCRIPTIONS.get(name, '')} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def mart_columns() -> dict[str, list[tuple[str, str]]]:
+    """Each mart view's (column, type) in order, as a scratch in-memory DuckDB warehouse creates them."""
+    warehouse = DuckDBWarehouse(":memory:", memory_limit="256MB")
+    try:
+        warehouse.ensure_schema([])
+        rows = warehouse.query(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_name LIKE 'mart\\_%' ESCAPE '\\' ORDER BY table_name, ordinal_position"
+        )
+    finally:
+        warehouse.close()
+    columns: dict[str, list[tuple[str, str]]] = {mart.name: [] for mart in MARTS}
+    for table, column, sql_type in rows:
+        columns[str(table)].append((str(column), str(sql_type)))
+    return columns
 
 
 def _mermaid_type(sql_type: str) -> str:

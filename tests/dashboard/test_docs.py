@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from etl.docs_gen import data_dictionary, er_diagram, write_docs
+from etl.docs_gen import MART_COLUMN_DESCRIPTIONS, data_dictionary, er_diagram, mart_columns, write_docs
+from etl.load.warehouse.duckdb import DuckDBWarehouse
+from etl.marts import MARTS
 from etl.model import schema
 from etl.quality import data_tests
 
@@ -106,3 +108,26 @@ def test_the_readme_guarantees_summarise_docs_guarantees_promise_by_promise() ->
     summary, readme_limits = section.split("\nNot promised", 1)
     assert _bold_items(summary, r"^- \*\*(.+?)\*\*") == promises
     assert _bold_items(readme_limits, r"^- \*\*(.+?)\*\*") == not_promised
+
+
+def test_every_mart_column_is_documented_with_the_type_the_warehouse_gives_it() -> None:
+    warehouse = DuckDBWarehouse(":memory:", memory_limit="256MB")
+    try:
+        warehouse.ensure_schema([])
+        columns = warehouse.query(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_name LIKE 'mart_%' ORDER BY table_name, ordinal_position"
+        )
+    finally:
+        warehouse.close()
+    text = data_dictionary()
+    assert {table for table, _, _ in columns} == {m.name for m in MARTS}
+    for mart in MARTS:
+        section = text.split(f"\n### {mart.name} (view)\n", 1)[1].split("\n### ", 1)[0]
+        rows = re.findall(r"^\| (\w+) \| ([^|]+) \|", section, re.MULTILINE)
+        assert rows[1:] == [(c, t) for table, c, t in columns if table == mart.name], mart.name
+
+
+def test_every_mart_column_description_names_a_mart_column() -> None:
+    described = {name for columns in mart_columns().values() for name, _ in columns}
+    assert set(MART_COLUMN_DESCRIPTIONS) <= described, sorted(set(MART_COLUMN_DESCRIPTIONS) - described)
