@@ -1,4 +1,5 @@
-"""The committed data dictionary and ER diagram are what `etl docs` generates now."""
+"""The committed data dictionary and ER diagram are what `etl docs` generates now, and README's data model and
+guarantees sections agree with docs/."""
 
 from __future__ import annotations
 
