@@ -39,9 +39,23 @@ def _title(text: str) -> dict[str, Any]:
     return {"Visibility": "VISIBLE", "FormatText": {"PlainText": text}}
 
 
+# Calculated fields live in their own namespace: QuickSight rejects a calculated field that repeats a
+# dataset column's name (mart_data_quality has a row-level quarantine_rate column, the measure of the same
+# name is a ratio of sums), and a visual reading the name would be ambiguous.
+CALCULATED_PREFIX = "calc_"
+
+
+def calculated_name(measure: str) -> str:
+    """The analysis calculated field of a ratio (or multi-column) measure."""
+    return f"{CALCULATED_PREFIX}{measure}"
+
+
 def _measure(spec: Spec, visual: str, dataset: str, name: str) -> dict[str, Any]:
     m = spec["measures"][name]
-    field: dict[str, Any] = {"FieldId": _field_id(visual, name), "Column": _column(dataset, name)}
+    field: dict[str, Any] = {
+        "FieldId": _field_id(visual, name),
+        "Column": _column(dataset, calculated_name(name)),
+    }
     if "den" not in m and len(m["num"]) == 1:
         field["Column"] = _column(dataset, m["num"][0])
         field["AggregationFunction"] = {"SimpleNumericalAggregation": "SUM"}
@@ -59,7 +73,7 @@ def _dimension(spec: Spec, visual: str, dataset: str, column: str) -> dict[str, 
 
 
 def calculated_fields(spec: Spec) -> list[dict[str, str]]:
-    """One calculated field per ratio (or multi-column) measure and dataset that uses it."""
+    """One calculated field `calc_<measure>` per ratio (or multi-column) measure and dataset that uses it."""
     used = sorted(
         {
             (v["dataset"], m)
@@ -74,7 +88,7 @@ def calculated_fields(spec: Spec) -> list[dict[str, str]]:
             continue
         num = " + ".join(f"sum({{{c}}})" for c in m["num"])
         expression = num if "den" not in m else f"({num}) / ({' + '.join(f'sum({{{c}}})' for c in m['den'])})"
-        fields.append({"DataSetIdentifier": dataset, "Name": name, "Expression": expression})
+        fields.append({"DataSetIdentifier": dataset, "Name": calculated_name(name), "Expression": expression})
     return fields
 
 

@@ -56,7 +56,7 @@ def test_definition_has_every_visual_kind_and_filter() -> None:
     }
     assert filtered == {"month_start", "employment_status", "credit_band", "state"}
     expressions = {f["Name"]: f["Expression"] for f in definition["CalculatedFields"]}
-    assert expressions["approval_rate"] == "(sum({approved})) / (sum({approved}) + sum({rejected}))"
+    assert expressions["calc_approval_rate"] == "(sum({approved})) / (sum({approved}) + sum({rejected}))"
     declared = {d["Identifier"] for d in definition["DataSetIdentifierDeclarations"]}
     assert declared == set(arns()) and "lake_quarantine_by_rule" not in declared
 

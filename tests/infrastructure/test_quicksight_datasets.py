@@ -191,3 +191,43 @@ def test_etl_quicksight_accepts_the_output_for_every_declared_mart(
     assert validation_errors("CreateDashboard", request) == ""
     used = {d["Identifier"] for d in request["Definition"]["DataSetIdentifierDeclarations"]}
     assert used <= set(declared)
+
+
+def _column_references(node: Any, parent: dict[str, Any] | None = None) -> list[tuple[dict[str, Any], Any]]:
+    """Every {"DataSetIdentifier", "ColumnName"} in a definition, with the field that holds it."""
+    if isinstance(node, dict):
+        if "ColumnName" in node and "DataSetIdentifier" in node:
+            return [(node, parent)]
+        return [ref for value in node.values() for ref in _column_references(value, node)]
+    if isinstance(node, list):
+        return [ref for value in node for ref in _column_references(value, parent)]
+    return []
+
+
+def test_calculated_fields_do_not_repeat_a_dataset_column_and_visuals_read_them_unambiguously(
+    spec: dict[str, Any], declared: dict[str, list[dict[str, str]]]
+) -> None:
+    # QuickSight rejects a calculated field named like a column of its dataset (mart_data_quality has a
+    # quarantine_rate column); a visual reading that name would get the row-level column, not the ratio.
+    arns = {view: f"arn:aws:quicksight:eu-west-1:123456789012:dataset/{view}" for view in declared}
+    definition = build_create_request(spec, account_id="123456789012", dataset_arns=arns)["Definition"]
+    columns = {view: {c["name"] for c in cols} for view, cols in declared.items()}
+    calculated = {(f["DataSetIdentifier"], f["Name"]) for f in definition["CalculatedFields"]}
+    clashes = sorted((ds, name) for ds, name in calculated if name in columns[ds])
+    assert not clashes, f"calculated fields named like a column of their dataset: {clashes}"
+    refs = _column_references(definition["Sheets"]) + _column_references(definition["FilterGroups"])
+    assert refs
+    for column, field in refs:
+        key = (column["DataSetIdentifier"], column["ColumnName"])
+        if key in calculated:  # an aggregate expression: the visual must not aggregate it again
+            assert "AggregationFunction" not in (field or {}), key
+        else:
+            assert key[1] in columns[key[0]], f"{key}: neither a column nor a calculated field of the dataset"
+    kpi = next(
+        v["KPIVisual"]
+        for s in definition["Sheets"]
+        for v in s["Visuals"]
+        if "KPIVisual" in v and v["KPIVisual"]["VisualId"] == "kpi_quarantine_rate"
+    )
+    value = kpi["ChartConfiguration"]["FieldWells"]["Values"][0]["NumericalMeasureField"]
+    assert (value["Column"]["DataSetIdentifier"], value["Column"]["ColumnName"]) in calculated
