@@ -205,7 +205,8 @@ const DATA = {data};</script>
 </body></html>
 """
 
-# Filters apply to every dataset that has the filter's column; measures are sums or ratios of sums.
+# Filters apply to every dataset that has the filter's column; a visual's `where` restricts its own rows;
+# measures are sums or ratios of sums.
 _SCRIPT = r"""
 (function () {
   "use strict";
@@ -290,6 +291,16 @@ _SCRIPT = r"""
       } else if (s) tests.push(r => r[i] === s);
     }
     return ds.rows.filter(r => tests.every(t => t(r)));
+  }
+
+  // A visual's own `where` ({column: [values]}) keeps only its rows (e.g. money out: the spending rows)
+  function restricted(v, rows) {
+    if (!v.where) return rows;
+    const tests = Object.entries(v.where).map(([c, values]) => {
+      const i = idx(v.dataset, c), allowed = [].concat(values);
+      return r => allowed.includes(r[i]);
+    });
+    return rows.filter(r => tests.every(t => t(r)));
   }
 
   function measure(ds, name, rows) {
@@ -389,7 +400,7 @@ _SCRIPT = r"""
     const cache = {};
     const rowsOf = ds => cache[ds] || (cache[ds] = filtered(ds));
     for (const sheet of SPEC.sheets) for (const v of sheet.visuals) {
-      const rows = rowsOf(v.dataset);
+      const rows = restricted(v, rowsOf(v.dataset));
       if (v.type === "kpi") {
         const el = document.querySelector(`.kpi[data-visual="${v.id}"]`);
         const value = measure(v.dataset, v.measure, rows);

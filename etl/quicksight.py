@@ -241,6 +241,50 @@ def filter_groups(spec: Spec) -> list[dict[str, Any]]:
     return groups
 
 
+def visual_filter_groups(spec: Spec) -> list[dict[str, Any]]:
+    """A visual's own `where` ({column: [values]}): a filter group scoped to that visual only."""
+    local = {name for name, d in spec["datasets"].items() if d.get("local_only")}
+    groups = []
+    for sheet in spec["sheets"]:
+        for v in sheet["visuals"]:
+            if v["dataset"] in local:
+                continue
+            for column, values in sorted(v.get("where", {}).items()):
+                fid = f"where-{v['id']}-{column}".replace("_", "-")
+                flt = {
+                    "CategoryFilter": {
+                        "FilterId": fid,
+                        "Column": _column(v["dataset"], column),
+                        "Configuration": {
+                            "FilterListConfiguration": {
+                                "MatchOperator": "CONTAINS",
+                                "CategoryValues": [
+                                    str(x) for x in ([values] if isinstance(values, str) else values)
+                                ],
+                                "NullOption": "NON_NULLS_ONLY",
+                            }
+                        },
+                    }
+                }
+                scope = {
+                    "SelectedSheets": {
+                        "SheetVisualScopingConfigurations": [
+                            {"SheetId": sheet["id"], "Scope": "SELECTED_VISUALS", "VisualIds": [v["id"]]}
+                        ]
+                    }
+                }
+                groups.append(
+                    {
+                        "FilterGroupId": fid,
+                        "Filters": [flt],
+                        "ScopeConfiguration": scope,
+                        "Status": "ENABLED",
+                        "CrossDataset": "SINGLE_DATASET",
+                    }
+                )
+    return groups
+
+
 def build_definition(spec: Spec, dataset_arns: Mapping[str, str]) -> dict[str, Any]:
     used = sorted({v["dataset"] for v in _visuals(spec)})
     missing = [ds for ds in used if ds not in dataset_arns]
@@ -268,7 +312,7 @@ def build_definition(spec: Spec, dataset_arns: Mapping[str, str]) -> dict[str, A
         "Sheets": sheets,
         "CalculatedFields": calculated_fields(spec),
         "ParameterDeclarations": declarations,
-        "FilterGroups": filter_groups(spec),
+        "FilterGroups": filter_groups(spec) + visual_filter_groups(spec),
     }
 
 

@@ -178,6 +178,30 @@ def test_filters_change_the_kpis_to_the_filtered_sql(page: Any, built: tuple[Env
     assert kpis(page) == before
 
 
+def bars(page: Any, visual: str) -> dict[str, list[Any]]:
+    """{trace name: [(x, y), ...]} of a rendered chart."""
+    traces: dict[str, list[Any]] = page.evaluate(
+        "id => Object.fromEntries(document.getElementById(id).data.map(t => [t.name, t.x.map((x, i) => [x, t.y[i]])]))",
+        f"v-{visual}",
+    )
+    return traces
+
+
+def test_money_out_by_category_has_no_zero_bars(page: Any, built: tuple[Env, Path]) -> None:
+    env = built[0]
+    shown = dict(bars(page, "spend_by_category")["Money out"])
+    sql = dict(
+        env.query(
+            "SELECT category, -SUM(transaction_amount) FROM fact_bank_transaction WHERE direction = 'debit'"
+            " GROUP BY category"
+        )
+    )
+    assert "salary" not in shown  # credits only: no money out
+    assert set(shown) == set(sql)
+    for category, value in shown.items():
+        assert value > 0 and close(value, sql[category]), category
+
+
 def test_screenshots(page: Any) -> None:
     if os.environ.get("ETL_UPDATE_SCREENSHOTS") != "1":
         pytest.skip("set ETL_UPDATE_SCREENSHOTS=1 to refresh docs/img/dashboard-*.png")

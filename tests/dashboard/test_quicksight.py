@@ -53,12 +53,26 @@ def test_definition_has_every_visual_kind_and_filter() -> None:
     filtered = {
         (f["Filters"][0].get("CategoryFilter") or f["Filters"][0]["TimeRangeFilter"])["Column"]["ColumnName"]
         for f in definition["FilterGroups"]
+        if not f["FilterGroupId"].startswith("where-")
     }
     assert filtered == {"month_start", "employment_status", "credit_band", "state"}
     expressions = {f["Name"]: f["Expression"] for f in definition["CalculatedFields"]}
     assert expressions["calc_approval_rate"] == "(sum({approved})) / (sum({approved}) + sum({rejected}))"
     declared = {d["Identifier"] for d in definition["DataSetIdentifierDeclarations"]}
     assert declared == set(arns()) and "lake_quarantine_by_rule" not in declared
+
+
+def test_money_out_by_category_reads_the_spending_rows_only() -> None:
+    # the income rows of a category (salary) have total_spend 0: they must not become a 0 bar
+    groups = {g["FilterGroupId"]: g for g in request()["Definition"]["FilterGroups"]}
+    group = groups["where-spend-by-category-flow"]
+    flt = group["Filters"][0]["CategoryFilter"]
+    assert flt["Column"] == {"DataSetIdentifier": "mart_spend_by_category_month", "ColumnName": "flow"}
+    assert flt["Configuration"]["FilterListConfiguration"]["CategoryValues"] == ["spending"]
+    scope = group["ScopeConfiguration"]["SelectedSheets"]["SheetVisualScopingConfigurations"]
+    assert scope == [
+        {"SheetId": "statements", "Scope": "SELECTED_VISUALS", "VisualIds": ["spend_by_category"]}
+    ]
 
 
 def test_an_invalid_enum_is_reported_offline() -> None:
