@@ -184,6 +184,8 @@ header h1 {{ margin: 0 0 4px; font-size: 22px; }} header p {{ margin: 0; opacity
   padding: 10px 24px; display: flex; flex-wrap: wrap; gap: 14px; align-items: center; font-size: 13px; }}
 .filters select {{ margin-left: 4px; padding: 3px; }}
 .filters button {{ padding: 4px 10px; }}
+.filters .warning {{ color: #a61b1b; font-weight: 600; }}
+.filters select[aria-invalid="true"] {{ outline: 2px solid #d64545; }}
 .sheet {{ padding: 8px 24px 16px; }} .sheet h2 {{ font-size: 18px; margin: 16px 0 10px; }}
 .kpis {{ display: flex; flex-wrap: wrap; gap: 12px; margin-bottom: 12px; }}
 .kpi {{ background: #fff; border-radius: 8px; padding: 12px 16px; min-width: 170px; box-shadow: 0 1px 2px #0002; }}
@@ -196,7 +198,8 @@ header h1 {{ margin: 0 0 4px; font-size: 22px; }} header p {{ margin: 0; opacity
 </style></head>
 <body>
 <header><h1>{title}</h1><p>{description} Generated {generated}.</p></header>
-<div class="filters">{filters}<button id="f-reset" type="button">Reset</button></div>
+<div class="filters">{filters}<button id="f-reset" type="button">Reset</button>
+<span id="f-warning" class="warning" role="alert" hidden></span></div>
 {sheets}
 <script>{plotly}</script>
 <script>const SPEC = {spec};
@@ -396,7 +399,22 @@ _SCRIPT = r"""
             layoutFor(v, {margin: {l: 10, r: 10, t: 40, b: 10}})];
   }
 
+  // A range whose "from" lies after its "to" matches nothing: say so instead of showing 0 and "-"
+  function warnReversedRanges() {
+    const messages = [];
+    for (const f of SPEC.filters) {
+      if (f.type !== "range") continue;
+      const s = state[f.id], reversed = Boolean(s.from && s.to && s.from > s.to);
+      for (const end of ["from", "to"]) document.getElementById(`f-${f.id}-${end}`).setAttribute("aria-invalid", String(reversed));
+      if (reversed) messages.push(`${f.label} "from" (${s.from}) is later than "to" (${s.to}): no data matches. Choose an earlier "from" or a later "to", or press Reset.`);
+    }
+    const el = document.getElementById("f-warning");
+    el.textContent = messages.join(" ");
+    el.hidden = messages.length === 0;
+  }
+
   function render() {
+    warnReversedRanges();
     const cache = {};
     const rowsOf = ds => cache[ds] || (cache[ds] = filtered(ds));
     for (const sheet of SPEC.sheets) for (const v of sheet.visuals) {

@@ -202,6 +202,32 @@ def test_money_out_by_category_has_no_zero_bars(page: Any, built: tuple[Env, Pat
         assert value > 0 and close(value, sql[category]), category
 
 
+def test_a_month_from_after_to_is_reported(page: Any, built: tuple[Env, Path]) -> None:
+    months = [
+        m for (m,) in built[0].query("SELECT DISTINCT year_month FROM mart_loan_segment_monthly ORDER BY 1")
+    ]
+    warning = page.locator("#f-warning")
+    assert warning.is_hidden()
+    try:
+        page.select_option("#f-month-from", months[-1])
+        page.select_option("#f-month-to", months[0])
+        assert warning.is_visible()
+        text = warning.text_content() or ""
+        assert months[-1] in text and months[0] in text and "later than" in text
+        assert page.get_attribute("#f-month-from", "aria-invalid") == "true"
+        page.select_option("#f-month-to", months[-1])  # from = to: one month, no warning
+        assert warning.is_hidden()
+        assert kpis(page)["applications"] == built[0].scalar(
+            "SELECT SUM(applications) FROM mart_loan_segment_monthly WHERE year_month = ?", [months[-1]]
+        )
+        page.select_option("#f-month-to", months[0])
+        assert warning.is_visible()
+    finally:
+        page.click("#f-reset")
+    assert warning.is_hidden()
+    assert page.get_attribute("#f-month-from", "aria-invalid") == "false"
+
+
 def test_screenshots(page: Any) -> None:
     if os.environ.get("ETL_UPDATE_SCREENSHOTS") != "1":
         pytest.skip("set ETL_UPDATE_SCREENSHOTS=1 to refresh docs/img/dashboard-*.png")
