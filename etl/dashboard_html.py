@@ -95,12 +95,14 @@ def render_html(spec: Spec, data: Mapping[str, Dataset], generated_at: datetime)
         kpis = "".join(
             f'<div class="kpi" data-kpi="{html.escape(v["measure"])}" data-visual="{v["id"]}" data-value="">'
             f'<div class="kpi-label">{html.escape(spec["measures"][v["measure"]]["label"])}</div>'
-            '<div class="kpi-value">&ndash;</div></div>'
+            '<div class="kpi-value">&ndash;</div>'
+            f'<div class="filter-note" data-note-for="{v["id"]}" data-ignored-filters="" hidden></div></div>'
             for v in sheet["visuals"]
             if v["type"] == "kpi"
         )
         charts = "".join(
             f'<div class="card {"wide" if v["type"] == "table" else ""}">'
+            f'<div class="filter-note" data-note-for="{v["id"]}" data-ignored-filters="" hidden></div>'
             f'<div class="visual" id="v-{v["id"]}" data-visual="{v["id"]}" data-type="{v["type"]}"></div></div>'
             for v in sheet["visuals"]
             if v["type"] != "kpi"
@@ -195,6 +197,10 @@ header h1 {{ margin: 0 0 4px; font-size: 22px; }} header p {{ margin: 0; opacity
 .card.wide {{ grid-column: 1 / -1; }}
 .visual {{ height: 380px; }} .card.wide .visual {{ height: 520px; }}
 .note {{ font-size: 11px; color: #7b8794; padding: 0 8px 4px; }}
+.filter-note {{ font-size: 12px; color: #8a4b00; background: #fff4e5; border-radius: 4px; padding: 4px 8px;
+  margin: 4px 4px 0; }}
+.kpi .filter-note {{ margin: 6px 0 0; max-width: 200px; }}
+.filter-note[hidden] {{ display: none; }}
 </style></head>
 <body>
 <header><h1>{title}</h1><p>{description} Generated {generated}.</p></header>
@@ -208,8 +214,8 @@ const DATA = {data};</script>
 </body></html>
 """
 
-# Filters apply to every dataset that has the filter's column; a visual's `where` restricts its own rows;
-# measures are sums or ratios of sums.
+# Filters apply to every dataset that has the filter's column (a visual whose dataset lacks the column of a
+# set filter says so); a visual's `where` restricts its own rows; measures are sums or ratios of sums.
 _SCRIPT = r"""
 (function () {
   "use strict";
@@ -413,11 +419,28 @@ _SCRIPT = r"""
     el.hidden = messages.length === 0;
   }
 
+  // A filter whose column a visual's dataset lacks cannot filter it: while such a filter is set, the
+  // visual says so (it shows every month, status, ... of its data), so no one reads it as filtered.
+  function active(f) {
+    const s = state[f.id];
+    return f.type === "range" ? (s.from !== (s.all[0] || "") || s.to !== (s.all[s.all.length - 1] || "")) : s !== "";
+  }
+
+  function noteIgnoredFilters(v) {
+    const ignored = SPEC.filters.filter(f => idx(v.dataset, f.column) < 0 && active(f));
+    const el = document.querySelector(`.filter-note[data-note-for="${v.id}"]`);
+    el.dataset.ignoredFilters = ignored.map(f => f.id).join(",");
+    el.textContent = ignored.length ? `Not filtered by ${ignored.map(f => f.label).join(", ")} (not in this data)` : "";
+    el.title = ignored.length ? "This visual's data has no column for these filters: it shows every value of them." : "";
+    el.hidden = ignored.length === 0;
+  }
+
   function render() {
     warnReversedRanges();
     const cache = {};
     const rowsOf = ds => cache[ds] || (cache[ds] = filtered(ds));
     for (const sheet of SPEC.sheets) for (const v of sheet.visuals) {
+      noteIgnoredFilters(v);
       const rows = restricted(v, rowsOf(v.dataset));
       if (v.type === "kpi") {
         const el = document.querySelector(`.kpi[data-visual="${v.id}"]`);

@@ -97,7 +97,24 @@ def _visuals(spec: Spec) -> list[dict[str, Any]]:
     return [v for s in spec["sheets"] for v in s["visuals"] if v["dataset"] not in local]
 
 
+def ignored_filters(spec: Spec, v: dict[str, Any]) -> list[dict[str, Any]]:
+    """The filters whose column the visual's dataset lacks: they cannot filter it."""
+    columns = spec["datasets"][v["dataset"]]["columns"]
+    return [f for f in spec["filters"] if f.get("quicksight_column", f["column"]) not in columns]
+
+
 def build_visual(spec: Spec, v: dict[str, Any]) -> dict[str, Any]:
+    """The visual; one that some filter cannot filter says so in its subtitle (the controls are on every
+    sheet, and nothing else would tell a reader that the numbers are not filtered)."""
+    visual = _build_visual(spec, v)
+    ignored = ignored_filters(spec, v)
+    if ignored:
+        text = f"Not filtered by {', '.join(f['label'] for f in ignored)} (not in this data)"
+        next(iter(visual.values()))["Subtitle"] = {"Visibility": "VISIBLE", "FormatText": {"PlainText": text}}
+    return visual
+
+
+def _build_visual(spec: Spec, v: dict[str, Any]) -> dict[str, Any]:
     vid, ds = v["id"], v["dataset"]
     wells: dict[str, Any]
     config: dict[str, Any]

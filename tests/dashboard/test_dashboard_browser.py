@@ -202,6 +202,67 @@ def test_money_out_by_category_has_no_zero_bars(page: Any, built: tuple[Env, Pat
         assert value > 0 and close(value, sql[category]), category
 
 
+def notes(page: Any) -> dict[str, str]:
+    """{visual id: ids of the set filters its note says do not apply ('' when the note is hidden)}."""
+    shown: dict[str, str] = page.eval_on_selector_all(
+        ".filter-note",
+        "els => Object.fromEntries(els.map(e => [e.dataset.noteFor, e.hidden ? '' : e.dataset.ignoredFilters]))",
+    )
+    return shown
+
+
+def test_a_filter_a_visual_cannot_apply_is_shown_on_it(page: Any, built: tuple[Env, Path]) -> None:
+    # mart_interest_and_terms has no month, employment status or state: the term chart cannot follow those
+    # filters, and must not look as if it did
+    env, spec = built[0], load_spec()
+    assert set(notes(page).values()) == {""}
+    months = [m for (m,) in env.query("SELECT DISTINCT year_month FROM mart_loan_segment_monthly ORDER BY 1")]
+    try:
+        page.select_option("#f-employment", "Employed")
+        page.select_option("#f-month-from", months[3])
+        shown = notes(page)
+        expected = {
+            v["id"]: ",".join(
+                f["id"]
+                for f in spec["filters"]
+                if f["id"] in {"month", "employment"}
+                and f["column"] not in spec["datasets"][v["dataset"]]["columns"]
+            )
+            for v in visuals(spec)
+        }
+        assert shown == expected
+        assert shown["interest_by_term"] == "month,employment"
+        assert shown["risk_customers"] == "month" and shown["kpi_rows_loaded"] == "month,employment"
+        assert shown["loans_by_state"] == "" and shown["kpi_applications"] == ""
+        note = page.locator('.filter-note[data-note-for="interest_by_term"]')
+        assert note.is_visible()
+        assert "Not filtered by Month, Employment status" in (note.text_content() or "")
+        # what the note says: the chart shows every month and status of its data
+        term_sql = {
+            str(term): n
+            for term, n in env.query(
+                "SELECT loan_term_months, SUM(applications) FROM mart_interest_and_terms GROUP BY 1"
+            )
+        }
+        assert dict(bars(page, "interest_by_term")["Applications"]) == term_sql
+        # a visual the filters apply to is filtered to the SQL and carries no note
+        state_sql = dict(
+            env.query(
+                "SELECT state, SUM(total_loan_amount) FROM mart_loan_segment_monthly"
+                " WHERE employment_status = 'Employed' AND year_month >= ? GROUP BY 1",
+                [months[3]],
+            )
+        )
+        by_state = dict(bars(page, "loans_by_state")["Loan amount requested"])
+        assert set(by_state) == set(state_sql)
+        assert all(close(by_state[k], state_sql[k]) for k in state_sql)
+        page.select_option("#f-band", "Good")  # the term chart has credit_band: still month, employment only
+        assert notes(page)["interest_by_term"] == "month,employment"
+    finally:
+        page.click("#f-reset")
+    assert set(notes(page).values()) == {""}
+
+
 def test_a_month_from_after_to_is_reported(page: Any, built: tuple[Env, Path]) -> None:
     months = [
         m for (m,) in built[0].query("SELECT DISTINCT year_month FROM mart_loan_segment_monthly ORDER BY 1")

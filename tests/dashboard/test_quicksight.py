@@ -75,6 +75,27 @@ def test_money_out_by_category_reads_the_spending_rows_only() -> None:
     ]
 
 
+def test_a_visual_some_filter_cannot_filter_says_so() -> None:
+    spec = load_spec()
+    subtitles = {
+        inner["VisualId"]: inner.get("Subtitle", {}).get("FormatText", {}).get("PlainText", "")
+        for s in request()["Definition"]["Sheets"]
+        for v in s["Visuals"]
+        for inner in v.values()
+    }
+    assert (
+        subtitles["interest_by_term"] == "Not filtered by Month, Employment status, State (not in this data)"
+    )
+    assert subtitles["loans_by_state"] == "" and subtitles["kpi_applications"] == ""
+    assert subtitles["risk_customers"] == "Not filtered by Month (not in this data)"
+    for v in visuals(spec):
+        if v["id"] in subtitles:
+            columns = spec["datasets"][v["dataset"]]["columns"]
+            missing = [f for f in spec["filters"] if f.get("quicksight_column", f["column"]) not in columns]
+            assert bool(subtitles[v["id"]]) == bool(missing), v["id"]
+            assert all(f["label"] in subtitles[v["id"]] for f in missing), v["id"]
+
+
 def test_an_invalid_enum_is_reported_offline() -> None:
     req = copy.deepcopy(request())
     req["Definition"]["FilterGroups"][0]["CrossDataset"] = "EVERYWHERE"
