@@ -3,7 +3,8 @@
 The same spec as the local HTML: sheets, KPI/bar/line/heatmap/table visuals reading the mart datasets
 Terraform creates (one DIRECT_QUERY dataset per mart view), measures as sums or calculated ratios of sums,
 and the four filters as parameters with controls on every sheet; each parameter drives one filter per
-dataset that has the column, so one control filters every visual that can be filtered. Datasets marked
+dataset that has the column, so one control filters every visual that can be filtered (a visual whose
+dataset lacks a filter's column names that filter in its subtitle). Datasets marked
 `local_only` in the spec (read from the local lake) have no QuickSight dataset and are skipped.
 """
 
