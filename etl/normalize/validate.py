@@ -20,7 +20,7 @@ from etl.contracts import Column, SourceContract
 
 MONEY = pa.decimal128(18, 2)
 RATE = pa.decimal128(9, 4)
-MAX_ID_CHARS = 128
+MAX_ID_BYTES = 128
 MAX_TEXT_BYTES = 4096
 # Every rule a quarantined row can name: the validator's, then the reader's and the duplicate check's.
 RULES: tuple[str, ...] = (
@@ -220,13 +220,13 @@ def _quoted(col: Column, text: pa.Array, message: str) -> pa.Array:
 
 
 def _cast_id(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
-    if (pc.max(pc.binary_length(text)).as_py() or 0) <= MAX_ID_CHARS:  # no more characters than bytes
+    # bytes, as Redshift's VARCHAR(128) counts them: 100 x 'é' would fail the whole file's COPY there
+    lengths = pc.binary_length(text)
+    if (pc.max(lengths).as_py() or 0) <= MAX_ID_BYTES:
         return text, []
-    too_long = pc.greater(pc.utf8_length(text), MAX_ID_CHARS)
+    too_long = pc.greater(lengths, MAX_ID_BYTES)
     return text, [
-        _Check(
-            too_long, "out_of_range", col.name, _quote(col, text, f"is longer than {MAX_ID_CHARS} characters")
-        )
+        _Check(too_long, "out_of_range", col.name, _quote(col, text, f"is longer than {MAX_ID_BYTES} bytes"))
     ]
 
 

@@ -49,6 +49,7 @@ def one(**changes: str) -> tuple[list[dict[str, object]], list[dict[str, object]
         ({"loan_term_months": "600"}, "loan_term_months", 600),
         ({"loan_term_months": "1"}, "loan_term_months", 1),
         ({"application_id": "A" * 128}, "application_id", "A" * 128),
+        ({"application_id": "é" * 64}, "application_id", "é" * 64),  # 128 bytes
         ({"loan_purpose": "x" * 4096}, "loan_purpose", "x" * 4096),
         ({"annual_income": "0"}, "annual_income", Decimal("0.00")),
         ({"loan_amount": "0.01"}, "loan_amount", Decimal("0.01")),
@@ -162,7 +163,14 @@ def test_good_row_is_cast_exactly() -> None:
             {"application_id": "A" * 129},
             "out_of_range",
             "application_id",
-            f"application_id '{'A' * 60}' is longer than 128 characters",
+            f"application_id '{'A' * 60}' is longer than 128 bytes",
+        ),
+        # 65 characters but 130 bytes: Redshift's VARCHAR(128) counts bytes
+        (
+            {"application_id": "é" * 65},
+            "out_of_range",
+            "application_id",
+            f"application_id '{'é' * 60}' is longer than 128 bytes",
         ),
         (
             {"loan_purpose": "x" * 4097},
