@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError  # typer vendors Click
 
 from etl import interrupt
 from etl.errors import EtlError, exit_code_of, redact_urls
@@ -242,7 +243,23 @@ def _not_loaded_note(others: list[Path]) -> str:
 def main() -> None:
     interrupt.install()
     try:
-        app()
+        code = app(prog_name="etl", standalone_mode=False)  # usage errors come here: one line, no boxed panel
+    except NoArgsIsHelpError as exc:  # `etl` alone: the help
+        exc.show()
+        sys.exit(exc.exit_code)
+    except UsageError as exc:
+        where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+        err.print(
+            f"[bold red]error:[/] {escape(exc.format_message())}{escape(where)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(exc.exit_code)
+    except ClickException as exc:
+        err.print(f"[bold red]error:[/] {escape(exc.format_message())}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except typer.Abort:  # Ctrl-C where Click itself was waiting
+        pass
     except KeyboardInterrupt:
         pass
     except SystemExit:
@@ -254,6 +271,9 @@ def main() -> None:
             first = redact_urls(lines[0] if lines else "")
             err.print(f"[bold red]error:[/] {type(exc).__name__}: {escape(first)}", highlight=False)
             sys.exit(1)
+    else:
+        if not interrupt.requested():
+            sys.exit(code if isinstance(code, int) else 0)
     err.print("interrupted")
     # Every transaction has been rolled back by now. Leaving at once skips the interpreter's teardown, where
     # DuckDB's bindings print pages of "leaked" warnings when Ctrl-C stopped a statement half way.
