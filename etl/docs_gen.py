@@ -206,7 +206,7 @@ def docs_command(
 
     try:
         paths = write_docs(out_dir)
-    except OSError as exc:
-        raise fail(f"cannot write docs: {exc}", 1) from None
+    except OSError as exc:  # --out names a file or a read-only place: a usage error, as for `etl generate`
+        raise fail(f"cannot write to {out_dir}: {exc.strerror or exc}", 2) from None
     for path in paths:
-        console.print(f"written {path}")
+        console.print(f"written {path}", markup=False, highlight=False)

@@ -578,7 +578,8 @@ def _record_error(result: FileResult, exc: Exception) -> None:
         result.rows_in = result.rows_quarantined = 0
     elif isinstance(exc, OSError):  # our own disk (scratch space, temp files): the same file may load later
         result.status, result.retryable = "failed", True
-        result.error = f"local I/O error: {exc.strerror or exc}"
+        where = f" ({exc.filename})" if exc.filename else ""
+        result.error = f"local I/O error: {exc.strerror or exc}{where}"
     elif isinstance(exc, EtlError):
         result.status, result.error, result.retryable = "failed", exc.message, exc.retryable
     else:  # a defect must fail this file only, never the other files of the run

@@ -294,6 +294,7 @@ def list_command(
     from etl.cli import build_settings, fail, fail_with, out
 
     settings = build_settings(lake=lake)
+    _require_lake(settings.lake)
     try:
         rule = _rule(rule)
         tables = {s: read_quarantine(settings.lake, s, rule=rule, file_id=file_id) for s in _sources(source)}
@@ -317,6 +318,14 @@ def list_command(
         _print_rows(tables, out)
 
 
+def _require_lake(lake: str) -> None:
+    """A local lake that does not exist is a usage error: a typo in --lake must not read as "nothing"."""
+    from etl.cli import fail
+
+    if "://" not in lake and not Path(lake).is_dir():
+        raise fail(f"no lake at {lake}: load files with `etl run` first, or pass --lake", 2)
+
+
 @quarantine_app.command("replay")
 def replay_command(
     lake: LakeOption = None,
@@ -330,6 +339,7 @@ def replay_command(
     from etl.cli import build_settings, fail_with, out
 
     settings = build_settings(lake=lake, warehouse_url=warehouse)
+    _require_lake(settings.lake)
     try:
         plans, report = replay(settings, _sources(source), rule=_rule(rule), file_id=file_id)
     except EtlError as exc:

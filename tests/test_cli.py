@@ -344,3 +344,20 @@ def test_a_duckdb_url_with_options_is_refused(tmp_path: Path) -> None:
         "error: DuckDB warehouse URL 'duckdb:///x.duckdb?threads=1' takes no options: use duckdb:///warehouse.duckdb",
     )
     assert [p.name for p in tmp_path.iterdir()] == ["data"]
+
+
+@pytest.mark.parametrize("command", [["quarantine", "list"], ["quarantine", "replay"]])
+def test_the_quarantine_of_a_lake_that_does_not_exist_is_an_error_not_nothing(
+    tmp_path: Path, command: list[str]
+) -> None:
+    done = etl(*command, "--lake", "typo-lake", cwd=tmp_path)
+    assert (done.returncode, done.stderr.strip()) == (
+        2,
+        "error: no lake at typo-lake: load files with `etl run` first, or pass --lake",
+    )
+
+
+def test_docs_into_a_file_is_a_usage_error_like_generate(tmp_path: Path) -> None:
+    (tmp_path / "docs").write_text("x")
+    done = etl("docs", "--out", "docs", cwd=tmp_path)
+    assert (done.returncode, done.stderr.strip()) == (2, "error: cannot write to docs: File exists")

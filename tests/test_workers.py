@@ -95,3 +95,16 @@ def test_the_arrow_allocator_follows_the_setting(tmp_path: Path, pool: str) -> N
     assert env.run(arrow_memory_pool=pool).exit_code == 0
     assert pa.default_memory_pool().backend_name == pool
     etl.pipeline.use_memory_pool("jemalloc")  # the default, for the tests that follow in this process
+
+
+def test_a_local_io_error_names_the_path_it_hit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = make_env(tmp_path)
+    write(env.data, "bank_statements", "s.csv", f"{STMT_HEADER}\nT1,C1,2023-01-01,-5.00,POS,1.00\n")
+    target = str(tmp_path / "lake" / "curated")
+
+    def denied(*args: object) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", target)
+
+    monkeypatch.setattr(etl.pipeline, "_write_parts", denied)
+    [result] = env.run().files
+    assert (result.status, result.error) == ("failed", f"local I/O error: Permission denied ({target})")
