@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml requirements/dev.lock
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/etl run data --lake lake --warehouse duckdb:///warehouse.duckdb
+	$(BIN)/etl run data/loan_applications data/bank_statements data/repayments --lake lake --warehouse duckdb:///warehouse.duckdb
 
 lint: $(STAMP)
 	$(BIN)/ruff check etl tests

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shlex
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from etl.generate import generate_dataset
@@ -55,3 +58,18 @@ def test_demo_loads_the_sample_and_a_second_run_changes_nothing(env: Env) -> Non
     assert [f.status for f in second.files] == ["skipped_duplicate"] * 3
     assert second.exit_code == 0
     assert {t: env.scalar(f"SELECT COUNT(*) FROM {t}") for t in tables} == counts
+
+
+def test_make_demo_prints_no_note_about_the_samples_readme(tmp_path: Path) -> None:
+    # the recipe of `make demo`, run as it is in a copy of the repository's data/ folder
+    makefile = (DATA.parent / "Makefile").read_text(encoding="utf-8").splitlines()
+    recipe = makefile[makefile.index("demo: $(STAMP)") + 1].strip()
+    assert recipe.startswith("$(BIN)/etl run ")
+    shutil.copytree(DATA, tmp_path / "data")
+    args = shlex.split(recipe.removeprefix("$(BIN)/etl "))
+    done = subprocess.run(
+        [sys.executable, "-m", "etl.cli", *args], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # data/README.md is no input: no "not loaded" note
+    assert "skipped_duplicate" not in done.stdout and done.stdout.count("loaded") >= 3
