@@ -67,6 +67,11 @@ MART_COLUMN_DESCRIPTIONS = {
     "defaulted_loans": "Loans with an instalment paid more than 90 days late or unpaid more than 90 days after "
     "its due date, as of the latest payment date in the warehouse",
     "default_rate": "defaulted_loans / loans",
+    "is_defaulted": "1 when the loan has an instalment paid more than 90 days late or unpaid more than 90 days "
+    "after its due date, as of the latest payment date in the warehouse",
+    "missed_instalments": "Instalments with nothing paid that were due by the latest payment date in the warehouse",
+    "max_days_late": "Most days an instalment was paid after its due date (negative when every one was paid early; "
+    "unpaid instalments count as 0)",
     "expected_interest": "loan_amount x interest_rate% x loan_term_months / 12 (simple interest) of the row's "
     "approved applications that carry both a rate and a term",
     "active_months": "Months with at least one bank-statement transaction",
