@@ -323,8 +323,11 @@ class Pipeline:
             if self._interrupted(exc):
                 raise KeyboardInterrupt from None
             _record_error(result, exc)
-        if result.status != "loaded":  # nothing of it is in the warehouse or the lake, whatever was read
+        if result.status != "loaded":
+            # Nothing of it is in the warehouse, whatever was read: it counts no rows and names no lake object
+            # (an attempt that failed in the warehouse leaves its lake objects for the next one to overwrite).
             result.rows_in = result.rows_loaded = result.rows_quarantined = result.rows_blank = 0
+            result.lake_uri = result.quarantine_uri = None
         result.duration_ms = int((time.perf_counter() - clock) * 1000)
         if result.status in {"rejected", "failed"} and result.file_id:
             self._record_failure(item, result, size, started)

@@ -823,9 +823,10 @@ def test_a_file_that_fails_in_the_warehouse_reports_no_row_loaded(
     # nothing of it reached the warehouse, so it counts no rows: rows_in = rows_loaded + rows_quarantined
     # holds for every file, and no dashboard counts the attempt's quarantined row (the retry will)
     assert (result.status, result.rows_in, result.rows_loaded, result.rows_quarantined) == ("failed", 0, 0, 0)
-    assert env.query("SELECT status, rows_in, rows_loaded, rows_quarantined FROM etl_file_ledger") == [
-        ("failed", 0, 0, 0)
-    ]
+    assert env.query(
+        "SELECT status, rows_in, rows_loaded, rows_quarantined, lake_uri, quarantine_uri FROM etl_file_ledger"
+    ) == [("failed", 0, 0, 0, None, None)]
+    assert (result.lake_uri, result.quarantine_uri) == (None, None)
 
 
 def test_ctrl_c_during_a_warehouse_statement_stops_the_run(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
