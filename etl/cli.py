@@ -240,15 +240,28 @@ def _not_loaded_note(others: list[Path]) -> str:
     return f"note: {len(others)} file(s) not loaded, only .csv files are: {shown}{hint}"
 
 
+def _command_path(args: list[str]) -> str:
+    """`etl quarantine list` for the arguments `quarantine list --rule`: the (sub)commands named first."""
+    path: list[str] = ["etl"]
+    command: Any = typer.main.get_command(app)
+    for word in args:
+        command = getattr(command, "commands", {}).get(word)
+        if command is None:
+            break
+        path.append(word)
+    return " ".join(path)
+
+
 def main() -> None:
     interrupt.install()
     try:
         code = app(prog_name="etl", standalone_mode=False)  # usage errors come here: one line, no boxed panel
-    except NoArgsIsHelpError as exc:  # `etl` alone: the help
-        exc.show()
+    except NoArgsIsHelpError as exc:  # `etl` alone: the help (Typer has printed it already)
+        if exc.format_message():
+            exc.show()
         sys.exit(exc.exit_code)
     except UsageError as exc:
-        where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+        where = f" (see `{exc.ctx.command_path if exc.ctx else _command_path(sys.argv[1:])} --help`)"
         err.print(
             f"[bold red]error:[/] {escape(exc.format_message())}{escape(where)}",
             highlight=False,

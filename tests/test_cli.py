@@ -100,6 +100,10 @@ def test_environment_settings_apply_and_flags_win(tmp_path: Path) -> None:
             "error: Invalid value for '--rows': Input should be greater than or equal to 1",
         ),
         (["nosuch"], "error: No such command 'nosuch'. (see `etl --help`)"),
+        (
+            ["quarantine", "list", "--rule"],
+            "error: Option '--rule' requires an argument. (see `etl quarantine list --help`)",
+        ),
     ],
 )
 def test_usage_and_configuration_errors_exit_2_with_one_line(
@@ -336,9 +340,10 @@ def test_a_lake_that_is_a_file_is_refused_before_a_warehouse_is_created(tmp_path
     assert done.returncode == 2 and not (tmp_path / "warehouse.duckdb").exists()
 
 
-def test_a_duckdb_url_with_options_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["run", "quality", "dashboard"])
+def test_a_duckdb_url_with_options_is_refused(tmp_path: Path, command: str) -> None:
     (tmp_path / "data").mkdir()
-    done = etl("run", "--warehouse", "duckdb:///x.duckdb?threads=1", cwd=tmp_path)
+    done = etl(command, "--warehouse", "duckdb:///x.duckdb?threads=1", cwd=tmp_path)
     assert (done.returncode, done.stderr.strip().splitlines()[-1]) == (
         2,
         "error: DuckDB warehouse URL 'duckdb:///x.duckdb?threads=1' takes no options: use duckdb:///warehouse.duckdb",
@@ -361,3 +366,9 @@ def test_docs_into_a_file_is_a_usage_error_like_generate(tmp_path: Path) -> None
     (tmp_path / "docs").write_text("x")
     done = etl("docs", "--out", "docs", cwd=tmp_path)
     assert (done.returncode, done.stderr.strip()) == (2, "error: cannot write to docs: File exists")
+
+
+def test_etl_alone_prints_the_help_and_nothing_on_stderr(tmp_path: Path) -> None:
+    done = etl(cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr == ""
+    assert "Credit-risk ETL" in done.stdout and "run" in done.stdout

@@ -19,6 +19,8 @@ from etl.model.schema import TableSpec
 def path_of(url: str) -> str:
     """duckdb:///relative.duckdb, duckdb:////abs/path.duckdb, duckdb:///:memory:"""
     path = url.split(":", 1)[1].removeprefix("//")
+    if "?" in path:  # it would be part of the file's name, and the options would do nothing
+        raise ConfigError(f"DuckDB warehouse URL {url!r} takes no options: use duckdb:///warehouse.duckdb")
     return path[1:] if path.startswith("/") else path
 
 
@@ -50,10 +52,6 @@ class DuckDBWarehouse(Warehouse):
         path = path_of(url)
         if not path:
             raise ConfigError(f"warehouse URL {url!r} names no file: use duckdb:///warehouse.duckdb")
-        if "?" in path:  # it would be part of the file's name, and the options would do nothing
-            raise ConfigError(
-                f"DuckDB warehouse URL {url!r} takes no options: use duckdb:///warehouse.duckdb"
-            )
         return cls(path, memory_limit=memory_limit)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
