@@ -104,3 +104,10 @@ def test_row_level_tests_share_one_query_per_table() -> None:
 def test_the_documented_run_report_counts_the_real_suite(doc: str) -> None:
     text = (Path(__file__).parent.parent / doc).read_text(encoding="utf-8")
     assert f'"data_tests": {{"passed": {len(data_tests())}, "not_passed": []}}' in text
+
+
+def test_the_readme_table_names_every_kind_of_data_test() -> None:
+    text = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Data tests", 1)[1].split("\n## ", 1)[0]
+    kinds = {line.split("|")[1].strip() for line in section.splitlines() if line.startswith("| ")} - {"kind"}
+    assert kinds == {t.test_type for t in data_tests()}
