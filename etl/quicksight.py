@@ -247,16 +247,18 @@ def filter_groups(spec: Spec) -> list[dict[str, Any]]:
                         },
                     }
                 }
-            groups.append(
-                {
-                    "FilterGroupId": fid,
-                    "Filters": [flt],
-                    "ScopeConfiguration": scope,
-                    "Status": "ENABLED",
-                    "CrossDataset": "SINGLE_DATASET",
-                }
-            )
+            groups.append(_filter_group(fid, flt, scope))
     return groups
+
+
+def _filter_group(fid: str, flt: dict[str, Any], scope: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "FilterGroupId": fid,
+        "Filters": [flt],
+        "ScopeConfiguration": scope,
+        "Status": "ENABLED",
+        "CrossDataset": "SINGLE_DATASET",
+    }
 
 
 def visual_filter_groups(spec: Spec) -> list[dict[str, Any]]:
@@ -291,15 +293,7 @@ def visual_filter_groups(spec: Spec) -> list[dict[str, Any]]:
                         ]
                     }
                 }
-                groups.append(
-                    {
-                        "FilterGroupId": fid,
-                        "Filters": [flt],
-                        "ScopeConfiguration": scope,
-                        "Status": "ENABLED",
-                        "CrossDataset": "SINGLE_DATASET",
-                    }
-                )
+                groups.append(_filter_group(fid, flt, scope))
     return groups
 
 
