@@ -72,9 +72,9 @@ def run(
             err.print(f"warning: no .csv file found in {', '.join(str(p) for p in inputs)}", markup=False)
         if others := not_loaded(inputs):
             err.print(_not_loaded_note(others), markup=False, highlight=False, soft_wrap=True)
-        lake_ = open_lake(settings)  # a bad lake is refused before a warehouse is created
+        opened_lake = open_lake(settings)  # a bad lake is refused before a warehouse is created
         with open_warehouse(settings) as wh, _progress(enabled=not as_json) as progress:
-            pipeline = Pipeline(settings, lake_, wh, progress=progress)
+            pipeline = Pipeline(settings, opened_lake, wh, progress=progress)
             report = pipeline.run(files)
     except EtlError as exc:
         raise fail_with(exc) from None
