@@ -19,8 +19,9 @@ SMALL_DIMENSIONS = {"dim_date", "dim_credit_band", "dim_transaction_category"}
 
 
 def bytewise(column: str, dialect: Dialect) -> str:
-    """`column` compared byte by byte, as DuckDB and Redshift compare text; PostgreSQL uses the database's
-    collation (en-US ICU puts `a2` before `B1`), so a tie broken by an id would differ between backends."""
+    """`column` compared byte by byte, as DuckDB and Redshift (its default, case-sensitive collation) compare
+    text; PostgreSQL uses the database's collation (en-US ICU puts `a2` before `B1`), so a tie broken by an id
+    would differ between backends."""
     return f'{column} COLLATE "C"' if dialect == "postgres" else column
 
 
