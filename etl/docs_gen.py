@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from etl.contracts import BANK_STATEMENTS, LOAN_APPLICATIONS, REPAYMENTS, Column, SourceContract
-from etl.load.warehouse.duckdb import DuckDBWarehouse
 from etl.marts import MARTS
 from etl.model import schema
 from etl.model.relationships import LINEAGE, RELATIONSHIPS
@@ -152,6 +151,8 @@ def data_dictionary() -> str:
 
 def mart_columns() -> dict[str, list[tuple[str, str]]]:
     """Each mart view's (column, type) in order, as a scratch in-memory DuckDB warehouse creates them."""
+    from etl.load.warehouse.duckdb import DuckDBWarehouse  # only here: the CLI imports this module at start
+
     warehouse = DuckDBWarehouse(":memory:", memory_limit="256MB")
     try:
         warehouse.ensure_schema([])
