@@ -93,8 +93,13 @@ def calculated_fields(spec: Spec) -> list[dict[str, str]]:
     return fields
 
 
+def _local_datasets(spec: Spec) -> set[str]:
+    """Datasets read from the local lake: no QuickSight dataset, so their visuals are left out."""
+    return {name for name, d in spec["datasets"].items() if d.get("local_only")}
+
+
 def _visuals(spec: Spec) -> list[dict[str, Any]]:
-    local = {name for name, d in spec["datasets"].items() if d.get("local_only")}
+    local = _local_datasets(spec)
     return [v for s in spec["sheets"] for v in s["visuals"] if v["dataset"] not in local]
 
 
@@ -263,7 +268,7 @@ def _filter_group(fid: str, flt: dict[str, Any], scope: dict[str, Any]) -> dict[
 
 def visual_filter_groups(spec: Spec) -> list[dict[str, Any]]:
     """A visual's own `where` ({column: [values]}): a filter group scoped to that visual only."""
-    local = {name for name, d in spec["datasets"].items() if d.get("local_only")}
+    local = _local_datasets(spec)
     groups = []
     for sheet in spec["sheets"]:
         for v in sheet["visuals"]:
@@ -303,7 +308,7 @@ def build_definition(spec: Spec, dataset_arns: Mapping[str, str]) -> dict[str, A
     if missing:
         raise QuickSightError(f"no QuickSight dataset ARN for {', '.join(missing)}")
     declarations, controls = _parameters(spec)
-    local = {name for name, d in spec["datasets"].items() if d.get("local_only")}
+    local = _local_datasets(spec)
     sheets = []
     for sheet in spec["sheets"]:
         sheet_controls = [
