@@ -322,7 +322,7 @@ def _require_lake(lake: str) -> None:
     """A local lake that does not exist is a usage error: a typo in --lake must not read as "nothing"."""
     from etl.cli import fail
 
-    if "://" not in lake and not Path(lake).is_dir():
+    if not lake.startswith("s3://") and not Path(lake).is_dir():
         raise fail(f"no lake at {lake}: load files with `etl run` first, or pass --lake", 2)
 
 
