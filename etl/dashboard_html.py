@@ -136,7 +136,7 @@ def render_html(spec: Spec, data: Mapping[str, Dataset], generated_at: datetime)
 def write_dashboard(settings: Any, out: Path, spec: Spec | None = None) -> Path:
     """Query the warehouse of `settings` and write the dashboard HTML to `out`."""
     from etl.load.warehouse import open_warehouse
-    from etl.marts import ensure_marts
+    from etl.model.marts import ensure_marts
 
     spec = spec or load_spec()
     lake = str(settings.lake)

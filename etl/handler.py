@@ -36,8 +36,8 @@ from pydantic import ValidationError
 from etl.aws.events import ObjectRef, StoppedTask, parse_event, route_source, task_command
 from etl.contracts import SOURCE_ORDER, source_from_folder
 from etl.errors import ConfigError, EtlError
+from etl.extract.s3 import open_s3_object
 from etl.load.lake import open_lake
-from etl.load.s3lake import open_s3_object
 from etl.load.warehouse import open_warehouse
 from etl.notify import publish_summary
 from etl.pipeline import Pipeline, RunReport, SourceFile

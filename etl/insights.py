@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from etl.errors import EtlError
-from etl.marts import divide
+from etl.model.marts import divide
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def insights_command(
     from etl.cli import build_settings, fail, fail_with
     from etl.cli import out as console
     from etl.load.warehouse import open_warehouse
-    from etl.marts import ensure_marts
+    from etl.model.marts import ensure_marts
 
     settings = build_settings(warehouse_url=warehouse)
     try:

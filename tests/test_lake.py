@@ -5,7 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from etl.load.lake import _HOST, LocalLake, sweep_dead_scratch
+from etl.load.lake import LocalLake, sweep_dead_scratch
+from etl.load.lake.base import HOST_TAG
 
 
 def test_only_scratch_of_dead_loaders_on_this_host_is_swept(tmp_path: Path) -> None:
@@ -15,8 +16,8 @@ def test_only_scratch_of_dead_loaders_on_this_host_is_swept(tmp_path: Path) -> N
     dead_pid = int(dead.stdout)
     parent = tmp_path / ".work"
     folders = {
-        "dead": parent / f"etl-abc123-{_HOST}.{dead_pid}-x1",
-        "alive": parent / f"etl-abc123-{_HOST}.{os.getpid()}-x2",
+        "dead": parent / f"etl-abc123-{HOST_TAG}.{dead_pid}-x1",
+        "alive": parent / f"etl-abc123-{HOST_TAG}.{os.getpid()}-x2",
         "other_host": parent / f"etl-abc123-otherhost.{dead_pid}-x3",
         "unrelated": parent / "notes",
     }
@@ -32,5 +33,5 @@ def test_workspace_is_removed_and_names_its_owner(tmp_path: Path) -> None:
     lake = LocalLake(tmp_path / "lake")
     with lake.workspace("0123456789abcdef") as work:
         (work / "fact.parquet").write_bytes(b"x")
-        assert work.name.startswith(f"etl-0123456789ab-{_HOST}.{os.getpid()}-")
+        assert work.name.startswith(f"etl-0123456789ab-{HOST_TAG}.{os.getpid()}-")
     assert not work.exists()

@@ -8,21 +8,12 @@ PostgreSQL 15 and Redshift: MERGE, window functions, UPDATE ... FROM, no CTEs in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from etl.model import schema
+from etl.model.dialect import Dialect, bytewise
 from etl.model.schema import TableSpec
 
-Dialect = Literal["duckdb", "postgres", "redshift"]
-
 SMALL_DIMENSIONS = {"dim_date", "dim_credit_band", "dim_transaction_category"}
-
-
-def bytewise(column: str, dialect: Dialect) -> str:
-    """`column` compared byte by byte, as DuckDB and Redshift (its default, case-sensitive collation) compare
-    text; PostgreSQL uses the database's collation (en-US ICU puts `a2` before `B1`), so a tie broken by an id
-    would differ between backends."""
-    return f'{column} COLLATE "C"' if dialect == "postgres" else column
 
 
 @dataclass(frozen=True)

@@ -355,7 +355,7 @@ def _key_of(record: dict[str, Any]) -> str:
 @duckdb_only
 def test_a_failed_file_is_redelivered_alone(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
     from etl.errors import LakeError
-    from etl.load.s3lake import S3Lake
+    from etl.load.lake.s3 import S3Lake
 
     publish = S3Lake.publish
 

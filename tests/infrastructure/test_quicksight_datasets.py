@@ -1,7 +1,7 @@
 """The QuickSight datasets Terraform declares agree with the real mart views and the dashboard.
 
 Three pieces were written apart and must not drift:
-- `etl/marts.py` (MARTS): the `mart_*` views the warehouse creates (`Warehouse.ensure_schema`);
+- `etl/model/marts.py` (MARTS): the `mart_*` views the warehouse creates (`Warehouse.ensure_schema`);
 - `infrastructure/quicksight_marts.tf` (`local.mart_columns`): one direct-query dataset per view, whose
   physical-table input columns QuickSight needs declared up front;
 - `dashboard/spec.json` + `etl/quicksight.py`: the dashboard that reads those datasets through the ARNs of
@@ -22,7 +22,7 @@ import pytest
 
 from etl.load.lake import LocalLake
 from etl.load.warehouse import open_warehouse
-from etl.marts import MARTS
+from etl.model.marts import MARTS
 from etl.pipeline import Pipeline
 from etl.quicksight import build_create_request, validation_errors
 from etl.settings import Settings

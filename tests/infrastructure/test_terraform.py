@@ -14,7 +14,7 @@ import yaml
 from etl.aws.events import ObjectRef
 from etl.aws.events import task_command
 from etl.handler import run_task_request
-from etl.marts import MARTS
+from etl.model.marts import MARTS
 from etl.settings import Settings
 
 from .hcl import (

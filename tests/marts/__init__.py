@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from etl.load.warehouse import open_warehouse
-from etl.marts import ensure_marts
+from etl.model.marts import ensure_marts
 from etl.pipeline import RunReport
 from etl.settings import Settings
 from tests.helpers import Env

@@ -20,8 +20,8 @@ import psycopg
 import pytest
 import sqlglot
 
-from etl.load.sql import Dialect
-from etl.marts import MARTS, Mart, _div, create_view_sql
+from etl.model.dialect import Dialect
+from etl.model.marts import MARTS, Mart, _div, create_view_sql
 from tests.helpers import REPAY_HEADER, STMT_HEADER, write
 from tests.marts import Marts, loaded_warehouse
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from etl.load.warehouse import open_warehouse
-from etl.marts import MARTS, create_view_sql, ensure_marts
+from etl.model.marts import MARTS, create_view_sql, ensure_marts
 from tests.marts import Marts, loaded_warehouse
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -16,9 +16,11 @@ import pyarrow as pa
 
 from etl.contracts import SourceName
 from etl.errors import EtlError, WarehouseError
-from etl.load.sql import Dialect, SqlBuilder
+from etl.load.sql import SqlBuilder
 from etl.model import schema
+from etl.model.dialect import Dialect
 from etl.model.keys import UNKNOWN_CUSTOMER_KEY
+from etl.model.marts import MARTS, create_view_sql, ensure_marts
 from etl.model.schema import TableSpec
 
 
@@ -163,9 +165,7 @@ class Warehouse(abc.ABC):
                     "INSERT INTO dim_customer (customer_key, customer_id, is_inferred, application_count, updated_at) "
                     f"VALUES ({UNKNOWN_CUSTOMER_KEY}, '(unknown)', TRUE, 0, CURRENT_TIMESTAMP)"
                 )
-            from etl.marts import ensure_marts  # marts read every table: created after them, same transaction
-
-            ensure_marts(self)
+            ensure_marts(self)  # marts read every table: created after them, same transaction
             self.execute("DELETE FROM etl_schema_version")
             self.execute(
                 f"INSERT INTO etl_schema_version (digest, applied_at) VALUES ({self.sql.param}, CURRENT_TIMESTAMP)",
@@ -192,8 +192,6 @@ class Warehouse(abc.ABC):
 
     def schema_digest(self, seeds: Sequence[tuple[TableSpec, pa.Table]]) -> str:
         """SHA-256 of everything ensure_schema would run here: the DDL, the seed rows and the mart views."""
-        from etl.marts import MARTS, create_view_sql
-
         digest = hashlib.sha256(self.dialect.encode())
         for statement in self.sql.ddl():
             digest.update(statement.encode())
@@ -207,8 +205,6 @@ class Warehouse(abc.ABC):
     def schema_is(self, digest: str) -> bool:
         """Whether the warehouse's schema was last set up by exactly `digest` and every table and mart view
         it made is still there (one dropped by hand is made again by the next load)."""
-        from etl.marts import MARTS
-
         present = {
             str(name).lower()
             for (name,) in self.query(

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from etl.load.sql import Dialect, bytewise
+from etl.model.dialect import Dialect, bytewise
 
 UNKNOWN = "(unknown)"
 
