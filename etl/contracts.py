@@ -1,6 +1,9 @@
-"""Source contracts kept as data: the columns each source must and may have, their types and their rules.
+"""The sources, as data in one registry: name, folder aliases, contract (columns, types, rules), cross-field
+rules, fact table, natural key, how its rows relate to customers, and the load order.
 
-Every SQL identifier the product emits for a source comes from here; nothing in a CSV header ever reaches SQL.
+Nothing outside this module and each source's own builder branches on a source name: the pipeline, the
+warehouse and the tools read what they need from a source's `SourceContract`. Every SQL identifier the
+product emits for a source comes from here; nothing in a CSV header ever reaches SQL.
 """
 
 from __future__ import annotations
@@ -13,20 +16,10 @@ from typing import Literal
 Kind = Literal["id", "text", "money", "rate", "int", "date", "enum"]
 
 SourceName = Literal["loan_applications", "bank_statements", "repayments"]
-SOURCES: tuple[SourceName, ...] = ("loan_applications", "bank_statements", "repayments")
-
-# Folder names accepted for each source (the original challenge layout used singular names).
-SOURCE_ALIASES: dict[str, SourceName] = {
-    "loan_applications": "loan_applications",
-    "loan_application": "loan_applications",
-    "bank_statements": "bank_statements",
-    "customer_bank_statement": "bank_statements",
-    "customer_bank_statements": "bank_statements",
-    "bank_statement": "bank_statements",
-    "repayments": "repayments",
-    "repayment": "repayments",
-    "loan_repayments": "repayments",
-}
+# How a source's rows relate to dim_customer: applications define customers (type 1 attributes, history);
+# statements name theirs (unknown ones become inferred members); repayments belong to their application's
+# customer, else to the one their file names (inferred too), else to the unknown member.
+CustomerRole = Literal["defines", "infers", "infers_via_application"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +34,7 @@ class Column:
     # enum: canonical value by normalised spelling (lower case, no spaces, dashes or underscores)
     allowed: dict[str, str] = field(default_factory=dict)
     description: str = ""
+    masked: bool = False  # hidden (letters x, digits 9) everywhere it is stored when masking is on
 
     def range_text(self) -> str:
         if self.nonzero:
@@ -54,11 +48,36 @@ class Column:
 
 
 @dataclass(frozen=True)
+class NotBefore:
+    """Cross-field rule `date_order`: `column` may not be earlier than `reference` (both dates)."""
+
+    column: str
+    reference: str
+    rule: str = "date_order"
+
+
+@dataclass(frozen=True)
 class SourceContract:
     name: SourceName
     key: str
     fact_table: str
     columns: tuple[Column, ...]
+    aliases: tuple[str, ...] = ()  # other folder names for the source (the original challenge's layout)
+    checks: tuple[NotBefore, ...] = ()  # cross-field rules, after each column's own
+    customers: CustomerRole = "infers"
+
+    @property
+    def folders(self) -> tuple[str, ...]:
+        """Every folder name that means this source."""
+        return (self.name, *self.aliases)
+
+    @property
+    def date_columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.kind == "date")
+
+    @property
+    def masked_columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.masked)
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -91,6 +110,9 @@ LOAN_APPLICATIONS = SourceContract(
     name="loan_applications",
     key="application_id",
     fact_table="fact_loan_application",
+    aliases=("loan_application",),
+    customers="defines",
+    checks=(NotBefore("decision_date", "loan_application_date"),),
     columns=(
         Column("application_id", "id", description="Natural key of the application"),
         Column("customer_id", "id", description="Natural key of the customer"),
@@ -123,12 +145,14 @@ BANK_STATEMENTS = SourceContract(
     name="bank_statements",
     key="transaction_id",
     fact_table="fact_bank_transaction",
+    aliases=("customer_bank_statement", "customer_bank_statements", "bank_statement"),
+    customers="infers",
     columns=(
         Column("transaction_id", "id"),
         Column("customer_id", "id"),
         Column("transaction_date", "date"),
         Column("transaction_amount", "money", nonzero=True, description="Credit > 0, debit < 0"),
-        Column("narration", "text", description="Free text from the bank"),
+        Column("narration", "text", description="Free text from the bank", masked=True),
         Column("balance", "money", description="Balance after the transaction (may be negative)"),
         Column("channel", "text", required=False),
     ),
@@ -138,6 +162,8 @@ REPAYMENTS = SourceContract(
     name="repayments",
     key="repayment_id",
     fact_table="fact_repayment",
+    aliases=("repayment", "loan_repayments"),
+    customers="infers_via_application",
     columns=(
         Column("repayment_id", "id"),
         Column("application_id", "id"),
@@ -151,12 +177,13 @@ REPAYMENTS = SourceContract(
     ),
 )
 
-CONTRACTS: dict[SourceName, SourceContract] = {
-    c.name: c for c in (LOAN_APPLICATIONS, BANK_STATEMENTS, REPAYMENTS)
-}
-
-# Load order: applications first so that statements and repayments find their customers.
+# The registry, in load order: applications first, so that statements and repayments find their customers.
+REGISTRY: tuple[SourceContract, ...] = (LOAN_APPLICATIONS, BANK_STATEMENTS, REPAYMENTS)
+CONTRACTS: dict[SourceName, SourceContract] = {c.name: c for c in REGISTRY}
+SOURCES: tuple[SourceName, ...] = tuple(c.name for c in REGISTRY)
 SOURCE_ORDER: dict[str, int] = {name: i for i, name in enumerate(SOURCES)}
+# Folder names accepted for each source, its own name included.
+SOURCE_ALIASES: dict[str, SourceName] = {folder: c.name for c in REGISTRY for folder in c.folders}
 
 
 def normalise_header(name: str) -> str:
@@ -166,3 +193,14 @@ def normalise_header(name: str) -> str:
 
 def source_from_folder(folder: str) -> SourceName | None:
     return SOURCE_ALIASES.get(folder.strip().lower())
+
+
+def load_order(source: str | None) -> int:
+    """Position of `source` in the load order; files of no known source come last."""
+    return SOURCE_ORDER.get(source or "", len(SOURCES))
+
+
+def source_list(*, prefix: str = "", suffix: str = "") -> str:
+    """`loan_applications, bank_statements or repayments` (each with `prefix` and `suffix`): for messages."""
+    names = [f"{prefix}{name}{suffix}" for name in SOURCES]
+    return ", ".join(names[:-1]) + f" or {names[-1]}"

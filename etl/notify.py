@@ -1,6 +1,7 @@
-"""Publish a run summary to SNS and/or a Slack incoming webhook.
+"""Publish a run summary to SNS and/or a Slack incoming webhook: one path for `etl run` and the Lambda.
 
-`format_summary` is pure. `publish_summary` never raises: a notification that fails is logged as a warning
+`notify_run` is what both call: it finds the channels the settings name (the Slack webhook directly, or from
+its Secrets Manager secret) and publishes. `format_summary` is pure. `publish_summary` never raises: a notification that fails is logged as a warning
 and the run goes on. The webhook URL is a secret (whoever has it can post), so it never appears in a log
 line, an exception message or the summary itself.
 
@@ -20,7 +21,12 @@ import urllib.request
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from etl.settings import Settings
+
+if TYPE_CHECKING:
+    import boto3
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +90,63 @@ def publish_summary(
             reason = _redact(_describe(exc), slack_webhook_url)
             logger.warning("run summary not posted to the Slack webhook: %s", reason)
     return sent
+
+
+def notify_run(
+    report: Mapping[str, Any], settings: Settings, *, session: boto3.Session | None = None
+) -> list[str]:
+    """Send the run summary to the channels `settings` name; never raises (see `publish_summary`).
+
+    `session` is the boto3 session for SNS and Secrets Manager (a default one when SNS or the secret is
+    configured and none is given).
+    """
+    if not (settings.sns_topic_arn or settings.slack_webhook_url or settings.slack_webhook_secret_arn):
+        return []
+    if session is None:
+        import boto3  # only when an AWS channel is configured
+
+        session = boto3.Session()
+    webhook = slack_webhook(settings, session)
+    if not settings.sns_topic_arn and not webhook:
+        return []
+    return publish_summary(
+        report,
+        topic_arn=settings.sns_topic_arn,
+        slack_webhook_url=webhook,
+        sns_client=session.client("sns") if settings.sns_topic_arn else None,
+    )
+
+
+def slack_webhook(settings: Settings, session: boto3.Session) -> str | None:
+    """The Slack webhook URL: the setting itself, or what its secret holds; None (with a warning) when the
+    secret cannot be read or holds none."""
+    if settings.slack_webhook_url is not None:
+        return settings.slack_webhook_url.get_secret_value()
+    if not settings.slack_webhook_secret_arn:
+        return None
+    try:
+        secret = session.client("secretsmanager").get_secret_value(SecretId=settings.slack_webhook_secret_arn)
+    except Exception as exc:  # a missing notification channel must not fail the load
+        logger.warning("Slack webhook secret unreadable, no Slack summary: %s", type(exc).__name__)
+        return None
+    url = webhook_from_secret(str(secret.get("SecretString") or ""))
+    if url is None:
+        logger.warning("Slack webhook secret holds no URL (a URL, or JSON with 'url'), no Slack summary")
+    return url
+
+
+def webhook_from_secret(text: str) -> str | None:
+    """The webhook URL a secret holds: the URL itself, or JSON `{"url": ...}` / `{"webhook_url": ...}`.
+    None for anything else; it is read after the files are committed, so it must not raise."""
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return None
+        found = value.get("url") or value.get("webhook_url") if isinstance(value, dict) else None
+        text = found.strip() if isinstance(found, str) else ""
+    return text or None
 
 
 def post_webhook(url: str, body: bytes, headers: Mapping[str, str]) -> int:

@@ -3,14 +3,16 @@ ranges and ledger reconciliation. Each query counts failing rows; results are st
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from etl.contracts import APPLICATION_STATUSES, EMPLOYMENT_STATUSES
-from etl.load.warehouse.base import Warehouse
+from etl.load.warehouse import Warehouse, open_warehouse
 from etl.model import schema
 from etl.model.relationships import LINEAGE, RELATIONSHIPS, Relationship, Severity
+from etl.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -197,3 +199,10 @@ def run_data_tests(warehouse: Warehouse, run_id: str, checked_at: datetime) -> l
         ]
     )
     return results
+
+
+def check_warehouse(settings: Settings) -> list[DataTestResult]:
+    """Run the whole suite against the warehouse of `settings` (it must exist) and record it: `etl quality`."""
+    with open_warehouse(settings, must_exist=True) as warehouse:
+        checked_at = datetime.now(UTC).replace(tzinfo=None)
+        return run_data_tests(warehouse, f"quality-{uuid.uuid4().hex[:8]}", checked_at)

@@ -29,21 +29,23 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import re
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-import typer
 
-from etl.contracts import CONTRACTS, SOURCES, SourceContract, SourceName, source_from_folder
-from etl.errors import ConfigError, EtlError
+from etl.contracts import CONTRACTS, SOURCES, SourceContract, SourceName, source_from_folder, source_list
+from etl.errors import ConfigError
+from etl.extract.discover import SourceFile
+from etl.load.warehouse import Warehouse
+from etl.normalize.validate import RULES
+from etl.pipeline import RunReport, open_pipeline
+from etl.settings import Settings
 
 REPLAY_DIR = "replays"
 NOT_REPLAYABLE = {
@@ -54,13 +56,6 @@ NOT_REPLAYABLE = {
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 KEY_BATCH = 500  # bound parameters per IN list
-SUMMARY_COLUMNS = ("source", "file_id", "source_uri", "rule", "rows")
-
-quarantine_app = typer.Typer(
-    no_args_is_help=True,
-    add_completion=False,
-    help="Quarantined rows: list them by file and rule, replay them after the rule or the data was fixed.",
-)
 
 
 # ---- reading the quarantine ---------------------------------------------------------------------------------
@@ -196,22 +191,18 @@ def plan_replay(
 
 
 def replay(
-    settings: Any,
+    settings: Settings,
     sources: Sequence[SourceName],
     *,
     rule: str | None = None,
     file_id: str | None = None,
-) -> tuple[list[ReplayPlan], Any]:
+) -> tuple[list[ReplayPlan], RunReport]:
     """Replay the selected quarantined rows of each source through the normal Pipeline; (plans, RunReport)."""
-    from etl.load.lake import open_lake
-    from etl.load.warehouse import open_warehouse
-    from etl.pipeline import Pipeline, SourceFile
-
     replay_root = Path(settings.lake) / REPLAY_DIR
     plans: list[ReplayPlan] = []
     files: list[SourceFile] = []
-    with open_warehouse(settings, must_exist=True) as warehouse:  # its quarantine came from a load
-        pipeline = Pipeline(settings, open_lake(settings), warehouse)
+    with open_pipeline(settings, must_exist=True) as pipeline:  # its quarantine came from a load
+        warehouse = pipeline.warehouse
         pipeline.prepare()
         for source in sources:
             contract = CONTRACTS[source]
@@ -233,7 +224,9 @@ def _opener(content: bytes) -> Callable[[], BinaryIO]:
     return lambda: io.BytesIO(content)
 
 
-def _keys_loaded_by_ordinary_files(warehouse: Any, contract: SourceContract, keys: list[Any]) -> set[str]:
+def _keys_loaded_by_ordinary_files(
+    warehouse: Warehouse, contract: SourceContract, keys: list[Any]
+) -> set[str]:
     """Keys among `keys` present in the fact table from a file that is not a quarantine replay."""
     wanted = sorted({k for k in keys if k})
     found: set[str] = set()
@@ -253,148 +246,31 @@ def _keys_loaded_by_ordinary_files(warehouse: Any, contract: SourceContract, key
 # ---- commands -----------------------------------------------------------------------------------------------
 
 
-def _rule(rule: str | None) -> str | None:
-    from etl.normalize.validate import RULES
-
+def check_rule(rule: str | None) -> str | None:
+    """`rule` when it names a quarantine rule (or is None); a ConfigError otherwise."""
     if rule is not None and rule not in RULES:  # a typo would otherwise list or replay nothing, silently
         raise ConfigError(f"unknown rule {rule!r}: use one of {', '.join(RULES)}")
     return rule
 
 
-def _sources(source: str | None) -> list[SourceName]:
+def sources_named(source: str | None) -> list[SourceName]:
+    """Every source, or the one `source` names (a folder alias works); a ConfigError for an unknown one."""
     if source is None:
         return list(SOURCES)
     name = source_from_folder(source)
     if name is None:
-        raise ConfigError(f"unknown source {source!r}: use loan_applications, bank_statements or repayments")
+        raise ConfigError(f"unknown source {source!r}: use {source_list()}")
     return [name]
 
 
-LakeOption = Annotated[str | None, typer.Option(help="Lake folder [env ETL_LAKE]")]
-SourceOption = Annotated[str | None, typer.Option(help="Only this source")]
-RuleOption = Annotated[str | None, typer.Option(help="Only rows quarantined under this rule")]
-FileOption = Annotated[
-    str | None, typer.Option("--file-id", help="Only this file (a prefix of its id works)")
-]
+def read_quarantines(
+    lake: str, source: str | None, *, rule: str | None = None, file_id: str | None = None
+) -> dict[SourceName, pa.Table]:
+    """The quarantined rows of every source (or the one named), filtered by rule and file."""
+    rule = check_rule(rule)
+    return {s: read_quarantine(lake, s, rule=rule, file_id=file_id) for s in sources_named(source)}
 
 
-@quarantine_app.command("list")
-def list_command(
-    lake: LakeOption = None,
-    source: SourceOption = None,
-    rule: RuleOption = None,
-    file_id: FileOption = None,
-    rows: Annotated[bool, typer.Option("--rows", help="Print the rows, not only the counts")] = False,
-    csv_path: Annotated[
-        Path | None, typer.Option("--csv", help="Export the rows to this CSV (formula-escaped)")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object")] = False,
-) -> None:
-    """Quarantined rows by file and rule."""
-    from etl.cli import build_settings, fail, fail_with, out
-
-    settings = build_settings(lake=lake)
-    _require_lake(settings.lake)
-    try:
-        rule = _rule(rule)
-        tables = {s: read_quarantine(settings.lake, s, rule=rule, file_id=file_id) for s in _sources(source)}
-    except EtlError as exc:
-        raise fail_with(exc) from None
-    except (OSError, pa.ArrowException) as exc:
-        raise fail(f"cannot read the quarantine: {exc}", 1) from None
-    summary = [g for s, t in tables.items() for g in summarise(s, t)]
-    if csv_path is not None:
-        with csv_path.open("w", newline="", encoding="utf-8") as handle:
-            written = export_csv(tables, handle)
-        print(f"{written} rows written to {csv_path}", file=sys.stderr)
-    if as_json:
-        answer: dict[str, Any] = {"groups": summary, "total": sum(g["rows"] for g in summary)}
-        if rows:
-            answer["rows"] = [{"source": s, **r} for s, t in tables.items() for r in t.to_pylist()]
-        out.print_json(json.dumps(answer, default=str))
-        return
-    _print_summary(summary, out)
-    if rows:
-        _print_rows(tables, out)
-
-
-def _require_lake(lake: str) -> None:
-    """A local lake that does not exist is a usage error: a typo in --lake must not read as "nothing"."""
-    from etl.cli import fail
-
-    if not lake.startswith("s3://") and not Path(lake).is_dir():
-        raise fail(f"no lake at {lake}: load files with `etl run` first, or pass --lake", 2)
-
-
-@quarantine_app.command("replay")
-def replay_command(
-    lake: LakeOption = None,
-    warehouse: Annotated[str | None, typer.Option(help="Warehouse URL [env ETL_WAREHOUSE_URL]")] = None,
-    source: SourceOption = None,
-    rule: RuleOption = None,
-    file_id: FileOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object")] = False,
-) -> None:
-    """Run quarantined rows through the pipeline again, after the rule or the data was fixed."""
-    from etl.cli import build_settings, fail_with, out
-
-    settings = build_settings(lake=lake, warehouse_url=warehouse)
-    _require_lake(settings.lake)
-    try:
-        plans, report = replay(settings, _sources(source), rule=_rule(rule), file_id=file_id)
-    except EtlError as exc:
-        raise fail_with(exc) from None
-    answer = {
-        "plans": [
-            {
-                "source": p.source,
-                "rows": p.rows,
-                "file_id": p.file_id if p.rows else None,
-                "skipped": p.skipped,
-            }
-            for p in plans
-        ],
-        "run": report.as_dict(),
-    }
-    if as_json:
-        out.print_json(json.dumps(answer, default=str))
-    else:
-        for p in plans:
-            out.print(f"{p.source}: {p.rows} rows to replay", highlight=False)
-            for reason, n in p.skipped.items():
-                out.print(f"  not replayed ({n}): {reason}", highlight=False, markup=False)
-        for f in report.files:
-            if f.status == "skipped_duplicate":
-                line = f"{f.path}: skipped_duplicate, the same rows were replayed before: nothing changed"
-            else:
-                line = f"{f.path}: {f.status}, {f.rows_loaded} loaded, {f.rows_quarantined} quarantined again"
-            out.print(
-                line + (f" ({f.error})" if f.error else ""), highlight=False, markup=False, soft_wrap=True
-            )
-    raise typer.Exit(report.exit_code)
-
-
-def _print_summary(summary: list[dict[str, Any]], console: Any) -> None:
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(*SUMMARY_COLUMNS, title="quarantined rows", title_justify="left")
-    for g in summary:
-        table.add_row(*(Text(str(g[c])) for c in SUMMARY_COLUMNS))
-    console.print(table)
-    console.print(f"total: {sum(g['rows'] for g in summary)} rows", highlight=False)
-
-
-def _print_rows(tables: dict[SourceName, pa.Table], console: Any) -> None:
-    from rich.table import Table
-    from rich.text import Text
-
-    for source, rows in tables.items():
-        if not rows.num_rows:
-            continue
-        names = ["file_id", "source_row", "rule", "column", "reason", *CONTRACTS[source].names, "raw_line"]
-        table = Table(*names, title=source, title_justify="left")
-        for row in rows.to_pylist():
-            value = {**row, "file_id": str(row["file_id"])[:12]}
-            table.add_row(*(Text("" if value.get(c) is None else str(value[c])) for c in names))
-        console.print(table)
+def row_columns(source: SourceName) -> list[str]:
+    """The columns of a quarantined row after its rule and reason: the contract's, then the raw line."""
+    return [*CONTRACTS[source].names, "raw_line"]

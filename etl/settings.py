@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from etl.errors import ConfigError
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 MemoryPool = Literal["jemalloc", "mimalloc", "system"]
@@ -87,3 +89,16 @@ def invalid_setting(exc: ValidationError) -> str:
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "settings"
     return f"invalid setting {where}: {first['msg'].removeprefix('Value error, ')}"
+
+
+def settings_from_env() -> Settings:
+    """Settings from the ETL_* environment variables alone (the Lambda and the Fargate task have no flags).
+
+    A bad value is reported by name and rule only: pydantic's own message quotes the value, and a
+    warehouse URL may carry a password.
+    """
+    no_flags: dict[str, Any] = {}
+    try:
+        return Settings(**no_flags)
+    except ValidationError as exc:
+        raise ConfigError(invalid_setting(exc)) from None

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from etl.load.lake import LocalLake
+from etl.extract.discover import discover
 from etl.load.warehouse import open_warehouse
-from etl.pipeline import Pipeline, Progress, RunReport, discover
+from etl.pipeline import Progress, RunReport, run_files
 from etl.settings import Settings
 
 APP_HEADER = "application_id,customer_id,loan_amount,loan_application_date,credit_score,employment_status,annual_income"
@@ -42,9 +42,7 @@ class Env:
         **settings: Any,
     ) -> RunReport:
         effective = self.settings.model_copy(update=settings) if settings else self.settings
-        with open_warehouse(effective) as wh:
-            pipeline = Pipeline(effective, LocalLake(effective.lake), wh, progress=progress)
-            return pipeline.run(discover(list(paths or [self.data]), source))
+        return run_files(effective, discover(list(paths or [self.data]), source), progress=progress)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with open_warehouse(self.settings) as wh:

@@ -9,8 +9,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from etl.bench import BenchError, BenchResult, bench_command, format_result, run_bench
+from etl.cli.bench import bench_command, format_result
 from etl.timing import STAGES, NullTimer, StageTimer
+from etl.tools.bench import BenchError, BenchResult, run_bench
 
 ROWS = 20_000
 
@@ -123,11 +124,11 @@ def test_timers() -> None:
 def test_bench_soak_runs_the_long_soak(monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
-    import etl.soak
+    import etl.cli.soak
     from etl.cli import app
 
     calls: list[bool] = []
-    monkeypatch.setattr(etl.soak, "soak_command", lambda as_json=False: calls.append(as_json))
+    monkeypatch.setattr(etl.cli.soak, "soak_command", lambda as_json=False: calls.append(as_json))
     result = CliRunner().invoke(app, ["bench", "--soak", "--json"])
     assert result.exit_code == 0, result.output
     assert calls == [True]
@@ -139,7 +140,7 @@ def test_peak_rss_is_the_childs_own_not_its_parents(tmp_path: Path) -> None:
 
     ballast = bytearray(300 << 20)  # the parent's peak: 300 MB touched
     ballast[::4096] = b"x" * len(ballast[::4096])
-    code = "import resource; from etl.bench import peak_rss_bytes; print(peak_rss_bytes(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)"
+    code = "import resource; from etl.tools.bench import peak_rss_bytes; print(peak_rss_bytes(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)"
     own, inherited = map(int, subprocess.check_output([sys.executable, "-c", code], text=True).split())
     del ballast
     assert own < 150 << 20  # a small interpreter
@@ -147,7 +148,7 @@ def test_peak_rss_is_the_childs_own_not_its_parents(tmp_path: Path) -> None:
 
 
 def test_peak_rss_reads_vmhwm(tmp_path: Path) -> None:
-    from etl.bench import peak_rss_bytes
+    from etl.tools.bench import peak_rss_bytes
 
     status = tmp_path / "status"
     status.write_text("Name:\tpython\nVmPeak:\t 900000 kB\nVmHWM:\t  123456 kB\nVmRSS:\t 100000 kB\n")

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from etl.generate import generate_dataset
+from etl.tools.generate import generate_dataset
 from tests.helpers import Env
 
 DATA = Path(__file__).resolve().parents[1] / "data"

@@ -12,7 +12,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from etl.generate import (
+from etl.normalize.categories import CATEGORIES, categorise, load_category_rules
+from etl.tools.generate import (
     APPLICATION_COLUMNS,
     REPAYMENT_COLUMNS,
     STATEMENT_COLUMNS,
@@ -22,7 +23,6 @@ from etl.generate import (
     generate_dataset,
     generate_loan_applications_file,
 )
-from etl.normalize.categories import CATEGORIES, categorise, load_category_rules
 
 START, END = date(2023, 1, 1), date(2024, 1, 1)
 MONEY = r"-?\d+\.\d{2}"

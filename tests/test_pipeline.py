@@ -11,6 +11,8 @@ from typing import BinaryIO
 import pyarrow.parquet as pq
 import pytest
 
+from etl.extract.discover import SourceFile
+from etl.extract.identity import Identity
 from etl.pipeline import Progress
 from tests.helpers import APP_HEADER, REPAY_HEADER, STMT_HEADER, Env, by_path, make_env, write
 
@@ -426,9 +428,10 @@ def test_a_full_scratch_disk_is_a_retryable_failure_not_a_rejection(
 
 
 def test_an_unreadable_source_is_rejected(env: Env) -> None:
+    from etl.extract.discover import SourceFile
     from etl.load.lake import LocalLake
     from etl.load.warehouse import open_warehouse
-    from etl.pipeline import Pipeline, SourceFile
+    from etl.pipeline import Pipeline
 
     def denied() -> BinaryIO:
         raise PermissionError(13, "Permission denied")
@@ -573,7 +576,7 @@ def test_the_duplicate_check_gives_the_same_answer_in_hash_partitions(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Big files check their keys one hash partition at a time (bounded memory): same rows win and lose."""
-    import etl.pipeline
+    import etl.normalize.duplicates
     from tests.helpers import make_env
 
     lines = []
@@ -597,7 +600,7 @@ def test_the_duplicate_check_gives_the_same_answer_in_hash_partitions(
         return result.rows_loaded, result.rows_quarantined, quarantined, facts
 
     whole = outcome(tmp_path / "whole")
-    monkeypatch.setattr(etl.pipeline, "DUPLICATE_CHECK_ROWS", 7)  # 300 rows: 43 partitions
+    monkeypatch.setattr(etl.normalize.duplicates, "DUPLICATE_CHECK_ROWS", 7)  # 300 rows: 43 partitions
     partitioned = outcome(tmp_path / "partitioned")
     assert partitioned == whole
     loaded, quarantined, rows, facts = whole
@@ -608,9 +611,10 @@ def test_the_duplicate_check_gives_the_same_answer_in_hash_partitions(
 def test_files_hashed_ahead_keep_their_outcomes_and_order(env: Env) -> None:
     """Each file's hash is taken while the file before it loads: an unreadable one among them is still
     rejected with its own reason, and the others load in order around it."""
+    from etl.extract.discover import SourceFile, discover
     from etl.load.lake import LocalLake
     from etl.load.warehouse import open_warehouse
-    from etl.pipeline import Pipeline, SourceFile, discover
+    from etl.pipeline import Pipeline
 
     write(
         env.data, "loan_applications", "a.csv", APP_HEADER + "\nA1,C1,300.00,2023-01-01,700,Employed,1000\n"
@@ -644,9 +648,9 @@ def test_a_defect_while_modelling_fails_the_file_and_leaves_nothing(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Modelling runs on its own thread: its exception still fails only this file, with nothing loaded."""
-    import etl.model.star
+    import etl.model.facts
 
-    real = etl.model.star.build_fact_bank_transaction
+    real = etl.model.facts.build_fact_bank_transaction
     calls: list[int] = []
 
     def flaky(*args: object, **kwargs: object) -> object:
@@ -655,7 +659,7 @@ def test_a_defect_while_modelling_fails_the_file_and_leaves_nothing(
             raise RuntimeError("model exploded")
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(etl.model.star, "build_fact_bank_transaction", flaky)
+    monkeypatch.setitem(etl.model.facts.BUILDERS, "fact_bank_transaction", flaky)
     rows = "\n".join(
         f"T{i},C1,2023-01-02,{'oops' if i % 10 == 0 else '-5.00'},POS {'x' * 40},1.00" for i in range(8000)
     )  # eight chunks, a tenth of the rows invalid
@@ -732,7 +736,7 @@ def test_a_file_changed_after_it_was_hashed_fails_retryably_and_loads_whole_next
     hashed = threading.Event()
     real_identify = etl.pipeline.identify
 
-    def identify(item: etl.pipeline.SourceFile) -> etl.pipeline.Identity:
+    def identify(item: SourceFile) -> Identity:
         try:
             return real_identify(item)
         finally:
@@ -776,9 +780,10 @@ def test_a_source_that_reads_other_bytes_than_it_hashed_fails_retryably(env: Env
     bytes as were hashed."""
     import io
 
+    from etl.extract.discover import SourceFile
     from etl.load.lake import LocalLake
     from etl.load.warehouse import open_warehouse
-    from etl.pipeline import Pipeline, SourceFile
+    from etl.pipeline import Pipeline
 
     versions = [
         (STMT_HEADER + "\nT1,C1,2023-01-02,-5.00,POS,1.00\n").encode(),
@@ -928,9 +933,10 @@ def test_a_uri_and_name_longer_than_the_ledger_columns_are_shortened_not_a_faile
     # INSERT failed on every redelivery and the error blamed the fact table.
     import io
 
+    from etl.extract.discover import SourceFile
     from etl.load.lake import LocalLake
     from etl.load.warehouse import open_warehouse
-    from etl.pipeline import Pipeline, SourceFile
+    from etl.pipeline import Pipeline
 
     name = "月次明細" * 50 + ".csv"  # 600 bytes of UTF-8
     uri = "s3://raw-bucket/incoming/bank_statements/" + "d" * 500 + "/" + name

@@ -24,15 +24,8 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.redshiftdata.models import RedshiftDataAPIServiceBackend, redshiftdata_backends
 from typer.testing import CliRunner
 
-from etl.smoke import (
-    LEDGER_QUERY,
-    SmokeError,
-    SmokeRejected,
-    SmokeTimeout,
-    build_smoke_csv,
-    run_smoke,
-    smoke_command,
-)
+from etl.cli.smoke import smoke_command
+from etl.tools.smoke import LEDGER_QUERY, SmokeError, SmokeRejected, SmokeTimeout, build_smoke_csv, run_smoke
 
 REGION = "us-east-1"
 BUCKET = "raw-bucket"

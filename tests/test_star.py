@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from etl.contracts import LOAN_APPLICATIONS
-from etl.model.star import build_fact_loan_application
+from etl.model.facts import FactContext, build_fact_loan_application
 from etl.normalize.validate import validate
 
 AT = datetime(2024, 5, 1, 12, 0, 0)
@@ -38,7 +38,7 @@ def _ratios(pairs: list[tuple[str, str]]) -> list[Decimal | None]:
     )
     checked = validate(chunk, LOAN_APPLICATIONS)
     assert checked.quarantine.num_rows == 0
-    fact = build_fact_loan_application(checked.valid, "f" * 64, AT)
+    fact = build_fact_loan_application(checked.valid, FactContext("f" * 64, AT))
     assert fact.schema.field("loan_to_income").type == pa.decimal128(18, 4)
     ratios: list[Decimal | None] = fact.column("loan_to_income").to_pylist()
     return ratios

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from etl.extract.discover import discover
 from etl.load.lake import LocalLake
 from etl.load.warehouse import open_warehouse
-from etl.pipeline import Pipeline, discover
+from etl.pipeline import Pipeline
 from etl.settings import Settings
 from tests.helpers import STMT_HEADER, write
 

@@ -1,4 +1,4 @@
-"""The pipeline's helper threads: the reader ahead of validation, the modeller and the Parquet writer behind it."""
+"""The pipeline's helper threads: a chain of stages (read, validate, model, write), each on its own thread."""
 
 from __future__ import annotations
 
@@ -8,22 +8,28 @@ from pathlib import Path
 
 import pytest
 
+import etl.load.staging
 import etl.pipeline
-from etl.pipeline import _read_ahead, _WriteBehind
+from etl.pipeline.workers import run_chain, timed
 from etl.timing import StageTimer
 from tests.helpers import STMT_HEADER, make_env, write
 
 
-def test_jobs_run_in_order_on_another_thread() -> None:
+def test_items_go_through_every_stage_in_order_each_stage_on_its_own_thread() -> None:
     done: list[tuple[int, str]] = []
-    with _WriteBehind() as behind:
-        for i in range(50):
-            behind.submit(lambda i=i: done.append((i, threading.current_thread().name)))
-    assert [i for i, _ in done] == list(range(50))
-    assert {name for _, name in done} == {"etl-writer"}
+
+    def double(i: int) -> int:
+        return i * 2
+
+    def keep(i: int) -> None:
+        done.append((i, threading.current_thread().name))
+
+    run_chain(range(50), [double, keep])
+    assert [i for i, _ in done] == [i * 2 for i in range(50)]
+    assert {name for _, name in done} == {"etl-keep"}
 
 
-def test_a_failed_job_stops_the_rest_and_is_raised() -> None:
+def test_a_failed_stage_stops_the_rest_and_is_raised() -> None:
     done: list[int] = []
 
     def job(i: int) -> None:
@@ -31,40 +37,48 @@ def test_a_failed_job_stops_the_rest_and_is_raised() -> None:
             raise OSError(errno.ENOSPC, "No space left on device")
         done.append(i)
 
-    with pytest.raises(OSError, match="No space left"), _WriteBehind() as behind:
-        for i in range(20):
-            behind.submit(lambda i=i: job(i))
+    with pytest.raises(OSError, match="No space left"):
+        run_chain(range(20), [job])
     assert done == [0, 1, 2]
 
 
-def test_the_producers_error_wins_and_queued_jobs_are_dropped() -> None:
+def test_the_first_error_wins_and_queued_items_are_dropped() -> None:
     started, release = threading.Event(), threading.Event()
     done: list[int] = []
+
+    def first(i: int) -> int:
+        if i == 2:
+            started.wait(5)
+            threading.Timer(0.3, release.set).start()  # the item in hand ends after this stage has failed
+            raise ValueError("bad chunk")
+        return i
 
     def slow(i: int) -> None:
         started.set()
         release.wait(5)
         done.append(i)
 
-    with pytest.raises(ValueError, match="bad chunk"), _WriteBehind() as behind:
-        behind.submit(lambda: slow(0))
-        started.wait(5)
-        behind.submit(lambda: slow(1))  # queued behind the job in hand
-        threading.Timer(0.3, release.set).start()  # the job in hand ends after the producer has failed
-        raise ValueError("bad chunk")
-    assert done == [0]  # the job in hand finished; the queued one never ran
+    with pytest.raises(ValueError, match="bad chunk"):
+        run_chain(range(10), [first, slow])
+    assert done == [0]  # the item in hand finished; the queued one never ran
 
 
-def test_read_ahead_hands_over_items_and_errors() -> None:
+def test_items_read_before_a_failed_read_still_go_through() -> None:
     def chunks():  # type: ignore[no-untyped-def]
         yield 1
         yield 2
         raise RuntimeError("rejected halfway")
 
     seen: list[int] = []
-    with pytest.raises(RuntimeError, match="rejected halfway"), _read_ahead(chunks(), StageTimer()) as ahead:
-        seen.extend(ahead)
+    with pytest.raises(RuntimeError, match="rejected halfway"):
+        run_chain(chunks(), [seen.append])
     assert seen == [1, 2]
+
+
+def test_the_time_spent_producing_items_is_counted() -> None:
+    timer = StageTimer()
+    assert list(timed(iter([1, 2, 3]), lambda: timer.stage("read"))) == [1, 2, 3]
+    assert set(timer.seconds) == {"read"}
 
 
 def test_a_full_disk_while_writing_parquet_fails_the_file_retryably(
@@ -76,7 +90,7 @@ def test_a_full_disk_while_writing_parquet_fails_the_file_retryably(
     def full(*args: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(etl.pipeline, "_write_parts", full)
+    monkeypatch.setattr(etl.load.staging.Staging, "write", full)
     report = env.run()
     [result] = report.files
     assert (result.status, result.retryable) == ("failed", True)
@@ -105,6 +119,6 @@ def test_a_local_io_error_names_the_path_it_hit(tmp_path: Path, monkeypatch: pyt
     def denied(*args: object) -> None:
         raise PermissionError(errno.EACCES, "Permission denied", target)
 
-    monkeypatch.setattr(etl.pipeline, "_write_parts", denied)
+    monkeypatch.setattr(etl.load.staging.Staging, "write", denied)
     [result] = env.run().files
     assert (result.status, result.error) == ("failed", f"local I/O error: Permission denied ({target})")

@@ -29,10 +29,7 @@ from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, S3Event, SQSEvent
 
-SOURCE_ALIASES: Mapping[str, str] = {
-    "loan_application": "loan_applications",
-    "customer_bank_statement": "bank_statements",
-}
+from etl.contracts import source_from_folder
 
 # Anything a malformed payload can raise while being read; a programming error elsewhere is not caught.
 _PARSE_ERRORS = (ValueError, KeyError, TypeError, AttributeError)
@@ -166,7 +163,7 @@ def route_source(key: str, prefix: str = "incoming/") -> str | None:
     folder = folder.strip().lower()
     if not folder or not name.lower().endswith(".csv") or len(name) <= len(".csv"):
         return None
-    return SOURCE_ALIASES.get(folder, folder)
+    return source_from_folder(folder) or folder
 
 
 def _is_sqs_batch(event: Mapping[str, Any]) -> bool:

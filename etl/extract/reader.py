@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import hashlib
 import io
 import re
 from collections.abc import Iterator
@@ -20,33 +19,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from etl.contracts import SourceContract, normalise_header
 from etl.errors import FileRejected
+from etl.extract.layout import LINE_BREAK, CsvLayout
 
-HEAD_BYTES = 64 * 1024
-_LINE_BREAK = r"\r\n|\r|\n"  # what ends a line: CRLF, LF, or CR alone
 READ_BLOCK = 1 << 20  # bytes pyarrow reads per block; it queues up to 32 of them ahead
 # A line _PyarrowInput adds after the file's last byte. Outside quotes it is a record of one field, dropped;
 # a quote that is never closed takes it into its value, which is how such a quote is found even when the
 # record still has the header's field count (the quote opened in the last column).
 END_MARK = "\x00etl:end-of-file\x00"
-DELIMITERS = (",", ";", "\t", "|")
-_BOMS: tuple[tuple[bytes, str], ...] = (
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
-
-
-@dataclass(frozen=True)
-class CsvLayout:
-    encoding: str
-    bom: bytes
-    delimiter: str
-    header: tuple[str, ...]  # normalised names, in file order
-    columns: tuple[str, ...]  # contract columns present in the file, in contract order
 
 
 @dataclass(frozen=True)
@@ -54,70 +34,6 @@ class MalformedRow:
     line: int
     text: str
     reason: str
-
-
-def fingerprint(stream: BinaryIO, chunk: int = 1 << 20) -> tuple[str, int, bytes]:
-    """Content SHA-256, size and the first HEAD_BYTES, in one pass: the file's identity whatever its name,
-    and what `sniff_layout` needs, without reading the source again."""
-    digest, size, head = hashlib.sha256(), 0, b""
-    while block := stream.read(chunk):
-        digest.update(block)
-        size += len(block)
-        if len(head) < HEAD_BYTES:
-            head += block[: HEAD_BYTES - len(head)]
-    return digest.hexdigest(), size, head
-
-
-def sniff_layout(head: bytes, size: int, contract: SourceContract) -> CsvLayout:
-    """Decide encoding, delimiter and columns from the first bytes, or reject the file with one clear line."""
-    if size == 0:
-        raise FileRejected("empty file (0 bytes)")
-    bom, encoding = b"", "utf-8"
-    for mark, name in _BOMS:
-        if head.startswith(mark):
-            bom, encoding = mark, name
-            break
-    if encoding == "utf-8" and b"\x00" in head:  # with a UTF-8 BOM too: NUL is never UTF-8 text
-        raise FileRejected("unreadable: binary data (NUL bytes), not CSV text")
-    body = head[len(bom) :]
-    try:
-        text = body.decode(encoding)
-    except UnicodeDecodeError as exc:
-        if len(head) == HEAD_BYTES and exc.start >= len(body) - 4:  # a character cut by the head boundary
-            text = body[: exc.start].decode(encoding)
-        else:
-            raise FileRejected(
-                f"not {encoding.upper()} text: invalid byte 0x{body[exc.start]:02x} at offset {exc.start + len(bom)}; "
-                "save the file as UTF-8"
-            ) from None
-    lines = re.split(_LINE_BREAK, text, maxsplit=1)  # old Mac exports end lines with \r alone
-    if len(lines) == 1 and size > len(head):  # the header goes on past the head: its names are not all here
-        raise FileRejected(
-            f"the header row (line 1) is {HEAD_BYTES >> 10} KiB or longer; "
-            "these sources have a few dozen columns at most: is this the right file?"
-        )
-    first = lines[0]
-    if not first.strip():
-        raise FileRejected("no header row: the first line is blank")
-    delimiter = max(DELIMITERS, key=first.count)
-    if first.count(delimiter) == 0:
-        delimiter = ","
-    try:
-        raw = next(csv.reader([first], delimiter=delimiter))
-    except csv.Error as exc:
-        raise FileRejected(f"unreadable header row: {exc}") from None
-    header = tuple(normalise_header(h) for h in raw)
-    dupes = sorted({h for h in header if header.count(h) > 1 and h})
-    if dupes:
-        raise FileRejected(f"duplicate column(s) after header normalisation: {', '.join(dupes)}")
-    missing = [c for c in contract.required if c not in header]
-    if missing:
-        found = ", ".join(h for h in header if h) or "none"
-        raise FileRejected(
-            f"missing required column(s) for {contract.name}: {', '.join(missing)} (found: {found})"
-        )
-    columns = tuple(c for c in contract.names if c in header)
-    return CsvLayout(encoding, bom, delimiter, header, columns)
 
 
 @dataclass
@@ -409,7 +325,7 @@ def _finish_chunk(
     embedded = np.zeros(table.num_rows, dtype=np.int64)
     for col in table.columns:
         if _has_newline(col):
-            embedded += pc.fill_null(pc.count_substring_regex(col, _LINE_BREAK), 0).to_numpy()
+            embedded += pc.fill_null(pc.count_substring_regex(col, LINE_BREAK), 0).to_numpy()
     lines, placed = tracker.place(embedded)
     table = table.append_column("source_row", pa.array(lines, type=pa.int64()))
     blank = _blank_rows(table.columns[: table.num_columns - 1])
@@ -495,7 +411,7 @@ def _malformed_reason(line: int, text: str, found: int, layout: CsvLayout) -> st
 def _open_quote(text: str, delimiter: str) -> tuple[int, int] | None:
     """(field index, offset of its opening quote) of the quoted field still open where the first line of
     `text` ends, or None when every quote on that line is closed."""
-    end = re.search(_LINE_BREAK, text)
+    end = re.search(LINE_BREAK, text)
     first = text[: end.start()] if end else text
     index, pos = 0, 0
     while True:

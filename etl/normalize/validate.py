@@ -454,11 +454,16 @@ def _scalar(number: Decimal, dtype: pa.DataType) -> pa.Scalar:
 
 
 def _cross_checks(contract: SourceContract, typed: dict[str, pa.Array]) -> list[_Check]:
-    if contract.name == "loan_applications":
-        early = pc.less(typed["decision_date"], typed["loan_application_date"])
-        reason = _fixed("decision_date is before loan_application_date")
-        return [_Check(early, "date_order", "decision_date", reason)]
-    return []
+    """The contract's cross-field rules, on the typed values (a missing date breaks none)."""
+    return [
+        _Check(
+            pc.less(typed[check.column], typed[check.reference]),
+            check.rule,
+            check.column,
+            _fixed(f"{check.column} is before {check.reference}"),
+        )
+        for check in contract.checks
+    ]
 
 
 _CASTERS: dict[str, Callable[[pa.Array, Column], tuple[pa.Array, list[_Check]]]] = {

@@ -423,7 +423,8 @@ def test_the_fargate_task_exits_75_when_its_file_failed_and_1_when_it_was_reject
 
 @duckdb_only
 def test_an_unreadable_message_whose_object_also_failed_is_listed_once(aws: Aws) -> None:
-    from etl.handler import handle, settings_from_env
+    from etl.handler import handle
+    from etl.settings import settings_from_env
 
     aws.upload("incoming/loan_applications/a.csv", APPS)
     event = aws.drain()
@@ -524,7 +525,7 @@ def test_module_entry_with_a_bad_setting_prints_one_line_and_exits_2(
 def test_the_webhook_is_read_from_a_url_or_json_secret_and_anything_else_is_none(
     secret: str, url: str | None
 ) -> None:
-    from etl.handler import webhook_from_secret
+    from etl.notify import webhook_from_secret
 
     assert webhook_from_secret(secret) == url
 
@@ -621,7 +622,8 @@ def _fargate_cluster(monkeypatch: pytest.MonkeyPatch, container: str = "etl") ->
 def test_large_objects_are_handed_to_fargate_with_the_same_image(
     aws: Aws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from etl.handler import run_task_request, settings_from_env
+    from etl.aws.fargate import run_task_request
+    from etl.settings import settings_from_env
 
     ecs = _fargate_cluster(monkeypatch, container="loader")
     subnet = os.environ["ETL_FARGATE_SUBNETS"]

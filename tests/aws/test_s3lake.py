@@ -12,11 +12,12 @@ import pytest
 from moto import mock_aws
 
 from etl.errors import FileRejected, LakeError
+from etl.extract.discover import SourceFile
 from etl.extract.s3 import READ_BUFFER_BYTES, open_s3_object
 from etl.load.lake import LocalLake
 from etl.load.lake.s3 import S3Lake
 from etl.load.warehouse.duckdb import DuckDBWarehouse
-from etl.pipeline import Pipeline, SourceFile
+from etl.pipeline import Pipeline
 from etl.settings import Settings
 from tests.helpers import STMT_HEADER
 

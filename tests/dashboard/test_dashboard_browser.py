@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from etl.dashboard_html import load_spec, visuals, write_dashboard
-from etl.generate import generate_dataset
+from etl.present.html import write_dashboard
+from etl.present.spec import load_spec, visuals
+from etl.tools.generate import generate_dataset
 from tests.helpers import APP_HEADER, STMT_HEADER, Env, make_env, write
 
 pytestmark = pytest.mark.browser

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from etl.dashboard_html import collect_data, load_spec
 from etl.load.warehouse import open_warehouse
+from etl.present.html import collect_data
+from etl.present.spec import load_spec
 from etl.settings import Settings
 from tests.helpers import STMT_HEADER, Env, write
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from etl.docs_gen import MART_COLUMN_DESCRIPTIONS, data_dictionary, er_diagram, mart_columns, write_docs
 from etl.load.warehouse.duckdb import DuckDBWarehouse
 from etl.model import schema
 from etl.model.marts import MARTS
+from etl.present.docs import MART_COLUMN_DESCRIPTIONS, data_dictionary, er_diagram, mart_columns, write_docs
 from etl.quality import data_tests
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"

@@ -10,8 +10,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from etl.dashboard_html import load_spec, visuals
-from etl.quicksight import QuickSightError, build_create_request, deploy_dashboard, validation_errors
+from etl.present.quicksight import QuickSightError, build_create_request, deploy_dashboard, validation_errors
+from etl.present.spec import load_spec, visuals
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"

@@ -15,7 +15,8 @@ import pytest
 
 from etl.contracts import BANK_STATEMENTS, CONTRACTS, LOAN_APPLICATIONS, REPAYMENTS, SourceName
 from etl.errors import FileRejected
-from etl.extract.reader import HEAD_BYTES, READ_BLOCK, iter_chunks, sniff_layout
+from etl.extract.layout import HEAD_BYTES, sniff_layout
+from etl.extract.reader import READ_BLOCK, iter_chunks
 from tests.extract.test_reader import read_all
 from tests.helpers import make_env, write
 
@@ -318,7 +319,7 @@ def test_an_unterminated_quote_and_a_too_long_record_end_to_end(tmp_path: Path) 
 
 
 def _utf16_layout() -> object:
-    from etl.extract.reader import CsvLayout
+    from etl.extract.layout import CsvLayout
 
     return CsvLayout("utf-16-le", codecs.BOM_UTF16_LE, ",", ("a", "b", "c"), ("a", "b", "c"))
 
@@ -337,7 +338,7 @@ def test_a_quoted_crlf_of_utf16_across_a_block_boundary_keeps_its_line_feed(pad:
 
 def test_a_utf16_header_only_file_whose_last_character_holds_a_0x0a_byte_has_no_rows() -> None:
     data = codecs.BOM_UTF16_LE + "a,b,c\u010a".encode("utf-16-le")  # U+010A is the bytes 0A 01
-    from etl.extract.reader import CsvLayout
+    from etl.extract.layout import CsvLayout
 
     layout = CsvLayout("utf-16-le", codecs.BOM_UTF16_LE, ",", ("a", "b", "c\u010a"), ("a", "b"))
     assert sum(t.num_rows for t, _, _ in iter_chunks(io.BytesIO(data), layout, block_size=1024)) == 0

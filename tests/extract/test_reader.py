@@ -6,7 +6,9 @@ import pytest
 
 from etl.contracts import BANK_STATEMENTS, LOAN_APPLICATIONS
 from etl.errors import FileRejected
-from etl.extract.reader import HEAD_BYTES, fingerprint, iter_chunks, sniff_layout
+from etl.extract.identity import fingerprint
+from etl.extract.layout import HEAD_BYTES, sniff_layout
+from etl.extract.reader import iter_chunks
 
 APP = "application_id,customer_id,loan_amount,loan_application_date,credit_score,employment_status,annual_income"
 

@@ -4,7 +4,7 @@ Three pieces were written apart and must not drift:
 - `etl/model/marts.py` (MARTS): the `mart_*` views the warehouse creates (`Warehouse.ensure_schema`);
 - `infrastructure/quicksight_marts.tf` (`local.mart_columns`): one direct-query dataset per view, whose
   physical-table input columns QuickSight needs declared up front;
-- `dashboard/spec.json` + `etl/quicksight.py`: the dashboard that reads those datasets through the ARNs of
+- `dashboard/spec.json` + `etl/present/quicksight.py`: the dashboard that reads those datasets through the ARNs of
   the Terraform output `quicksight_data_set_arns` (`etl quicksight --dataset-arns FILE`).
 
 The real columns come from a DuckDB warehouse built here with the product's own schema code.
@@ -24,12 +24,12 @@ from etl.load.lake import LocalLake
 from etl.load.warehouse import open_warehouse
 from etl.model.marts import MARTS
 from etl.pipeline import Pipeline
-from etl.quicksight import build_create_request, validation_errors
+from etl.present.quicksight import build_create_request, validation_errors
 from etl.settings import Settings
 
 from .hcl import INFRA, block, load
 
-SPEC = INFRA.parent / "dashboard" / "spec.json"
+SPEC = INFRA.parent / "etl" / "present" / "dashboard" / "spec.json"
 
 # DuckDB type of a view column -> the QuickSight InputColumn type Terraform must declare for it.
 QUICKSIGHT_TYPE = {

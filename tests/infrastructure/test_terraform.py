@@ -13,7 +13,7 @@ import yaml
 
 from etl.aws.events import ObjectRef
 from etl.aws.events import task_command
-from etl.handler import run_task_request
+from etl.aws.fargate import run_task_request
 from etl.model.marts import MARTS
 from etl.settings import Settings
 
@@ -523,7 +523,7 @@ def test_fargate_entry_point_runs_the_command_the_handler_sends() -> None:
 def test_stopped_fargate_tasks_come_back_to_the_functions_queue() -> None:
     # The function acknowledges an object's message once RunTask succeeds; the task's STOPPED event is
     # what lets it run a task that did not finish again (etl.handler._follow_up), or dead-letter it.
-    from etl.handler import SERVICE
+    from etl.aws.log import SERVICE
 
     fargate = load("modules/fargate")
     rule = fargate.resources("aws_cloudwatch_event_rule")["task_stopped"]

@@ -312,7 +312,7 @@ def test_loan_customer_360(marts: Marts) -> None:
 
 
 def test_insights(marts: Marts) -> None:
-    from etl.insights import compute_insights
+    from etl.present.insights import compute_insights
 
     with open_warehouse(marts.settings) as wh:
         found = compute_insights(wh)
@@ -330,7 +330,7 @@ def test_insights(marts: Marts) -> None:
 
 
 def test_insights_without_statements_say_n_a_not_none(tmp_path: Path) -> None:
-    from etl.insights import compute_insights
+    from etl.present.insights import compute_insights
     from tests.helpers import APP_HEADER, make_env, write
 
     env = make_env(tmp_path)

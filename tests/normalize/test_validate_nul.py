@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from etl.contracts import BANK_STATEMENTS
-from etl.extract.reader import HEAD_BYTES
+from etl.extract.layout import HEAD_BYTES
 from etl.normalize.validate import _has_nul, validate
 from tests.helpers import make_env, write
 

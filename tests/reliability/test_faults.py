@@ -58,7 +58,8 @@ KILLED_DUCKDB_LOADER = textwrap.dedent(
     from pathlib import Path
     from etl.load.lake import LocalLake
     from etl.load.warehouse.duckdb import DuckDBWarehouse
-    from etl.pipeline import Pipeline, discover
+    from etl.pipeline import Pipeline
+    from etl.extract.discover import discover
     from etl.settings import Settings
 
     lake, url, data, ready = sys.argv[1:5]

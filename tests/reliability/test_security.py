@@ -87,7 +87,7 @@ SQL_WORDS = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|MERGE|CREATE|DROP|COPY|V
 # f-strings that put a value inside a SQL string literal ('{...}'), each reviewed: neither value comes from input.
 REVIEWED_LITERALS = {
     ("etl/load/warehouse/base.py", "_load_file"),  # CAST('<loaded_at, a datetime we made>' AS TIMESTAMP)
-    ("etl/pipeline.py", "_duplicates"),  # read_parquet('<our scratch path, quotes doubled>')
+    ("etl/normalize/duplicates.py", "find_duplicates"),  # read_parquet('<our scratch path, quotes doubled>')
     (
         "etl/load/warehouse/duckdb.py",
         "stage_file",

@@ -1,6 +1,6 @@
 """Soak, short variant: 40 files of mixed sizes back to back through one pipeline and one warehouse.
 
-The long variant (200 files, up to 20,000 rows each) is `etl soak` (`etl.soak.soak_command`).
+The long variant (200 files, up to 20,000 rows each) is `etl soak` (`etl.tools.soak.soak_command`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from etl.soak import WARMUP_FILES, check, make_files, run_soak, soak_command
+from etl.cli.soak import soak_command
+from etl.tools.soak import WARMUP_FILES, check, make_files, run_soak
 
 MAX_RSS_GROWTH = 48 << 20  # after the warm-up files; measured growth is a few MiB
 

@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 
+from etl.extract.discover import discover
 from etl.load.lake import LocalLake
 from etl.load.warehouse.postgres import PostgresWarehouse
-from etl.pipeline import FileResult, Pipeline, discover
+from etl.pipeline import FileResult, Pipeline
 from etl.settings import Settings
 from tests.helpers import APP_HEADER, STMT_HEADER, write
 
@@ -177,7 +178,8 @@ KILLED_LOADER = textwrap.dedent(
     import sys, time
     from etl.load.lake import LocalLake
     from etl.load.warehouse.postgres import PostgresWarehouse
-    from etl.pipeline import Pipeline, discover
+    from etl.pipeline import Pipeline
+    from etl.extract.discover import discover
     from etl.settings import Settings
 
     original = PostgresWarehouse.stage_file

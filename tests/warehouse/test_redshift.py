@@ -15,12 +15,13 @@ from moto import mock_aws
 from sqlglot import exp
 
 from etl.errors import ConfigError, WarehouseError
+from etl.extract.discover import discover
 from etl.load.lake import LocalLake
 from etl.load.sql import SMALL_DIMENSIONS, SqlBuilder
 from etl.load.warehouse import redshift
 from etl.load.warehouse.redshift import RedshiftTarget, RedshiftWarehouse, copy_statement
 from etl.model import schema
-from etl.pipeline import Pipeline, discover
+from etl.pipeline import Pipeline
 from etl.settings import Settings
 from tests.helpers import APP_HEADER, REPAY_HEADER, STMT_HEADER, write
 
@@ -236,7 +237,8 @@ def _fact_load(tmp_path: Path) -> Any:
 
     import pyarrow.parquet as pq
 
-    from etl.load.warehouse.base import FileLoad, LedgerRow
+    from etl.load.ledger import LedgerRow
+    from etl.load.warehouse.base import FileLoad
 
     path = tmp_path / "fact.parquet"
     pq.write_table(schema.FACT_REPAYMENT.arrow_schema.empty_table(), path)
@@ -261,7 +263,7 @@ def _fact_load(tmp_path: Path) -> Any:
         "run",
     )
     return FileLoad(
-        "repayments",
+        "infers_via_application",
         schema.FACT_REPAYMENT,
         path,
         "s3://lake/x.parquet",

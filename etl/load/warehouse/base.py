@@ -14,8 +14,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from etl.contracts import SourceName
+from etl.contracts import CustomerRole
 from etl.errors import EtlError, WarehouseError
+from etl.load.ledger import LedgerRow
 from etl.load.sql import SqlBuilder
 from etl.model import schema
 from etl.model.dialect import Dialect
@@ -25,29 +26,8 @@ from etl.model.schema import TableSpec
 
 
 @dataclass(frozen=True)
-class LedgerRow:
-    file_id: str
-    source: str | None
-    uri: str
-    file_name: str
-    bytes: int
-    rows_in: int
-    rows_loaded: int
-    rows_quarantined: int
-    rows_blank: int
-    status: str
-    error: str | None
-    lake_uri: str | None
-    quarantine_uri: str | None
-    started_at: datetime
-    finished_at: datetime
-    duration_ms: int
-    run_id: str
-
-
-@dataclass(frozen=True)
 class FileLoad:
-    source: SourceName
+    customers: CustomerRole  # how the file's rows relate to dim_customer (its source's contract says)
     fact: TableSpec
     fact_path: Path  # local Parquet of the file's deduplicated fact rows
     fact_uri: str  # the same rows in the lake (Redshift COPYs a staged copy of fact_path, not this object)
@@ -266,7 +246,8 @@ class Warehouse(abc.ABC):
         sql, fact = self.sql, load.fact
         # An application load may remove inferred customers left with nothing; a statement or repayment
         # load relies on the customers it found to exist until it commits. Taken first, before any row lock.
-        self.lock_customers(exclusive=load.source == "loan_applications")
+        defines = load.customers == "defines"
+        self.lock_customers(exclusive=defines)
         if self.query(sql.ledger_is_loaded(), (load.ledger.file_id,)):
             raise AlreadyLoaded
         self.execute(sql.ledger_delete_unloaded(), (load.ledger.file_id,))
@@ -275,10 +256,10 @@ class Warehouse(abc.ABC):
         staging = f"stg_{fact.name}"
         self.stage_file(staging, fact, load)
         now = f"CAST('{load.loaded_at.isoformat(sep=' ')}' AS TIMESTAMP)"
-        if load.source == "repayments":
+        if load.customers == "infers_via_application":
             for statement in sql.resolve_repayment_customers(staging):
                 self.execute(statement)
-        if load.source == "loan_applications":  # before the MERGE: a corrected file may move applications
+        if defines:  # before the MERGE: a corrected file may move applications
             self.execute(sql.affected_customers(staging, AFFECTED_CUSTOMERS))
         self.upsert(fact, staging)
 
@@ -286,7 +267,7 @@ class Warehouse(abc.ABC):
         self.execute(sql.insert_missing(schema.DIM_DATE, "stg_dim_date"))
         self.execute("DROP TABLE stg_dim_date")
 
-        if load.source == "loan_applications":
+        if defines:
             for statement in [
                 *sql.refresh_customers(AFFECTED_CUSTOMERS, now),
                 sql.demote_customers_without_applications(AFFECTED_CUSTOMERS, now),

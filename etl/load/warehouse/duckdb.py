@@ -80,7 +80,7 @@ class DuckDBWarehouse(Warehouse):
 
     def stage_file(self, staging: str, spec: TableSpec, load: FileLoad) -> None:
         cols = ", ".join(spec.column_names)
-        if load.source == "repayments":  # their customers are resolved in place: a real table
+        if load.customers == "infers_via_application":  # customers are resolved in place: a real table
             self.execute(self.sql.create_staging(spec, staging))
             self.execute(
                 f"INSERT INTO {staging} ({cols}) SELECT {cols} FROM read_parquet(?)", [str(load.fact_path)]

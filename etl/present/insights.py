@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
-import typer
-
-from etl.errors import EtlError
-from etl.model.marts import divide
+from etl.model.marts import divide, ensure_marts
+from etl.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -86,30 +83,12 @@ def compute_insights(warehouse: Any) -> Insights:
     )
 
 
-def insights_command(
-    warehouse: Annotated[str | None, typer.Option(help="Warehouse URL [env ETL_WAREHOUSE_URL]")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as one JSON object")] = False,
-) -> None:
-    """Print the headline findings computed from the warehouse."""
-    from etl.cli import build_settings, fail, fail_with
-    from etl.cli import out as console
+def warehouse_insights(settings: Settings) -> Insights:
+    """Open the warehouse of `settings` (it must exist) and compute the findings."""
     from etl.load.warehouse import open_warehouse
-    from etl.model.marts import ensure_marts
 
-    settings = build_settings(warehouse_url=warehouse)
-    try:
-        with open_warehouse(settings, must_exist=True) as wh:
-            if wh.dialect == "duckdb":  # a local file may predate the current views
-                with wh.transaction():
-                    ensure_marts(wh)
-            found = compute_insights(wh)
-    except EtlError as exc:
-        raise fail_with(exc) from None
-    except Exception as exc:
-        lines = str(exc).strip().splitlines()
-        raise fail(f"cannot compute insights: {lines[0] if lines else type(exc).__name__}", 1) from None
-    if as_json:
-        console.print_json(json.dumps(asdict(found), default=str))
-    else:
-        for line in found.lines():
-            console.print(line, highlight=False, markup=False)
+    with open_warehouse(settings, must_exist=True) as wh:
+        if wh.dialect == "duckdb":  # a local file may predate the current views
+            with wh.transaction():
+                ensure_marts(wh)
+        return compute_insights(wh)

@@ -1,4 +1,4 @@
-"""The QuickSight renderer of `dashboard/spec.json`: a dashboard `Definition` and its create-or-update.
+"""The QuickSight renderer of the dashboard spec (`etl/present/dashboard/spec.json`): a dashboard `Definition` and its create-or-update.
 
 The same spec as the local HTML: sheets, KPI/bar/line/heatmap/table visuals reading the mart datasets
 Terraform creates (one DIRECT_QUERY dataset per mart view), measures as sums or calculated ratios of sums,
@@ -10,15 +10,11 @@ dataset lacks a filter's column names that filter in its subtitle). Datasets mar
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
-
-from etl.dashboard_html import Spec, load_spec
 from etl.errors import EtlError
+from etl.present.spec import Spec
 
 DEFAULT_DASHBOARD_ID = "credit-risk"
 _MAX_ID = 512
@@ -401,6 +397,13 @@ def _enum_errors(shape: Any, value: Any, path: str) -> list[str]:
     return []
 
 
+def check_request(operation: str, request: Mapping[str, Any]) -> None:
+    """Raise QuickSightError with the first problem botocore's model finds in the request, if any."""
+    errors = validation_errors(operation, request)
+    if errors:
+        raise QuickSightError(f"invalid {operation} request: {errors.splitlines()[0]}")
+
+
 def deploy_dashboard(
     request: Mapping[str, Any], *, boto3_session: Any = None, region: str | None = None
 ) -> dict[str, Any]:
@@ -410,9 +413,7 @@ def deploy_dashboard(
     session = boto3_session or boto3.session.Session()
     client = session.client("quicksight", region_name=region)
     for operation in ("CreateDashboard", "UpdateDashboard"):
-        errors = validation_errors(operation, _for_operation(operation, request))
-        if errors:
-            raise QuickSightError(f"invalid {operation} request: {errors.splitlines()[0]}")
+        check_request(operation, _for_operation(operation, request))
     ids = {"AwsAccountId": request["AwsAccountId"], "DashboardId": request["DashboardId"]}
     try:
         client.describe_dashboard(**ids)
@@ -430,51 +431,3 @@ def _for_operation(operation: str, request: Mapping[str, Any]) -> dict[str, Any]
     if operation == "UpdateDashboard":
         return {k: v for k, v in request.items() if k != "Permissions"}
     return dict(request)
-
-
-def quicksight_command(
-    account_id: Annotated[str, typer.Option(help="AWS account id that owns QuickSight")],
-    dataset_arns: Annotated[
-        Path,
-        typer.Option(help="JSON file: mart name -> dataset ARN (terraform output quicksight_data_set_arns)"),
-    ],
-    dashboard_id: Annotated[str, typer.Option(help="Dashboard id")] = DEFAULT_DASHBOARD_ID,
-    principal: Annotated[
-        str | None, typer.Option(help="QuickSight user/group ARN granted the dashboard")
-    ] = None,
-    region: Annotated[str | None, typer.Option(help="AWS region (default: from the environment)")] = None,
-    spec_path: Annotated[
-        Path | None, typer.Option("--spec", help="Dashboard spec (default dashboard/spec.json)")
-    ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Validate and print the request; call nothing")
-    ] = False,
-) -> None:
-    """Create or update the QuickSight dashboard from the dashboard spec."""
-    from etl.cli import fail
-    from etl.cli import out as console
-
-    try:
-        arns = json.loads(dataset_arns.read_text(encoding="utf-8"))
-        request = build_create_request(
-            load_spec(spec_path),
-            account_id=account_id,
-            dataset_arns=arns,
-            dashboard_id=dashboard_id,
-            principal_arn=principal,
-        )
-        if dry_run:
-            errors = validation_errors("CreateDashboard", request)
-            if errors:
-                raise QuickSightError(f"invalid CreateDashboard request: {errors.splitlines()[0]}")
-            console.print_json(json.dumps(request))
-            return
-        result = deploy_dashboard(request, region=region)
-    except (OSError, ValueError) as exc:
-        raise fail(f"cannot read {dataset_arns}: {exc}", 2) from None
-    except EtlError as exc:
-        raise fail(str(exc), 1) from None
-    except Exception as exc:
-        lines = str(exc).strip().splitlines()
-        raise fail(f"QuickSight deploy failed: {lines[0] if lines else type(exc).__name__}", 1) from None
-    console.print(f"dashboard {result['action']}: {result['arn']}")

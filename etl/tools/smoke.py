@@ -17,9 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
-
-import typer
+from typing import TYPE_CHECKING, Any
 
 from etl.errors import EtlError
 
@@ -206,42 +204,33 @@ def run_smoke(
         time.sleep(min(poll_seconds, remaining))
 
 
-def smoke_command(
-    bucket: Annotated[str, typer.Option("--bucket", help="Raw bucket the pipeline watches.")],
-    workgroup: Annotated[str, typer.Option("--workgroup", help="Redshift Serverless workgroup.")],
-    database: Annotated[str, typer.Option("--database", help="Redshift database holding the ledger.")],
-    secret_arn: Annotated[
-        str | None,
-        typer.Option("--secret-arn", help="Secrets Manager ARN for the Data API (default: IAM identity)."),
-    ] = None,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the ledger row.")] = 600,
-    region: Annotated[str | None, typer.Option("--region", help="AWS region (default: environment).")] = None,
-) -> None:
-    """Upload a generated CSV to the deployed pipeline and wait for its ledger row (post-deploy check)."""
+def smoke(
+    *,
+    bucket: str,
+    workgroup: str,
+    database: str,
+    secret_arn: str | None,
+    timeout_seconds: float,
+    region: str | None,
+) -> SmokeResult:
+    """Generate a smoke CSV for this run, upload it and wait for its ledger row (`run_smoke`)."""
     run_id = uuid.uuid4().hex[:12]
-    try:
-        with tempfile.TemporaryDirectory(prefix="etl-smoke-") as tmp:
-            csv_path = Path(tmp) / f"smoke-{run_id}.csv"
-            csv_path.write_bytes(build_smoke_csv(run_id, datetime.now(UTC).date()))
-            result = run_smoke(
-                bucket=bucket,
-                workgroup=workgroup,
-                database=database,
-                secret_arn=secret_arn,
-                csv_path=csv_path,
-                timeout_seconds=timeout,
-                session=_session(region),
-            )
-    except Exception as exc:  # a smoke test reports one line, never a traceback
-        typer.echo(f"smoke failed: {_one_line(exc)}", err=True)
-        raise typer.Exit(code=1) from None
-    typer.echo(
-        f"smoke ok: {result.uri} {result.status} ({result.rows_loaded} rows) "
-        f"in {result.elapsed_seconds:.0f}s, file_id {result.file_id[:12]}"
-    )
+    with tempfile.TemporaryDirectory(prefix="etl-smoke-") as tmp:
+        csv_path = Path(tmp) / f"smoke-{run_id}.csv"
+        csv_path.write_bytes(build_smoke_csv(run_id, datetime.now(UTC).date()))
+        return run_smoke(
+            bucket=bucket,
+            workgroup=workgroup,
+            database=database,
+            secret_arn=secret_arn,
+            csv_path=csv_path,
+            timeout_seconds=timeout_seconds,
+            session=_session(region),
+        )
 
 
-def _one_line(exc: BaseException) -> str:
+def describe_failure(exc: BaseException) -> str:
+    """One line for a failed smoke test: our own errors as they are, others with their type."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if isinstance(exc, SmokeError) else f"{type(exc).__name__}: {text}"
 

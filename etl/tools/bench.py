@@ -19,9 +19,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
-
-import typer
+from typing import Any
 
 from etl.errors import EtlError
 from etl.timing import STAGES
@@ -94,7 +92,7 @@ def run_bench(
     `workdir` (created if missing) holds the data, lake and warehouse; without it a temporary folder is used.
     Unless `keep`, the folder's bench files are removed afterwards.
     """
-    from etl.generate import generate_bank_statements_file, generate_loan_applications_file
+    from etl.tools.generate import generate_bank_statements_file, generate_loan_applications_file
 
     say = echo or (lambda message: None)
     if rows < 1:
@@ -163,7 +161,7 @@ def run_bench(
 
 
 def _run_child(data: Path, run_dir: Path) -> dict[str, Any]:
-    command = [sys.executable, "-m", "etl.bench", str(data), str(run_dir)]
+    command = [sys.executable, "-m", "etl.tools.bench", str(data), str(run_dir)]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         lines = (done.stderr or done.stdout).strip().splitlines()
@@ -200,9 +198,8 @@ def _machine() -> dict[str, Any]:
 
 def _child_main(data: Path, run_dir: Path) -> dict[str, Any]:
     """Run the real pipeline on `data` into a fresh lake and warehouse under `run_dir`; report as a dict."""
-    from etl.load.lake import LocalLake
-    from etl.load.warehouse import open_warehouse
-    from etl.pipeline import Pipeline, discover
+    from etl.extract.discover import discover
+    from etl.pipeline import open_pipeline
     from etl.settings import Settings
     from etl.timing import StageTimer
 
@@ -217,14 +214,13 @@ def _child_main(data: Path, run_dir: Path) -> dict[str, Any]:
     settings = Settings(**overrides)
     timer = StageTimer()
     files = discover([data])
-    with open_warehouse(settings) as warehouse:
-        setup = time.perf_counter()
-        pipeline = Pipeline(settings, LocalLake(settings.lake), warehouse, timer=timer)
+    setup = time.perf_counter()
+    with open_pipeline(settings, timer=timer) as pipeline:
         started = time.perf_counter()  # one-off start-up (rules, lazy imports) is reported, not counted
         cpu_started = _cpu_seconds()
         report = pipeline.run(files)
         with timer.stage("warehouse"):  # closing checkpoints the file, as the reference's close does
-            warehouse.close()
+            pipeline.warehouse.close()
     elapsed = time.perf_counter() - started
     cpu = _cpu_seconds() - cpu_started
     statements = [f for f in report.files if f.source == "bank_statements"]
@@ -266,74 +262,7 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def bench_command(
-    rows: Annotated[int, typer.Option(min=1, help="Bank-statement rows to generate and load")] = 1_000_000,
-    keep: Annotated[
-        bool, typer.Option(help="Keep the generated data, lake and warehouse (in ./etl-bench-<rows>)")
-    ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object")] = False,
-    repeat: Annotated[
-        int, typer.Option(min=1, help="Run pipeline and reference alternately N times; keep the best of each")
-    ] = 1,
-    soak: Annotated[
-        bool, typer.Option("--soak", help="Run the long soak instead (200 mixed files; same as `etl soak`)")
-    ] = False,
-) -> None:
-    """Time the full pipeline on N generated rows beside DuckDB's own typed CSV load; report peak RSS."""
-    from etl.cli import err, fail, out
-
-    if soak:
-        from etl.soak import soak_command
-
-        soak_command(as_json=as_json)
-        return
-
-    workdir = Path(f"etl-bench-{rows}") if keep else None
-    try:
-        result = run_bench(
-            rows,
-            keep=keep,
-            workdir=workdir,
-            echo=None if as_json else lambda m: err.print(m, highlight=False, markup=False),
-            repeat=repeat,
-        )
-    except EtlError as exc:
-        raise fail(str(exc), 1) from None
-    if as_json:
-        out.print_json(json.dumps(result.as_dict()))
-        return
-    for line in format_result(result):
-        out.print(line, highlight=False, markup=False)
-
-
-def format_result(result: BenchResult) -> list[str]:
-    lines = [
-        f"bank statements: {result.rows:,} rows, {result.file_bytes / (1 << 20):.1f} MiB, "
-        f"{result.customers:,} customers; loaded {result.rows_loaded:,}, quarantined {result.rows_quarantined:,}",
-        "stage seconds (read, validate, model and the Parquet writes overlap on four threads):",
-    ]
-    lines += [f"  {name:<11}{seconds:8.2f}" for name, seconds in result.stages.items()]
-    lines += [
-        f"pipeline     {result.pipeline_seconds:8.2f} s   {result.rows_per_second:,.0f} rows/s, "
-        f"{result.cpu_seconds:.2f} s of CPU",
-        f"reference    {result.reference_seconds:8.2f} s   DuckDB typed COPY of the same CSV",
-        f"ratio        {result.ratio:8.2f} x",
-        f"peak RSS     {result.peak_rss_mb:8.1f} MiB (pipeline process)",
-    ]
-    if result.repeat > 1:
-        lines.append(
-            f"best of {result.repeat} alternating runs; each run (pipeline / reference seconds, RSS):"
-        )
-        lines += [
-            f"  {r['pipeline_seconds']:6.2f} / {r['reference_seconds']:.2f}   {r['peak_rss_mb']:.0f} MiB"
-            for r in result.runs
-        ]
-    if result.workdir:
-        lines.append(f"kept in {result.workdir}")
-    return lines
-
-
-if __name__ == "__main__":  # the child process of run_bench: python -m etl.bench DATA RUN_DIR
+if __name__ == "__main__":  # the child process of run_bench: python -m etl.tools.bench DATA RUN_DIR
     try:
         print(json.dumps(_child_main(Path(sys.argv[1]), Path(sys.argv[2]))))
     except EtlError as exc:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
-
-import typer
 
 from etl.contracts import BANK_STATEMENTS, LOAN_APPLICATIONS, REPAYMENTS, Column, SourceContract
 from etl.model import schema
@@ -201,18 +198,3 @@ def write_docs(out_dir: Path) -> list[Path]:
         path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
-
-
-def docs_command(
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write into")] = Path("docs"),
-) -> None:
-    """Write the data dictionary and the ER diagram (mermaid) into docs/."""
-    from etl.cli import fail
-    from etl.cli import out as console
-
-    try:
-        paths = write_docs(out_dir)
-    except OSError as exc:  # --out names a file or a read-only place: a usage error, as for `etl generate`
-        raise fail(f"cannot write to {out_dir}: {exc.strerror or exc}", 2) from None
-    for path in paths:
-        console.print(f"written {path}", markup=False, highlight=False)

@@ -9,19 +9,15 @@ lake's scratch folder and in its own temporary folder (both must end empty).
 
 from __future__ import annotations
 
-import json
 import random
-import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
-
-from etl.errors import ConfigError, EtlError, exit_code_of
+from etl.errors import ConfigError, EtlError
 
 HEADER = "transaction_id,customer_id,transaction_date,transaction_amount,narration,balance"
 NARRATIONS = (
@@ -126,9 +122,7 @@ def run_soak(
         import psutil  # type: ignore[import-untyped,unused-ignore]
     except ImportError:  # pragma: no cover - a dev dependency
         raise ConfigError("etl soak needs psutil (pip install psutil)") from None
-    from etl.load.lake import LocalLake
-    from etl.load.warehouse import open_warehouse
-    from etl.pipeline import discover
+    from etl.extract.discover import discover
     from etl.settings import Settings
 
     made = make_files(files, max_rows=max_rows, seed=seed)
@@ -160,10 +154,10 @@ def run_soak(
     tempfile.tempdir = str(temp)  # whatever the run puts in the temporary folder lands here, to be listed
     started = time.perf_counter()
     try:
-        from etl.pipeline import Pipeline
+        from etl.pipeline import open_pipeline
 
-        with open_warehouse(settings) as warehouse:
-            pipeline = Pipeline(settings, LocalLake(settings.lake), warehouse)
+        with open_pipeline(settings) as pipeline:
+            warehouse = pipeline.warehouse
             pipeline.prepare()
             result.fds_before = process.num_fds()
             for source_file in discover([root / "data"]):
@@ -193,44 +187,6 @@ def run_soak(
     )
     result.temp_left = sorted(str(p.relative_to(temp)) for p in temp.rglob("*"))
     return result
-
-
-def soak_command(
-    files: Annotated[int, typer.Option(min=1, help="Files to load back to back")] = 200,
-    max_rows: Annotated[int, typer.Option(min=0, help="Rows of the largest file")] = 20_000,
-    seed: Annotated[int, typer.Option(help="Random seed (same seed, same files)")] = 7,
-    max_rss_growth_mb: Annotated[
-        float, typer.Option(help="Fail when RSS grows more than this after the warm-up files")
-    ] = 64.0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object")] = False,
-    keep: Annotated[
-        Path | None, typer.Option(help="Work in this folder and keep it (default: a temporary one)")
-    ] = None,
-) -> None:
-    """Soak test: many files of mixed sizes through one pipeline; exact totals, flat memory and descriptors."""
-    root = keep or Path(tempfile.mkdtemp(prefix="etl-soak-"))
-    try:
-        result = run_soak(root, files=files, max_rows=max_rows, seed=seed)
-    except EtlError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(exit_code_of(exc)) from None
-    finally:
-        if keep is None:
-            shutil.rmtree(root, ignore_errors=True)
-    problems = check(result, max_rss_growth_bytes=int(max_rss_growth_mb * (1 << 20)))
-    if as_json:
-        typer.echo(json.dumps({**result.as_dict(), "problems": problems}))
-    else:
-        typer.echo(
-            f"{result.files} files in {result.seconds:.1f} s: {result.statuses}; "
-            f"{result.rows_loaded} rows loaded (expected {result.expected_rows}), "
-            f"{result.rows_quarantined} quarantined (expected {result.expected_quarantined}); "
-            f"RSS growth after warm-up {result.rss_growth_bytes / (1 << 20):.1f} MiB; "
-            f"descriptors {result.fds_before} -> {result.fds[-1] if result.fds else result.fds_before}"
-        )
-        for problem in problems:
-            typer.echo(f"problem: {problem}", err=True)
-    raise typer.Exit(1 if problems else 0)
 
 
 def check(result: SoakResult, *, max_rss_growth_bytes: int) -> list[str]:

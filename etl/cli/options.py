@@ -1,0 +1,11 @@
+"""Flags several commands share, spelled once."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+WarehouseOption = Annotated[str | None, typer.Option(help="Warehouse URL [env ETL_WAREHOUSE_URL]")]
+LakeOption = Annotated[str | None, typer.Option(help="Lake folder or s3://bucket/prefix [env ETL_LAKE]")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object")]

@@ -1,0 +1,160 @@
+"""The in-file duplicate rule: when a natural key occurs more than once in a file, its last occurrence wins
+and the earlier ones are quarantined as `duplicate_key` (when the last one is itself quarantined, no row
+of that key loads).
+
+The check runs out of core in DuckDB over the file's staged Parquet (the fact rows after modelling and
+the rows already quarantined), so memory stays flat whatever the file size.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from etl.contracts import SourceContract
+from etl.normalize.rejects import QuarantineContext, stored_schema, to_store
+from etl.normalize.validate import TRIMMED_CHARS, quarantine_schema
+
+DUPLICATE_CHECK_ROWS = 5_000_000  # keys per partition of the duplicate check (bounds its memory)
+
+
+def find_duplicates(
+    path: Path, quarantined: Path, key: str, work: Path, memory_limit: str, rows: int
+) -> pa.Table:
+    """Valid rows whose key occurs again later in the file, with the line of the last occurrence.
+
+    Quarantined rows count as occurrences too: when the last copy of a key is invalid, the earlier valid
+    copy must not load in its place (it is the stale version the file meant to replace).
+
+    The keys are checked in hash partitions of at most DUPLICATE_CHECK_ROWS rows (`rows` is the file's
+    count): DuckDB's distinct count holds every key hash of what it checks at once. At 10M rows one pass
+    takes 0.6 s and raises the peak RSS by 35 MB over the streaming phase's; two partitions take 0.9 s
+    and stay under it (ten partitions of 1M: 2.4 s).
+    """
+    con = duckdb.connect(
+        ":memory:", config={"memory_limit": memory_limit, "temp_directory": str(work / "duck")}
+    )
+    fact = str(path).replace("'", "''")  # our own scratch paths, never user text
+    bad = str(quarantined).replace("'", "''")
+    # quarantined keys are the original text: trimmed here as validation trims the valid ones
+    trimmed = f"trim({key}, '{TRIMMED_CHARS}')"
+    occurrences = (
+        f"SELECT source_row, {key} AS k, TRUE AS valid FROM read_parquet('{fact}') UNION ALL "
+        f"SELECT source_row, {trimmed} AS k, FALSE FROM read_parquet('{bad}') "
+        f"WHERE rule <> 'duplicate_key' AND {trimmed} <> ''"
+    )
+    parts = max(1, -(-rows // DUPLICATE_CHECK_ROWS))
+    found: list[pa.Table] = []
+    try:
+        for part in range(parts):
+            scope = (
+                f"SELECT * FROM ({occurrences}) o WHERE hash(k) % {parts} = {part}"
+                if parts > 1
+                else occurrences
+            )
+            # Distinct 64-bit hashes mean distinct keys (a collision can only make the window below run
+            # for nothing), and counting hashes is a quarter cheaper than counting strings.
+            repeated = con.execute(f"SELECT COUNT(*) - COUNT(DISTINCT hash(k)) FROM ({scope}) s").fetchall()
+            if repeated[0][0]:  # rare: only then the window that finds which line wins
+                found.append(
+                    con.sql(
+                        "SELECT source_row, kept_row, kept_valid FROM (SELECT source_row, valid, "
+                        "MAX(source_row) OVER (PARTITION BY k) AS kept_row, "
+                        f"arg_max(valid, source_row) OVER (PARTITION BY k) AS kept_valid FROM ({scope}) s) o "
+                        "WHERE valid AND source_row < kept_row"
+                    ).to_arrow_table()
+                )
+    finally:
+        con.close()
+    empty = pa.table(
+        {
+            "source_row": pa.array([], pa.int64()),
+            "kept_row": pa.array([], pa.int64()),
+            "kept_valid": pa.array([], pa.bool_()),
+        }
+    )
+    return pa.concat_tables([empty, *[t.cast(empty.schema) for t in found]])
+
+
+def drop_duplicates(
+    fact_path: Path,
+    dupes: pa.Table,
+    contract: SourceContract,
+    ctx: QuarantineContext,
+    quarantine_path: Path,
+    work: Path,
+    *,
+    fact_options: dict[str, Any],
+    quarantine_options: dict[str, Any],
+) -> Path:
+    """Quarantine as duplicate_key the valid rows that a later occurrence of their key supersedes.
+
+    `dupes` is what `find_duplicates` found. Returns the path of the fact rows that are left (written with
+    `fact_options`); the quarantine file at `quarantine_path` gains the superseded rows.
+    """
+    rows = dupes.column("source_row")
+    kept_path = work / "fact.dedup.parquet"
+    dropped: list[pa.Table] = []
+    source_file = pq.ParquetFile(fact_path)
+    with pq.ParquetWriter(kept_path, source_file.schema_arrow, **fact_options) as out:
+        for batch in source_file.iter_batches(batch_size=250_000):
+            table = pa.Table.from_batches([batch])
+            is_dupe = pc.is_in(table.column("source_row"), value_set=rows)
+            out.write_table(table.filter(pc.invert(is_dupe)))
+            dropped.append(table.filter(is_dupe))
+    earlier = pa.concat_tables(dropped)
+    merged = work / "quarantine.all.parquet"
+    with pq.ParquetWriter(merged, stored_schema(contract), **quarantine_options) as out:
+        if quarantine_path.exists():
+            for batch in pq.ParquetFile(quarantine_path).iter_batches():
+                out.write_batch(batch)
+        out.write_table(to_store(_superseded(earlier, dupes, contract), contract, ctx))
+    merged.replace(quarantine_path)
+    return kept_path
+
+
+def _superseded(earlier: pa.Table, dupes: pa.Table, contract: SourceContract) -> pa.Table:
+    """The fact rows a later line supersedes, as quarantined rows with a reason naming that line."""
+    rows = dupes.column("source_row")
+    kept = pc.index_in(earlier.column("source_row"), value_set=rows)
+    kept_line = pc.cast(pc.take(dupes.column("kept_row"), kept), pa.string())
+    superseded_by = pc.if_else(
+        pc.take(dupes.column("kept_valid"), kept),
+        pa.scalar(""),
+        pc.binary_join_element_wise(
+            "; line ", kept_line, " is quarantined itself, so no row of this key loads", ""
+        ),
+    )
+    key_text = pc.cast(earlier.column(contract.key), pa.string())
+    reason = pc.binary_join_element_wise(
+        f"duplicate {contract.key} '",
+        key_text,
+        "': line ",
+        kept_line,
+        " holds a later occurrence, which supersedes this one",
+        superseded_by,
+        "",
+    )
+    n = earlier.num_rows
+    originals = {
+        c: (
+            pc.cast(earlier.column(c), pa.string()) if c in earlier.column_names else pa.nulls(n, pa.string())
+        )
+        for c in contract.names
+    }
+    return pa.table(
+        {
+            "source_row": earlier.column("source_row"),
+            "rule": pa.repeat(pa.scalar("duplicate_key"), n),
+            "column": pa.repeat(pa.scalar(contract.key), n),
+            "reason": reason,
+            **originals,
+            "raw_line": pa.nulls(n, pa.string()),
+        },
+        schema=quarantine_schema(contract),
+    )

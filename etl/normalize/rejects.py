@@ -1,0 +1,75 @@
+"""Quarantined rows as the lake keeps them: the contract's rule, column and reason, the original text of
+every column, the raw line of a malformed record, and where and when the row was quarantined.
+
+Masked columns (`Column.masked`, with masking on) are masked here, and so is the raw line of a source
+that has one, so nothing the contract hides is stored in the quarantine either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from etl.contracts import SourceContract
+from etl.extract.reader import MalformedRow
+from etl.normalize.validate import quarantine_schema
+
+QUARANTINE_META = [
+    pa.field("file_id", pa.string()),
+    pa.field("source_uri", pa.string()),
+    pa.field("run_id", pa.string()),
+    pa.field("quarantined_at", pa.timestamp("us")),
+]
+
+
+@dataclass(frozen=True)
+class QuarantineContext:
+    """Where and when the rows of one file are quarantined, and whether masked columns are masked."""
+
+    file_id: str
+    uri: str
+    run_id: str
+    at: datetime
+    mask: bool = False
+
+
+def stored_schema(contract: SourceContract) -> pa.Schema:
+    """The schema of a quarantine Parquet file: the validator's columns, then where and when."""
+    return pa.schema([*quarantine_schema(contract), *QUARANTINE_META])
+
+
+def malformed_table(rows: list[MalformedRow], contract: SourceContract) -> pa.Table:
+    """Records the reader could not split into the header's fields, as quarantined rows (`malformed_row`)."""
+    n = len(rows)
+    q = quarantine_schema(contract)
+    columns: dict[str, Any] = {f.name: pa.nulls(n, f.type) for f in q}
+    columns["source_row"] = pa.array([r.line for r in rows], pa.int64())
+    columns["rule"] = pa.repeat(pa.scalar("malformed_row", pa.string()), n)
+    columns["reason"] = pa.array([r.reason for r in rows], pa.string())
+    columns["raw_line"] = pa.array([r.text for r in rows], pa.string())
+    return pa.table(columns, schema=q)
+
+
+def to_store(bad: pa.Table, contract: SourceContract, ctx: QuarantineContext) -> pa.Table:
+    """Quarantined rows (validator's schema) with masking applied and the file's lineage columns added."""
+    n = bad.num_rows
+    if ctx.mask and contract.masked_columns:
+        for name in (*contract.masked_columns, "raw_line"):
+            bad = bad.set_column(bad.schema.get_field_index(name), name, mask_text(bad.column(name)))
+    meta = [
+        pa.repeat(pa.scalar(ctx.file_id, pa.string()), n),
+        pa.repeat(pa.scalar(ctx.uri, pa.string()), n),
+        pa.repeat(pa.scalar(ctx.run_id, pa.string()), n),
+        pa.repeat(pa.scalar(ctx.at, pa.timestamp("us")), n),
+    ]
+    return pa.Table.from_arrays([*bad.columns, *meta], schema=pa.schema([*bad.schema, *QUARANTINE_META]))
+
+
+def mask_text(text: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Keep the shape of a narration for categorisation audits, hide names and numbers: letters -> x, digits -> 9."""
+    masked = pc.replace_substring_regex(text, r"\d", "9")
+    return pc.replace_substring_regex(masked, r"[^\W\d_]", "x")
