@@ -2,12 +2,8 @@
 
 Each mart is a name, a description and one SELECT in the common subset of DuckDB, PostgreSQL 15 and
 Redshift: CTEs, CASE, COALESCE, window functions and CAST(... AS DECIMAL(p,s)); calendar attributes come
-from dim_date (year_month) rather than dialect date functions. Money is exact: sums and averages of money
-are DECIMAL(38,2) (a sum of DECIMAL(18,2) amounts does not fit DECIMAL(18,2)), and every division (ratios,
-averages = SUM / COUNT, the median) goes through `_div`, which `create_view_sql` renders per dialect as
-exact integer arithmetic rounded half away from zero: DuckDB's `/` (and its AVG and PERCENTILE_CONT of
-DECIMAL) would go through DOUBLE, PostgreSQL's PERCENTILE_CONT is DOUBLE and Redshift's AVG of an integer
-is a truncated BIGINT, so none of them is used.
+from dim_date (year_month) rather than dialect date functions. Money is exact: every sum, average and
+ratio goes through `etl.model.exact`, rendered per dialect by `create_view_sql`.
 
 Definitions an analyst needs to read a number:
 - approval_rate = approved / (approved + rejected): pending applications are not decided yet.
@@ -26,12 +22,12 @@ Definitions an analyst needs to read a number:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from etl.model.dialect import Dialect, bytewise
+from etl.model.dialect import Dialect
+from etl.model.exact import BYTEWISE_ID, avg, count, div, money, ratio, render
 
 UNKNOWN = "(unknown)"
 
@@ -42,64 +38,6 @@ class Mart:
     description: str
     sql: str  # the SELECT only
     grain: str = ""
-
-
-# `_div` leaves a placeholder in the SQL; create_view_sql renders it for the warehouse's dialect.
-_DIV = re.compile(r"\{\{div (\d+),(\d+),(\d+): (.*?) ;; (.*?)\}\}", re.DOTALL)
-
-
-def _div(numerator: str, denominator: str, *, places: int, scale: int = 2, precision: int = 38) -> str:
-    """numerator / NULLIF(denominator, 0) as DECIMAL(precision, scale), exact and rounded half away from zero.
-
-    `places` is the largest number of decimal places of the numerator and the denominator (0 for counts, 2
-    for money; fewer would round them): both become whole numbers once scaled by 10^places, and the division
-    of whole numbers is exact.
-    """
-    assert "{{" not in numerator + denominator and ";;" not in numerator + denominator, "nested _div"
-    return f"{{{{div {precision},{scale},{places}: {numerator} ;; {denominator}}}}}"
-
-
-# Ties between same-day applications are broken by application_id compared byte by byte on every backend.
-_BYTEWISE_ID = "{{bytewise application_id}}"
-
-
-def _render_divisions(sql: str, dialect: Dialect) -> str:
-    """`sql` with every `_div` placeholder rendered for `dialect`."""
-    return _DIV.sub(lambda match: _render_div(match, dialect), sql)
-
-
-def _render_div(match: re.Match[str], dialect: Dialect) -> str:
-    precision, scale, places = (int(g) for g in match.group(1, 2, 3))
-    # Whole numbers: DuckDB's HUGEINT (its `/` and `//` of DECIMAL are DOUBLE; `//` of integers truncates),
-    # elsewhere DECIMAL(38,0), exact in PostgreSQL's numeric and Redshift's DECIMAL.
-    whole = "HUGEINT" if dialect == "duckdb" else "DECIMAL(38,0)"
-    n = f"CAST(CAST({match.group(4)} AS DECIMAL(38,{places})) * 1{'0' * (places + scale)} AS {whole})"
-    d = f"CAST(CAST(NULLIF({match.group(5)}, 0) AS DECIMAL(38,{places})) * 1{'0' * places} AS {whole})"
-    # round(n / d) = sign(n) * sign(d) * floor((2|n| + |d|) / (2|d|)), a division of non-negative integers
-    a, b = f"(2 * ABS({n}) + ABS({d}))", f"(2 * ABS({d}))"
-    # DuckDB: `//` truncates; PostgreSQL and Redshift (no `//`): (a - MOD(a, b)) / b is an exact division
-    quotient = f"{a} // {b}" if dialect == "duckdb" else f"({a} - MOD({a}, {b})) / {b}"
-    unit = f"0.{'0' * (scale - 1)}1" if scale else "1"
-    return f"CAST(SIGN({n}) * SIGN({d}) * ({quotient}) * {unit} AS DECIMAL({precision},{scale}))"
-
-
-def _ratio(numerator: str, denominator: str, *, places: int, precision: int = 9) -> str:
-    """A ratio: DECIMAL(9,4) unless told otherwise."""
-    return _div(numerator, denominator, scale=4, precision=precision, places=places)
-
-
-def _money(expr: str) -> str:
-    """A sum of money: DECIMAL(38,2), wide enough for any sum of DECIMAL(18,2) amounts."""
-    return f"CAST({expr} AS DECIMAL(38,2))"
-
-
-def _avg(expr: str, *, places: int, precision: int = 38) -> str:
-    """AVG(expr) to 2 decimals, exact: SUM / COUNT."""
-    return _div(f"SUM({expr})", f"COUNT({expr})", precision=precision, places=places)
-
-
-def _count(condition: str) -> str:
-    return f"CAST(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END) AS BIGINT)"
 
 
 # One row per application with its calendar, band and repayment outcome; shared by the loan marts.
@@ -114,8 +52,8 @@ repayment_outcome AS (
     SELECT
         r.application_key,
         COUNT(*) AS instalments,
-        {_count("r.status = 'missed' AND r.due_date <= o.as_of_date")} AS missed_instalments,
-        {_count("r.status = 'late'")} AS late_instalments,
+        {count("r.status = 'missed' AND r.due_date <= o.as_of_date")} AS missed_instalments,
+        {count("r.status = 'late'")} AS late_instalments,
         MAX(COALESCE(r.days_late, 0)) AS max_days_late,
         MAX(
             CASE WHEN r.days_late > 90 OR (r.status = 'missed' AND r.due_date < o.as_of_date - 90) THEN 1 ELSE 0 END
@@ -160,7 +98,7 @@ apps AS (
         CASE
             WHEN a.application_status = 'approved' AND a.interest_rate IS NOT NULL
                 AND a.loan_term_months IS NOT NULL
-            THEN {_div("CAST(a.loan_amount AS DECIMAL(38,2)) * a.interest_rate * a.loan_term_months", "1200", places=6)}
+            THEN {div("CAST(a.loan_amount AS DECIMAL(38,2)) * a.interest_rate * a.loan_term_months", "1200", places=6)}
         END AS expected_interest
     FROM fact_loan_application a
     JOIN dim_date d ON d.date_key = a.application_date_key
@@ -177,9 +115,9 @@ _LOAN_MEASURES = f"""
         CAST(SUM(is_approved) AS BIGINT) AS approved,
         CAST(SUM(is_rejected) AS BIGINT) AS rejected,
         CAST(SUM(is_pending) AS BIGINT) AS pending,
-        {_ratio("SUM(is_approved)", "SUM(is_approved) + SUM(is_rejected)", places=0)} AS approval_rate,
-        {_money("SUM(loan_amount)")} AS total_loan_amount,
-        {_avg("loan_amount", places=2)} AS avg_loan_amount"""
+        {ratio("SUM(is_approved)", "SUM(is_approved) + SUM(is_rejected)", places=0)} AS approval_rate,
+        {money("SUM(loan_amount)")} AS total_loan_amount,
+        {avg("loan_amount", places=2)} AS avg_loan_amount"""
 
 # Per-customer flows from the bank statements (customers without statements get NULL flows).
 # inflow_to_loan (monthly inflow / loan amount) is DECIMAL(38,4): DECIMAL(9,4) overflows from 10^5.
@@ -211,7 +149,7 @@ flows AS (
 latest_application AS (
     SELECT customer_key, loan_amount, loan_to_income,
            ROW_NUMBER() OVER (
-               PARTITION BY customer_key ORDER BY loan_application_date DESC, {_BYTEWISE_ID} DESC
+               PARTITION BY customer_key ORDER BY loan_application_date DESC, {BYTEWISE_ID} DESC
            ) AS rn
     FROM fact_loan_application
 ),
@@ -228,21 +166,21 @@ profile AS (
         c.application_count AS applications,
         CAST(COALESCE(f.transactions, 0) AS BIGINT) AS transactions,
         CAST(COALESCE(f.active_months, 0) AS BIGINT) AS active_months,
-        {_money("f.total_inflow")} AS total_inflow,
-        {_money("f.total_outflow")} AS total_outflow,
-        {_div("f.total_inflow", "f.active_months", places=2)} AS avg_monthly_inflow,
-        {_div("f.total_outflow", "f.active_months", places=2)} AS avg_monthly_outflow,
+        {money("f.total_inflow")} AS total_inflow,
+        {money("f.total_outflow")} AS total_outflow,
+        {div("f.total_inflow", "f.active_months", places=2)} AS avg_monthly_inflow,
+        {div("f.total_outflow", "f.active_months", places=2)} AS avg_monthly_outflow,
         CAST(COALESCE(f.salary_months, 0) AS BIGINT) AS salary_months,
-        {_ratio("f.salary_months", "f.active_months", places=0)} AS salary_regularity,
-        {_money("f.betting_outflow")} AS betting_outflow,
-        {_ratio("f.betting_outflow", "f.total_outflow", places=2)} AS betting_share,
+        {ratio("f.salary_months", "f.active_months", places=0)} AS salary_regularity,
+        {money("f.betting_outflow")} AS betting_outflow,
+        {ratio("f.betting_outflow", "f.total_outflow", places=2)} AS betting_share,
         f.lowest_balance,
         CAST(COALESCE(f.days_overdrawn, 0) AS BIGINT) AS days_overdrawn,
         f.first_transaction_date,
         f.last_transaction_date,
         a.loan_amount AS latest_loan_amount,
         a.loan_to_income,
-        {_ratio("f.total_inflow", "f.active_months * a.loan_amount", places=2, precision=38)}
+        {ratio("f.total_inflow", "f.active_months * a.loan_amount", places=2, precision=38)}
             AS inflow_to_loan
     FROM dim_customer c
     LEFT JOIN flows f ON f.customer_key = c.customer_key
@@ -273,10 +211,10 @@ ranked AS (
 SELECT
     employment_status,
     COUNT(DISTINCT customer_key) AS customers,{_LOAN_MEASURES},
-    {_avg("annual_income", places=2)} AS avg_annual_income,
-    {_div(f"SUM(CASE WHEN {_MIDDLE} THEN annual_income END)", f"COUNT(CASE WHEN {_MIDDLE} THEN annual_income END)", places=2)}
+    {avg("annual_income", places=2)} AS avg_annual_income,
+    {div(f"SUM(CASE WHEN {_MIDDLE} THEN annual_income END)", f"COUNT(CASE WHEN {_MIDDLE} THEN annual_income END)", places=2)}
         AS median_annual_income,
-    {_money("SUM(annual_income)")} AS total_annual_income
+    {money("SUM(annual_income)")} AS total_annual_income
 FROM ranked
 GROUP BY employment_status""",
         grain="employment status",
@@ -289,10 +227,10 @@ SELECT
     year_month,
     CAST(year_month || '-01' AS DATE) AS month_start,
     COUNT(DISTINCT customer_key) AS customers,{_LOAN_MEASURES},
-    {_avg("credit_score", places=0, precision=18)} AS avg_credit_score,
-    {_avg("annual_income", places=2)} AS avg_annual_income,
-    {_ratio("SUM(interest_rate)", "COUNT(interest_rate)", places=4)} AS avg_interest_rate,
-    {_money("SUM(expected_interest)")} AS expected_interest
+    {avg("credit_score", places=0, precision=18)} AS avg_credit_score,
+    {avg("annual_income", places=2)} AS avg_annual_income,
+    {ratio("SUM(interest_rate)", "COUNT(interest_rate)", places=4)} AS avg_interest_rate,
+    {money("SUM(expected_interest)")} AS expected_interest
 FROM apps
 GROUP BY year_month, CAST(year_month || '-01' AS DATE)""",
         grain="application month",
@@ -309,14 +247,14 @@ SELECT
     CAST(SUM(is_approved) AS BIGINT) AS approved,
     CAST(SUM(is_rejected) AS BIGINT) AS rejected,
     CAST(SUM(is_pending) AS BIGINT) AS pending,
-    {_money("SUM(loan_amount)")} AS total_loan_amount,
-    {_money("SUM(annual_income)")} AS total_annual_income,
+    {money("SUM(loan_amount)")} AS total_loan_amount,
+    {money("SUM(annual_income)")} AS total_annual_income,
     CAST(SUM(credit_score) AS BIGINT) AS total_credit_score,
     CAST(SUM(has_repayments) AS BIGINT) AS loans,
     CAST(SUM(is_defaulted) AS BIGINT) AS defaulted_loans,
     COUNT(interest_rate) AS rated_applications,
     CAST(SUM(interest_rate) AS DECIMAL(18,4)) AS total_interest_rate,
-    {_money("SUM(expected_interest)")} AS expected_interest
+    {money("SUM(expected_interest)")} AS expected_interest
 FROM apps
 GROUP BY year_month, CAST(year_month || '-01' AS DATE), employment_status, credit_band, band_order, state""",
         grain="month x employment status x credit band x state",
@@ -341,11 +279,11 @@ SELECT
     credit_band, band_order, employment_status,
     COUNT(*) AS loans,
     CAST(SUM(is_defaulted) AS BIGINT) AS defaulted_loans,
-    {_ratio("SUM(is_defaulted)", "COUNT(*)", places=0)} AS default_rate,
+    {ratio("SUM(is_defaulted)", "COUNT(*)", places=0)} AS default_rate,
     CAST(SUM(instalments) AS BIGINT) AS instalments,
     CAST(SUM(missed_instalments) AS BIGINT) AS missed_instalments,
-    {_money("SUM(amount_due)")} AS amount_due,
-    {_money("SUM(amount_paid)")} AS amount_paid
+    {money("SUM(amount_due)")} AS amount_due,
+    {money("SUM(amount_paid)")} AS amount_paid
 FROM apps
 WHERE has_repayments = 1
 GROUP BY credit_band, band_order, employment_status""",
@@ -366,9 +304,9 @@ SELECT
     COALESCE(p.state, '{UNKNOWN}') AS state,
     COUNT(*) AS transactions,
     COUNT(DISTINCT t.customer_key) AS customers,
-    {_money("SUM(ABS(t.transaction_amount))")} AS total_value,
-    {_money("SUM(CASE WHEN t.direction = 'debit' THEN -t.transaction_amount ELSE 0 END)")} AS total_spend,
-    {_money("SUM(CASE WHEN t.direction = 'credit' THEN t.transaction_amount ELSE 0 END)")} AS total_income
+    {money("SUM(ABS(t.transaction_amount))")} AS total_value,
+    {money("SUM(CASE WHEN t.direction = 'debit' THEN -t.transaction_amount ELSE 0 END)")} AS total_spend,
+    {money("SUM(CASE WHEN t.direction = 'credit' THEN t.transaction_amount ELSE 0 END)")} AS total_income
 FROM fact_bank_transaction t
 JOIN dim_date d ON d.date_key = t.transaction_date_key
 LEFT JOIN profile p ON p.customer_key = t.customer_key
@@ -382,7 +320,7 @@ GROUP BY d.year_month, CAST(d.year_month || '-01' AS DATE), t.category, t.direct
 SELECT
     state,
     COUNT(DISTINCT customer_key) AS customers,{_LOAN_MEASURES},
-    {_avg("credit_score", places=0, precision=18)} AS avg_credit_score
+    {avg("credit_score", places=0, precision=18)} AS avg_credit_score
 FROM apps
 GROUP BY state""",
         grain="state",
@@ -394,8 +332,8 @@ GROUP BY state""",
         f"""WITH {_APPLICATIONS}
 SELECT
     loan_term_months, credit_band, band_order,{_LOAN_MEASURES},
-    {_ratio("SUM(interest_rate)", "COUNT(interest_rate)", places=4)} AS avg_interest_rate,
-    {_money("SUM(expected_interest)")} AS expected_interest
+    {ratio("SUM(interest_rate)", "COUNT(interest_rate)", places=4)} AS avg_interest_rate,
+    {money("SUM(expected_interest)")} AS expected_interest
 FROM apps
 WHERE loan_term_months IS NOT NULL
 GROUP BY loan_term_months, credit_band, band_order""",
@@ -412,7 +350,7 @@ GROUP BY loan_term_months, credit_band, band_order""",
     CAST(SUM(rows_in) AS BIGINT) AS rows_in,
     CAST(SUM(rows_loaded) AS BIGINT) AS rows_loaded,
     CAST(SUM(rows_quarantined) AS BIGINT) AS rows_quarantined,
-    {_ratio("SUM(rows_quarantined)", "SUM(rows_in)", places=0)} AS quarantine_rate
+    {ratio("SUM(rows_quarantined)", "SUM(rows_in)", places=0)} AS quarantine_rate
 FROM etl_file_ledger
 GROUP BY COALESCE(source, '{UNKNOWN}'), CAST(finished_at AS DATE), status""",
         grain="source x load day x file status",
@@ -473,21 +411,9 @@ LEFT JOIN profile p ON p.customer_key = a.customer_key""",
 MARTS_BY_NAME = {m.name: m for m in MARTS}
 
 
-def divide(
-    numerator: str, denominator: str, dialect: Dialect, *, places: int, scale: int = 2, precision: int = 38
-) -> str:
-    """SQL for numerator / NULLIF(denominator, 0), exact, as DECIMAL(precision, scale) (see `_div`), for
-    queries over the marts outside them."""
-    return _render_divisions(
-        _div(numerator, denominator, places=places, scale=scale, precision=precision), dialect
-    )
-
-
 def create_view_sql(mart: Mart, dialect: Dialect) -> str:
     """`CREATE OR REPLACE VIEW` is shared by DuckDB, PostgreSQL and Redshift; the divisions are the dialect's."""
-    select = _render_divisions(mart.sql.strip(), dialect).replace(
-        _BYTEWISE_ID, bytewise("application_id", dialect)
-    )
+    select = render(mart.sql.strip(), dialect)
     assert "{{" not in select, f"{mart.name}: a division was left unrendered"
     return f"CREATE OR REPLACE VIEW {mart.name} AS\n{select}"
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from etl.model.marts import divide, ensure_marts
+from etl.model.exact import divide
+from etl.model.marts import ensure_marts
 from etl.settings import Settings
 
 

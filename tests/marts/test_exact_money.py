@@ -21,7 +21,8 @@ import pytest
 import sqlglot
 
 from etl.model.dialect import Dialect
-from etl.model.marts import MARTS, Mart, _div, create_view_sql
+from etl.model.exact import div
+from etl.model.marts import MARTS, Mart, create_view_sql
 from tests.helpers import REPAY_HEADER, STMT_HEADER, write
 from tests.marts import Marts, loaded_warehouse
 
@@ -216,8 +217,8 @@ def _division_mart() -> Mart:
         f"({i}, CAST('{n}' AS DECIMAL(38,2)), CAST('{d}' AS DECIMAL(18,2)))" for i, (n, d) in enumerate(pairs)
     )
     select = (
-        f"SELECT i, {_div('n', 'd', places=2)} AS money, {_div('n', 'd', places=2, scale=4)} AS ratio,"
-        f" {_div('n', 'd', places=2, scale=0)} AS whole"
+        f"SELECT i, {div('n', 'd', places=2)} AS money, {div('n', 'd', places=2, scale=4)} AS ratio,"
+        f" {div('n', 'd', places=2, scale=0)} AS whole"
         f" FROM (VALUES {values}) AS v (i, n, d)"
     )
     return Mart("mart_division_check", "", select)
