@@ -13,16 +13,12 @@ import pyarrow as pa
 import pytest
 
 from etl.normalize.categories import CATEGORIES, categorise, load_category_rules
-from etl.tools.generate import (
-    APPLICATION_COLUMNS,
-    REPAYMENT_COLUMNS,
-    STATEMENT_COLUMNS,
-    _build_pools,
-    _window,
-    generate_bank_statements_file,
-    generate_dataset,
-    generate_loan_applications_file,
-)
+from etl.tools.generate import generate_dataset
+from etl.tools.generate.applications import APPLICATION_COLUMNS, generate_loan_applications_file
+from etl.tools.generate.common import make_window
+from etl.tools.generate.narrations import build_pools
+from etl.tools.generate.repayments import REPAYMENT_COLUMNS
+from etl.tools.generate.statements import STATEMENT_COLUMNS, generate_bank_statements_file
 
 START, END = date(2023, 1, 1), date(2024, 1, 1)
 MONEY = r"-?\d+\.\d{2}"
@@ -439,7 +435,7 @@ def test_quoting_round_trips(clean: dict[str, Path]) -> None:
 
 
 def test_narration_pools_map_to_their_categories() -> None:
-    pools = _build_pools(_window(START, 12).month_starts)
+    pools = build_pools(make_window(START, 12).month_starts)
     got = categorise(pools.narration, load_category_rules()).to_pylist()
     wrong = [
         (n, e, g)

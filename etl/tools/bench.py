@@ -92,7 +92,8 @@ def run_bench(
     `workdir` (created if missing) holds the data, lake and warehouse; without it a temporary folder is used.
     Unless `keep`, the folder's bench files are removed afterwards.
     """
-    from etl.tools.generate import generate_bank_statements_file, generate_loan_applications_file
+    from etl.tools.generate.applications import generate_loan_applications_file
+    from etl.tools.generate.statements import generate_bank_statements_file
 
     say = echo or (lambda message: None)
     if rows < 1:
