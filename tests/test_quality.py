@@ -10,7 +10,7 @@ import pytest
 from etl.load.warehouse import open_warehouse
 from etl.quality import batched_queries, data_tests, run_data_tests
 from tests.helpers import APP_HEADER, STMT_HEADER, Env, make_env, write
-from tests.warehouse.pg import make_pg_env
+from tests.load.warehouse.pg import make_pg_env
 
 AT = datetime(2024, 5, 1, 12, 0, 0)
 

@@ -28,8 +28,8 @@ from etl.load.warehouse.postgres import PostgresWarehouse
 from etl.quality import run_data_tests
 from etl.settings import Settings
 from tests.helpers import Env, make_env, write
+from tests.load.warehouse.pg import make_pg_env
 from tests.reliability.faults import PYTHON, ROOT, child_env, statements, statements_total
-from tests.warehouse.pg import make_pg_env
 
 
 @pytest.fixture(params=["duckdb", "postgres"])

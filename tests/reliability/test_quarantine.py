@@ -18,7 +18,7 @@ from etl import contracts
 from etl.cli.quarantine import quarantine_app
 from etl.quarantine import escape_formula
 from tests.helpers import Env, write
-from tests.warehouse.pg import make_pg_env
+from tests.load.warehouse.pg import make_pg_env
 
 HEADER = "application_id,customer_id,loan_amount,loan_application_date,credit_score,employment_status,annual_income,loan_term_months"
 APPS = "\n".join(

@@ -24,7 +24,7 @@ from etl.model.dialect import Dialect
 from etl.model.exact import div
 from etl.model.marts import MARTS, Mart, create_view_sql
 from tests.helpers import REPAY_HEADER, STMT_HEADER, write
-from tests.marts import Marts, loaded_warehouse
+from tests.model.marts import Marts, loaded_warehouse
 
 D = Decimal
 BIG = "6000000000000000.00"  # fits DECIMAL(18,2); two of them do not

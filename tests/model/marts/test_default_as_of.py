@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 from tests.helpers import write
-from tests.marts import Marts, loaded_warehouse
+from tests.model.marts import Marts, loaded_warehouse
 
 D = Decimal
 APPS = (

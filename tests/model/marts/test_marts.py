@@ -18,7 +18,7 @@ import pytest
 
 from etl.load.warehouse import open_warehouse
 from etl.model.marts import MARTS, create_view_sql, ensure_marts
-from tests.marts import Marts, loaded_warehouse
+from tests.model.marts import Marts, loaded_warehouse
 
 FIXTURES = Path(__file__).parent / "fixtures"
 D = Decimal

@@ -23,7 +23,7 @@ from etl.pipeline import FileResult, Pipeline
 from etl.settings import Settings
 from tests.helpers import APP_HEADER, STMT_HEADER, write
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _statements(prefix: str, n: int) -> str:
