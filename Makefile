@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv demo test check lint typecheck pytest infra-check workflow-check clean lock
+.PHONY: help venv demo test check lint typecheck import-layers pytest infra-check workflow-check clean lock
 
 help:
 	@echo "make demo   - create .venv, install, run the pipeline on data/ into ./lake and warehouse.duckdb"
@@ -37,6 +37,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The layers contract in pyproject.toml: imports only run downward (import-linter).
+import-layers: $(STAMP)
+	$(BIN)/lint-imports --no-cache
+
 pytest: $(STAMP)
 	bash scripts/ensure_system_packages.sh
 	$(BIN)/pytest -n 2 --dist loadfile
@@ -47,7 +51,7 @@ infra-check: $(STAMP)
 workflow-check: $(STAMP)
 	bash scripts/check_workflows.sh
 
-check: lint typecheck infra-check workflow-check pytest
+check: lint typecheck import-layers infra-check workflow-check pytest
 
 test: check
 

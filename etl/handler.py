@@ -9,8 +9,8 @@ event source wants:
 - S3 / EventBridge (asynchronous invocations): a failed file raises `RunFailed` so Lambda retries the event.
 
 Powertools' `inject_lambda_context` adds the request to every log line, `log_metrics` flushes the
-invocation's metrics as EMF, and where X-Ray is on (`AWS_XRAY_DAEMON_ADDRESS`, which Lambda sets when active
-tracing is enabled) a Tracer records the invocation.
+invocation's metrics as EMF, and inside Lambda a Tracer records the invocation in X-Ray (what the trace
+header samples; Terraform turns active tracing on).
 
 `python -m etl.handler --bucket B --key K` is the Fargate task: the same code path for one object.
 """
@@ -48,13 +48,13 @@ def lambda_handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     logger.setLevel(settings.log_level)
     metrics = run_metrics()
 
-    def invocation(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-        return handle(
-            event, settings, session=boto3.Session(), on_outcome=lambda o: add_run_metrics(metrics, o)
-        )
+    def handle_invocation(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        def count(outcome: Outcome) -> None:
+            add_run_metrics(metrics, outcome)
 
-    traced = _traced(metrics.log_metrics(invocation))
-    return traced(event, context)
+        return handle(event, settings, session=boto3.Session(), on_outcome=count)
+
+    return _traced(metrics.log_metrics(handle_invocation))(event, context)
 
 
 def handle(
@@ -93,8 +93,11 @@ def _is_sqs(event: Mapping[str, Any]) -> bool:
 
 
 def _traced(handler: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-    """`handler` recorded by a powertools Tracer when X-Ray is on; as it is otherwise (no X-Ray SDK import)."""
-    if not os.environ.get("AWS_XRAY_DAEMON_ADDRESS"):
+    """`handler` recorded by a powertools Tracer inside Lambda (the X-Ray SDK sends what the invocation's
+    trace header samples: nothing unless active tracing or a caller sampled it); as it is elsewhere, and
+    with POWERTOOLS_TRACE_DISABLED=true (the X-Ray SDK is then never imported)."""
+    disabled = os.environ.get("POWERTOOLS_TRACE_DISABLED", "").strip().lower() in {"1", "true"}
+    if disabled or not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
         return handler
     from aws_lambda_powertools import Tracer
 

@@ -45,6 +45,7 @@ RUNTIME_IMPORTS = (
     "aws_lambda_powertools",
     "psycopg",
     "redshift_connector",
+    "aws_xray_sdk",
 )
 
 
@@ -148,7 +149,9 @@ def task_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield task
 
 
-def _run_in_task_root(task: Path, code: str, cwd: Path) -> dict[str, object]:
+def _run_in_task_root(
+    task: Path, code: str, cwd: Path, extra_env: dict[str, str] | None = None
+) -> dict[str, object]:
     """Run `code` with a bare Python 3.12 whose only third-party path is `task`; it prints one JSON line."""
     env = {
         "PATH": "/usr/bin:/bin",
@@ -162,6 +165,7 @@ def _run_in_task_root(task: Path, code: str, cwd: Path) -> dict[str, object]:
         "AWS_LAMBDA_FUNCTION_NAME": "credit-risk-etl",
         "POWERTOOLS_SERVICE_NAME": "credit-risk-etl",
         "POWERTOOLS_METRICS_NAMESPACE": "CreditRiskEtl",
+        **(extra_env or {}),
     }
     # -S: no site module, so neither this venv nor the interpreter's own site-packages are importable.
     preamble = (
@@ -207,10 +211,8 @@ def _s3_test_event() -> dict[str, object]:
     return {"Records": records}
 
 
-def test_handler_acknowledges_s3_test_event_from_the_task_root(task_root: Path, tmp_path: Path) -> None:
-    event_file = tmp_path / "event.json"
-    event_file.write_text(json.dumps(_s3_test_event()))
-    code = (
+def _handler_code(event_file: Path) -> str:
+    return (
         "import types\n"
         "from etl.handler import lambda_handler\n"
         "context = types.SimpleNamespace(\n"
@@ -223,6 +225,33 @@ def test_handler_acknowledges_s3_test_event_from_the_task_root(task_root: Path, 
         "print(json.dumps({'report': lambda_handler(event, context)}))\n"
     )
 
-    report = _run_in_task_root(task_root, code, tmp_path)
+
+def test_handler_acknowledges_s3_test_event_from_the_task_root(task_root: Path, tmp_path: Path) -> None:
+    event_file = tmp_path / "event.json"
+    event_file.write_text(json.dumps(_s3_test_event()))
+
+    report = _run_in_task_root(task_root, _handler_code(event_file), tmp_path)
 
     assert report["report"] == {"batchItemFailures": []}
+
+
+def test_a_sampled_invocation_is_traced_to_the_xray_daemon(task_root: Path, tmp_path: Path) -> None:
+    """The Tracer (aws-xray-sdk from the lock) sends the invocation's subsegment to the daemon Lambda runs."""
+    import socket
+
+    event_file = tmp_path / "event.json"
+    event_file.write_text(json.dumps(_s3_test_event()))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as daemon:
+        daemon.bind(("127.0.0.1", 0))
+        daemon.settimeout(10)
+        trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=557abcec3ee5a047;Sampled=1"
+        env = {"AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{daemon.getsockname()[1]}", "_X_AMZN_TRACE_ID": trace}
+        report = _run_in_task_root(task_root, _handler_code(event_file), tmp_path, env)
+        header, _, body = daemon.recv(65536).decode().partition("\n")
+
+    assert report["report"] == {"batchItemFailures": []}
+    assert json.loads(header) == {"format": "json", "version": 1}
+    segment = json.loads(body)
+    assert segment["name"] == "## handle_invocation"
+    assert segment["trace_id"] == "1-5759e988-bd862e3fe1be46a994272793"
+    assert segment["parent_id"] == "557abcec3ee5a047"

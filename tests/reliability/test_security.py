@@ -25,10 +25,10 @@ from etl.handler import lambda_handler
 from etl.load.sql import SqlBuilder
 from etl.model import schema
 from etl.quarantine import read_quarantine, replay
-from tests.pipeline import test_pipeline as core
 from tests.aws.test_handler import CONTEXT, STATEMENTS, Aws, aws  # noqa: F401 - the moto account fixture
 from tests.helpers import Env, write
 from tests.load.warehouse.pg import PgEnv, make_pg_env
+from tests.pipeline import test_pipeline as core
 from tests.reliability.faults import PYTHON, ROOT, child_env, statements
 
 PASSWORD = "s3cr3tP4ss"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.pipeline import test_pipeline as core
 from tests.load.warehouse.pg import PgEnv, make_pg_env
+from tests.pipeline import test_pipeline as core
 
 
 @pytest.fixture
