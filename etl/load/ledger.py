@@ -8,7 +8,8 @@ transaction on every retry.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Protocol
 
 from etl.model import schema
 
@@ -48,3 +49,44 @@ def fit_utf8(text: str, limit: int) -> str:
     head = data[: room - room // 3].decode("utf-8", errors="ignore")
     tail = data[len(data) - room // 3 :].decode("utf-8", errors="ignore")
     return head + "…" + tail
+
+
+class FileOutcome(Protocol):
+    """What a run knows of one processed file (the pipeline's FileResult)."""
+
+    file_id: str | None
+    source: str | None
+    status: str
+    rows_in: int
+    rows_loaded: int
+    rows_quarantined: int
+    rows_blank: int
+    error: str | None
+    lake_uri: str | None
+    quarantine_uri: str | None
+
+
+def ledger_row(
+    uri: str, name: str, size: int, outcome: FileOutcome, *, started_at: datetime, run_id: str
+) -> LedgerRow:
+    """The ledger row of one processed file, finished now; texts are shortened to fit their columns."""
+    finished_at = datetime.now(UTC).replace(tzinfo=None)
+    return LedgerRow(
+        file_id=outcome.file_id or "",
+        source=outcome.source,
+        uri=fit_utf8(uri, LEDGER_BYTES["uri"]),
+        file_name=fit_utf8(name, LEDGER_BYTES["file_name"]),
+        bytes=size,
+        rows_in=outcome.rows_in,
+        rows_loaded=outcome.rows_loaded,
+        rows_quarantined=outcome.rows_quarantined,
+        rows_blank=outcome.rows_blank,
+        status=outcome.status,
+        error=(outcome.error or None) and fit_utf8(outcome.error, LEDGER_BYTES["error"]),
+        lake_uri=outcome.lake_uri,
+        quarantine_uri=outcome.quarantine_uri,
+        started_at=started_at,
+        finished_at=finished_at,
+        duration_ms=int((finished_at - started_at).total_seconds() * 1000),
+        run_id=run_id,
+    )

@@ -1,8 +1,10 @@
 """One file's rows staged as Parquet in its scratch folder: the fact rows and the quarantined rows, written
-chunk by chunk as they are modelled, then published to the lake and loaded into the warehouse."""
+chunk by chunk as they are modelled; then the in-file duplicate rule settles which rows stand, and what
+is left is published to the lake and loaded into the warehouse."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -12,13 +14,24 @@ import pyarrow.parquet as pq
 from etl.contracts import SourceContract
 from etl.model.parquet import QUARANTINE_OPTIONS, fact_parquet_options
 from etl.model.schema import TableSpec
-from etl.normalize.rejects import stored_schema
+from etl.normalize.duplicates import drop_duplicates, find_duplicates
+from etl.normalize.rejects import QuarantineContext, stored_schema
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A file's staged Parquet once its chunks are written and its duplicates settled."""
+
+    fact_path: Path
+    quarantine_path: Path
+    duplicates: int  # valid rows quarantined as duplicate_key
 
 
 class Staging:
     """The two Parquet files of one file in `work`; a context manager that closes both writers."""
 
     def __init__(self, work: Path, spec: TableSpec, contract: SourceContract) -> None:
+        self.work, self.contract = work, contract
         self.fact_path = work / "fact.parquet"
         self.quarantine_path = work / "quarantine.parquet"
         self.fact_options = fact_parquet_options(spec)
@@ -32,6 +45,26 @@ class Staging:
         self._facts.write_table(fact)
         if bad.num_rows:
             self._quarantine.write_table(bad)
+
+    def finish(self, rejects: QuarantineContext, *, rows: int, memory_limit: str) -> Staged:
+        """Apply the in-file duplicate rule to the written (closed) files: `rows` is the file's record count,
+        `memory_limit` the DuckDB cap of the check."""
+        dupes = find_duplicates(
+            self.fact_path, self.quarantine_path, self.contract.key, self.work, memory_limit, rows
+        )
+        if not dupes.num_rows:
+            return Staged(self.fact_path, self.quarantine_path, 0)
+        kept = drop_duplicates(
+            self.fact_path,
+            dupes,
+            self.contract,
+            rejects,
+            self.quarantine_path,
+            self.work,
+            fact_options=self.fact_options,
+            quarantine_options=QUARANTINE_OPTIONS,
+        )
+        return Staged(kept, self.quarantine_path, dupes.num_rows)
 
     def __enter__(self) -> Staging:
         return self

@@ -8,7 +8,6 @@ threads a chunk apart (`workers.run_chain`), and the next file is hashed while t
 
 from __future__ import annotations
 
-import io
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -16,7 +15,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, BinaryIO
 
 import pyarrow as pa
 
@@ -24,20 +22,18 @@ from etl import interrupt
 from etl.contracts import CONTRACTS, SourceContract
 from etl.errors import FileRejected
 from etl.extract.discover import SourceFile
-from etl.extract.identity import Identity, check_unchanged, identify
-from etl.extract.layout import CsvLayout, sniff_layout
-from etl.extract.reader import MalformedRow, iter_chunks, read_into
+from etl.extract.identity import Identity, identify
+from etl.extract.reader import MalformedRow
+from etl.extract.rows import Chunk, read_rows
 from etl.load.lake import Lake, open_lake
-from etl.load.ledger import LEDGER_BYTES, LedgerRow, fit_utf8
+from etl.load.ledger import ledger_row
 from etl.load.staging import Staging
 from etl.load.warehouse import Warehouse, open_warehouse
 from etl.load.warehouse.base import FileLoad
 from etl.model import schema
 from etl.model.dimensions import build_dim_credit_band, build_dim_date, build_dim_transaction_category
 from etl.model.facts import FactContext, build_fact, date_bounds
-from etl.model.parquet import QUARANTINE_OPTIONS
 from etl.normalize.categories import CategoryRule, load_category_rules
-from etl.normalize.duplicates import drop_duplicates, find_duplicates
 from etl.normalize.rejects import QuarantineContext, malformed_table, to_store
 from etl.normalize.validate import Validated, validate
 from etl.pipeline.report import FileResult, Progress, RunReport, record_error
@@ -193,52 +189,26 @@ class Pipeline:
         result: FileResult,
         started: datetime,
     ) -> None:
-        """The stages of one file, in order; every step but the orchestration is a stage's own function."""
-        layout = sniff_layout(ident.head, ident.size, contract)
+        """The stages of one file, in order: extract -> normalize -> model -> load. The stages' work is their
+        own; this only passes each one's product to the next."""
         loaded_at = now()
-        spec = schema.TABLES[contract.fact_table]
         mask = self.settings.mask_narration
         rejects = QuarantineContext(ident.file_id, item.uri, self.run_id, loaded_at, mask)
+        facts = FactContext(ident.file_id, loaded_at, self.rules, mask)
+        rows = read_rows(item, ident, contract, block_size=self.settings.chunk_bytes, progress=self.progress)
+        spec = schema.TABLES[contract.fact_table]
         with self.lake.workspace(ident.file_id) as work:
-            # read -> validate -> model -> write, on four threads; all of them end before the files close
-            with item.open() as stream, Staging(work, spec, contract) as staged:
-                counted = _CountingStream(stream, self.progress)
-                tally = self._stream(
-                    counted,
-                    layout,
-                    contract,
-                    FactContext(ident.file_id, loaded_at, self.rules, mask),
-                    rejects,
-                    staged,
-                )
-            check_unchanged(item, ident, counted.total)
+            tally, staging = self._stream(rows, contract, facts, rejects, Staging(work, spec, contract))
             pa.default_memory_pool().release_unused()  # the chunks' buffers, before DuckDB needs memory
             with self.timer.stage("lake"):
-                dupes = find_duplicates(
-                    staged.fact_path,
-                    staged.quarantine_path,
-                    contract.key,
-                    work,
-                    self.settings.duckdb_memory_limit,
-                    tally.rows_in,
+                staged = staging.finish(
+                    rejects, rows=tally.rows_in, memory_limit=self.settings.duckdb_memory_limit
                 )
-                fact_path = staged.fact_path
-                if dupes.num_rows:
-                    fact_path = drop_duplicates(
-                        fact_path,
-                        dupes,
-                        contract,
-                        rejects,
-                        staged.quarantine_path,
-                        work,
-                        fact_options=staged.fact_options,
-                        quarantine_options=QUARANTINE_OPTIONS,
-                    )
                 result.rows_in, result.rows_blank = tally.rows_in, tally.rows_blank
-                result.rows_quarantined = tally.rows_quarantined + dupes.num_rows
+                result.rows_quarantined = tally.rows_quarantined + staged.duplicates
                 result.rows_loaded = result.rows_in - result.rows_quarantined
                 result.lake_uri = self.lake.curated_uri(spec.name, ident.file_id)
-                self.lake.publish(fact_path, result.lake_uri, table=spec.name, kind="curated")
+                self.lake.publish(staged.fact_path, result.lake_uri, table=spec.name, kind="curated")
                 if result.rows_quarantined:
                     result.quarantine_uri = self.lake.quarantine_uri(contract.name, ident.file_id)
                     self.lake.publish(
@@ -248,19 +218,17 @@ class Pipeline:
                         kind="quarantine",
                     )
             result.status = "loaded"
-            dates = tally.dates
+            days = tally.dates
             calendar = (
-                build_dim_date(min(dates), max(dates))
-                if dates
-                else schema.DIM_DATE.arrow_schema.empty_table()
+                build_dim_date(min(days), max(days)) if days else schema.DIM_DATE.arrow_schema.empty_table()
             )
             load = FileLoad(
                 contract.customers,
                 spec,
-                fact_path,
+                staged.fact_path,
                 result.lake_uri,
                 calendar,
-                self._ledger(item, result, ident.size, started),
+                ledger_row(item.uri, item.name, ident.size, result, started_at=started, run_id=self.run_id),
                 loaded_at,
             )
             with self.timer.stage("warehouse"):
@@ -271,25 +239,23 @@ class Pipeline:
 
     def _stream(
         self,
-        stream: io.RawIOBase,
-        layout: CsvLayout,
+        rows: Iterator[Chunk],
         contract: SourceContract,
         facts: FactContext,
         rejects: QuarantineContext,
-        staged: Staging,
-    ) -> _Tally:
-        """Read, validate, model and stage every chunk of the file; what the chunks counted."""
+        staging: Staging,
+    ) -> tuple[_Tally, Staging]:
+        """Validate, model and stage every chunk, on threads a chunk apart (see `run_chain`); what the
+        chunks counted, and the staging with both its files written and closed."""
         tally, timer = _Tally(), self.timer
 
-        def validate_chunk(
-            chunk: tuple[pa.Table, list[MalformedRow], int],
-        ) -> tuple[Validated, list[MalformedRow]]:
-            rows, malformed, blanks = chunk
+        def validate_chunk(chunk: Chunk) -> tuple[Validated, list[MalformedRow]]:
+            text, malformed, blanks = chunk
             with timer.stage("validate"):
-                checked = validate(rows, contract)
-            tally.rows_in += rows.num_rows + len(malformed)
+                checked = validate(text, contract)
+            tally.rows_in += text.num_rows + len(malformed)
             tally.rows_blank += blanks
-            self.progress("rows", rows.num_rows)
+            self.progress("rows", text.num_rows)
             return checked, malformed
 
         def model_chunk(checked: tuple[Validated, list[MalformedRow]]) -> tuple[pa.Table, pa.Table]:
@@ -305,11 +271,11 @@ class Pipeline:
 
         def write_chunk(parts: tuple[pa.Table, pa.Table]) -> None:
             with timer.stage("lake"):
-                staged.write(*parts)
+                staging.write(*parts)
 
-        chunks = iter_chunks(stream, layout, block_size=self.settings.chunk_bytes)
-        run_chain(timed(chunks, lambda: timer.stage("read")), [validate_chunk, model_chunk, write_chunk])
-        return tally
+        with staging:  # the writers close once every thread has ended
+            run_chain(timed(rows, lambda: timer.stage("read")), [validate_chunk, model_chunk, write_chunk])
+        return tally, staging
 
     # ---- failures ------------------------------------------------------------------------------------
     def _interrupted(self, exc: BaseException) -> bool:
@@ -327,32 +293,11 @@ class Pipeline:
 
     def _record_failure(self, item: SourceFile, result: FileResult, size: int, started: datetime) -> None:
         try:
-            self.warehouse.record_ledger(self._ledger(item, result, size, started))
+            row = ledger_row(item.uri, item.name, size, result, started_at=started, run_id=self.run_id)
+            self.warehouse.record_ledger(row)
         except Exception as exc:  # the run report still carries the rejection
             if not result.error:
                 result.error = str(exc)
-
-    def _ledger(self, item: SourceFile, result: FileResult, size: int, started: datetime) -> LedgerRow:
-        finished = now()
-        return LedgerRow(
-            file_id=result.file_id or "",
-            source=result.source,
-            uri=fit_utf8(item.uri, LEDGER_BYTES["uri"]),
-            file_name=fit_utf8(item.name, LEDGER_BYTES["file_name"]),
-            bytes=size,
-            rows_in=result.rows_in,
-            rows_loaded=result.rows_loaded,
-            rows_quarantined=result.rows_quarantined,
-            rows_blank=result.rows_blank,
-            status=result.status,
-            error=(result.error or None) and fit_utf8(result.error, LEDGER_BYTES["error"]),
-            lake_uri=result.lake_uri,
-            quarantine_uri=result.quarantine_uri,
-            started_at=started,
-            finished_at=finished,
-            duration_ms=int((finished - started).total_seconds() * 1000),
-            run_id=self.run_id,
-        )
 
 
 @dataclass
@@ -363,24 +308,6 @@ class _Tally:
     rows_blank: int = 0
     rows_quarantined: int = 0
     dates: list[date] = field(default_factory=list)
-
-
-class _CountingStream(io.RawIOBase):
-    """Counts the bytes read and reports them, for progress bars."""
-
-    def __init__(self, inner: BinaryIO, progress: Progress) -> None:
-        self.inner, self.progress = inner, progress
-        self.total = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        n = read_into(self.inner, memoryview(buffer).cast("B"))
-        if n:
-            self.total += n
-            self.progress("bytes", n)
-        return n
 
 
 def now() -> datetime:

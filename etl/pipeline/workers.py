@@ -57,7 +57,8 @@ def run_chain(items: Iterable[Any], stages: Sequence[Callable[[Any], Any]], *, d
     dropped. Items are pulled from `items` on a thread of their own and each stage runs on its own thread,
     in item order.
 
-    Returns when every item has gone through every stage. The first exception of a stage stops the chain:
+    Returns when every item has gone through every stage, and `items` is closed (a generator left early
+    releases what it holds, on the thread that pulled it). The first exception of a stage stops the chain:
     items still waiting are dropped and the item in hand of each stage finishes. An exception while pulling
     the items (a file rejected halfway) ends them: the items before it still go through. Either way the
     exception is raised here once every thread has ended, so a caller's `with` blocks (the file being
@@ -67,12 +68,16 @@ def run_chain(items: Iterable[Any], stages: Sequence[Callable[[Any], Any]], *, d
     chain = _Chain(len(stages), depth)
 
     def feed() -> None:
+        source = iter(items)
         try:
-            for item in items:
+            for item in source:
                 if not chain.put(0, item):
                     return
         except BaseException as exc:  # raised in the caller once the items before it went through
             chain.fail(exc, stop=False)
+        finally:
+            if close := getattr(source, "close", None):  # a generator left early releases what it holds
+                close()
         chain.put(0, _END)
 
     def work(index: int, stage: Callable[[Any], Any]) -> None:
@@ -112,13 +117,17 @@ def run_chain(items: Iterable[Any], stages: Sequence[Callable[[Any], Any]], *, d
 def timed[T](items: Iterable[T], stage: Callable[[], Any]) -> Iterator[T]:
     """`items`, with the time spent producing each one counted by `stage()` (a timer's context manager)."""
     iterator = iter(items)
-    while True:
-        with stage():
-            try:
-                item = next(iterator)
-            except StopIteration:
-                return
-        yield item
+    try:
+        while True:
+            with stage():
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    return
+            yield item
+    finally:
+        if close := getattr(iterator, "close", None):
+            close()
 
 
 def _name(stage: Callable[[Any], Any]) -> str:
