@@ -170,6 +170,7 @@ module "monitoring" {
   queue_name                  = module.ingest.queue_name
   dlq_name                    = module.ingest.dlq_name
   queue_age_threshold_seconds = var.queue_age_alarm_seconds
+  event_rule_names            = [module.fargate.task_stopped_rule_name]
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -556,10 +556,10 @@ def test_stopped_fargate_tasks_come_back_to_the_functions_queue() -> None:
             "aws:SourceArn",
             "${var.event_rule_arns}",
         )
-    # the queues are encrypted with the stack key: EventBridge may use it
+    # the queues are encrypted with the stack key: EventBridge may use it (test below: without a condition)
     kms = load("modules/kms").data("aws_iam_policy_document")["key"]
-    publishers = {s["sid"]: s for s in statements(kms)}["ServicePublishersInThisAccount"]
-    assert "events.amazonaws.com" in block(publishers, "principals")["identifiers"]
+    eventbridge = {s["sid"]: s for s in statements(kms)}["EventBridgeToEncryptedQueues"]
+    assert block(eventbridge, "principals")["identifiers"] == ["events.amazonaws.com"]
 
 
 def test_lambda_may_run_only_the_task_and_pass_only_its_roles() -> None:
@@ -688,10 +688,54 @@ def test_kms_key_policy_limits_services_to_this_account() -> None:
     by_sid = {s["sid"]: s for s in statements(document)}
     assert block(by_sid["AccountRootKeyAdministration"], "principals")["identifiers"] == ["${local.root_arn}"]
     services = by_sid["ServicePublishersInThisAccount"]
-    assert block(services, "condition")["variable"] == "aws:SourceAccount"
+    assert block(services, "principals")["identifiers"] == [
+        "s3.amazonaws.com",
+        "cloudwatch.amazonaws.com",
+        "sns.amazonaws.com",
+    ]
+    condition = block(services, "condition")
+    assert (condition["test"], condition["variable"], condition["values"]) == (
+        "StringEquals",
+        "aws:SourceAccount",
+        ["${local.account_id}"],
+    )
     assert set(services["actions"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
     (key,) = load("modules/kms").resources("aws_kms_key").values()
     assert key["enable_key_rotation"] is True
+
+
+def test_eventbridge_may_use_the_queue_key_without_a_source_condition() -> None:
+    # EventBridge sends no aws:SourceAccount / aws:SourceArn when it delivers to an encrypted queue: with
+    # one in the key policy, the Fargate STOPPED events reached neither the queue nor the DLQ. The queue
+    # policies (aws:SourceArn = the rule) are what limit EventBridge to this stack.
+    document = load("modules/kms").data("aws_iam_policy_document")["key"]
+    by_sid = {s["sid"]: s for s in statements(document)}
+    eventbridge = by_sid["EventBridgeToEncryptedQueues"]
+    assert block(eventbridge, "principals") == {"type": "Service", "identifiers": ["events.amazonaws.com"]}
+    assert sorted(eventbridge["actions"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert "condition" not in eventbridge
+    # and no other statement names events.amazonaws.com (with a condition it would only mislead)
+    named = [sid for sid, st in by_sid.items() if "events.amazonaws.com" in str(st.get("principals"))]
+    assert named == ["EventBridgeToEncryptedQueues"]
+
+
+def test_eventbridge_rule_deliveries_are_alarmed() -> None:
+    monitoring = load("modules/monitoring")
+    (alarm,) = monitoring.resources("aws_cloudwatch_metric_alarm").values()
+    assert alarm["for_each"] == "${local.all_alarms}"
+    assert monitoring.locals["all_alarms"].startswith("${merge(local.alarms, local.event_rule_alarms")
+    expr = re.sub(r"\s+", " ", monitoring.locals["event_rule_alarms"])
+    for part in (
+        "for rule in var.event_rule_names",
+        'namespace = "AWS/Events", metric_name = "FailedInvocations", dimensions = {RuleName = rule}, '
+        'statistic = "Sum", evaluation_periods = 1, threshold = 0',
+        'namespace = "AWS/Events", metric_name = "InvocationsFailedToBeSentToDlq", dimensions = {RuleName = rule}, '
+        'statistic = "Sum", evaluation_periods = 1, threshold = 0',
+    ):
+        assert part in expr, part
+    assert call_argument("monitoring", "event_rule_names") == ["${module.fargate.task_stopped_rule_name}"]
+    output = load("modules/fargate").named("output")["task_stopped_rule_name"]
+    assert output["value"] == "${aws_cloudwatch_event_rule.task_stopped.name}"
 
 
 def test_every_role_policy_comes_from_a_policy_document() -> None:
@@ -944,7 +988,7 @@ def test_alarms_cover_errors_throttles_duration_dlq_and_age() -> None:
         ("AWS/SQS", "ApproximateAgeOfOldestMessage"),
     }
     (alarm,) = load("modules/monitoring").resources("aws_cloudwatch_metric_alarm").values()
-    assert alarm["for_each"] == "${local.alarms}"
+    assert alarm["for_each"] == "${local.all_alarms}"
     assert alarm["alarm_actions"] == alarm["ok_actions"] == "${local.alarm_actions}"
     assert load("modules/monitoring").locals["alarm_actions"] == ["${aws_sns_topic.this.arn}"]
     (topic,) = load("modules/monitoring").resources("aws_sns_topic").values()

@@ -60,6 +60,34 @@ resource "aws_sns_topic_subscription" "email" {
 locals {
   alarm_actions = [aws_sns_topic.this.arn]
 
+  # A rule whose target (the encrypted queue) refuses its events - a key policy or queue policy that does
+  # not let EventBridge in - drops them: no message anywhere, only these rule metrics (RuleName alone:
+  # the default bus). EventBridge publishes both only when they are not zero.
+  event_rule_alarms = merge([
+    for rule in var.event_rule_names : {
+      "${rule}-failed-invocations" = {
+        name               = "${rule}-failed-invocations"
+        description        = "EventBridge could not deliver events of ${rule} to its target (queue or key policy?): the Fargate tasks' STOPPED events are lost unless they reached the DLQ."
+        namespace          = "AWS/Events"
+        metric_name        = "FailedInvocations"
+        dimensions         = { RuleName = rule }
+        statistic          = "Sum"
+        evaluation_periods = 1
+        threshold          = 0
+      }
+      "${rule}-dlq-delivery-failed" = {
+        name               = "${rule}-dlq-delivery-failed"
+        description        = "EventBridge could deliver events of ${rule} neither to its target nor to its dead-letter queue: they are lost."
+        namespace          = "AWS/Events"
+        metric_name        = "InvocationsFailedToBeSentToDlq"
+        dimensions         = { RuleName = rule }
+        statistic          = "Sum"
+        evaluation_periods = 1
+        threshold          = 0
+      }
+    }
+  ]...)
+
   # One entry per alarm; every alarm notifies the topic and treats missing data as healthy.
   alarms = {
     lambda_errors = {
@@ -113,10 +141,12 @@ locals {
       threshold          = var.queue_age_threshold_seconds
     }
   }
+
+  all_alarms = merge(local.alarms, local.event_rule_alarms)
 }
 
 resource "aws_cloudwatch_metric_alarm" "this" {
-  for_each = local.alarms
+  for_each = local.all_alarms
 
   alarm_name          = each.value.name
   alarm_description   = each.value.description

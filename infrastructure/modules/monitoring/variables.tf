@@ -55,3 +55,9 @@ variable "tags" {
   description = "Tags added on top of the provider default tags."
   default     = {}
 }
+
+variable "event_rule_names" {
+  description = "EventBridge rules (default bus) whose deliveries are watched: FailedInvocations and InvocationsFailedToBeSentToDlq."
+  type        = list(string)
+  default     = []
+}
