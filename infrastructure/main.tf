@@ -258,6 +258,21 @@ module "lambda" {
   fargate_role_arns      = [module.fargate.task_role_arn, module.fargate.execution_role_arn]
 }
 
+# Lambda refuses a reservation that leaves less than 100 of the account's concurrency unreserved. New
+# accounts often have a quota of 10 or 50: warn at plan time instead of failing half-way through apply.
+# (Other functions' reservations count too; `aws lambda get-account-settings` shows what is left.)
+check "lambda_reserved_concurrency_fits_the_account_quota" {
+  data "aws_servicequotas_service_quota" "lambda_concurrent_executions" {
+    service_code = "lambda"
+    quota_code   = "L-B99A9384"
+  }
+
+  assert {
+    condition     = var.lambda_reserved_concurrency == null ? true : data.aws_servicequotas_service_quota.lambda_concurrent_executions.value >= 100 + var.lambda_reserved_concurrency
+    error_message = "lambda_reserved_concurrency needs an account concurrency quota of at least 100 + the reservation (Service Quotas, Lambda \"Concurrent executions\", L-B99A9384); request an increase or set it to null."
+  }
+}
+
 # ---------------------------------------------------------------------------------------------
 # CI/CD and BI
 # ---------------------------------------------------------------------------------------------

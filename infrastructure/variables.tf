@@ -98,18 +98,18 @@ variable "lambda_ephemeral_storage_mb" {
 
 variable "lambda_reserved_concurrency" {
   type        = number
-  description = "Reserved concurrent executions of the ETL function (caps warehouse connections)."
-  default     = 10
+  description = "Reserved concurrent executions of the ETL function, or null (the default) for none. Lambda keeps at least 100 of the account's concurrency unreserved, so a reservation needs an account concurrency quota of at least 100 + every reservation in the region (new accounts often have less: request Service Quotas L-B99A9384 first). The SQS event source's maximum concurrency (sqs_max_concurrency) caps the function either way."
+  default     = null
 
   validation {
-    condition     = var.lambda_reserved_concurrency >= 2 && var.lambda_reserved_concurrency <= 1000
-    error_message = "lambda_reserved_concurrency must be between 2 and 1000."
+    condition     = var.lambda_reserved_concurrency == null ? true : (var.lambda_reserved_concurrency >= 2 && var.lambda_reserved_concurrency <= 1000 && floor(var.lambda_reserved_concurrency) == var.lambda_reserved_concurrency)
+    error_message = "lambda_reserved_concurrency must be null (no reservation) or a whole number between 2 and 1000."
   }
 }
 
 variable "sqs_max_concurrency" {
   type        = number
-  description = "Maximum concurrent invocations by the SQS event source mapping (at most the reserved concurrency)."
+  description = "Maximum concurrent invocations by the SQS event source mapping: what caps the warehouse connections the uploads open (at most lambda_reserved_concurrency when that is set)."
   default     = 5
 
   validation {
@@ -118,7 +118,7 @@ variable "sqs_max_concurrency" {
   }
 
   validation {
-    condition     = var.sqs_max_concurrency <= var.lambda_reserved_concurrency
+    condition     = var.lambda_reserved_concurrency == null ? true : var.sqs_max_concurrency <= var.lambda_reserved_concurrency
     error_message = "sqs_max_concurrency must not exceed lambda_reserved_concurrency, or messages are throttled back to the queue."
   }
 }

@@ -11,7 +11,7 @@ terraform_state_kms_key_arn = null # CHANGE ME to the bootstrap output state_kms
 
 lambda_memory_mb            = 2048
 lambda_timeout_seconds      = 600
-lambda_reserved_concurrency = 4
+lambda_reserved_concurrency = null # a reservation needs an account concurrency quota >= 100 + it (docs/deployment.md)
 sqs_max_concurrency         = 2
 log_level                   = "DEBUG"
 log_retention_days          = 30

@@ -13,7 +13,7 @@ terraform_state_kms_key_arn = null # CHANGE ME to the bootstrap output state_kms
 lambda_memory_mb            = 4096
 lambda_timeout_seconds      = 900
 lambda_ephemeral_storage_mb = 4096
-lambda_reserved_concurrency = 10
+lambda_reserved_concurrency = null # a reservation needs an account concurrency quota >= 100 + it (docs/deployment.md)
 sqs_max_concurrency         = 5
 log_level                   = "INFO"
 log_retention_days          = 365

@@ -189,7 +189,7 @@ def test_root_variables_with_validation() -> None:
         "github_repository": None,
         "lambda_memory_mb": 3072,
         "lambda_timeout_seconds": 900,
-        "lambda_reserved_concurrency": 10,
+        "lambda_reserved_concurrency": None,
         "sqs_max_concurrency": 5,
         "log_retention_days": 365,
         "redshift_base_capacity": 8,
@@ -285,7 +285,8 @@ def test_tfvars_set_known_variables_and_their_environment(env: str) -> None:
     assert set(values) <= declared, set(values) - declared
     assert values["environment"] == env
     assert values["log_retention_days"] in {30, 365}
-    assert 2 <= values["sqs_max_concurrency"] <= values["lambda_reserved_concurrency"]
+    reserved = values["lambda_reserved_concurrency"]
+    assert 2 <= values["sqs_max_concurrency"] <= (reserved if reserved is not None else 1000)
     assert values["quicksight_enabled"] is False
 
 
@@ -409,12 +410,43 @@ def test_function_sizing_and_duration_alarm(env: str | None) -> None:
     memory = function.evaluate(body["memory_size"])
     reserved = function.evaluate(body["reserved_concurrent_executions"])
     assert 2048 <= memory <= 10240, "the benchmark files need at least 2 GB"
-    assert reserved >= scope.var("sqs_max_concurrency") >= 2
+    # no reservation by default (a new account's quota may not allow one): the event source caps concurrency
+    assert reserved is None
+    assert 2 <= scope.var("sqs_max_concurrency") <= 5
     monitoring = scope.child("monitoring")
     alarm = load("modules/monitoring").locals["alarms"]["lambda_duration"]
     threshold_ms = monitoring.evaluate(alarm["threshold"])
     timeout_ms = 1000 * function.evaluate(body["timeout"])
     assert 0.5 * timeout_ms <= threshold_ms < timeout_ms
+
+
+def test_reserved_concurrency_is_optional_and_checked_against_the_account_quota() -> None:
+    # Lambda keeps 100 of the account's concurrency unreserved; a new account's quota (often 10 or 50)
+    # makes any reservation fail at apply. Off by default, validated when set, checked against the quota.
+    variable = root().named("variable")["lambda_reserved_concurrency"]
+    assert variable["default"] is None
+    (validation,) = as_list(variable["validation"])
+    assert validation["condition"].startswith("${var.lambda_reserved_concurrency == null ? true :")
+    for env in ENVS:
+        assert tfvars(env)["lambda_reserved_concurrency"] is None, env
+    conditions = _conditions("sqs_max_concurrency")
+    assert (
+        "${var.lambda_reserved_concurrency == null ? true : var.sqs_max_concurrency <= var.lambda_reserved_concurrency}"
+        in conditions
+    )
+    assert call_argument("lambda", "reserved_concurrency") == "${var.lambda_reserved_concurrency}"
+    lam = load("modules/lambda")
+    assert lam.named("variable")["reserved_concurrency"]["default"] is None
+    body = lam.resources("aws_lambda_function")["this"]
+    assert body["reserved_concurrent_executions"] == "${var.reserved_concurrency}"  # null = the provider's -1
+    name = "lambda_reserved_concurrency_fits_the_account_quota"
+    (check,) = [c[name] for c in root().blocks["check"] if name in c]
+    quota = block(check, "data")["aws_servicequotas_service_quota"]["lambda_concurrent_executions"]
+    assert (quota["service_code"], quota["quota_code"]) == ("lambda", "L-B99A9384")
+    assert block(check, "assert")["condition"] == (
+        "${var.lambda_reserved_concurrency == null ? true : "
+        "data.aws_servicequotas_service_quota.lambda_concurrent_executions.value >= 100 + var.lambda_reserved_concurrency}"
+    )
 
 
 def test_lambda_function_from_the_image_is_hardened() -> None:
