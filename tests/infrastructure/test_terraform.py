@@ -60,7 +60,6 @@ UNSCOPABLE_ACTIONS = {
     "redshift-data:DescribeStatement",
     "redshift-data:GetStatementResult",
     # no resource types in the Service Authorization Reference: a task-definition ARN is never matched
-    "ecs:DeregisterTaskDefinition",
     "ecs:DescribeTaskDefinition",
     "ecs:RegisterTaskDefinition",
 }
@@ -814,12 +813,15 @@ def test_deploy_role_is_scoped_to_image_function_state() -> None:
     by_sid = {s["sid"]: s for s in statements(document)}
     assert by_sid["PushEtlImage"]["resources"] == ["${var.ecr_repository_arn}"]
     assert by_sid["UpdateEtlFunction"]["resources"] == ["${var.lambda_function_arn}"]
-    # IAM authorises (de)registering and describing task definitions on "*" only; tagging by ARN
-    roll = by_sid["RollFargateTaskDefinition"]
+    # IAM authorises registering and describing task definitions on "*" only; tagging by ARN. Nothing may
+    # deregister: the task definition keeps its old revisions (skip_destroy).
+    roll = by_sid["RegisterFargateTaskDefinitionRevisions"]
     assert (roll["actions"], roll["resources"]) == (
-        ["ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"],
+        ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"],
         ["*"],
     )
+    actions = {a for st in statements(document) for a in as_list(st["actions"])}
+    assert "ecs:DeregisterTaskDefinition" not in actions
     assert by_sid["TagFargateTaskDefinition"]["actions"] == ["ecs:TagResource"]
     assert by_sid["TagFargateTaskDefinition"]["resources"][0].endswith(":task-definition/${var.fargate_task_family}:*")
     assert not any("ecs:RunTask" in as_list(st["actions"]) for st in statements(document))
@@ -835,6 +837,41 @@ def test_deploy_role_is_scoped_to_image_function_state() -> None:
     assert attachments["deploy_read_only"]["policy_arn"] == "${local.read_only_policy_arn}"
     assert oidc.locals["read_only_policy_arn"] == "arn:${var.partition}:iam::aws:policy/ReadOnlyAccess"
     assert tfvars("prod")["deploy_role_policy_arns"] == [], "ReadOnlyAccess is built in; extras widen apply"
+
+
+def test_deploy_role_may_update_a_function_whose_environment_uses_the_stack_key() -> None:
+    # UpdateFunctionConfiguration with a customer managed KMSKeyArn: Lambda needs the caller's kms:Encrypt
+    # and kms:CreateGrant on that key (Lambda developer guide, "Securing environment variables"); every
+    # deploy changes the environment (ETL_FARGATE_TASK_DEFINITION), so without them every deploy failed.
+    document = load("modules/github_oidc").data("aws_iam_policy_document")["deploy"]
+    by_sid = {s["sid"]: s for s in statements(document)}
+    assert (by_sid["EncryptFunctionEnvironment"]["actions"], by_sid["EncryptFunctionEnvironment"]["resources"]) == (
+        ["kms:Encrypt"],
+        ["${var.kms_key_arn}"],
+    )
+    grant = by_sid["LetLambdaGrantItselfTheKey"]
+    assert (grant["actions"], grant["resources"]) == (["kms:CreateGrant"], ["${var.kms_key_arn}"])
+    condition = block(grant, "condition")
+    assert (condition["test"], condition["variable"], condition["values"]) == (
+        "Bool",
+        "kms:GrantIsForAWSResource",
+        ["true"],
+    )
+    assert sorted(by_sid["EncryptImageLayers"]["actions"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert call_argument("github_oidc", "kms_key_arn") == call_argument("lambda", "kms_key_arn") == "${module.kms.key_arn}"
+    assert load("modules/lambda").resources("aws_lambda_function")["this"]["kms_key_arn"] == "${var.kms_key_arn}"
+
+
+def test_a_deploy_adds_a_task_definition_revision_and_keeps_the_one_the_function_still_names() -> None:
+    # The function's environment names the revision (the ARN with :N). Replaced destroy-first, the old
+    # revision was deregistered while the function still handed files to it. skip_destroy keeps it.
+    (task,) = load("modules/fargate").resources("aws_ecs_task_definition").values()
+    assert task["skip_destroy"] is True
+    assert "create_before_destroy" not in str(task.get("lifecycle", ""))
+    assert load("modules/fargate").named("output")["task_definition_arn"]["value"] == (
+        "${aws_ecs_task_definition.this.arn}"
+    )
+    assert "ETL_FARGATE_TASK_DEFINITION = module.fargate.task_definition_arn" in root().locals["lambda_environment"]
 
 
 def test_neither_ci_role_may_read_customer_data_whatever_read_only_access_allows() -> None:

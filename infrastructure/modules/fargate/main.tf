@@ -114,8 +114,14 @@ resource "aws_iam_role_policy" "execution" {
   policy = data.aws_iam_policy_document.execution.json
 }
 
+# A deploy changes the image, which replaces this resource: a new revision. skip_destroy keeps the old one
+# registered instead of deregistering it first (Terraform's default destroy-then-create): until the
+# function's environment names the new revision (ETL_FARGATE_TASK_DEFINITION = this ARN, with its revision),
+# it hands large files to the old one, and a deregistered (INACTIVE) revision cannot be run. Old revisions
+# cost nothing; the deploy role cannot deregister them (docs/deployment.md: cleaning up revisions).
 resource "aws_ecs_task_definition" "this" {
   family                   = var.name
+  skip_destroy             = true
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
   cpu                      = tostring(var.cpu)

@@ -3,7 +3,7 @@
 #   behind the environment's reviewers; a job on main without the environment may not). It reads the
 #   whole account (ReadOnlyAccess, so `terraform plan` can refresh every resource) and may change only
 #   what a push changes: the image in ECR, the function's image and environment, a new revision of the
-#   Fargate task definition, the Terraform state, the smoke test and, with QuickSight, the dashboard.
+#   Fargate task definition (older revisions stay registered), the Terraform state, the smoke test and, with QuickSight, the dashboard.
 #   Infrastructure changes are applied by an administrator, or by attaching a broader policy through
 #   extra_policy_arns (deploy_role_policy_arns); deploy.yml refuses to apply a plan that changes more.
 # - plan: only pull requests of this repository may assume it; it reads (ReadOnlyAccess and the state
@@ -89,11 +89,37 @@ data "aws_iam_policy_document" "deploy" {
     resources = [var.ecr_repository_arn]
   }
 
+  # The image layers, and the function's environment (which a deploy changes: ETL_FARGATE_TASK_DEFINITION
+  # names the new revision) are encrypted with the stack key.
   statement {
     sid       = "EncryptImageLayers"
     effect    = "Allow"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [var.kms_key_arn]
+  }
+
+  # UpdateFunctionConfiguration of a function whose KMSKeyArn is a customer managed key: Lambda encrypts
+  # the environment and creates a grant on the key with the caller's permissions ("kms:CreateGrant,
+  # kms:Encrypt - To configure a customer managed key on a function", Lambda developer guide, environment
+  # variables). The grant is only for Lambda (kms:GrantIsForAWSResource).
+  statement {
+    sid       = "EncryptFunctionEnvironment"
+    effect    = "Allow"
+    actions   = ["kms:Encrypt"]
+    resources = [var.kms_key_arn]
+  }
+
+  statement {
+    sid       = "LetLambdaGrantItselfTheKey"
+    effect    = "Allow"
+    actions   = ["kms:CreateGrant"]
+    resources = [var.kms_key_arn]
+
+    condition {
+      test     = "Bool"
+      variable = "kms:GrantIsForAWSResource"
+      values   = ["true"]
+    }
   }
 
   # A deploy changes image_tag: the function's image and environment and a new task-definition revision.
@@ -112,13 +138,15 @@ data "aws_iam_policy_document" "deploy" {
     resources = [var.lambda_function_arn]
   }
 
-  # ECS has no resource-level permissions for these three (IAM authorises them on "*" only): scoped to the
-  # family, Terraform's replacement of the task definition was denied and every deploy failed. Registering
-  # a definition runs nothing (this role may not RunTask) and may pass only the two Fargate roles.
+  # ECS has no resource-level permissions for these two (IAM authorises them on "*" only, and no condition
+  # key names the family): scoped to the family, Terraform's new revision was denied and every deploy
+  # failed. So this role could register a definition of any family - but registering runs nothing (this
+  # role may not RunTask; the function may run only this family), and it may pass only the two Fargate
+  # roles. No DeregisterTaskDefinition: the task definition has skip_destroy, a deploy only adds a revision.
   statement {
-    sid       = "RollFargateTaskDefinition"
+    sid       = "RegisterFargateTaskDefinitionRevisions"
     effect    = "Allow"
-    actions   = ["ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"]
+    actions   = ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"]
     resources = ["*"]
   }
 
