@@ -87,6 +87,22 @@ def test_deploy_uses_only_real_etl_quicksight_options() -> None:
     assert {"--account-id", "--dataset-arns", "--principal", "--region", "--dashboard-id"} <= used
 
 
+def test_deploy_quicksight_reads_the_spec_from_the_installed_package() -> None:
+    # What the QuickSight step runs: the checkout installed non-editable, then `etl quicksight` without
+    # --spec from the repository root. The spec therefore has to ship inside the package (package data);
+    # test_quicksight_datasets.py installs the package the same way and reads the spec through it.
+    all_steps = steps("deploy.yml", "deploy")
+    install = all_steps[step_index(all_steps, "pip install --no-deps .")]["run"].strip().splitlines()
+    assert install == [
+        "python -m pip install --require-hashes --only-binary=:all: -r requirements/lambda.txt",
+        "python -m pip install --no-deps .",
+    ]
+    step = all_steps[step_index(all_steps, "etl quicksight")]
+    assert "working-directory" not in step
+    command = step["run"][step["run"].index("etl quicksight") :]
+    assert "--spec" not in command and "spec.json" not in step["run"]
+
+
 @pytest.mark.parametrize(
     ("name", "job", "secret"),
     [("deploy.yml", "deploy", "AWS_DEPLOY_ROLE_ARN"), ("plan.yml", "plan", "AWS_PLAN_ROLE_ARN")],
