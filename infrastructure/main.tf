@@ -60,19 +60,18 @@ locals {
     module.lake_bucket.id,
   )
 
-  # Settings shared by both entry points of the image; no secrets, only ARNs of secrets.
-  etl_environment = merge(
-    {
-      ETL_LAKE                     = "s3://${module.lake_bucket.id}/lake"
-      ETL_WAREHOUSE_URL            = local.warehouse_url
-      ETL_GLUE_DATABASE            = module.catalog.name
-      ETL_SNS_TOPIC_ARN            = module.monitoring.topic_arn
-      ETL_LOG_LEVEL                = var.log_level
-      POWERTOOLS_SERVICE_NAME      = "credit-risk-etl"
-      POWERTOOLS_METRICS_NAMESPACE = "CreditRiskETL"
-    },
-    var.slack_webhook_secret_arn == null ? {} : { ETL_SLACK_WEBHOOK_SECRET_ARN = var.slack_webhook_secret_arn },
-  )
+  # Settings shared by both entry points of the image; no secrets, only ARNs of secrets. No Slack webhook:
+  # the VPC has no route to the internet, so a webhook call could only time out; Slack gets the SNS topic's
+  # messages through AWS Chatbot (module monitoring, slack_workspace_id / slack_channel_id).
+  etl_environment = {
+    ETL_LAKE                     = "s3://${module.lake_bucket.id}/lake"
+    ETL_WAREHOUSE_URL            = local.warehouse_url
+    ETL_GLUE_DATABASE            = module.catalog.name
+    ETL_SNS_TOPIC_ARN            = module.monitoring.topic_arn
+    ETL_LOG_LEVEL                = var.log_level
+    POWERTOOLS_SERVICE_NAME      = "credit-risk-etl"
+    POWERTOOLS_METRICS_NAMESPACE = "CreditRiskETL"
+  }
 
   lambda_environment = merge(local.etl_environment, {
     ETL_FARGATE_CLUSTER         = module.fargate.cluster_name
@@ -171,6 +170,8 @@ module "monitoring" {
   dlq_name                    = module.ingest.dlq_name
   queue_age_threshold_seconds = var.queue_age_alarm_seconds
   event_rule_names            = [module.fargate.task_stopped_rule_name]
+  slack_workspace_id          = var.slack_workspace_id
+  slack_channel_id            = var.slack_channel_id
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -200,16 +201,15 @@ module "redshift" {
 module "etl_iam" {
   source = "./modules/etl_iam"
 
-  name                     = local.name
-  raw_bucket_arn           = module.raw_bucket.arn
-  raw_prefix               = "incoming/"
-  lake_bucket_arn          = module.lake_bucket.arn
-  lake_prefixes            = ["lake/", "staging/"]
-  kms_key_arn              = module.kms.key_arn
-  redshift_secret_arn      = module.redshift.admin_secret_arn
-  slack_webhook_secret_arn = var.slack_webhook_secret_arn
-  glue_database_name       = module.catalog.name
-  sns_topic_arn            = module.monitoring.topic_arn
+  name                = local.name
+  raw_bucket_arn      = module.raw_bucket.arn
+  raw_prefix          = "incoming/"
+  lake_bucket_arn     = module.lake_bucket.arn
+  lake_prefixes       = ["lake/", "staging/"]
+  kms_key_arn         = module.kms.key_arn
+  redshift_secret_arn = module.redshift.admin_secret_arn
+  glue_database_name  = module.catalog.name
+  sns_topic_arn       = module.monitoring.topic_arn
 }
 
 module "fargate" {

@@ -167,14 +167,30 @@ variable "log_retention_days" {
   }
 }
 
-variable "slack_webhook_secret_arn" {
+variable "slack_workspace_id" {
   type        = string
-  description = "Optional Secrets Manager ARN holding the Slack webhook URL; only the ARN reaches the function."
+  description = "Optional Slack workspace (team) ID already authorised in the AWS Chatbot console; with slack_channel_id, run summaries and alarms reach that channel through AWS Chatbot, which reads the SNS topic (the VPC has no route to Slack)."
   default     = null
 
   validation {
-    condition     = var.slack_webhook_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", var.slack_webhook_secret_arn))
-    error_message = "slack_webhook_secret_arn must be a Secrets Manager secret ARN or null."
+    condition     = var.slack_workspace_id == null || can(regex("^T[A-Z0-9]{6,}$", var.slack_workspace_id))
+    error_message = "slack_workspace_id must be a Slack workspace ID such as T01ABCDEF23, or null."
+  }
+}
+
+variable "slack_channel_id" {
+  type        = string
+  description = "Optional Slack channel ID (Copy link in Slack: the last part) for run summaries and alarms; set with slack_workspace_id."
+  default     = null
+
+  validation {
+    condition     = var.slack_channel_id == null || can(regex("^[CG][A-Z0-9]{6,}$", var.slack_channel_id))
+    error_message = "slack_channel_id must be a Slack channel ID such as C01ABCDEF23, or null."
+  }
+
+  validation {
+    condition     = (var.slack_channel_id == null) == (var.slack_workspace_id == null)
+    error_message = "Set slack_workspace_id and slack_channel_id together (or neither)."
   }
 }
 

@@ -54,6 +54,11 @@ ROOT_OUTPUTS = [
 MART_VIEWS = {mart.name for mart in MARTS}  # the real views; columns: test_quicksight_datasets.py
 # Actions that AWS does not let a policy scope to a resource: only these may use Resource "*".
 UNSCOPABLE_ACTIONS = {
+    "cloudwatch:DescribeAlarmsForMetric",
+    "cloudwatch:GetMetricData",
+    "cloudwatch:GetMetricStatistics",
+    "cloudwatch:GetMetricWidgetImage",
+    "cloudwatch:ListMetrics",
     "ecr:GetAuthorizationToken",
     "ec2:DescribeSecurityGroups",
     "ec2:DescribeSubnets",
@@ -194,7 +199,8 @@ def test_root_variables_with_validation() -> None:
         "redshift_base_capacity": 8,
         "redshift_usage_limit_rpu_hours": 100,
         "alarm_email": None,
-        "slack_webhook_secret_arn": None,
+        "slack_workspace_id": None,
+        "slack_channel_id": None,
         "quicksight_enabled": False,
         "quicksight_principal_arn": None,
         "fargate_min_bytes": 1 << 30,
@@ -468,14 +474,15 @@ def test_lambda_function_from_the_image_is_hardened() -> None:
 
 
 def test_lambda_environment_matches_the_interface_and_holds_no_secrets() -> None:
-    env_expr = root().locals["etl_environment"] + root().locals["lambda_environment"]
+    etl_env = root().locals["etl_environment"]
+    assert isinstance(etl_env, dict)
+    env_expr = " ".join(f"{k} = {v}" for k, v in etl_env.items()) + root().locals["lambda_environment"]
     for name in (
         "ETL_LAKE",
         "ETL_WAREHOUSE_URL",
         "ETL_GLUE_DATABASE",
         "ETL_SNS_TOPIC_ARN",
         "ETL_LOG_LEVEL",
-        "ETL_SLACK_WEBHOOK_SECRET_ARN",
         "ETL_FARGATE_CLUSTER",
         "ETL_FARGATE_TASK_DEFINITION",
         "ETL_FARGATE_CONTAINER",
@@ -484,10 +491,11 @@ def test_lambda_environment_matches_the_interface_and_holds_no_secrets() -> None
         "ETL_FARGATE_MIN_BYTES",
     ):
         assert re.search(rf"\b{name}\s*=", env_expr), name
-    assert 'ETL_LAKE = "s3://${module.lake_bucket.id}/lake"' in env_expr
-    assert 'POWERTOOLS_SERVICE_NAME = "credit-risk-etl"' in env_expr
-    assert 'POWERTOOLS_METRICS_NAMESPACE = "CreditRiskETL"' in env_expr
-    assert "ETL_SLACK_WEBHOOK_SECRET_ARN = var.slack_webhook_secret_arn" in env_expr
+    assert etl_env["ETL_LAKE"] == "s3://${module.lake_bucket.id}/lake"
+    assert etl_env["POWERTOOLS_SERVICE_NAME"] == "credit-risk-etl"
+    assert etl_env["POWERTOOLS_METRICS_NAMESPACE"] == "CreditRiskETL"
+    # no Slack webhook: the VPC has no route to Slack (AWS Chatbot reads the SNS topic instead)
+    assert "SLACK" not in env_expr
     assert 'join(",", module.network.private_subnet_ids)' in env_expr
     assert "ETL_FARGATE_CONTAINER = module.fargate.container_name" in env_expr
     assert (
@@ -1064,6 +1072,50 @@ def test_alarms_cover_errors_throttles_duration_dlq_and_age() -> None:
     assert topic["kms_master_key_id"] == "${var.kms_key_arn}"
     (policy,) = load("modules/monitoring").resources("aws_sns_topic_policy").values()
     assert denies_insecure_transport(document_of(load("modules/monitoring"), policy["policy"]), "sns:Publish")
+
+
+def test_slack_gets_the_topic_through_aws_chatbot_not_through_the_internet() -> None:
+    # The function has no route to hooks.slack.com (no NAT, endpoint-only security groups): every run with a
+    # webhook waited 5 s and warned. Slack now reads the SNS topic through AWS Chatbot, opt-in.
+    monitoring = load("modules/monitoring")
+    assert monitoring.locals["chatbot_enabled"] == (
+        "${var.slack_workspace_id != null && var.slack_channel_id != null}"
+    )
+    (channel,) = monitoring.resources("aws_chatbot_slack_channel_configuration").values()
+    assert channel["count"] == "${local.chatbot_enabled ? 1 : 0}"
+    assert channel["sns_topic_arns"] == ["${aws_sns_topic.this.arn}"]
+    assert (channel["slack_team_id"], channel["slack_channel_id"]) == (
+        "${var.slack_workspace_id}",
+        "${var.slack_channel_id}",
+    )
+    # without guardrails AWS Chatbot applies AdministratorAccess to what the channel can run
+    assert channel["guardrail_policy_arns"] == ["${aws_iam_policy.chatbot[0].arn}"]
+    assert channel["iam_role_arn"] == "${aws_iam_role.chatbot[0].arn}"
+    document = monitoring.data("aws_iam_policy_document")["chatbot"]
+    actions = {a for st in statements(document) for a in as_list(st["actions"])}
+    assert actions == {
+        "cloudwatch:DescribeAlarmHistory",
+        "cloudwatch:DescribeAlarms",
+        "cloudwatch:DescribeAlarmsForMetric",
+        "cloudwatch:GetMetricData",
+        "cloudwatch:GetMetricStatistics",
+        "cloudwatch:GetMetricWidgetImage",
+        "cloudwatch:ListMetrics",
+    }, "metrics and alarms only: no log events (they quote customer data)"
+    (trust,) = statements(monitoring.data("aws_iam_policy_document")["chatbot_assume"])
+    assert block(trust, "principals") == {"type": "Service", "identifiers": ["chatbot.amazonaws.com"]}
+    (attachment,) = monitoring.resources("aws_iam_role_policy_attachment").values()
+    assert attachment["policy_arn"] == "${aws_iam_policy.chatbot[0].arn}"
+    assert call_argument("monitoring", "slack_workspace_id") == "${var.slack_workspace_id}"
+    assert call_argument("monitoring", "slack_channel_id") == "${var.slack_channel_id}"
+    variables = root().named("variable")
+    assert "slack_webhook_secret_arn" not in variables
+    both = [v["condition"] for v in as_list(variables["slack_channel_id"]["validation"])]
+    assert "${(var.slack_channel_id == null) == (var.slack_workspace_id == null)}" in both
+    # and no secret of a webhook is readable any more
+    data_access = load("modules/etl_iam").data("aws_iam_policy_document")["data_access"]
+    secrets = [st for st in statements(data_access) if "secretsmanager:GetSecretValue" in st["actions"]]
+    assert [st["resources"] for st in secrets] == [["${var.redshift_secret_arn}"]]
 
 
 def test_ecr_repository_is_immutable_scanned_and_kms_encrypted() -> None:

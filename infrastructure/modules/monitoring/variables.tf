@@ -61,3 +61,15 @@ variable "event_rule_names" {
   type        = list(string)
   default     = []
 }
+
+variable "slack_workspace_id" {
+  type        = string
+  description = "Slack workspace ID authorised in the AWS Chatbot console; with slack_channel_id, AWS Chatbot posts the topic's messages to that channel."
+  default     = null
+}
+
+variable "slack_channel_id" {
+  type        = string
+  description = "Slack channel ID that receives the topic's messages through AWS Chatbot."
+  default     = null
+}
