@@ -30,7 +30,12 @@ locals {
   lake_bucket_name = "${local.name}-lake-${local.account_id}-${var.aws_region}"
 
   function_name = "${local.name}-etl"
-  queue_name    = "${local.name}-uploads"
+
+  # The ETL's metrics (EMF through powertools): namespace and service dimension, shared by the function's
+  # and the task's environment and by the alarms on those metrics.
+  metrics_namespace = "CreditRiskETL"
+  service_name      = "credit-risk-etl"
+  queue_name        = "${local.name}-uploads"
 
   # AWS guidance for SQS-triggered functions: visibility timeout at least six times the function
   # timeout, so a message is not redelivered while a retried invocation still works on it.
@@ -69,8 +74,8 @@ locals {
     ETL_GLUE_DATABASE            = module.catalog.name
     ETL_SNS_TOPIC_ARN            = module.monitoring.topic_arn
     ETL_LOG_LEVEL                = var.log_level
-    POWERTOOLS_SERVICE_NAME      = "credit-risk-etl"
-    POWERTOOLS_METRICS_NAMESPACE = "CreditRiskETL"
+    POWERTOOLS_SERVICE_NAME      = local.service_name
+    POWERTOOLS_METRICS_NAMESPACE = local.metrics_namespace
   }
 
   lambda_environment = merge(local.etl_environment, {
@@ -172,6 +177,10 @@ module "monitoring" {
   event_rule_names            = [module.fargate.task_stopped_rule_name]
   slack_workspace_id          = var.slack_workspace_id
   slack_channel_id            = var.slack_channel_id
+  metrics_namespace           = local.metrics_namespace
+  service_name                = local.service_name
+  alarm_name_prefix           = local.name
+  source_freshness_hours      = var.freshness_alarm_hours
 }
 
 # ---------------------------------------------------------------------------------------------

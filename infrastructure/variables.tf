@@ -394,6 +394,26 @@ variable "alarm_email" {
   }
 }
 
+variable "freshness_alarm_hours" {
+  type        = map(number)
+  description = "Per source (loan_applications, bank_statements, repayments): hours without a loaded file before that source's freshness alarm fires (1-168); a source left out has no freshness alarm."
+  default = {
+    loan_applications = 48
+    bank_statements   = 48
+    repayments        = 48
+  }
+
+  validation {
+    condition     = alltrue([for source in keys(var.freshness_alarm_hours) : contains(["loan_applications", "bank_statements", "repayments"], source)])
+    error_message = "freshness_alarm_hours keys must be sources: loan_applications, bank_statements, repayments."
+  }
+
+  validation {
+    condition     = alltrue([for hours in values(var.freshness_alarm_hours) : hours >= 1 && hours <= 168 && floor(hours) == hours])
+    error_message = "freshness_alarm_hours values must be whole hours from 1 to 168 (CloudWatch evaluates at most 7 days)."
+  }
+}
+
 variable "queue_age_alarm_seconds" {
   type        = number
   description = "Age of the oldest queued upload that raises the queue-age alarm."

@@ -30,4 +30,7 @@ redshift_max_capacity              = 8
 redshift_usage_limit_rpu_hours     = 20
 redshift_usage_limit_breach_action = "deactivate"
 
+# Uploads to dev are occasional: no freshness alarms there.
+freshness_alarm_hours = {}
+
 quicksight_enabled = false

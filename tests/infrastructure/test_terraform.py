@@ -492,8 +492,9 @@ def test_lambda_environment_matches_the_interface_and_holds_no_secrets() -> None
     ):
         assert re.search(rf"\b{name}\s*=", env_expr), name
     assert etl_env["ETL_LAKE"] == "s3://${module.lake_bucket.id}/lake"
-    assert etl_env["POWERTOOLS_SERVICE_NAME"] == "credit-risk-etl"
-    assert etl_env["POWERTOOLS_METRICS_NAMESPACE"] == "CreditRiskETL"
+    assert etl_env["POWERTOOLS_SERVICE_NAME"] == "${local.service_name}"
+    assert etl_env["POWERTOOLS_METRICS_NAMESPACE"] == "${local.metrics_namespace}"
+    assert (root().locals["service_name"], root().locals["metrics_namespace"]) == ("credit-risk-etl", "CreditRiskETL")
     # no Slack webhook: the VPC has no route to Slack (AWS Chatbot reads the SNS topic instead)
     assert "SLACK" not in env_expr
     assert 'join(",", module.network.private_subnet_ids)' in env_expr
@@ -762,14 +763,17 @@ def test_eventbridge_rule_deliveries_are_alarmed() -> None:
     monitoring = load("modules/monitoring")
     (alarm,) = monitoring.resources("aws_cloudwatch_metric_alarm").values()
     assert alarm["for_each"] == "${local.all_alarms}"
-    assert monitoring.locals["all_alarms"].startswith("${merge(local.alarms, local.event_rule_alarms")
+    assert monitoring.locals["all_alarms"] == "${merge(local.alarms, local.event_rule_alarms, local.freshness_alarms)}"
     expr = re.sub(r"\s+", " ", monitoring.locals["event_rule_alarms"])
+    settings = (
+        'statistic = "Sum", period = 300, evaluation_periods = 1, datapoints_to_alarm = 1, '
+        'comparison_operator = "GreaterThanThreshold", threshold = 0, treat_missing_data = "notBreaching"'
+    )
     for part in (
         "for rule in var.event_rule_names",
-        'namespace = "AWS/Events", metric_name = "FailedInvocations", dimensions = {RuleName = rule}, '
-        'statistic = "Sum", evaluation_periods = 1, threshold = 0',
+        'namespace = "AWS/Events", metric_name = "FailedInvocations", dimensions = {RuleName = rule}, ' + settings,
         'namespace = "AWS/Events", metric_name = "InvocationsFailedToBeSentToDlq", dimensions = {RuleName = rule}, '
-        'statistic = "Sum", evaluation_periods = 1, threshold = 0',
+        + settings,
     ):
         assert part in expr, part
     assert call_argument("monitoring", "event_rule_names") == ["${module.fargate.task_stopped_rule_name}"]
@@ -1063,15 +1067,90 @@ def test_alarms_cover_errors_throttles_duration_dlq_and_age() -> None:
         ("AWS/Lambda", "Duration"),
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
         ("AWS/SQS", "ApproximateAgeOfOldestMessage"),
+        ("${var.metrics_namespace}", "DataTestFailures"),
     }
     (alarm,) = load("modules/monitoring").resources("aws_cloudwatch_metric_alarm").values()
     assert alarm["for_each"] == "${local.all_alarms}"
+    for argument in (
+        "period",
+        "evaluation_periods",
+        "datapoints_to_alarm",
+        "threshold",
+        "comparison_operator",
+        "treat_missing_data",
+    ):
+        assert alarm[argument] == f"${{each.value.{argument}}}", argument
     assert alarm["alarm_actions"] == alarm["ok_actions"] == "${local.alarm_actions}"
     assert load("modules/monitoring").locals["alarm_actions"] == ["${aws_sns_topic.this.arn}"]
     (topic,) = load("modules/monitoring").resources("aws_sns_topic").values()
     assert topic["kms_master_key_id"] == "${var.kms_key_arn}"
     (policy,) = load("modules/monitoring").resources("aws_sns_topic_policy").values()
     assert denies_insecure_transport(document_of(load("modules/monitoring"), policy["policy"]), "sns:Publish")
+
+
+def test_missing_data_is_chosen_per_alarm() -> None:
+    # Every alarm used to treat missing data as healthy, so a pipeline that received nothing for a week never
+    # alarmed. Each alarm now says what silence means for its metric.
+    alarms = load("modules/monitoring").locals["alarms"]
+    chosen = {name: (a["treat_missing_data"], a["comparison_operator"]) for name, a in alarms.items()}
+    assert chosen == {
+        # published only for invocations / active queues / runs: no data means nothing happened
+        "lambda_errors": ("notBreaching", "GreaterThanThreshold"),
+        "lambda_throttles": ("notBreaching", "GreaterThanThreshold"),
+        "lambda_duration": ("notBreaching", "GreaterThanThreshold"),
+        "dlq_depth": ("notBreaching", "GreaterThanThreshold"),
+        "queue_age": ("notBreaching", "GreaterThanThreshold"),
+        "data_test_failures": ("notBreaching", "GreaterThanThreshold"),
+    }
+    freshness = re.sub(r"\s+", " ", load("modules/monitoring").locals["freshness_alarms"])
+    assert 'treat_missing_data = "breaching"' in freshness and "notBreaching" not in freshness
+
+
+def test_data_test_failures_alarm_on_the_etl_metric() -> None:
+    alarm = load("modules/monitoring").locals["alarms"]["data_test_failures"]
+    assert (alarm["namespace"], alarm["metric_name"], alarm["dimensions"]) == (
+        "${var.metrics_namespace}",
+        "DataTestFailures",
+        {"service": "${var.service_name}"},
+    )
+    assert (alarm["statistic"], alarm["threshold"], alarm["period"]) == ("Sum", 0, 300)
+    # the same namespace and service the function and the task emit with
+    assert call_argument("monitoring", "metrics_namespace") == "${local.metrics_namespace}"
+    assert call_argument("monitoring", "service_name") == "${local.service_name}"
+    from etl.handler import SERVICE
+
+    assert root().locals["service_name"] == SERVICE
+    assert root().locals["metrics_namespace"] == "CreditRiskETL"
+
+
+@pytest.mark.parametrize("env", [None, *ENVS], ids=["defaults", *ENVS])
+def test_freshness_alarm_per_source(env: str | None) -> None:
+    # No file of a source loaded for N hours: hourly Sum of FilesLoaded{service, source} < 1 in all N
+    # periods, missing data breaching. The handler must emit FilesLoaded with the source dimension.
+    from etl.contracts import SOURCES
+
+    expr = re.sub(r"\s+", " ", load("modules/monitoring").locals["freshness_alarms"])
+    for part in (
+        'for source, hours in var.source_freshness_hours : "freshness_${source}" =>',
+        'namespace = var.metrics_namespace, metric_name = "FilesLoaded", '
+        "dimensions = {service = var.service_name, source = source}, "
+        'statistic = "Sum", period = 3600, evaluation_periods = hours, datapoints_to_alarm = hours, '
+        'comparison_operator = "LessThanThreshold", threshold = 1, treat_missing_data = "breaching"',
+    ):
+        assert part in expr, part
+    assert call_argument("monitoring", "source_freshness_hours") == "${var.freshness_alarm_hours}"
+    hours = Scope.root(env).var("freshness_alarm_hours")
+    if env == "dev":
+        assert hours == {}, "dev uploads are occasional"
+    else:
+        assert hours == dict.fromkeys(SOURCES, 48)
+    # CloudWatch evaluates at most 7 days (period x evaluation periods <= 604800 s)
+    assert all(1 <= h <= 168 and 3600 * h <= 604800 for h in hours.values())
+    conditions = _conditions("freshness_alarm_hours")
+    allowed = re.search(r"contains\(\[([^\]]*)\], source\)", conditions[0])
+    assert allowed is not None
+    assert re.findall(r'"([a-z_]+)"', allowed.group(1)) == list(SOURCES), "the ETL's source registry"
+    assert "hours >= 1 && hours <= 168 && floor(hours) == hours" in conditions[1]
 
 
 def test_slack_gets_the_topic_through_aws_chatbot_not_through_the_internet() -> None:

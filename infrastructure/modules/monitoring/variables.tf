@@ -73,3 +73,25 @@ variable "slack_channel_id" {
   description = "Slack channel ID that receives the topic's messages through AWS Chatbot."
   default     = null
 }
+
+variable "metrics_namespace" {
+  type        = string
+  description = "CloudWatch namespace of the ETL's own metrics (POWERTOOLS_METRICS_NAMESPACE of the function and the task)."
+}
+
+variable "service_name" {
+  type        = string
+  description = "Value of the service dimension of the ETL's metrics (POWERTOOLS_SERVICE_NAME)."
+}
+
+variable "source_freshness_hours" {
+  type        = map(number)
+  description = "Per source: hours without a loaded file (FilesLoaded with dimension source) before its freshness alarm fires."
+  default     = {}
+}
+
+variable "alarm_name_prefix" {
+  type        = string
+  description = "Prefix of the names of the alarms on the ETL's own metrics (data tests, freshness); default the topic name."
+  default     = null
+}
