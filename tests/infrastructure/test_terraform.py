@@ -951,7 +951,7 @@ def test_deploy_role_may_deploy_only_the_quicksight_dashboard_when_enabled() -> 
     assert root().named("output")["quicksight_dashboard_id"]["value"] == "${local.quicksight_dashboard_id}"
 
 
-def test_plan_role_is_read_only_and_for_this_repositorys_pull_requests() -> None:
+def test_plan_role_is_read_only_and_for_this_repositorys_reviewed_plan_runs() -> None:
     oidc = load("modules/github_oidc")
     trust = oidc.data("aws_iam_policy_document")["plan_trust"]
     (st,) = statements(trust)
@@ -961,7 +961,9 @@ def test_plan_role_is_read_only_and_for_this_repositorys_pull_requests() -> None
     assert conditions["${local.oidc_host}:aud"]["values"] == ["sts.amazonaws.com"]
     sub = conditions["${local.oidc_host}:sub"]
     assert (sub["test"], sub["values"]) == ("StringEquals", "${local.plan_subjects}")
-    assert oidc.locals["plan_subjects"] == ["repo:${var.github_repository}:pull_request"]
+    # Not repo:...:pull_request: any same-repository branch's HCL ran with these credentials unreviewed.
+    assert oidc.locals["plan_subjects"] == ["repo:${var.github_repository}:environment:${var.plan_environment}"]
+    assert oidc.named("variable")["plan_environment"]["default"] == "terraform-plan"
     assert "pull_request" not in str(oidc.locals["subjects"]), (
         "pull requests must never reach the deploy role"
     )
@@ -980,6 +982,47 @@ def test_plan_role_is_read_only_and_for_this_repositorys_pull_requests() -> None
         == "arn:${var.partition}:s3:::${var.state_bucket_name}/${var.state_key_prefix}*"
     )
     assert root().named("output")["plan_role_arn"]["value"] == "${module.github_oidc.plan_role_arn}"
+
+
+def test_plan_role_reads_no_data_whatever_read_only_access_allows() -> None:
+    # A pull request's HCL runs with the plan role's credentials: ReadOnlyAccess would let it read every
+    # object, secret value, parameter, log event, queue message and table item of the account.
+    oidc = load("modules/github_oidc")
+    policy = oidc.resources("aws_iam_role_policy")["plan_reads_no_data"]
+    assert policy["role"] == "${aws_iam_role.plan.id}"
+    assert policy["policy"] == "${data.aws_iam_policy_document.plan_reads_no_data.json}"
+    by_sid = {s["sid"]: s for s in statements(oidc.data("aws_iam_policy_document")["plan_reads_no_data"])}
+    assert {st["effect"] for st in by_sid.values()} == {"Deny"}
+    objects = by_sid["DenyObjectReadsButTheState"]
+    assert objects["actions"] == ["s3:GetObject", "s3:GetObjectAttributes", "s3:GetObjectVersion"]
+    assert objects["not_resources"] == ["${local.state_objects_arn}"]
+    data = by_sid["DenyDataPlaneReads"]
+    assert data["resources"] == ["*"]
+    assert set(data["actions"]) == {
+        "athena:GetQueryResults",
+        "dynamodb:BatchGetItem",
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:Scan",
+        "ecr:BatchGetImage",
+        "ecr:GetDownloadUrlForLayer",
+        "kinesis:GetRecords",
+        "logs:FilterLogEvents",
+        "logs:GetLogEvents",
+        "logs:GetQueryResults",
+        "logs:StartLiveTail",
+        "logs:StartQuery",
+        "redshift-data:GetStatementResult",
+        "secretsmanager:GetSecretValue",
+        "sqs:ReceiveMessage",
+        "ssm:GetParameter",
+        "ssm:GetParameterHistory",
+        "ssm:GetParameters",
+        "ssm:GetParametersByPath",
+    }
+    # what the plan itself reads stays allowed: the state object (and ListBucket under the prefix)
+    allowed = {s["sid"]: s for s in statements(oidc.data("aws_iam_policy_document")["plan"])}
+    assert allowed["ReadTerraformState"]["resources"] == ["${local.state_objects_arn}"]
 
 
 # ------------------------------------------------------------------------------------------------

@@ -6,15 +6,18 @@
 #   Fargate task definition (older revisions stay registered), the Terraform state, the smoke test and, with QuickSight, the dashboard.
 #   Infrastructure changes are applied by an administrator, or by attaching a broader policy through
 #   extra_policy_arns (deploy_role_policy_arns); deploy.yml refuses to apply a plan that changes more.
-# - plan: only pull requests of this repository may assume it; it reads (ReadOnlyAccess and the state
-#   object) and writes nothing, for the plan comment of plan.yml (`terraform plan -lock=false`).
+# - plan: only a job in this repository's plan environment (plan.yml, behind that environment's required
+#   reviewers) may assume it; it reads (ReadOnlyAccess minus data: an explicit deny of object, secret,
+#   parameter, log-event, queue-message and table reads outside the state) and writes nothing, for the plan
+#   comment of plan.yml (`terraform plan -lock=false`). A pull request's HCL runs with these credentials
+#   (an `external` data source, a provider of its own), so a reviewer approves each plan run first.
 locals {
   oidc_host    = "token.actions.githubusercontent.com"
   provider_arn = var.create_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : var.existing_oidc_provider_arn
   subjects = [
     "repo:${var.github_repository}:environment:production",
   ]
-  plan_subjects        = ["repo:${var.github_repository}:pull_request"]
+  plan_subjects        = ["repo:${var.github_repository}:environment:${var.plan_environment}"]
   read_only_policy_arn = "arn:${var.partition}:iam::aws:policy/ReadOnlyAccess"
   state_objects_arn    = "arn:${var.partition}:s3:::${var.state_bucket_name}/${var.state_key_prefix}*"
   quicksight_account   = "arn:${var.partition}:quicksight:${var.region}:${var.account_id}"
@@ -359,6 +362,53 @@ resource "aws_iam_role_policy" "plan" {
   name   = "read-terraform-state"
   role   = aws_iam_role.plan.id
   policy = data.aws_iam_policy_document.plan.json
+}
+
+# ReadOnlyAccess also reads data: S3 objects, secret values, SSM parameters, log events, queue messages,
+# DynamoDB items, container image layers, query results. `terraform plan` of this stack reads none of
+# them except its own state object, and a pull request's HCL could read all of them with these
+# credentials and send them anywhere. Denied whatever is attached.
+data "aws_iam_policy_document" "plan_reads_no_data" {
+  statement {
+    sid           = "DenyObjectReadsButTheState"
+    effect        = "Deny"
+    actions       = ["s3:GetObject", "s3:GetObjectAttributes", "s3:GetObjectVersion"]
+    not_resources = [local.state_objects_arn]
+  }
+
+  statement {
+    sid    = "DenyDataPlaneReads"
+    effect = "Deny"
+    actions = [
+      "athena:GetQueryResults",
+      "dynamodb:BatchGetItem",
+      "dynamodb:GetItem",
+      "dynamodb:Query",
+      "dynamodb:Scan",
+      "ecr:BatchGetImage",
+      "ecr:GetDownloadUrlForLayer",
+      "kinesis:GetRecords",
+      "logs:FilterLogEvents",
+      "logs:GetLogEvents",
+      "logs:GetQueryResults",
+      "logs:StartLiveTail",
+      "logs:StartQuery",
+      "redshift-data:GetStatementResult",
+      "secretsmanager:GetSecretValue",
+      "sqs:ReceiveMessage",
+      "ssm:GetParameter",
+      "ssm:GetParameterHistory",
+      "ssm:GetParameters",
+      "ssm:GetParametersByPath",
+    ]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "plan_reads_no_data" {
+  name   = "plan-reads-no-data"
+  role   = aws_iam_role.plan.id
+  policy = data.aws_iam_policy_document.plan_reads_no_data.json
 }
 
 resource "aws_iam_role_policy_attachment" "plan_read_only" {

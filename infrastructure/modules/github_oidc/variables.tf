@@ -141,3 +141,9 @@ variable "data_log_group_names" {
   type        = list(string)
   description = "Log groups of the function and the Fargate task: their events quote quarantined values and narrations, so neither CI role may read them."
 }
+
+variable "plan_environment" {
+  type        = string
+  description = "GitHub environment of plan.yml's job (required reviewers approve each plan run); the plan role trusts only its OIDC subject."
+  default     = "terraform-plan"
+}
