@@ -12,7 +12,9 @@ data "aws_availability_zones" "selected" {
 }
 
 locals {
-  name               = "${var.project}-${var.environment}"
+  name = "${var.project}-${var.environment}"
+  # This environment's Terraform state objects and lock files (the CI roles may use these only).
+  state_key_prefix   = coalesce(var.terraform_state_key_prefix, "${var.project}/${var.environment}/")
   account_id         = data.aws_caller_identity.current.account_id
   availability_zones = coalesce(var.availability_zones, [for suffix in ["a", "b", "c"] : "${var.aws_region}${suffix}"])
   partition          = data.aws_partition.current.partition
@@ -297,7 +299,7 @@ module "github_oidc" {
   kms_key_arn                = module.kms.key_arn
   lambda_function_arn        = module.lambda.function_arn
   state_bucket_name          = var.terraform_state_bucket
-  state_key_prefix           = var.terraform_state_key_prefix
+  state_key_prefix           = local.state_key_prefix
   state_kms_key_arn          = var.terraform_state_kms_key_arn
   region                     = var.aws_region
   account_id                 = local.account_id

@@ -478,23 +478,22 @@ variable "terraform_state_bucket" {
 
 variable "terraform_state_key_prefix" {
   type        = string
-  description = "Key prefix of this product's state objects in the state bucket."
-  default     = "credit-risk-etl/"
+  description = "Key prefix of this environment's state objects in the state bucket; default <project>/<environment>/, so dev's roles cannot touch prod's state and the other way round."
+  default     = null
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_./-]+/$", var.terraform_state_key_prefix))
-    error_message = "terraform_state_key_prefix must be a key prefix ending in /."
+    condition     = var.terraform_state_key_prefix == null || can(regex("^[A-Za-z0-9_./-]+/$", var.terraform_state_key_prefix))
+    error_message = "terraform_state_key_prefix must be a key prefix ending in / (or null for <project>/<environment>/)."
   }
 }
 
 variable "terraform_state_kms_key_arn" {
   type        = string
-  description = "Optional KMS key ARN of the state bucket (bootstrap output), for the deploy role."
-  default     = null
+  description = "KMS key of the state (bootstrap output state_kms_key_arn): the backend encrypts the state with it (kms_key_id) and the deploy and plan roles may use it."
 
   validation {
-    condition     = var.terraform_state_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.terraform_state_kms_key_arn))
-    error_message = "terraform_state_kms_key_arn must be a KMS key ARN or null."
+    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.terraform_state_kms_key_arn))
+    error_message = "terraform_state_kms_key_arn must be the ARN of a KMS key (arn:aws:kms:<region>:<account>:key/<id>)."
   }
 }
 

@@ -295,11 +295,66 @@ def test_tfvars_set_known_variables_and_their_environment(env: str) -> None:
     assert values["quicksight_enabled"] is False
 
 
-def test_backend_examples_keep_state_under_the_deploy_role_prefix() -> None:
-    prefix = root().named("variable")["terraform_state_key_prefix"]["default"]
+def _state_key_prefix(env: str) -> str:
+    """local.state_key_prefix for an env file: coalesce(var.terraform_state_key_prefix, "<project>/<env>/")."""
+    assert root().locals["state_key_prefix"] == (
+        '${coalesce(var.terraform_state_key_prefix, "${var.project}/${var.environment}/")}'
+    )
+    scope = Scope.root(env)
+    return scope.var("terraform_state_key_prefix") or f"{scope.var('project')}/{scope.var('environment')}/"
+
+
+def test_dev_and_prod_state_live_under_separate_prefixes() -> None:
+    # One shared prefix let dev's deploy role write prod's state and the other way round.
+    assert root().named("variable")["terraform_state_key_prefix"]["default"] is None
+    prefixes = {env: _state_key_prefix(env) for env in ENVS}
+    assert prefixes == {"dev": "credit-risk-etl/dev/", "prod": "credit-risk-etl/prod/"}
+    assert call_argument("github_oidc", "state_key_prefix") == "${local.state_key_prefix}"
     for env in ENVS:
         example = parse_file(INFRA / "envs" / f"{env}.s3.tfbackend.example")
-        assert example["key"].startswith(prefix)
+        assert example["key"] == f"{prefixes[env]}terraform.tfstate"
+        other = next(e for e in ENVS if e != env)
+        assert not example["key"].startswith(prefixes[other])
+    workflows = INFRA.parent / ".github" / "workflows"
+    for name, job_name in (("deploy.yml", "deploy"), ("plan.yml", "plan")):
+        job = yaml.safe_load((workflows / name).read_text(encoding="utf-8"))["jobs"][job_name]
+        assert job["env"]["TF_STATE_KEY"] == (
+            "${{ vars.TF_STATE_KEY || '" + prefixes["prod"] + "terraform.tfstate' }}"
+        ), name
+
+
+def test_state_is_encrypted_with_the_bootstrap_key() -> None:
+    # encrypt = true without kms_key_id makes the S3 backend write the state with SSE-S3, not the key the
+    # bootstrap made for it. kms_key_id comes with the partial backend configuration.
+    variable = root().named("variable")["terraform_state_kms_key_arn"]
+    assert "default" not in variable, "required: the backend and both CI roles need it"
+    (pattern,) = hcl_string_literals(as_list(variable["validation"])[0]["condition"], "regex")
+    for env in ENVS:
+        assert re.fullmatch(pattern, tfvars(env)["terraform_state_kms_key_arn"]), env
+        example = parse_file(INFRA / "envs" / f"{env}.s3.tfbackend.example")
+        assert re.fullmatch(pattern, example["kms_key_id"]), env
+    assert not re.fullmatch(pattern, "alias/credit-risk-etl-tfstate")
+    workflows = INFRA.parent / ".github" / "workflows"
+    for name in ("deploy.yml", "plan.yml"):
+        text = (workflows / name).read_text(encoding="utf-8")
+        assert '-backend-config="kms_key_id=${TF_STATE_KMS_KEY_ARN}"' in text, name
+        assert "TF_STATE_KMS_KEY_ARN: ${{ vars.TF_STATE_KMS_KEY_ARN }}" in text, name
+    # the roles may use that key: the deploy role to write (the backend's documented needs), plan to read
+    oidc = load("modules/github_oidc")
+    deploy = {s["sid"]: s for s in statements(oidc.data("aws_iam_policy_document")["deploy"])}
+    assert (deploy["UseTerraformStateKey"]["actions"], deploy["UseTerraformStateKey"]["resources"]) == (
+        ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+        ["${var.state_kms_key_arn}"],
+    )
+    plan = {s["sid"]: s for s in statements(oidc.data("aws_iam_policy_document")["plan"])}
+    assert (plan["DecryptTerraformState"]["actions"], plan["DecryptTerraformState"]["resources"]) == (
+        ["kms:Decrypt"],
+        ["${var.state_kms_key_arn}"],
+    )
+    assert "default" not in oidc.named("variable")["state_kms_key_arn"]
+    assert call_argument("github_oidc", "state_kms_key_arn") == "${var.terraform_state_kms_key_arn}"
+    bootstrap = load("bootstrap").named("output")["state_kms_key_arn"]
+    assert bootstrap["value"] == "${module.kms.key_arn}"
 
 
 # ------------------------------------------------------------------------------------------------

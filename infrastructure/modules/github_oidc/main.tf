@@ -228,15 +228,13 @@ data "aws_iam_policy_document" "deploy" {
     resources = ["arn:${var.partition}:s3:::${var.state_bucket_name}/${var.state_key_prefix}*"]
   }
 
-  dynamic "statement" {
-    for_each = var.state_kms_key_arn == null ? [] : [var.state_kms_key_arn]
-
-    content {
-      sid       = "UseTerraformStateKey"
-      effect    = "Allow"
-      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      resources = [statement.value]
-    }
+  # The backend encrypts the state with this key (kms_key_id); Terraform's S3 backend needs kms:Encrypt,
+  # kms:Decrypt and kms:GenerateDataKey on it.
+  statement {
+    sid       = "UseTerraformStateKey"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+    resources = [var.state_kms_key_arn]
   }
 
   # After apply, deploy.yml runs `etl quicksight`: create or update the dashboard and publish it.
@@ -346,15 +344,11 @@ data "aws_iam_policy_document" "plan" {
     resources = [local.state_objects_arn]
   }
 
-  dynamic "statement" {
-    for_each = var.state_kms_key_arn == null ? [] : [var.state_kms_key_arn]
-
-    content {
-      sid       = "DecryptTerraformState"
-      effect    = "Allow"
-      actions   = ["kms:Decrypt"]
-      resources = [statement.value]
-    }
+  statement {
+    sid       = "DecryptTerraformState"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt"]
+    resources = [var.state_kms_key_arn]
   }
 }
 

@@ -94,13 +94,12 @@ variable "state_bucket_name" {
 
 variable "state_key_prefix" {
   type        = string
-  description = "Key prefix of this product's state objects (and their lock files)."
+  description = "Key prefix of this environment's state objects (and their lock files)."
 }
 
 variable "state_kms_key_arn" {
   type        = string
-  description = "Optional KMS key of the state bucket."
-  default     = null
+  description = "KMS key the state is encrypted with (the bootstrap's; backend kms_key_id)."
 }
 
 variable "tags" {
