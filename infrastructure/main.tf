@@ -290,31 +290,29 @@ check "lambda_reserved_concurrency_fits_the_account_quota" {
 module "github_oidc" {
   source = "./modules/github_oidc"
 
-  role_name                  = "${local.name}-github-deploy"
-  github_repository          = var.github_repository
-  create_oidc_provider       = var.create_github_oidc_provider
-  existing_oidc_provider_arn = var.github_oidc_provider_arn
-  partition                  = local.partition
-  ecr_repository_arn         = module.ecr.repository_arn
-  kms_key_arn                = module.kms.key_arn
-  lambda_function_arn        = module.lambda.function_arn
-  state_bucket_name          = var.terraform_state_bucket
-  state_key_prefix           = local.state_key_prefix
-  state_kms_key_arn          = var.terraform_state_kms_key_arn
-  region                     = var.aws_region
-  account_id                 = local.account_id
-  fargate_task_family        = module.fargate.task_definition_family
-  fargate_role_arns          = [module.fargate.task_role_arn, module.fargate.execution_role_arn]
-  raw_bucket_arn             = module.raw_bucket.arn
-  lake_bucket_arn            = module.lake_bucket.arn
-  data_log_group_names       = [module.lambda.log_group_name, module.fargate.log_group_name]
-  redshift_workgroup_arn     = module.redshift.workgroup_arn
-  redshift_secret_arn        = module.redshift.admin_secret_arn
-  extra_policy_arns          = var.deploy_role_policy_arns
-  plan_role_name             = "${local.name}-github-plan"
-  quicksight_enabled         = var.quicksight_enabled
-  quicksight_dashboard_id    = local.quicksight_dashboard_id
-  quicksight_data_set_arns   = var.quicksight_enabled ? values(module.quicksight[0].data_set_arns) : []
+  role_name                = "${local.name}-github-deploy"
+  github_repository        = var.github_repository
+  partition                = local.partition
+  ecr_repository_arn       = module.ecr.repository_arn
+  kms_key_arn              = module.kms.key_arn
+  lambda_function_arn      = module.lambda.function_arn
+  state_bucket_name        = var.terraform_state_bucket
+  state_key_prefix         = local.state_key_prefix
+  state_kms_key_arn        = var.terraform_state_kms_key_arn
+  region                   = var.aws_region
+  account_id               = local.account_id
+  fargate_task_family      = module.fargate.task_definition_family
+  fargate_role_arns        = [module.fargate.task_role_arn, module.fargate.execution_role_arn]
+  raw_bucket_arn           = module.raw_bucket.arn
+  lake_bucket_arn          = module.lake_bucket.arn
+  data_log_group_names     = [module.lambda.log_group_name, module.fargate.log_group_name]
+  redshift_workgroup_arn   = module.redshift.workgroup_arn
+  redshift_secret_arn      = module.redshift.admin_secret_arn
+  extra_policy_arns        = var.deploy_role_policy_arns
+  plan_role_name           = "${local.name}-github-plan"
+  quicksight_enabled       = var.quicksight_enabled
+  quicksight_dashboard_id  = local.quicksight_dashboard_id
+  quicksight_data_set_arns = var.quicksight_enabled ? values(module.quicksight[0].data_set_arns) : []
 }
 
 module "quicksight" {

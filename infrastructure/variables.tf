@@ -438,23 +438,6 @@ variable "github_repository" {
   }
 }
 
-variable "create_github_oidc_provider" {
-  type        = bool
-  description = "Create the account's GitHub OIDC provider; set false when the account already has one."
-  default     = true
-}
-
-variable "github_oidc_provider_arn" {
-  type        = string
-  description = "ARN of the existing GitHub OIDC provider when create_github_oidc_provider is false."
-  default     = null
-
-  validation {
-    condition     = var.github_oidc_provider_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/token\\.actions\\.githubusercontent\\.com$", var.github_oidc_provider_arn))
-    error_message = "github_oidc_provider_arn must be the ARN of the token.actions.githubusercontent.com provider."
-  }
-}
-
 variable "deploy_role_policy_arns" {
   type        = list(string)
   description = "Extra managed policies for the deploy role (which always has ReadOnlyAccess), e.g. an organisation policy that lets the pipeline apply infrastructure changes beyond the image."

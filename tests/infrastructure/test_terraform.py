@@ -875,6 +875,34 @@ def test_github_oidc_trust_is_this_repositorys_production_environment_only() -> 
     assert call_argument("github_oidc", "github_repository") == "${var.github_repository}"
 
 
+def test_the_github_oidc_provider_is_made_once_per_account_by_the_bootstrap() -> None:
+    # An account holds one provider per URL. Both env files created it, so with dev and prod in one account
+    # the second apply failed (EntityAlreadyExists). The bootstrap (once per account) creates it; every
+    # stack reads it.
+    creating = [
+        (module.name, name)
+        for module in all_modules()
+        for name in module.resources("aws_iam_openid_connect_provider")
+    ]
+    assert creating == [("bootstrap", "github")]
+    provider = load("bootstrap").resources("aws_iam_openid_connect_provider")["github"]
+    assert provider["count"] == "${var.create_github_oidc_provider ? 1 : 0}"
+    assert provider["url"] == "https://token.actions.githubusercontent.com"
+    assert provider["client_id_list"] == ["sts.amazonaws.com"]
+    assert load("bootstrap").named("variable")["create_github_oidc_provider"]["default"] is True
+    oidc = load("modules/github_oidc")
+    lookup = oidc.data("aws_iam_openid_connect_provider")["github"]
+    assert lookup == {"url": "https://${local.oidc_host}"}
+    assert oidc.locals["provider_arn"] == "${data.aws_iam_openid_connect_provider.github.arn}"
+    for document in ("trust", "plan_trust"):
+        (st,) = statements(oidc.data("aws_iam_policy_document")[document])
+        assert block(st, "principals")["identifiers"] == ["${local.provider_arn}"]
+    variables = set(root().named("variable"))
+    assert not {"create_github_oidc_provider", "github_oidc_provider_arn"} & variables
+    for env in ENVS:
+        assert not {"create_github_oidc_provider", "github_oidc_provider_arn"} & set(tfvars(env))
+
+
 def test_deploy_role_is_scoped_to_image_function_state() -> None:
     document = load("modules/github_oidc").data("aws_iam_policy_document")["deploy"]
     by_sid = {s["sid"]: s for s in statements(document)}

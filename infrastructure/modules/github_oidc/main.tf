@@ -13,7 +13,7 @@
 #   (an `external` data source, a provider of its own), so a reviewer approves each plan run first.
 locals {
   oidc_host    = "token.actions.githubusercontent.com"
-  provider_arn = var.create_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : var.existing_oidc_provider_arn
+  provider_arn = data.aws_iam_openid_connect_provider.github.arn
   subjects = [
     "repo:${var.github_repository}:environment:production",
   ]
@@ -24,14 +24,10 @@ locals {
   quicksight_dashboard = "${local.quicksight_account}:dashboard/${var.quicksight_dashboard_id}"
 }
 
-# One provider per account and URL: set create_oidc_provider = false where it already exists.
-resource "aws_iam_openid_connect_provider" "github" {
-  count = var.create_oidc_provider ? 1 : 0
-
-  url             = "https://${local.oidc_host}"
-  client_id_list  = ["sts.amazonaws.com"]
-  thumbprint_list = ["6938fd4d98bab03faadb97b34396831e3780aea1", "1c58a3a8518e8759bf075b76b750d4f2df264fcd"]
-  tags            = var.tags
+# One provider per account and URL, shared by every stack (dev and prod) of the account: bootstrap/ creates
+# it once. Until it exists, the plan fails reading data.aws_iam_openid_connect_provider.github.
+data "aws_iam_openid_connect_provider" "github" {
+  url = "https://${local.oidc_host}"
 }
 
 data "aws_iam_policy_document" "trust" {

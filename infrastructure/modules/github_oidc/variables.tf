@@ -13,18 +13,6 @@ variable "github_repository" {
   }
 }
 
-variable "create_oidc_provider" {
-  type        = bool
-  description = "Create the account's GitHub OIDC provider (false when it already exists)."
-  default     = true
-}
-
-variable "existing_oidc_provider_arn" {
-  type        = string
-  description = "ARN of an existing GitHub OIDC provider, used when create_oidc_provider is false."
-  default     = null
-}
-
 variable "partition" {
   type        = string
   description = "AWS partition of the ARNs."
