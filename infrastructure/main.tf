@@ -204,6 +204,7 @@ module "redshift" {
   lake_bucket_arn           = module.lake_bucket.arn
   staging_prefix            = "staging/"
   kms_key_arn               = module.kms.key_arn
+  log_retention_days        = var.log_retention_days
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -305,7 +306,7 @@ module "github_oidc" {
   fargate_role_arns        = [module.fargate.task_role_arn, module.fargate.execution_role_arn]
   raw_bucket_arn           = module.raw_bucket.arn
   lake_bucket_arn          = module.lake_bucket.arn
-  data_log_group_names     = [module.lambda.log_group_name, module.fargate.log_group_name]
+  data_log_group_names     = concat([module.lambda.log_group_name, module.fargate.log_group_name], module.redshift.log_group_names)
   redshift_workgroup_arn   = module.redshift.workgroup_arn
   redshift_secret_arn      = module.redshift.admin_secret_arn
   extra_policy_arns        = var.deploy_role_policy_arns

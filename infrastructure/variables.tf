@@ -158,7 +158,7 @@ variable "log_level" {
 
 variable "log_retention_days" {
   type        = number
-  description = "Retention of every log group (function, Fargate task, VPC flow logs)."
+  description = "Retention of every log group (function, Fargate task, VPC flow logs, Redshift audit logs)."
   default     = 365
 
   validation {

@@ -688,7 +688,8 @@ def test_redshift_is_private_tls_only_encrypted_and_capped() -> None:
     assert "admin_user_password" not in namespace
     assert namespace["kms_key_id"] == "${var.kms_key_arn}"
     assert namespace["admin_password_secret_kms_key_id"] == "${var.kms_key_arn}"
-    assert set(namespace["log_exports"]) == {"connectionlog", "useractivitylog", "userlog"}
+    assert namespace["log_exports"] == "${local.log_exports}"
+    assert redshift.locals["log_exports"] == ["connectionlog", "useractivitylog", "userlog"]
     (limit,) = redshift.resources("aws_redshiftserverless_usage_limit").values()
     assert limit["usage_type"] == "serverless-compute"
     assert limit["amount"] == "${var.usage_limit_rpu_hours}"
@@ -711,6 +712,25 @@ def test_redshift_workgroup_ignores_parameters_the_pinned_provider_cannot_expres
     assert 'for key in ["require_ssl", "enable_user_activity_logging"]' in condition
     assert 'p.parameter_key == key && p.parameter_value == "true"' in condition
     assert "aws_redshiftserverless_workgroup.this.config_parameter" in condition
+
+
+def test_redshift_exports_its_audit_logs_into_groups_terraform_manages() -> None:
+    # Redshift Serverless exports to /aws/redshift/<namespace>/<log type> and uses an existing group of that
+    # name; left to itself it creates one that never expires and is not encrypted with the stack key.
+    redshift = load("modules/redshift")
+    groups = redshift.resources("aws_cloudwatch_log_group")["exports"]
+    assert groups["for_each"] == "${toset(local.log_exports)}"
+    assert groups["name"] == "/aws/redshift/${var.name}/${each.value}"
+    assert (groups["retention_in_days"], groups["kms_key_id"]) == ("${var.log_retention_days}", "${var.kms_key_arn}")
+    (namespace,) = redshift.resources("aws_redshiftserverless_namespace").values()
+    assert namespace["namespace_name"] == "${var.name}", "the groups are named after the namespace"
+    assert namespace["depends_on"] == ["${aws_cloudwatch_log_group.exports}"], "made before exports start"
+    assert redshift.named("output")["log_group_names"]["value"] == (
+        "${[for log_type in local.log_exports : aws_cloudwatch_log_group.exports[log_type].name]}"
+    )
+    # for prod: /aws/redshift/credit-risk-etl-prod/useractivitylog etc.
+    assert call_argument("redshift", "name") == "${local.name}"
+    assert root().locals["name"] == "${var.project}-${var.environment}"
 
 
 def test_no_public_redshift_anywhere() -> None:
@@ -983,10 +1003,9 @@ def test_neither_ci_role_may_read_customer_data_whatever_read_only_access_allows
     assert logs["effect"] == "Deny" and {"logs:GetLogEvents", "logs:FilterLogEvents"} <= set(logs["actions"])
     assert logs["resources"] == "${local.data_log_group_arns}"
     assert call_argument("github_oidc", "lake_bucket_arn") == "${module.lake_bucket.arn}"
-    assert call_argument("github_oidc", "data_log_group_names") == [
-        "${module.lambda.log_group_name}",
-        "${module.fargate.log_group_name}",
-    ]
+    assert call_argument("github_oidc", "data_log_group_names") == (
+        "${concat([module.lambda.log_group_name, module.fargate.log_group_name], module.redshift.log_group_names)}"
+    )
     # the smoke test only writes to raw and reads the ledger through the Redshift Data API
     deploy = {s["sid"]: s for s in statements(oidc.data("aws_iam_policy_document")["deploy"])}
     assert not any("s3:GetObject" in as_list(st["actions"]) and "raw_bucket" in str(st["resources"]) for st in deploy.values())
@@ -1180,7 +1199,7 @@ def test_every_log_group_has_retention_and_kms() -> None:
     for module, name, group in groups:
         assert group.get("retention_in_days") == "${var.log_retention_days}", f"{module.name}: {name}"
         assert group.get("kms_key_id") == "${var.kms_key_arn}", f"{module.name}: {name}"
-    for call in ("lambda", "fargate", "network"):
+    for call in ("lambda", "fargate", "network", "redshift"):
         assert call_argument(call, "log_retention_days") == "${var.log_retention_days}"
 
 

@@ -67,6 +67,25 @@ resource "aws_iam_role_policy" "copy" {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Audit logs: Redshift Serverless exports each log type to /aws/redshift/<namespace>/<log type> and uses
+# that log group when it exists; otherwise it creates one that never expires and is not encrypted with
+# the stack key (Redshift management guide, "Audit logging for Amazon Redshift Serverless"). So the groups
+# are made first, with the stack's retention and key. useractivitylog holds every statement's text.
+# ---------------------------------------------------------------------------------------------
+locals {
+  log_exports = ["connectionlog", "useractivitylog", "userlog"]
+}
+
+resource "aws_cloudwatch_log_group" "exports" {
+  for_each = toset(local.log_exports)
+
+  name              = "/aws/redshift/${var.name}/${each.value}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags              = var.tags
+}
+
+# ---------------------------------------------------------------------------------------------
 # Namespace (storage, users, encryption) and workgroup (compute, network).
 # ---------------------------------------------------------------------------------------------
 resource "aws_redshiftserverless_namespace" "this" {
@@ -78,8 +97,11 @@ resource "aws_redshiftserverless_namespace" "this" {
   kms_key_id                       = var.kms_key_arn
   iam_roles                        = [aws_iam_role.copy.arn]
   default_iam_role_arn             = aws_iam_role.copy.arn
-  log_exports                      = ["connectionlog", "useractivitylog", "userlog"]
+  log_exports                      = local.log_exports
   tags                             = var.tags
+
+  # The log groups exist before the namespace starts exporting, so Redshift does not make its own.
+  depends_on = [aws_cloudwatch_log_group.exports]
 }
 
 resource "aws_redshiftserverless_workgroup" "this" {
