@@ -1,6 +1,6 @@
 # One-time bootstrap of an account, applied with local state before the main stack: the Terraform state
 # bucket and its key, and what an account may hold only once, whichever stacks (dev, prod) it runs - the
-# GitHub OIDC provider. The bucket uses the same hardened module as the data buckets; state objects are
+# GitHub OIDC provider and ECS's service-linked role. The bucket uses the same hardened module as the data buckets; state objects are
 # versioned so a bad apply can be rolled back, and lock files (use_lockfile) live next to them.
 
 terraform {
@@ -55,4 +55,16 @@ resource "aws_iam_openid_connect_provider" "github" {
   url             = "https://token.actions.githubusercontent.com"
   client_id_list  = ["sts.amazonaws.com"]
   thumbprint_list = ["6938fd4d98bab03faadb97b34396831e3780aea1", "1c58a3a8518e8759bf075b76b750d4f2df264fcd"]
+}
+
+# ECS's service-linked role (AWSServiceRoleForECS): ECS uses it to attach the Fargate tasks' network
+# interfaces, so RunTask fails without it. CreateCluster tries to create it when it is missing, but in a
+# new account the cluster's capacity providers can be set before it is usable ("Unable to assume the
+# service linked role"), and an account has it once: created here, once, or left alone when it exists
+# (`aws iam get-role --role-name AWSServiceRoleForECS`; creating it again fails: "has been taken").
+resource "aws_iam_service_linked_role" "ecs" {
+  count = var.create_ecs_service_linked_role ? 1 : 0
+
+  aws_service_name = "ecs.amazonaws.com"
+  description      = "Lets Amazon ECS manage the network interfaces of the credit-risk ETL's Fargate tasks."
 }

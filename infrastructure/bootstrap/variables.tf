@@ -47,3 +47,9 @@ variable "create_github_oidc_provider" {
   description = "Create the account's GitHub Actions OIDC provider (token.actions.githubusercontent.com); false when the account already has one (aws iam list-open-id-connect-providers)."
   default     = true
 }
+
+variable "create_ecs_service_linked_role" {
+  type        = bool
+  description = "Create ECS's service-linked role AWSServiceRoleForECS; false when the account already has it (aws iam get-role --role-name AWSServiceRoleForECS)."
+  default     = true
+}

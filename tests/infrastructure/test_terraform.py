@@ -591,6 +591,25 @@ def test_fargate_task_runs_the_same_image_with_the_same_data_permissions() -> No
         ), directory
 
 
+def test_the_ecs_service_linked_role_is_made_once_per_account_and_checked_by_the_stack() -> None:
+    # RunTask (awsvpc) needs AWSServiceRoleForECS; a new account may not have it yet, and it exists once
+    # per account (creating it twice fails), so the bootstrap makes it, optionally, and the stack checks.
+    bootstrap = load("bootstrap")
+    role = bootstrap.resources("aws_iam_service_linked_role")["ecs"]
+    assert role["count"] == "${var.create_ecs_service_linked_role ? 1 : 0}"
+    assert role["aws_service_name"] == "ecs.amazonaws.com"
+    assert bootstrap.named("variable")["create_ecs_service_linked_role"]["default"] is True
+    creating = [(m.name, n) for m in all_modules() for n in m.resources("aws_iam_service_linked_role")]
+    assert creating == [("bootstrap", "ecs")]
+    fargate = load("modules/fargate")
+    (check,) = [c["ecs_service_linked_role_exists"] for c in fargate.blocks["check"]]
+    lookup = block(check, "data")["aws_iam_role"]["ecs_service_linked_role"]
+    assert lookup == {"name": "AWSServiceRoleForECS"}
+    assert block(check, "assert")["condition"] == (
+        '${data.aws_iam_role.ecs_service_linked_role.path == "/aws-service-role/ecs.amazonaws.com/"}'
+    )
+
+
 def test_fargate_entry_point_runs_the_command_the_handler_sends() -> None:
     # etl.handler.run_task_request overrides the container's command with etl.aws.events.task_command:
     # ["python", "-m", "etl.handler", "--bucket", B, "--key", K, ...]. The task definition must run that as

@@ -22,6 +22,19 @@ resource "aws_ecs_cluster" "this" {
   tags = var.tags
 }
 
+# RunTask of a Fargate task (awsvpc) needs ECS's service-linked role; bootstrap/ makes it once per account.
+# A warning, not an error, when it is missing: CreateCluster would still try to create it.
+check "ecs_service_linked_role_exists" {
+  data "aws_iam_role" "ecs_service_linked_role" {
+    name = "AWSServiceRoleForECS"
+  }
+
+  assert {
+    condition     = data.aws_iam_role.ecs_service_linked_role.path == "/aws-service-role/ecs.amazonaws.com/"
+    error_message = "The account has no ECS service-linked role AWSServiceRoleForECS: apply bootstrap/ (create_ecs_service_linked_role = true) before this stack, or the Fargate tasks cannot start."
+  }
+}
+
 resource "aws_ecs_cluster_capacity_providers" "this" {
   cluster_name       = aws_ecs_cluster.this.name
   capacity_providers = ["FARGATE"]
