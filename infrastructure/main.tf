@@ -12,7 +12,9 @@ data "aws_availability_zones" "selected" {
 }
 
 locals {
-  name               = "${var.project}-${var.environment}"
+  name = "${var.project}-${var.environment}"
+  # This environment's Terraform state objects and lock files (the CI roles may use these only).
+  state_key_prefix   = coalesce(var.terraform_state_key_prefix, "${var.project}/${var.environment}/")
   account_id         = data.aws_caller_identity.current.account_id
   availability_zones = coalesce(var.availability_zones, [for suffix in ["a", "b", "c"] : "${var.aws_region}${suffix}"])
   partition          = data.aws_partition.current.partition
@@ -30,7 +32,12 @@ locals {
   lake_bucket_name = "${local.name}-lake-${local.account_id}-${var.aws_region}"
 
   function_name = "${local.name}-etl"
-  queue_name    = "${local.name}-uploads"
+
+  # The ETL's metrics (EMF through powertools): namespace and service dimension, shared by the function's
+  # and the task's environment and by the alarms on those metrics.
+  metrics_namespace = "CreditRiskETL"
+  service_name      = "credit-risk-etl"
+  queue_name        = "${local.name}-uploads"
 
   # AWS guidance for SQS-triggered functions: visibility timeout at least six times the function
   # timeout, so a message is not redelivered while a retried invocation still works on it.
@@ -60,19 +67,18 @@ locals {
     module.lake_bucket.id,
   )
 
-  # Settings shared by both entry points of the image; no secrets, only ARNs of secrets.
-  etl_environment = merge(
-    {
-      ETL_LAKE                     = "s3://${module.lake_bucket.id}/lake"
-      ETL_WAREHOUSE_URL            = local.warehouse_url
-      ETL_GLUE_DATABASE            = module.catalog.name
-      ETL_SNS_TOPIC_ARN            = module.monitoring.topic_arn
-      ETL_LOG_LEVEL                = var.log_level
-      POWERTOOLS_SERVICE_NAME      = "credit-risk-etl"
-      POWERTOOLS_METRICS_NAMESPACE = "CreditRiskETL"
-    },
-    var.slack_webhook_secret_arn == null ? {} : { ETL_SLACK_WEBHOOK_SECRET_ARN = var.slack_webhook_secret_arn },
-  )
+  # Settings shared by both entry points of the image; no secrets, only ARNs of secrets. No Slack webhook:
+  # the VPC has no route to the internet, so a webhook call could only time out; Slack gets the SNS topic's
+  # messages through AWS Chatbot (module monitoring, slack_workspace_id / slack_channel_id).
+  etl_environment = {
+    ETL_LAKE                     = "s3://${module.lake_bucket.id}/lake"
+    ETL_WAREHOUSE_URL            = local.warehouse_url
+    ETL_GLUE_DATABASE            = module.catalog.name
+    ETL_SNS_TOPIC_ARN            = module.monitoring.topic_arn
+    ETL_LOG_LEVEL                = var.log_level
+    POWERTOOLS_SERVICE_NAME      = local.service_name
+    POWERTOOLS_METRICS_NAMESPACE = local.metrics_namespace
+  }
 
   lambda_environment = merge(local.etl_environment, {
     ETL_FARGATE_CLUSTER         = module.fargate.cluster_name
@@ -170,6 +176,13 @@ module "monitoring" {
   queue_name                  = module.ingest.queue_name
   dlq_name                    = module.ingest.dlq_name
   queue_age_threshold_seconds = var.queue_age_alarm_seconds
+  event_rule_names            = [module.fargate.task_stopped_rule_name]
+  slack_workspace_id          = var.slack_workspace_id
+  slack_channel_id            = var.slack_channel_id
+  metrics_namespace           = local.metrics_namespace
+  service_name                = local.service_name
+  alarm_name_prefix           = local.name
+  source_freshness_hours      = var.freshness_alarm_hours
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -191,6 +204,7 @@ module "redshift" {
   lake_bucket_arn           = module.lake_bucket.arn
   staging_prefix            = "staging/"
   kms_key_arn               = module.kms.key_arn
+  log_retention_days        = var.log_retention_days
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -199,16 +213,15 @@ module "redshift" {
 module "etl_iam" {
   source = "./modules/etl_iam"
 
-  name                     = local.name
-  raw_bucket_arn           = module.raw_bucket.arn
-  raw_prefix               = "incoming/"
-  lake_bucket_arn          = module.lake_bucket.arn
-  lake_prefixes            = ["lake/", "staging/"]
-  kms_key_arn              = module.kms.key_arn
-  redshift_secret_arn      = module.redshift.admin_secret_arn
-  slack_webhook_secret_arn = var.slack_webhook_secret_arn
-  glue_database_name       = module.catalog.name
-  sns_topic_arn            = module.monitoring.topic_arn
+  name                = local.name
+  raw_bucket_arn      = module.raw_bucket.arn
+  raw_prefix          = "incoming/"
+  lake_bucket_arn     = module.lake_bucket.arn
+  lake_prefixes       = ["lake/", "staging/"]
+  kms_key_arn         = module.kms.key_arn
+  redshift_secret_arn = module.redshift.admin_secret_arn
+  glue_database_name  = module.catalog.name
+  sns_topic_arn       = module.monitoring.topic_arn
 }
 
 module "fargate" {
@@ -257,37 +270,50 @@ module "lambda" {
   fargate_role_arns      = [module.fargate.task_role_arn, module.fargate.execution_role_arn]
 }
 
+# Lambda refuses a reservation that leaves less than 100 of the account's concurrency unreserved. New
+# accounts often have a quota of 10 or 50: warn at plan time instead of failing half-way through apply.
+# (Other functions' reservations count too; `aws lambda get-account-settings` shows what is left.)
+check "lambda_reserved_concurrency_fits_the_account_quota" {
+  data "aws_servicequotas_service_quota" "lambda_concurrent_executions" {
+    service_code = "lambda"
+    quota_code   = "L-B99A9384"
+  }
+
+  assert {
+    condition     = var.lambda_reserved_concurrency == null ? true : data.aws_servicequotas_service_quota.lambda_concurrent_executions.value >= 100 + var.lambda_reserved_concurrency
+    error_message = "lambda_reserved_concurrency needs an account concurrency quota of at least 100 + the reservation (Service Quotas, Lambda \"Concurrent executions\", L-B99A9384); request an increase or set it to null."
+  }
+}
+
 # ---------------------------------------------------------------------------------------------
 # CI/CD and BI
 # ---------------------------------------------------------------------------------------------
 module "github_oidc" {
   source = "./modules/github_oidc"
 
-  role_name                  = "${local.name}-github-deploy"
-  github_repository          = var.github_repository
-  create_oidc_provider       = var.create_github_oidc_provider
-  existing_oidc_provider_arn = var.github_oidc_provider_arn
-  partition                  = local.partition
-  ecr_repository_arn         = module.ecr.repository_arn
-  kms_key_arn                = module.kms.key_arn
-  lambda_function_arn        = module.lambda.function_arn
-  state_bucket_name          = var.terraform_state_bucket
-  state_key_prefix           = var.terraform_state_key_prefix
-  state_kms_key_arn          = var.terraform_state_kms_key_arn
-  region                     = var.aws_region
-  account_id                 = local.account_id
-  fargate_task_family        = module.fargate.task_definition_family
-  fargate_role_arns          = [module.fargate.task_role_arn, module.fargate.execution_role_arn]
-  raw_bucket_arn             = module.raw_bucket.arn
-  lake_bucket_arn            = module.lake_bucket.arn
-  data_log_group_names       = [module.lambda.log_group_name, module.fargate.log_group_name]
-  redshift_workgroup_arn     = module.redshift.workgroup_arn
-  redshift_secret_arn        = module.redshift.admin_secret_arn
-  extra_policy_arns          = var.deploy_role_policy_arns
-  plan_role_name             = "${local.name}-github-plan"
-  quicksight_enabled         = var.quicksight_enabled
-  quicksight_dashboard_id    = local.quicksight_dashboard_id
-  quicksight_data_set_arns   = var.quicksight_enabled ? values(module.quicksight[0].data_set_arns) : []
+  role_name                = "${local.name}-github-deploy"
+  github_repository        = var.github_repository
+  partition                = local.partition
+  ecr_repository_arn       = module.ecr.repository_arn
+  kms_key_arn              = module.kms.key_arn
+  lambda_function_arn      = module.lambda.function_arn
+  state_bucket_name        = var.terraform_state_bucket
+  state_key_prefix         = local.state_key_prefix
+  state_kms_key_arn        = var.terraform_state_kms_key_arn
+  region                   = var.aws_region
+  account_id               = local.account_id
+  fargate_task_family      = module.fargate.task_definition_family
+  fargate_role_arns        = [module.fargate.task_role_arn, module.fargate.execution_role_arn]
+  raw_bucket_arn           = module.raw_bucket.arn
+  lake_bucket_arn          = module.lake_bucket.arn
+  data_log_group_names     = concat([module.lambda.log_group_name, module.fargate.log_group_name], module.redshift.log_group_names)
+  redshift_workgroup_arn   = module.redshift.workgroup_arn
+  redshift_secret_arn      = module.redshift.admin_secret_arn
+  extra_policy_arns        = var.deploy_role_policy_arns
+  plan_role_name           = "${local.name}-github-plan"
+  quicksight_enabled       = var.quicksight_enabled
+  quicksight_dashboard_id  = local.quicksight_dashboard_id
+  quicksight_data_set_arns = var.quicksight_enabled ? values(module.quicksight[0].data_set_arns) : []
 }
 
 module "quicksight" {

@@ -46,7 +46,7 @@ output "deploy_role_arn" {
 }
 
 output "plan_role_arn" {
-  description = "Read-only IAM role pull requests assume through OIDC for the plan comment (secret AWS_PLAN_ROLE_ARN)."
+  description = "Read-only IAM role plan.yml's reviewed job (environment terraform-plan) assumes through OIDC for the pull request's plan comment (secret AWS_PLAN_ROLE_ARN)."
   value       = module.github_oidc.plan_role_arn
 }
 

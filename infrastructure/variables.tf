@@ -98,18 +98,18 @@ variable "lambda_ephemeral_storage_mb" {
 
 variable "lambda_reserved_concurrency" {
   type        = number
-  description = "Reserved concurrent executions of the ETL function (caps warehouse connections)."
-  default     = 10
+  description = "Reserved concurrent executions of the ETL function, or null (the default) for none. Lambda keeps at least 100 of the account's concurrency unreserved, so a reservation needs an account concurrency quota of at least 100 + every reservation in the region (new accounts often have less: request Service Quotas L-B99A9384 first). The SQS event source's maximum concurrency (sqs_max_concurrency) caps the function either way."
+  default     = null
 
   validation {
-    condition     = var.lambda_reserved_concurrency >= 2 && var.lambda_reserved_concurrency <= 1000
-    error_message = "lambda_reserved_concurrency must be between 2 and 1000."
+    condition     = var.lambda_reserved_concurrency == null ? true : (var.lambda_reserved_concurrency >= 2 && var.lambda_reserved_concurrency <= 1000 && floor(var.lambda_reserved_concurrency) == var.lambda_reserved_concurrency)
+    error_message = "lambda_reserved_concurrency must be null (no reservation) or a whole number between 2 and 1000."
   }
 }
 
 variable "sqs_max_concurrency" {
   type        = number
-  description = "Maximum concurrent invocations by the SQS event source mapping (at most the reserved concurrency)."
+  description = "Maximum concurrent invocations by the SQS event source mapping: what caps the warehouse connections the uploads open (at most lambda_reserved_concurrency when that is set)."
   default     = 5
 
   validation {
@@ -118,7 +118,7 @@ variable "sqs_max_concurrency" {
   }
 
   validation {
-    condition     = var.sqs_max_concurrency <= var.lambda_reserved_concurrency
+    condition     = var.lambda_reserved_concurrency == null ? true : var.sqs_max_concurrency <= var.lambda_reserved_concurrency
     error_message = "sqs_max_concurrency must not exceed lambda_reserved_concurrency, or messages are throttled back to the queue."
   }
 }
@@ -158,7 +158,7 @@ variable "log_level" {
 
 variable "log_retention_days" {
   type        = number
-  description = "Retention of every log group (function, Fargate task, VPC flow logs)."
+  description = "Retention of every log group (function, Fargate task, VPC flow logs, Redshift audit logs)."
   default     = 365
 
   validation {
@@ -167,14 +167,30 @@ variable "log_retention_days" {
   }
 }
 
-variable "slack_webhook_secret_arn" {
+variable "slack_workspace_id" {
   type        = string
-  description = "Optional Secrets Manager ARN holding the Slack webhook URL; only the ARN reaches the function."
+  description = "Optional Slack workspace (team) ID already authorised in the AWS Chatbot console; with slack_channel_id, run summaries and alarms reach that channel through AWS Chatbot, which reads the SNS topic (the VPC has no route to Slack)."
   default     = null
 
   validation {
-    condition     = var.slack_webhook_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", var.slack_webhook_secret_arn))
-    error_message = "slack_webhook_secret_arn must be a Secrets Manager secret ARN or null."
+    condition     = var.slack_workspace_id == null || can(regex("^T[A-Z0-9]{6,}$", var.slack_workspace_id))
+    error_message = "slack_workspace_id must be a Slack workspace ID such as T01ABCDEF23, or null."
+  }
+}
+
+variable "slack_channel_id" {
+  type        = string
+  description = "Optional Slack channel ID (Copy link in Slack: the last part) for run summaries and alarms; set with slack_workspace_id."
+  default     = null
+
+  validation {
+    condition     = var.slack_channel_id == null || can(regex("^[CG][A-Z0-9]{6,}$", var.slack_channel_id))
+    error_message = "slack_channel_id must be a Slack channel ID such as C01ABCDEF23, or null."
+  }
+
+  validation {
+    condition     = (var.slack_channel_id == null) == (var.slack_workspace_id == null)
+    error_message = "Set slack_workspace_id and slack_channel_id together (or neither)."
   }
 }
 
@@ -378,6 +394,26 @@ variable "alarm_email" {
   }
 }
 
+variable "freshness_alarm_hours" {
+  type        = map(number)
+  description = "Per source (loan_applications, bank_statements, repayments): hours without a loaded file before that source's freshness alarm fires (1-168); a source left out has no freshness alarm."
+  default = {
+    loan_applications = 48
+    bank_statements   = 48
+    repayments        = 48
+  }
+
+  validation {
+    condition     = alltrue([for source in keys(var.freshness_alarm_hours) : contains(["loan_applications", "bank_statements", "repayments"], source)])
+    error_message = "freshness_alarm_hours keys must be sources: loan_applications, bank_statements, repayments."
+  }
+
+  validation {
+    condition     = alltrue([for hours in values(var.freshness_alarm_hours) : hours >= 1 && hours <= 168 && floor(hours) == hours])
+    error_message = "freshness_alarm_hours values must be whole hours from 1 to 168 (CloudWatch evaluates at most 7 days)."
+  }
+}
+
 variable "queue_age_alarm_seconds" {
   type        = number
   description = "Age of the oldest queued upload that raises the queue-age alarm."
@@ -399,23 +435,6 @@ variable "github_repository" {
   validation {
     condition     = can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", var.github_repository))
     error_message = "github_repository must look like owner/name."
-  }
-}
-
-variable "create_github_oidc_provider" {
-  type        = bool
-  description = "Create the account's GitHub OIDC provider; set false when the account already has one."
-  default     = true
-}
-
-variable "github_oidc_provider_arn" {
-  type        = string
-  description = "ARN of the existing GitHub OIDC provider when create_github_oidc_provider is false."
-  default     = null
-
-  validation {
-    condition     = var.github_oidc_provider_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/token\\.actions\\.githubusercontent\\.com$", var.github_oidc_provider_arn))
-    error_message = "github_oidc_provider_arn must be the ARN of the token.actions.githubusercontent.com provider."
   }
 }
 
@@ -442,23 +461,22 @@ variable "terraform_state_bucket" {
 
 variable "terraform_state_key_prefix" {
   type        = string
-  description = "Key prefix of this product's state objects in the state bucket."
-  default     = "credit-risk-etl/"
+  description = "Key prefix of this environment's state objects in the state bucket; default <project>/<environment>/, so dev's roles cannot touch prod's state and the other way round."
+  default     = null
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_./-]+/$", var.terraform_state_key_prefix))
-    error_message = "terraform_state_key_prefix must be a key prefix ending in /."
+    condition     = var.terraform_state_key_prefix == null || can(regex("^[A-Za-z0-9_./-]+/$", var.terraform_state_key_prefix))
+    error_message = "terraform_state_key_prefix must be a key prefix ending in / (or null for <project>/<environment>/)."
   }
 }
 
 variable "terraform_state_kms_key_arn" {
   type        = string
-  description = "Optional KMS key ARN of the state bucket (bootstrap output), for the deploy role."
-  default     = null
+  description = "KMS key of the state (bootstrap output state_kms_key_arn): the backend encrypts the state with it (kms_key_id) and the deploy and plan roles may use it."
 
   validation {
-    condition     = var.terraform_state_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.terraform_state_kms_key_arn))
-    error_message = "terraform_state_kms_key_arn must be a KMS key ARN or null."
+    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.terraform_state_kms_key_arn))
+    error_message = "terraform_state_kms_key_arn must be the ARN of a KMS key (arn:aws:kms:<region>:<account>:key/<id>)."
   }
 }
 

@@ -41,3 +41,15 @@ variable "noncurrent_version_expiration_days" {
     error_message = "Keep old state versions for at least 30 days."
   }
 }
+
+variable "create_github_oidc_provider" {
+  type        = bool
+  description = "Create the account's GitHub Actions OIDC provider (token.actions.githubusercontent.com); false when the account already has one (aws iam list-open-id-connect-providers)."
+  default     = true
+}
+
+variable "create_ecs_service_linked_role" {
+  type        = bool
+  description = "Create ECS's service-linked role AWSServiceRoleForECS; false when the account already has it (aws iam get-role --role-name AWSServiceRoleForECS)."
+  default     = true
+}

@@ -6,14 +6,13 @@ image_tag         = "latest-prod"                      # CI passes -var image_ta
 github_repository = "example-org/credit-risk-etl"      # CHANGE ME
 alarm_email       = "data-platform-alerts@example.com" # CHANGE ME
 
-terraform_state_bucket      = "credit-risk-etl-tfstate-123456789012-eu-west-1" # CHANGE ME (bootstrap output)
-terraform_state_key_prefix  = "credit-risk-etl/"
-terraform_state_kms_key_arn = null # CHANGE ME to the bootstrap output state_kms_key_arn when the state bucket uses its own KMS key
+terraform_state_bucket      = "credit-risk-etl-tfstate-123456789012-eu-west-1"                              # CHANGE ME (bootstrap output)
+terraform_state_kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-000000000000" # CHANGE ME (bootstrap output state_kms_key_arn)
 
 lambda_memory_mb            = 4096
 lambda_timeout_seconds      = 900
 lambda_ephemeral_storage_mb = 4096
-lambda_reserved_concurrency = 10
+lambda_reserved_concurrency = null # a reservation needs an account concurrency quota >= 100 + it (docs/deployment.md)
 sqs_max_concurrency         = 5
 log_level                   = "INFO"
 log_retention_days          = 365

@@ -4,7 +4,7 @@ Three pieces were written apart and must not drift:
 - `etl/model/marts.py` (MARTS): the `mart_*` views the warehouse creates (`Warehouse.ensure_schema`);
 - `infrastructure/quicksight_marts.tf` (`local.mart_columns`): one direct-query dataset per view, whose
   physical-table input columns QuickSight needs declared up front;
-- `dashboard/spec.json` + `etl/present/quicksight.py`: the dashboard that reads those datasets through the ARNs of
+- the dashboard spec (`load_spec()`'s default, package data) + `etl/present/quicksight.py`: the dashboard that reads those datasets through the ARNs of
   the Terraform output `quicksight_data_set_arns` (`etl quicksight --dataset-arns FILE`).
 
 The real columns come from a DuckDB warehouse built here with the product's own schema code.
@@ -13,7 +13,11 @@ The real columns come from a DuckDB warehouse built here with the product's own 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +29,12 @@ from etl.load.warehouse import open_warehouse
 from etl.model.marts import MARTS
 from etl.pipeline import Pipeline
 from etl.present.quicksight import build_create_request, validation_errors
+from etl.present.spec import load_spec
 from etl.settings import Settings
 
 from .hcl import INFRA, block, load
 
-SPEC = INFRA.parent / "etl" / "present" / "dashboard" / "spec.json"
+ROOT = INFRA.parent
 
 # DuckDB type of a view column -> the QuickSight InputColumn type Terraform must declare for it.
 QUICKSIGHT_TYPE = {
@@ -81,7 +86,8 @@ def declared() -> dict[str, list[dict[str, str]]]:
 
 @pytest.fixture(scope="module")
 def spec() -> dict[str, Any]:
-    data = json.loads(SPEC.read_text(encoding="utf-8"))
+    # The spec `etl quicksight` reads when deploy.yml runs it (no --spec): the package's default.
+    data = load_spec()
     assert isinstance(data, dict)
     return data
 
@@ -231,3 +237,92 @@ def test_calculated_fields_do_not_repeat_a_dataset_column_and_visuals_read_them_
     )
     value = kpi["ChartConfiguration"]["FieldWells"]["Values"][0]["NumericalMeasureField"]
     assert (value["Column"]["DataSetIdentifier"], value["Column"]["ColumnName"]) in calculated
+
+
+# QuickSight accepts only its predefined permission sets on data sources and datasets (API reference,
+# UpdateDataSourcePermissions / UpdateDataSetPermissions examples; the same sets as awswrangler's
+# quicksight module): "use" and "owner". The principal of this stack owns both.
+DATA_SOURCE_USE = {
+    "quicksight:DescribeDataSource",
+    "quicksight:DescribeDataSourcePermissions",
+    "quicksight:PassDataSource",
+}
+DATA_SOURCE_OWNER = DATA_SOURCE_USE | {
+    "quicksight:UpdateDataSource",
+    "quicksight:DeleteDataSource",
+    "quicksight:UpdateDataSourcePermissions",
+}
+DATA_SET_USE = {
+    "quicksight:DescribeDataSet",
+    "quicksight:DescribeDataSetPermissions",
+    "quicksight:PassDataSet",
+    "quicksight:DescribeIngestion",
+    "quicksight:ListIngestions",
+}
+DATA_SET_OWNER = DATA_SET_USE | {
+    "quicksight:UpdateDataSet",
+    "quicksight:DeleteDataSet",
+    "quicksight:CreateIngestion",
+    "quicksight:CancelIngestion",
+    "quicksight:UpdateDataSetPermissions",
+}
+
+
+def test_documented_sets_agree_with_awswrangler() -> None:
+    # A second, independent copy of the sets (installed with the ETL): catches a typo in the lists above.
+    from awswrangler.quicksight._create import _ALLOWED_ACTIONS
+
+    assert set(_ALLOWED_ACTIONS["data_source"]["allowed_to_use"]) == DATA_SOURCE_USE
+    assert set(_ALLOWED_ACTIONS["data_source"]["allowed_to_manage"]) == DATA_SOURCE_OWNER
+    assert set(_ALLOWED_ACTIONS["dataset"]["allowed_to_use"]) == DATA_SET_USE
+    assert set(_ALLOWED_ACTIONS["dataset"]["allowed_to_manage"]) == DATA_SET_OWNER
+
+
+def test_permissions_are_exactly_quicksights_owner_sets() -> None:
+    # The data source lacked DeleteDataSource and the datasets CancelIngestion: QuickSight refuses a set
+    # that is neither "use" nor "owner", so the first apply with quicksight_enabled failed.
+    quicksight = load("modules/quicksight")
+    (source,) = quicksight.resources("aws_quicksight_data_source").values()
+    assert block(source, "permission") == {
+        "principal": "${var.principal_arn}",
+        "actions": "${local.data_source_owner_actions}",
+    }
+    assert set(quicksight.locals["data_source_owner_actions"]) == DATA_SOURCE_OWNER
+    assert len(quicksight.locals["data_source_owner_actions"]) == len(DATA_SOURCE_OWNER)
+    data_set = quicksight.resources("aws_quicksight_data_set")["mart"]
+    assert block(data_set, "permissions") == {
+        "principal": "${var.principal_arn}",
+        "actions": "${local.data_set_owner_actions}",
+    }
+    assert set(quicksight.locals["data_set_owner_actions"]) == DATA_SET_OWNER
+    assert len(quicksight.locals["data_set_owner_actions"]) == len(DATA_SET_OWNER)
+
+
+def test_the_installed_package_ships_the_spec_etl_quicksight_reads(tmp_path: Path) -> None:
+    # deploy.yml installs the checkout non-editable (`python -m pip install --no-deps .`) and runs
+    # `etl quicksight` without --spec, so the default spec must be inside the installed package.
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, src / name)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(ROOT / "etl", src / "etl", ignore=ignore)
+    site = tmp_path / "site"
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--no-index", "--target", str(site), str(src)],
+        capture_output=True, text=True, check=False,
+    )
+    assert install.returncode == 0, install.stderr
+    probe = (
+        "import json, etl\n"
+        "from etl.present.spec import load_spec\n"
+        "spec = load_spec()\n"
+        "print(json.dumps({'package': etl.__file__, 'datasets': sorted(spec['datasets'])}))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    run = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr.strip().splitlines()[-1]
+    found = json.loads(run.stdout)
+    assert Path(found["package"]).is_relative_to(site)
+    assert found["datasets"] == sorted(load_spec()["datasets"])

@@ -87,6 +87,22 @@ def test_deploy_uses_only_real_etl_quicksight_options() -> None:
     assert {"--account-id", "--dataset-arns", "--principal", "--region", "--dashboard-id"} <= used
 
 
+def test_deploy_quicksight_reads_the_spec_from_the_installed_package() -> None:
+    # What the QuickSight step runs: the checkout installed non-editable, then `etl quicksight` without
+    # --spec from the repository root. The spec therefore has to ship inside the package (package data);
+    # test_quicksight_datasets.py installs the package the same way and reads the spec through it.
+    all_steps = steps("deploy.yml", "deploy")
+    install = all_steps[step_index(all_steps, "pip install --no-deps .")]["run"].strip().splitlines()
+    assert install == [
+        "python -m pip install --require-hashes --only-binary=:all: -r requirements/lambda.txt",
+        "python -m pip install --no-deps .",
+    ]
+    step = all_steps[step_index(all_steps, "etl quicksight")]
+    assert "working-directory" not in step
+    command = step["run"][step["run"].index("etl quicksight") :]
+    assert "--spec" not in command and "spec.json" not in step["run"]
+
+
 @pytest.mark.parametrize(
     ("name", "job", "secret"),
     [("deploy.yml", "deploy", "AWS_DEPLOY_ROLE_ARN"), ("plan.yml", "plan", "AWS_PLAN_ROLE_ARN")],
@@ -98,13 +114,37 @@ def test_each_workflow_assumes_its_role(name: str, job: str, secret: str) -> Non
     assert workflow(name)["jobs"][job]["permissions"]["id-token"] == "write"
 
 
-def test_plan_job_token_subject_is_pull_request() -> None:
-    # Without an `environment`, GitHub's OIDC subject of a pull_request run is repo:<owner>/<repo>:pull_request,
-    # the only subject the plan role trusts; the deploy job's environment gives ...:environment:production.
+def test_plan_job_runs_behind_reviewers_in_the_environment_the_plan_role_trusts() -> None:
+    # The plan evaluates a pull request's HCL with AWS credentials, and the pull request can edit plan.yml:
+    # only an environment's required reviewers (enforced by GitHub, not by the file) gate it. In an
+    # environment, GitHub's OIDC subject is repo:<owner>/<repo>:environment:<name>, the plan role's subject.
     plan = workflow("plan.yml")
     assert set(plan[True]) == {"pull_request"}  # YAML 1.1 reads the `on` key as True
-    assert "environment" not in plan["jobs"]["plan"]
+    assert plan["jobs"]["plan"]["environment"]["name"] == "terraform-plan"
+    oidc = load("modules/github_oidc")
+    assert oidc.named("variable")["plan_environment"]["default"] == "terraform-plan"
+    assert oidc.locals["plan_subjects"] == ["repo:${var.github_repository}:environment:${var.plan_environment}"]
     assert workflow("deploy.yml")["jobs"]["deploy"]["environment"]["name"] == "production"
+    assert oidc.locals["subjects"] == ["repo:${var.github_repository}:environment:production"]
+
+
+@pytest.mark.parametrize(("name", "job"), [("plan.yml", "plan"), ("deploy.yml", "deploy")])
+def test_terraform_init_may_install_only_the_aws_provider(name: str, job: str) -> None:
+    # An `external`, `http` or third-party provider in the HCL would run code with the job's credentials.
+    job_def = workflow(name)["jobs"][job]
+    config = job_def["env"]["TF_CLI_CONFIG_FILE"]
+    assert config == "${{ github.workspace }}/.terraformrc-aws-only"
+    all_steps = steps(name, job)
+    write = step_index(all_steps, "Allow no provider but hashicorp/aws")
+    init = step_index(all_steps, "terraform init -input=false")
+    assert write < init
+    script = all_steps[write]["run"]
+    assert 'cat > "$TF_CLI_CONFIG_FILE"' in script
+    body = script[script.index("provider_installation") : script.rindex("}") + 1]
+    assert re.sub(r"\s+", " ", body) == (
+        'provider_installation { direct { include = ["registry.terraform.io/hashicorp/aws"] } }'
+    )
+    assert "filesystem_mirror" not in script and "network_mirror" not in script
 
 
 def test_documented_repository_settings_exist() -> None:

@@ -7,7 +7,6 @@ data "aws_region" "current" {}
 
 locals {
   glue_prefix = "arn:${data.aws_partition.current.partition}:glue:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}"
-  secret_arns = compact([var.redshift_secret_arn, var.slack_webhook_secret_arn])
 }
 
 data "aws_iam_policy_document" "data_access" {
@@ -59,10 +58,10 @@ data "aws_iam_policy_document" "data_access" {
   }
 
   statement {
-    sid       = "ReadWarehouseAndSlackSecrets"
+    sid       = "ReadWarehouseSecret"
     effect    = "Allow"
     actions   = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
-    resources = local.secret_arns
+    resources = [var.redshift_secret_arn]
   }
 
   statement {

@@ -35,12 +35,6 @@ variable "redshift_secret_arn" {
   description = "Secrets Manager ARN of the Redshift admin credentials."
 }
 
-variable "slack_webhook_secret_arn" {
-  type        = string
-  description = "Optional Secrets Manager ARN of the Slack webhook URL."
-  default     = null
-}
-
 variable "glue_database_name" {
   type        = string
   description = "Glue database of the lake tables."

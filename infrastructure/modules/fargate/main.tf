@@ -22,6 +22,19 @@ resource "aws_ecs_cluster" "this" {
   tags = var.tags
 }
 
+# RunTask of a Fargate task (awsvpc) needs ECS's service-linked role; bootstrap/ makes it once per account.
+# A warning, not an error, when it is missing: CreateCluster would still try to create it.
+check "ecs_service_linked_role_exists" {
+  data "aws_iam_role" "ecs_service_linked_role" {
+    name = "AWSServiceRoleForECS"
+  }
+
+  assert {
+    condition     = data.aws_iam_role.ecs_service_linked_role.path == "/aws-service-role/ecs.amazonaws.com/"
+    error_message = "The account has no ECS service-linked role AWSServiceRoleForECS: apply bootstrap/ (create_ecs_service_linked_role = true) before this stack, or the Fargate tasks cannot start."
+  }
+}
+
 resource "aws_ecs_cluster_capacity_providers" "this" {
   cluster_name       = aws_ecs_cluster.this.name
   capacity_providers = ["FARGATE"]
@@ -114,8 +127,14 @@ resource "aws_iam_role_policy" "execution" {
   policy = data.aws_iam_policy_document.execution.json
 }
 
+# A deploy changes the image, which replaces this resource: a new revision. skip_destroy keeps the old one
+# registered instead of deregistering it first (Terraform's default destroy-then-create): until the
+# function's environment names the new revision (ETL_FARGATE_TASK_DEFINITION = this ARN, with its revision),
+# it hands large files to the old one, and a deregistered (INACTIVE) revision cannot be run. Old revisions
+# cost nothing; the deploy role cannot deregister them (docs/deployment.md: cleaning up revisions).
 resource "aws_ecs_task_definition" "this" {
   family                   = var.name
+  skip_destroy             = true
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
   cpu                      = tostring(var.cpu)

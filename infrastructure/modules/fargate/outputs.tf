@@ -42,3 +42,8 @@ output "task_stopped_rule_arn" {
   description = "EventBridge rule forwarding the tasks' STOPPED events to the function's queue."
   value       = aws_cloudwatch_event_rule.task_stopped.arn
 }
+
+output "task_stopped_rule_name" {
+  description = "Name of that rule (dimension RuleName of its AWS/Events metrics)."
+  value       = aws_cloudwatch_event_rule.task_stopped.name
+}

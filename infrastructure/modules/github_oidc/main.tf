@@ -3,32 +3,31 @@
 #   behind the environment's reviewers; a job on main without the environment may not). It reads the
 #   whole account (ReadOnlyAccess, so `terraform plan` can refresh every resource) and may change only
 #   what a push changes: the image in ECR, the function's image and environment, a new revision of the
-#   Fargate task definition, the Terraform state, the smoke test and, with QuickSight, the dashboard.
+#   Fargate task definition (older revisions stay registered), the Terraform state, the smoke test and, with QuickSight, the dashboard.
 #   Infrastructure changes are applied by an administrator, or by attaching a broader policy through
 #   extra_policy_arns (deploy_role_policy_arns); deploy.yml refuses to apply a plan that changes more.
-# - plan: only pull requests of this repository may assume it; it reads (ReadOnlyAccess and the state
-#   object) and writes nothing, for the plan comment of plan.yml (`terraform plan -lock=false`).
+# - plan: only a job in this repository's plan environment (plan.yml, behind that environment's required
+#   reviewers) may assume it; it reads (ReadOnlyAccess minus data: an explicit deny of object, secret,
+#   parameter, log-event, queue-message and table reads outside the state) and writes nothing, for the plan
+#   comment of plan.yml (`terraform plan -lock=false`). A pull request's HCL runs with these credentials
+#   (an `external` data source, a provider of its own), so a reviewer approves each plan run first.
 locals {
   oidc_host    = "token.actions.githubusercontent.com"
-  provider_arn = var.create_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : var.existing_oidc_provider_arn
+  provider_arn = data.aws_iam_openid_connect_provider.github.arn
   subjects = [
     "repo:${var.github_repository}:environment:production",
   ]
-  plan_subjects        = ["repo:${var.github_repository}:pull_request"]
+  plan_subjects        = ["repo:${var.github_repository}:environment:${var.plan_environment}"]
   read_only_policy_arn = "arn:${var.partition}:iam::aws:policy/ReadOnlyAccess"
   state_objects_arn    = "arn:${var.partition}:s3:::${var.state_bucket_name}/${var.state_key_prefix}*"
   quicksight_account   = "arn:${var.partition}:quicksight:${var.region}:${var.account_id}"
   quicksight_dashboard = "${local.quicksight_account}:dashboard/${var.quicksight_dashboard_id}"
 }
 
-# One provider per account and URL: set create_oidc_provider = false where it already exists.
-resource "aws_iam_openid_connect_provider" "github" {
-  count = var.create_oidc_provider ? 1 : 0
-
-  url             = "https://${local.oidc_host}"
-  client_id_list  = ["sts.amazonaws.com"]
-  thumbprint_list = ["6938fd4d98bab03faadb97b34396831e3780aea1", "1c58a3a8518e8759bf075b76b750d4f2df264fcd"]
-  tags            = var.tags
+# One provider per account and URL, shared by every stack (dev and prod) of the account: bootstrap/ creates
+# it once. Until it exists, the plan fails reading data.aws_iam_openid_connect_provider.github.
+data "aws_iam_openid_connect_provider" "github" {
+  url = "https://${local.oidc_host}"
 }
 
 data "aws_iam_policy_document" "trust" {
@@ -89,11 +88,37 @@ data "aws_iam_policy_document" "deploy" {
     resources = [var.ecr_repository_arn]
   }
 
+  # The image layers, and the function's environment (which a deploy changes: ETL_FARGATE_TASK_DEFINITION
+  # names the new revision) are encrypted with the stack key.
   statement {
     sid       = "EncryptImageLayers"
     effect    = "Allow"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [var.kms_key_arn]
+  }
+
+  # UpdateFunctionConfiguration of a function whose KMSKeyArn is a customer managed key: Lambda encrypts
+  # the environment and creates a grant on the key with the caller's permissions ("kms:CreateGrant,
+  # kms:Encrypt - To configure a customer managed key on a function", Lambda developer guide, environment
+  # variables). The grant is only for Lambda (kms:GrantIsForAWSResource).
+  statement {
+    sid       = "EncryptFunctionEnvironment"
+    effect    = "Allow"
+    actions   = ["kms:Encrypt"]
+    resources = [var.kms_key_arn]
+  }
+
+  statement {
+    sid       = "LetLambdaGrantItselfTheKey"
+    effect    = "Allow"
+    actions   = ["kms:CreateGrant"]
+    resources = [var.kms_key_arn]
+
+    condition {
+      test     = "Bool"
+      variable = "kms:GrantIsForAWSResource"
+      values   = ["true"]
+    }
   }
 
   # A deploy changes image_tag: the function's image and environment and a new task-definition revision.
@@ -112,13 +137,15 @@ data "aws_iam_policy_document" "deploy" {
     resources = [var.lambda_function_arn]
   }
 
-  # ECS has no resource-level permissions for these three (IAM authorises them on "*" only): scoped to the
-  # family, Terraform's replacement of the task definition was denied and every deploy failed. Registering
-  # a definition runs nothing (this role may not RunTask) and may pass only the two Fargate roles.
+  # ECS has no resource-level permissions for these two (IAM authorises them on "*" only, and no condition
+  # key names the family): scoped to the family, Terraform's new revision was denied and every deploy
+  # failed. So this role could register a definition of any family - but registering runs nothing (this
+  # role may not RunTask; the function may run only this family), and it may pass only the two Fargate
+  # roles. No DeregisterTaskDefinition: the task definition has skip_destroy, a deploy only adds a revision.
   statement {
-    sid       = "RollFargateTaskDefinition"
+    sid       = "RegisterFargateTaskDefinitionRevisions"
     effect    = "Allow"
-    actions   = ["ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"]
+    actions   = ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"]
     resources = ["*"]
   }
 
@@ -197,15 +224,13 @@ data "aws_iam_policy_document" "deploy" {
     resources = ["arn:${var.partition}:s3:::${var.state_bucket_name}/${var.state_key_prefix}*"]
   }
 
-  dynamic "statement" {
-    for_each = var.state_kms_key_arn == null ? [] : [var.state_kms_key_arn]
-
-    content {
-      sid       = "UseTerraformStateKey"
-      effect    = "Allow"
-      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      resources = [statement.value]
-    }
+  # The backend encrypts the state with this key (kms_key_id); Terraform's S3 backend needs kms:Encrypt,
+  # kms:Decrypt and kms:GenerateDataKey on it.
+  statement {
+    sid       = "UseTerraformStateKey"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+    resources = [var.state_kms_key_arn]
   }
 
   # After apply, deploy.yml runs `etl quicksight`: create or update the dashboard and publish it.
@@ -315,15 +340,11 @@ data "aws_iam_policy_document" "plan" {
     resources = [local.state_objects_arn]
   }
 
-  dynamic "statement" {
-    for_each = var.state_kms_key_arn == null ? [] : [var.state_kms_key_arn]
-
-    content {
-      sid       = "DecryptTerraformState"
-      effect    = "Allow"
-      actions   = ["kms:Decrypt"]
-      resources = [statement.value]
-    }
+  statement {
+    sid       = "DecryptTerraformState"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt"]
+    resources = [var.state_kms_key_arn]
   }
 }
 
@@ -331,6 +352,53 @@ resource "aws_iam_role_policy" "plan" {
   name   = "read-terraform-state"
   role   = aws_iam_role.plan.id
   policy = data.aws_iam_policy_document.plan.json
+}
+
+# ReadOnlyAccess also reads data: S3 objects, secret values, SSM parameters, log events, queue messages,
+# DynamoDB items, container image layers, query results. `terraform plan` of this stack reads none of
+# them except its own state object, and a pull request's HCL could read all of them with these
+# credentials and send them anywhere. Denied whatever is attached.
+data "aws_iam_policy_document" "plan_reads_no_data" {
+  statement {
+    sid           = "DenyObjectReadsButTheState"
+    effect        = "Deny"
+    actions       = ["s3:GetObject", "s3:GetObjectAttributes", "s3:GetObjectVersion"]
+    not_resources = [local.state_objects_arn]
+  }
+
+  statement {
+    sid    = "DenyDataPlaneReads"
+    effect = "Deny"
+    actions = [
+      "athena:GetQueryResults",
+      "dynamodb:BatchGetItem",
+      "dynamodb:GetItem",
+      "dynamodb:Query",
+      "dynamodb:Scan",
+      "ecr:BatchGetImage",
+      "ecr:GetDownloadUrlForLayer",
+      "kinesis:GetRecords",
+      "logs:FilterLogEvents",
+      "logs:GetLogEvents",
+      "logs:GetQueryResults",
+      "logs:StartLiveTail",
+      "logs:StartQuery",
+      "redshift-data:GetStatementResult",
+      "secretsmanager:GetSecretValue",
+      "sqs:ReceiveMessage",
+      "ssm:GetParameter",
+      "ssm:GetParameterHistory",
+      "ssm:GetParameters",
+      "ssm:GetParametersByPath",
+    ]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "plan_reads_no_data" {
+  name   = "plan-reads-no-data"
+  role   = aws_iam_role.plan.id
+  policy = data.aws_iam_policy_document.plan_reads_no_data.json
 }
 
 resource "aws_iam_role_policy_attachment" "plan_read_only" {

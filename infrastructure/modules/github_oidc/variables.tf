@@ -13,18 +13,6 @@ variable "github_repository" {
   }
 }
 
-variable "create_oidc_provider" {
-  type        = bool
-  description = "Create the account's GitHub OIDC provider (false when it already exists)."
-  default     = true
-}
-
-variable "existing_oidc_provider_arn" {
-  type        = string
-  description = "ARN of an existing GitHub OIDC provider, used when create_oidc_provider is false."
-  default     = null
-}
-
 variable "partition" {
   type        = string
   description = "AWS partition of the ARNs."
@@ -94,13 +82,12 @@ variable "state_bucket_name" {
 
 variable "state_key_prefix" {
   type        = string
-  description = "Key prefix of this product's state objects (and their lock files)."
+  description = "Key prefix of this environment's state objects (and their lock files)."
 }
 
 variable "state_kms_key_arn" {
   type        = string
-  description = "Optional KMS key of the state bucket."
-  default     = null
+  description = "KMS key the state is encrypted with (the bootstrap's; backend kms_key_id)."
 }
 
 variable "tags" {
@@ -140,4 +127,10 @@ variable "lake_bucket_arn" {
 variable "data_log_group_names" {
   type        = list(string)
   description = "Log groups of the function and the Fargate task: their events quote quarantined values and narrations, so neither CI role may read them."
+}
+
+variable "plan_environment" {
+  type        = string
+  description = "GitHub environment of plan.yml's job (required reviewers approve each plan run); the plan role trusts only its OIDC subject."
+  default     = "terraform-plan"
 }

@@ -57,8 +57,11 @@ data "aws_iam_policy_document" "key" {
     }
   }
 
-  # S3 event notifications into the encrypted queue, and CloudWatch alarms / EventBridge into the
-  # encrypted topic, need data keys; only on behalf of this account.
+  # S3 event notifications into the encrypted upload queue, and CloudWatch alarms into the encrypted
+  # topic, need data keys (S3 user guide "AWS KMS key policy" for event notifications; SNS key management,
+  # which recommends aws:SourceAccount / aws:SourceArn for every event source except EventBridge). Limited
+  # to this account. A wrong condition here would not fail silently for S3: PutBucketNotificationConfiguration
+  # sends a test message, and the apply of aws_s3_bucket_notification fails.
   statement {
     sid       = "ServicePublishersInThisAccount"
     effect    = "Allow"
@@ -67,13 +70,31 @@ data "aws_iam_policy_document" "key" {
 
     principals {
       type        = "Service"
-      identifiers = ["s3.amazonaws.com", "cloudwatch.amazonaws.com", "sns.amazonaws.com", "events.amazonaws.com"]
+      identifiers = ["s3.amazonaws.com", "cloudwatch.amazonaws.com", "sns.amazonaws.com"]
     }
 
     condition {
       test     = "StringEquals"
       variable = "aws:SourceAccount"
       values   = [local.account_id]
+    }
+  }
+
+  # EventBridge delivering the Fargate tasks' STOPPED events to the encrypted queue (and, when that fails,
+  # to the encrypted DLQ). EventBridge sends neither aws:SourceAccount nor aws:SourceArn on these calls
+  # (SNS documents the same for EventBridge-to-encrypted topics: "not supported"), so a source condition
+  # makes every delivery fail: no message in the queue, none in the DLQ, only the rule's FailedInvocations
+  # metric (alarmed in modules/monitoring). The SQS guide's statement for event sources has no condition;
+  # what limits EventBridge to this stack's rule is the queues' policies (aws:SourceArn = the rule).
+  statement {
+    sid       = "EventBridgeToEncryptedQueues"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
     }
   }
 }

@@ -31,7 +31,8 @@ variable "ephemeral_storage_mb" {
 
 variable "reserved_concurrency" {
   type        = number
-  description = "Reserved concurrent executions."
+  description = "Reserved concurrent executions; null reserves none (the provider's -1)."
+  default     = null
 }
 
 variable "environment" {

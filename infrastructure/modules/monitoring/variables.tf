@@ -55,3 +55,43 @@ variable "tags" {
   description = "Tags added on top of the provider default tags."
   default     = {}
 }
+
+variable "event_rule_names" {
+  description = "EventBridge rules (default bus) whose deliveries are watched: FailedInvocations and InvocationsFailedToBeSentToDlq."
+  type        = list(string)
+  default     = []
+}
+
+variable "slack_workspace_id" {
+  type        = string
+  description = "Slack workspace ID authorised in the AWS Chatbot console; with slack_channel_id, AWS Chatbot posts the topic's messages to that channel."
+  default     = null
+}
+
+variable "slack_channel_id" {
+  type        = string
+  description = "Slack channel ID that receives the topic's messages through AWS Chatbot."
+  default     = null
+}
+
+variable "metrics_namespace" {
+  type        = string
+  description = "CloudWatch namespace of the ETL's own metrics (POWERTOOLS_METRICS_NAMESPACE of the function and the task)."
+}
+
+variable "service_name" {
+  type        = string
+  description = "Value of the service dimension of the ETL's metrics (POWERTOOLS_SERVICE_NAME)."
+}
+
+variable "source_freshness_hours" {
+  type        = map(number)
+  description = "Per source: hours without a loaded file (FilesLoaded with dimension source) before its freshness alarm fires."
+  default     = {}
+}
+
+variable "alarm_name_prefix" {
+  type        = string
+  description = "Prefix of the names of the alarms on the ETL's own metrics (data tests, freshness); default the topic name."
+  default     = null
+}

@@ -9,6 +9,30 @@ locals {
   partition = data.aws_partition.current.partition
   region    = data.aws_region.current.name
   datasets  = { for view, columns in var.mart_columns : view => columns }
+
+  # QuickSight accepts only its predefined permission sets on a data source or dataset: "use" (describe,
+  # pass) or "owner" (use plus update, delete, permissions, ingestion). Anything in between is refused
+  # ("ResourcePermission list contains unsupported permission sets"). The principal gets the owner sets.
+  data_source_owner_actions = [
+    "quicksight:DeleteDataSource",
+    "quicksight:DescribeDataSource",
+    "quicksight:DescribeDataSourcePermissions",
+    "quicksight:PassDataSource",
+    "quicksight:UpdateDataSource",
+    "quicksight:UpdateDataSourcePermissions",
+  ]
+  data_set_owner_actions = [
+    "quicksight:CancelIngestion",
+    "quicksight:CreateIngestion",
+    "quicksight:DeleteDataSet",
+    "quicksight:DescribeDataSet",
+    "quicksight:DescribeDataSetPermissions",
+    "quicksight:DescribeIngestion",
+    "quicksight:ListIngestions",
+    "quicksight:PassDataSet",
+    "quicksight:UpdateDataSet",
+    "quicksight:UpdateDataSetPermissions",
+  ]
 }
 
 data "aws_iam_policy_document" "vpc_connection_assume" {
@@ -118,13 +142,7 @@ resource "aws_quicksight_data_source" "redshift" {
 
   permission {
     principal = var.principal_arn
-    actions = [
-      "quicksight:DescribeDataSource",
-      "quicksight:DescribeDataSourcePermissions",
-      "quicksight:PassDataSource",
-      "quicksight:UpdateDataSource",
-      "quicksight:UpdateDataSourcePermissions",
-    ]
+    actions   = local.data_source_owner_actions
   }
 
   tags = var.tags
@@ -158,17 +176,7 @@ resource "aws_quicksight_data_set" "mart" {
 
   permissions {
     principal = var.principal_arn
-    actions = [
-      "quicksight:CreateIngestion",
-      "quicksight:DeleteDataSet",
-      "quicksight:DescribeDataSet",
-      "quicksight:DescribeDataSetPermissions",
-      "quicksight:DescribeIngestion",
-      "quicksight:ListIngestions",
-      "quicksight:PassDataSet",
-      "quicksight:UpdateDataSet",
-      "quicksight:UpdateDataSetPermissions",
-    ]
+    actions   = local.data_set_owner_actions
   }
 
   tags = var.tags

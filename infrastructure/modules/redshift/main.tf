@@ -67,6 +67,25 @@ resource "aws_iam_role_policy" "copy" {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Audit logs: Redshift Serverless exports each log type to /aws/redshift/<namespace>/<log type> and uses
+# that log group when it exists; otherwise it creates one that never expires and is not encrypted with
+# the stack key (Redshift management guide, "Audit logging for Amazon Redshift Serverless"). So the groups
+# are made first, with the stack's retention and key. useractivitylog holds every statement's text.
+# ---------------------------------------------------------------------------------------------
+locals {
+  log_exports = ["connectionlog", "useractivitylog", "userlog"]
+}
+
+resource "aws_cloudwatch_log_group" "exports" {
+  for_each = toset(local.log_exports)
+
+  name              = "/aws/redshift/${var.name}/${each.value}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags              = var.tags
+}
+
+# ---------------------------------------------------------------------------------------------
 # Namespace (storage, users, encryption) and workgroup (compute, network).
 # ---------------------------------------------------------------------------------------------
 resource "aws_redshiftserverless_namespace" "this" {
@@ -78,8 +97,11 @@ resource "aws_redshiftserverless_namespace" "this" {
   kms_key_id                       = var.kms_key_arn
   iam_roles                        = [aws_iam_role.copy.arn]
   default_iam_role_arn             = aws_iam_role.copy.arn
-  log_exports                      = ["connectionlog", "useractivitylog", "userlog"]
+  log_exports                      = local.log_exports
   tags                             = var.tags
+
+  # The log groups exist before the namespace starts exporting, so Redshift does not make its own.
+  depends_on = [aws_cloudwatch_log_group.exports]
 }
 
 resource "aws_redshiftserverless_workgroup" "this" {
@@ -93,8 +115,10 @@ resource "aws_redshiftserverless_workgroup" "this" {
   subnet_ids           = var.subnet_ids
   security_group_ids   = var.security_group_ids
 
-  # The service returns every parameter; listing all of them (with the defaults except where a
-  # stricter value is wanted) keeps plans free of perpetual diffs.
+  # Sent on create. The service returns every parameter it has, and it added one that AWS provider 5.100
+  # rejects (enable_large_strings_opt_in, Redshift patch 205): the provider cannot list it here, so the
+  # block is ignored after create (lifecycle below) and check "redshift_workgroup_security_parameters"
+  # warns when the two security parameters drift.
   config_parameter {
     parameter_key   = "require_ssl"
     parameter_value = "true"
@@ -141,6 +165,27 @@ resource "aws_redshiftserverless_workgroup" "this" {
   }
 
   tags = var.tags
+
+  # AWS provider 5.100 validates parameter_key against a fixed list without enable_large_strings_opt_in,
+  # which GetWorkgroup now returns: without this, every plan shows config_parameter changing (the deploy
+  # job's plan guard stops) and the apply fails with "ValidationException: You didn't specify any changes
+  # to the configuration parameters" (hashicorp/terraform-provider-aws#49939, fix proposed in #49941).
+  # To change a parameter after create: aws redshift-serverless update-workgroup --config-parameters ...
+  lifecycle {
+    ignore_changes = [config_parameter]
+  }
+}
+
+# The ignored block still refreshes into state: warn (plan and apply go on) when TLS or user-activity
+# logging is no longer on, for example after a manual update-workgroup.
+check "redshift_workgroup_security_parameters" {
+  assert {
+    condition = alltrue([
+      for key in ["require_ssl", "enable_user_activity_logging"] :
+      anytrue([for p in aws_redshiftserverless_workgroup.this.config_parameter : p.parameter_key == key && p.parameter_value == "true"])
+    ])
+    error_message = "The Redshift workgroup no longer has require_ssl and enable_user_activity_logging set to true (config_parameter is ignored after create; see docs/deployment.md, \"Redshift workgroup parameters\")."
+  }
 }
 
 # Cost guardrail: compute (RPU-hours) per period; past it, the chosen breach action applies.

@@ -37,3 +37,8 @@ output "copy_role_arn" {
   description = "IAM role Redshift assumes for COPY from staging."
   value       = aws_iam_role.copy.arn
 }
+
+output "log_group_names" {
+  description = "Log groups the namespace exports its audit logs to (the user activity log quotes every statement)."
+  value       = [for log_type in local.log_exports : aws_cloudwatch_log_group.exports[log_type].name]
+}

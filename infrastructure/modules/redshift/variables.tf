@@ -88,3 +88,8 @@ variable "tags" {
   description = "Tags added on top of the provider default tags."
   default     = {}
 }
+
+variable "log_retention_days" {
+  type        = number
+  description = "Retention of the exported audit log groups (connection, user, user activity)."
+}
