@@ -21,11 +21,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from etl.contracts import BANK_STATEMENTS, LOAN_APPLICATIONS
 from etl.errors import EtlError
 from etl.timing import STAGES
 
-STATEMENTS_CSV = Path("bank_statements") / "statements.csv"
-APPLICATIONS_CSV = Path("loan_applications") / "applications.csv"
+STATEMENTS_CSV = Path(BANK_STATEMENTS.name) / "statements.csv"
+APPLICATIONS_CSV = Path(LOAN_APPLICATIONS.name) / "applications.csv"
 ROWS_PER_CUSTOMER = 200  # about 17 transactions a month over the generator's year
 # The sizing the bench measures (and docs/performance.md recommends for Lambda): parse 4 MiB of CSV per
 # chunk and cap each embedded DuckDB at 128 MB, so peak RSS stays flat whatever the file size.
@@ -224,7 +225,7 @@ def _child_main(data: Path, run_dir: Path) -> dict[str, Any]:
             pipeline.warehouse.close()
     elapsed = time.perf_counter() - started
     cpu = _cpu_seconds() - cpu_started
-    statements = [f for f in report.files if f.source == "bank_statements"]
+    statements = [f for f in report.files if f.source == BANK_STATEMENTS.name]
     problems = [f"{f.path}: {f.status} {f.error or ''}" for f in report.files if f.status != "loaded"]
     if problems or not statements:
         raise BenchError("; ".join(problems) or "no bank-statement file was loaded")

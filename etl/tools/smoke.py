@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from etl.contracts import LOAN_APPLICATIONS
 from etl.errors import EtlError
 
 if TYPE_CHECKING:  # boto3 costs ~0.4 s to import: only the smoke command needs it
@@ -143,7 +144,7 @@ def run_smoke(
     database: str,
     secret_arn: str | None,
     csv_path: Path,
-    source: str = "loan_applications",
+    source: str = LOAN_APPLICATIONS.name,
     timeout_seconds: float = 600,
     poll_seconds: float = 10,
     session: boto3.session.Session | None = None,

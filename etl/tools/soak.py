@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from etl.contracts import BANK_STATEMENTS
 from etl.errors import ConfigError, EtlError
 
 HEADER = "transaction_id,customer_id,transaction_date,transaction_amount,narration,balance"
@@ -126,7 +127,7 @@ def run_soak(
     from etl.settings import Settings
 
     made = make_files(files, max_rows=max_rows, seed=seed)
-    data = root / "data" / "bank_statements"
+    data = root / "data" / BANK_STATEMENTS.name
     data.mkdir(parents=True, exist_ok=True)
     for item in made:
         (data / item.name).write_bytes(item.content)
