@@ -14,6 +14,9 @@ help:
 	@echo "make demo   - create .venv, install, run the pipeline on data/ into ./lake and warehouse.duckdb"
 	@echo "make test   - create .venv, install, run ruff, mypy and the whole test suite (what CI runs)"
 
+# Bytecode is compiled at install (site-packages and the editable etl/): with PYTHONDONTWRITEBYTECODE set,
+# as on these machines, every process would otherwise compile what it imports again (etl --help took 1.4 s
+# instead of 0.4 s, an empty `etl run` 3.6 s instead of 1.6 s).
 $(STAMP): pyproject.toml requirements/dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12))' || { \
 	  echo "Python 3.12+ is needed ($(PYTHON) is $$($(PYTHON) -V 2>&1)); run: make PYTHON=/path/to/python3.12 ..." >&2; exit 2; }
@@ -21,8 +24,9 @@ $(STAMP): pyproject.toml requirements/dev.lock
 	  echo "removing $(VENV): it was made with an older Python"; rm -rf $(VENV); fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
-	$(UV) pip install --quiet --python $(BIN)/python -r requirements/dev.lock
-	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	$(UV) pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements/dev.lock
+	$(UV) pip install --quiet --compile-bytecode --python $(BIN)/python --no-deps -e .
+	$(BIN)/python -m compileall -q etl
 	touch $(STAMP)
 
 venv: $(STAMP)

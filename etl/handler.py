@@ -13,6 +13,10 @@ invocation's metrics as EMF, and inside Lambda a Tracer records the invocation i
 header samples; Terraform turns active tracing on).
 
 `python -m etl.handler --bucket B --key K` is the Fargate task: the same code path for one object.
+
+Importing this module (the cold start's init) loads powertools and the event parsing only: boto3 and the
+settings come with the first invocation, pyarrow and DuckDB with the first file one loads
+(`etl.aws.invocation`), awswrangler only with a Glue catalog to update, pandas never.
 """
 
 from __future__ import annotations
@@ -22,9 +26,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
-
-import boto3
+from typing import TYPE_CHECKING, Any
 
 from etl.aws.events import ObjectRef, parse_event
 from etl.aws.fargate import CONFIG_EXIT
@@ -33,7 +35,11 @@ from etl.aws.log import logger
 from etl.aws.metrics import add_run_metrics, run_metrics
 from etl.aws.outcome import Outcome
 from etl.errors import ConfigError, EtlError
-from etl.settings import Settings, settings_from_env
+
+if TYPE_CHECKING:
+    import boto3
+
+    from etl.settings import Settings
 
 
 class RunFailed(EtlError):
@@ -44,6 +50,10 @@ class RunFailed(EtlError):
 
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+    import boto3
+
+    from etl.settings import settings_from_env
+
     settings = settings_from_env()
     logger.setLevel(settings.log_level)
     metrics = run_metrics()
@@ -115,6 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--etag")
     parser.add_argument("--attempt", type=int, default=1, help="which run of this object's task this is")
     args = parser.parse_args(argv)
+    import boto3
+
+    from etl.settings import settings_from_env
+
     try:
         settings = settings_from_env()
     except ConfigError as exc:  # one line, as `etl` prints it; 2 = configuration, not the file

@@ -23,10 +23,10 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from etl.settings import Settings
-
 if TYPE_CHECKING:
     import boto3
+
+    from etl.settings import Settings
 
 logger = logging.getLogger(__name__)
 

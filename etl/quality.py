@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from etl.contracts import APPLICATION_STATUSES, EMPLOYMENT_STATUSES
-from etl.load.warehouse import Warehouse, open_warehouse
+from etl.load.warehouse import open_warehouse
+from etl.load.warehouse.base import Warehouse
 from etl.model import schema
 from etl.model.relationships import LINEAGE, RELATIONSHIPS, Relationship, Severity
 from etl.settings import Settings

@@ -42,7 +42,7 @@ import pyarrow.parquet as pq
 from etl.contracts import CONTRACTS, SOURCES, SourceContract, SourceName, source_from_folder, source_list
 from etl.errors import ConfigError
 from etl.extract.discover import SourceFile
-from etl.load.warehouse import Warehouse
+from etl.load.warehouse.base import Warehouse
 from etl.normalize.validate import RULES
 from etl.pipeline import RunReport, open_pipeline
 from etl.settings import Settings

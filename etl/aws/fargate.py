@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 from etl.aws.events import ObjectRef, StoppedTask, task_command
 from etl.aws.log import SERVICE, logger
 from etl.aws.outcome import Outcome
-from etl.settings import Settings
 
 if TYPE_CHECKING:
     import boto3
+
+    from etl.settings import Settings
 
 
 def configured(settings: Settings) -> bool:

@@ -9,9 +9,7 @@ acknowledged, since redelivering the same bytes cannot help.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
-
-import boto3
+from typing import TYPE_CHECKING, Any
 
 from etl.aws import fargate
 from etl.aws.events import ObjectRef, StoppedTask, route_source
@@ -20,10 +18,13 @@ from etl.aws.outcome import Outcome
 from etl.contracts import load_order, source_from_folder, source_list
 from etl.errors import ConfigError
 from etl.extract.discover import SourceFile
-from etl.extract.s3 import open_s3_object
 from etl.notify import notify_run
-from etl.pipeline import Pipeline, open_pipeline
-from etl.settings import Settings
+
+if TYPE_CHECKING:
+    import boto3
+
+    from etl.pipeline import Pipeline
+    from etl.settings import Settings
 
 
 def process_objects(
@@ -60,6 +61,8 @@ def process_objects(
 
 
 def _source_file(ref: ObjectRef, folder: str, s3: Any) -> SourceFile:
+    from etl.extract.s3 import open_s3_object
+
     source = source_from_folder(folder)
     reason = (
         None
@@ -71,6 +74,10 @@ def _source_file(ref: ObjectRef, folder: str, s3: Any) -> SourceFile:
 
 
 def _run(work: list[tuple[SourceFile, ObjectRef]], settings: Settings, outcome: Outcome) -> None:
+    # The pipeline (pyarrow, DuckDB: about half a second of imports) only when there is a file to load: an
+    # invocation for a test event, a Fargate hand-off or a stopped task never loads it.
+    from etl.pipeline import open_pipeline
+
     files = [item for item, _ in work]
     pipeline: Pipeline | None = None
     try:

@@ -4,10 +4,12 @@ handed to Fargate or followed up, and the error that stopped the run, if any."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from etl.aws.events import ObjectRef
-from etl.pipeline import RunReport
+
+if TYPE_CHECKING:
+    from etl.pipeline import RunReport
 
 
 @dataclass

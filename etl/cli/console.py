@@ -6,15 +6,16 @@ Errors print one line, never a traceback; exit codes are part of the interface (
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
 from etl.errors import EtlError, exit_code_of, redact_urls
-from etl.settings import Settings, invalid_setting
+
+if TYPE_CHECKING:
+    from etl.settings import Settings
 
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
@@ -38,6 +39,10 @@ def first_line(exc: BaseException) -> str:
 
 def build_settings(**flags: Any) -> Settings:
     """Flags win over ETL_* environment variables, which win over defaults."""
+    from pydantic import ValidationError  # pydantic-settings costs 0.3 s: not for `etl --help`
+
+    from etl.settings import Settings, invalid_setting
+
     try:
         return Settings(**{k: v for k, v in flags.items() if v is not None})
     except ValidationError as exc:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from etl.cli.console import build_settings, fail, fail_with, first_line, out, print_json
 from etl.cli.options import WarehouseOption
@@ -31,6 +30,8 @@ def quality_command(
     if as_json:
         print_json(rows)
     else:
+        from rich.table import Table
+
         table = Table("test", "severity", "status", "failures")
         for r in rows:
             table.add_row(r["name"], r["severity"], r["status"], str(r["failures"]))

@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from etl.cli.console import build_settings, fail, fail_with, out, print_json
 from etl.cli.options import WarehouseOption
@@ -131,6 +129,9 @@ def _require_lake(lake: str) -> None:
 
 
 def _print_summary(summary: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(*SUMMARY_COLUMNS, title="quarantined rows", title_justify="left")
     for g in summary:
         table.add_row(*(Text(str(g[c])) for c in SUMMARY_COLUMNS))
@@ -139,6 +140,9 @@ def _print_summary(summary: list[dict[str, Any]]) -> None:
 
 
 def _print_rows(tables: dict[SourceName, pa.Table]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     from etl.quarantine import row_columns
 
     for source, rows in tables.items():

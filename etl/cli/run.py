@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from etl.cli.console import build_settings, err, fail_with, out, print_json
 from etl.cli.options import LakeOption, WarehouseOption
@@ -26,17 +25,28 @@ def run_command(
 ) -> None:
     """Load CSV files into the lake and the warehouse, then run the data tests."""
     from etl.extract.discover import discover, not_loaded
-    from etl.notify import notify_run
-    from etl.pipeline import run_files
 
     settings = build_settings(lake=lake, warehouse_url=warehouse)
     inputs = paths or [Path("data")]
     try:
         files = discover(inputs, source)
-        if not files:
-            err.print(f"warning: no .csv file found in {', '.join(str(p) for p in inputs)}", markup=False)
         if others := not_loaded(inputs):
             err.print(_not_loaded_note(others), markup=False, highlight=False, soft_wrap=True)
+        if not files:
+            # Nothing to load, so nothing changes and nothing is tested: the lake and the warehouse are only
+            # vetted, not opened, and pyarrow and DuckDB (half a second of imports) are not loaded.
+            from etl.load.lake import open_lake
+            from etl.load.warehouse import check_url
+
+            open_lake(settings)
+            check_url(settings.warehouse_url)
+            err.print(f"warning: no .csv file found in {', '.join(str(p) for p in inputs)}", markup=False)
+            if as_json:
+                print_json(nothing_loaded())
+            raise typer.Exit(0)
+        from etl.notify import notify_run
+        from etl.pipeline import run_files
+
         with _progress(enabled=not as_json) as progress:
             report = run_files(settings, files, progress=progress)
     except EtlError as exc:
@@ -49,10 +59,25 @@ def run_command(
     raise typer.Exit(report.exit_code)
 
 
+def nothing_loaded() -> dict[str, Any]:
+    """The report of a run that found no file: the shape of `RunReport.as_dict`, without a run."""
+    now = datetime.now(UTC).replace(tzinfo=None).isoformat()
+    return {
+        "run_id": None,
+        "started_at": now,
+        "finished_at": now,
+        "exit_code": 0,
+        "files": [],
+        "data_tests": [],
+    }
+
+
 class _progress:
     """A byte progress bar per file on stderr when it is a terminal; silent otherwise."""
 
     def __init__(self, enabled: bool) -> None:
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
         self.bar = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -92,6 +117,8 @@ def print_test_summary(tests: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def print_report(report: dict[str, Any]) -> None:
+    from rich.table import Table
+
     table = Table(title=f"run {report['run_id']}", title_justify="left")
     for name in ("file", "source", "status", "rows in", "loaded", "quarantined", "error"):
         table.add_column(

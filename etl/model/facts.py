@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -23,8 +24,11 @@ from etl.normalize.rejects import mask_text
 MAX_RATIO = 10**13  # DECIMAL(18,4) holds less than 10^14
 
 
-_CATEGORY_NAMES = pa.array(CATEGORIES, pa.string())
-_CATEGORY_KEYS = pa.array([surrogate_key_of(c) for c in CATEGORIES], pa.int64())
+@cache
+def _category_columns() -> tuple[pa.Array, pa.Array]:
+    """The name and dimension key of every category, by code; made on first use (a pa.array at import
+    imports pandas: see `etl.pipeline.arrow_without_pandas`)."""
+    return pa.array(CATEGORIES, pa.string()), pa.array([surrogate_key_of(c) for c in CATEGORIES], pa.int64())
 
 
 @dataclass(frozen=True)
@@ -92,8 +96,8 @@ def build_fact_bank_transaction(valid: pa.Table, ctx: FactContext) -> pa.Table:
         "customer_id": valid.column("customer_id"),
         "transaction_date_key": date_key(valid.column("transaction_date")),
         "transaction_date": valid.column("transaction_date"),
-        "category_key": pc.take(_CATEGORY_KEYS, codes),
-        "category": pc.take(_CATEGORY_NAMES, codes),
+        "category_key": pc.take(_category_columns()[1], codes),
+        "category": pc.take(_category_columns()[0], codes),
         "transaction_amount": amount,
         "direction": pc.if_else(pc.greater(amount, pa.scalar(0, schema.MONEY)), "credit", "debit"),
         "balance": valid.column("balance"),

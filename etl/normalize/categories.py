@@ -13,6 +13,7 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -138,7 +139,7 @@ def _category_patterns(rules: Sequence[CategoryRule]) -> list[tuple[str, str]]:
 
 def categorise(narration: pa.Array | pa.ChunkedArray, rules: Sequence[CategoryRule]) -> pa.Array:
     """Category name for every narration, as a string array of the same length (vectorised, no row loop)."""
-    return pc.take(_NAMES, category_codes(narration, rules))
+    return pc.take(_names(), category_codes(narration, rules))
 
 
 def category_codes(narration: pa.Array | pa.ChunkedArray, rules: Sequence[CategoryRule]) -> pa.Array:
@@ -151,18 +152,26 @@ def category_codes(narration: pa.Array | pa.ChunkedArray, rules: Sequence[Catego
         narration = narration.combine_chunks()
     if pa.types.is_dictionary(narration.type):
         per_value = _categorise_values(narration.dictionary, rules)
-        return pc.fill_null(per_value.take(narration.indices), _FALLBACK_CODE)
+        return pc.fill_null(per_value.take(narration.indices), _fallback_code())
     if not (pa.types.is_string(narration.type) or pa.types.is_large_string(narration.type)):
         narration = narration.cast(pa.string())
     if _mostly_repeated(narration):
         encoded = pc.dictionary_encode(narration)
         per_value = _categorise_values(encoded.dictionary, rules)
-        return pc.fill_null(per_value.take(encoded.indices), _FALLBACK_CODE)
+        return pc.fill_null(per_value.take(encoded.indices), _fallback_code())
     return _categorise_values(narration, rules)
 
 
-_NAMES = pa.array(CATEGORIES, pa.string())
-_FALLBACK_CODE = pa.scalar(CATEGORIES.index(FALLBACK), pa.int8())
+@cache
+def _names() -> pa.Array:
+    """Every category's name by code; made on first use (a pa.array at import imports pandas: see
+    `etl.pipeline.arrow_without_pandas`)."""
+    return pa.array(CATEGORIES, pa.string())
+
+
+@cache
+def _fallback_code() -> pa.Scalar:
+    return pa.scalar(CATEGORIES.index(FALLBACK), pa.int8())
 
 
 _SAMPLE = 8192
@@ -180,7 +189,7 @@ def _mostly_repeated(values: pa.Array) -> bool:
 def _categorise_values(values: pa.Array, rules: Sequence[CategoryRule]) -> pa.Array:
     patterns = _category_patterns(rules)
     if not patterns or len(values) == 0:
-        return pa.repeat(_FALLBACK_CODE, len(values))
+        return pa.repeat(_fallback_code(), len(values))
 
     def matches(pattern: str) -> pa.Array:
         # a null narration gives a null condition, which case_when treats as false: it ends as `other`
@@ -195,7 +204,7 @@ def _categorise_values(values: pa.Array, rules: Sequence[CategoryRule]) -> pa.Ar
         conditions = [matches(pattern) for _, pattern in patterns]
     names = [f"r{i}" for i in range(len(conditions))]
     # case_when takes the first true condition, which is the rule with the lowest priority number.
-    choices = [pa.scalar(CATEGORIES.index(cat), pa.int8()) for cat, _ in patterns] + [_FALLBACK_CODE]
+    choices = [pa.scalar(CATEGORIES.index(cat), pa.int8()) for cat, _ in patterns] + [_fallback_code()]
     return pc.case_when(pc.make_struct(*conditions, field_names=names), *choices)
 
 

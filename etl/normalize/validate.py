@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import partial
+from functools import cache, partial
 
 import numpy as np
 import pyarrow as pa
@@ -48,7 +48,6 @@ TRIMMED_CHARS = (
     + BOM_CHAR
 )
 DATE_MIN, DATE_MAX = "1900-01-01", "2100-12-31"
-_DAY_MIN, _DAY_MAX = (pa.scalar(date.fromisoformat(d), pa.date32()) for d in (DATE_MIN, DATE_MAX))
 _OUTSIDE = f"is outside {DATE_MIN}..{DATE_MAX}"
 
 QUARANTINE_FIELDS = [
@@ -375,6 +374,14 @@ def _cast_int(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
     return value, checks + _range_checks(value, text, col)
 
 
+@cache
+def _day_bounds() -> tuple[pa.Scalar, pa.Scalar]:
+    """The first and last day a date may be, made on first use: a pa.scalar at import would import pandas
+    (see `etl.pipeline.arrow_without_pandas`)."""
+    first, last = (pa.scalar(date.fromisoformat(d), pa.date32()) for d in (DATE_MIN, DATE_MAX))
+    return first, last
+
+
 def _cast_date(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
     lengths = pc.min_max(pc.binary_length(text))
     if lengths["min"].as_py() == lengths["max"].as_py() == 10:  # all YYYY-MM-DD, or not dates at all
@@ -383,7 +390,8 @@ def _cast_date(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
         except pa.ArrowInvalid:
             pass
         else:
-            early = pc.or_(pc.less(value, _DAY_MIN), pc.greater(value, _DAY_MAX))
+            first, last = _day_bounds()
+            early = pc.or_(pc.less(value, first), pc.greater(value, last))
             return value, [_Check(early, "out_of_range", col.name, _quote(col, text, _OUTSIDE))]
     shaped = pc.match_substring_regex(text, _DATE)
     day = pc.utf8_slice_codeunits(pc.if_else(shaped, text, pa.scalar(None, pa.string())), 0, 10)

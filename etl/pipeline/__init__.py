@@ -8,6 +8,7 @@ threads a chunk apart (`workers.run_chain`), and the next file is hashed while t
 
 from __future__ import annotations
 
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -28,8 +29,8 @@ from etl.extract.rows import Chunk, read_rows
 from etl.load.lake import Lake, open_lake
 from etl.load.ledger import ledger_row
 from etl.load.staging import Staging
-from etl.load.warehouse import Warehouse, open_warehouse
-from etl.load.warehouse.base import FileLoad
+from etl.load.warehouse import open_warehouse
+from etl.load.warehouse.base import FileLoad, Warehouse
 from etl.model import schema
 from etl.model.dimensions import build_dim_credit_band, build_dim_date, build_dim_transaction_category
 from etl.model.facts import FactContext, build_fact, date_bounds
@@ -42,7 +43,16 @@ from etl.quality import run_data_tests
 from etl.settings import Settings
 from etl.timing import NullTimer, StageTimer
 
-__all__ = ["FileResult", "Pipeline", "Progress", "RunReport", "open_pipeline", "run_files", "use_memory_pool"]
+__all__ = [
+    "FileResult",
+    "Pipeline",
+    "Progress",
+    "RunReport",
+    "arrow_without_pandas",
+    "open_pipeline",
+    "run_files",
+    "use_memory_pool",
+]
 
 
 def run_files(
@@ -68,6 +78,7 @@ def open_pipeline(
     before). When a run fails, `pipeline.report` holds what it did so far.
     """
     use_memory_pool(settings.arrow_memory_pool)
+    arrow_without_pandas()
     lake = open_lake(settings)
     with open_warehouse(settings, must_exist=must_exist) as warehouse:
         yield Pipeline(settings, lake, warehouse, progress=progress, timer=timer)
@@ -92,6 +103,33 @@ def use_memory_pool(name: str) -> None:
         return
     if pa.default_memory_pool().backend_name != pool.backend_name:
         pa.set_memory_pool(pool)
+
+
+class _NoPandas:
+    """A finder that makes `import pandas` fail, while `arrow_without_pandas` asks pyarrow its question."""
+
+    @staticmethod
+    def find_spec(name: str, path: object = None, target: object = None) -> None:
+        if name == "pandas":
+            raise ModuleNotFoundError("pandas is not used by this process", name=name)
+
+
+def arrow_without_pandas() -> None:
+    """Settle pyarrow's "is pandas installed?" as no, unless pandas is imported already.
+
+    pyarrow asks it the first time pa.array or pa.scalar meets a Python object (to recognise pandas
+    objects), and asking imports pandas: 0.3-0.5 s of every run for a library the product never hands to
+    pyarrow. Asked once while pandas cannot be imported, the answer sticks for those checks; a real
+    conversion (Table.to_pandas, awswrangler's from_pandas) still imports pandas when it happens. Process-wide
+    and idempotent, so entry points call it (through `open_pipeline`) before any thread starts.
+    """
+    if "pandas" in sys.modules or _NoPandas in sys.meta_path:
+        return
+    sys.meta_path.insert(0, _NoPandas)
+    try:
+        pa.scalar(0)
+    finally:
+        sys.meta_path.remove(_NoPandas)
 
 
 class Pipeline:

@@ -8,22 +8,17 @@ optional `boto3_session`.
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any, Literal
 
-import awswrangler as wr
 import boto3
 import pyarrow.parquet as pq
-from awswrangler import _data_types
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
 
 from etl.errors import LakeError
 from etl.extract.s3 import split_s3_uri
 from etl.load.lake.base import Lake
-
 
 
 class S3Lake(Lake):
@@ -51,11 +46,26 @@ class S3Lake(Lake):
             if self.glue_database:
                 self.register(table, uri.rsplit("/", 1)[0] + "/", pq.read_schema(local), kind=kind)
         # upload_file wraps the ClientError of a failed PUT in S3UploadFailedError (not a ClientError)
-        except (BotoCoreError, ClientError, S3UploadFailedError, wr.exceptions.InvalidArgumentValue) as exc:
+        except (BotoCoreError, ClientError, S3UploadFailedError, _Refused) as exc:
             raise LakeError(f"cannot write {uri}: {exc}") from None
 
     def register(self, table: str, folder_uri: str, schema: Any, *, kind: str) -> None:
-        """Create or update the Glue table over `folder_uri` from the Parquet schema (idempotent)."""
+        """Create or update the Glue table over `folder_uri` from the Parquet schema (idempotent).
+
+        awswrangler (and the pandas it brings: about 0.5 s of imports) is imported here, on the only path that
+        uses it: a lake without a Glue database, and every local run, never load it.
+        """
+        import awswrangler as wr
+
+        try:
+            self._register(table, folder_uri, schema, kind=kind)
+        except wr.exceptions.InvalidArgumentValue as exc:  # e.g. a type Athena cannot hold
+            raise _Refused(str(exc)) from None
+
+    def _register(self, table: str, folder_uri: str, schema: Any, *, kind: str) -> None:
+        import awswrangler as wr
+        from awswrangler import _data_types
+
         assert self.glue_database is not None
         if not self._database_ready:
             try:
@@ -83,6 +93,8 @@ class S3Lake(Lake):
         *,
         mode: Literal["overwrite", "append"],
     ) -> None:
+        import awswrangler as wr
+
         assert self.glue_database is not None
         wr.catalog.create_parquet_table(
             database=self.glue_database,
@@ -95,3 +107,7 @@ class S3Lake(Lake):
             mode=mode,
             boto3_session=self.session,
         )
+
+
+class _Refused(Exception):
+    """awswrangler refused an argument (its InvalidArgumentValue, which cannot be named before it is imported)."""

@@ -12,16 +12,9 @@ import pyarrow as pa
 
 from etl.errors import ConfigError, WarehouseError
 from etl.load.sql import SqlBuilder
+from etl.load.warehouse import duckdb_path
 from etl.load.warehouse.base import FileLoad, Warehouse
 from etl.model.schema import TableSpec
-
-
-def path_of(url: str) -> str:
-    """duckdb:///relative.duckdb, duckdb:////abs/path.duckdb, duckdb:///:memory:"""
-    path = url.split(":", 1)[1].removeprefix("//")
-    if "?" in path:  # it would be part of the file's name, and the options would do nothing
-        raise ConfigError(f"DuckDB warehouse URL {url!r} takes no options: use duckdb:///warehouse.duckdb")
-    return path[1:] if path.startswith("/") else path
 
 
 class DuckDBWarehouse(Warehouse):
@@ -49,7 +42,7 @@ class DuckDBWarehouse(Warehouse):
 
     @classmethod
     def from_url(cls, url: str, *, memory_limit: str = "1GB") -> DuckDBWarehouse:
-        path = path_of(url)
+        path = duckdb_path(url)
         if not path:
             raise ConfigError(f"warehouse URL {url!r} names no file: use duckdb:///warehouse.duckdb")
         return cls(path, memory_limit=memory_limit)
