@@ -11,6 +11,7 @@ from etl.errors import ConfigError
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 MemoryPool = Literal["jemalloc", "mimalloc", "system"]
+DataTestMode = Literal["scoped", "daily", "full"]
 
 
 class Settings(BaseSettings):
@@ -36,6 +37,11 @@ class Settings(BaseSettings):
     duckdb_memory_limit: str = Field("128MB", description="Memory cap for the embedded DuckDB engine")
     arrow_memory_pool: MemoryPool = Field(
         "jemalloc", description="Allocator for Arrow buffers (jemalloc: ~20% lower peak RSS than mimalloc)"
+    )
+    data_tests: DataTestMode = Field(
+        "daily",
+        description="After a load, test what the run changed (scoped), that and the whole warehouse on the "
+        "first run of each UTC day (daily), or the whole warehouse every run (full)",
     )
     fargate_min_bytes: int = Field(
         1 << 30, description="Objects at least this large are handed to ECS Fargate"

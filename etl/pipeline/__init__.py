@@ -39,7 +39,7 @@ from etl.normalize.rejects import QuarantineContext, malformed_table, to_store
 from etl.normalize.validate import Validated, validate
 from etl.pipeline.report import FileResult, Progress, RunReport, record_error
 from etl.pipeline.workers import run_chain, timed
-from etl.quality import run_data_tests
+from etl.quality import choose_scope, run_data_tests
 from etl.settings import Settings
 from etl.timing import NullTimer, StageTimer
 
@@ -175,7 +175,13 @@ class Pipeline:
                     raise KeyboardInterrupt
         if with_tests:
             with self.timer.stage("data_tests"):
-                report.data_tests = run_data_tests(self.warehouse, self.run_id, now())
+                # what this run changed (the files it loaded, rejected or failed), or the whole suite
+                changed = [f.file_id for f in report.files if f.file_id and f.status != "skipped_duplicate"]
+                checked_at = now()
+                scope = choose_scope(
+                    self.settings.data_tests, self.warehouse, changed, since=report.started_at, now=checked_at
+                )
+                report.data_tests = run_data_tests(self.warehouse, self.run_id, checked_at, scope=scope)
             if interrupt.requested():
                 raise KeyboardInterrupt
         report.finished_at = now()
