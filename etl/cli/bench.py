@@ -1,4 +1,5 @@
-"""`etl bench`: the full pipeline timed beside DuckDB's own typed load."""
+"""`etl bench`: the pipeline timed beside DuckDB's typed load and the job's physical floor; a small file
+into large warehouses (`--incremental`)."""
 
 from __future__ import annotations
 
@@ -12,71 +13,144 @@ from etl.cli.options import JsonOption
 from etl.errors import EtlError
 
 if TYPE_CHECKING:
-    from etl.tools.bench import BenchResult
+    from etl.tools.bench import BenchResult, IncrementalResult
 
 
 def bench_command(
     rows: Annotated[int, typer.Option(min=1, help="Bank-statement rows to generate and load")] = 1_000_000,
     keep: Annotated[
-        bool, typer.Option(help="Keep the generated data, lake and warehouse (in ./etl-bench-<rows>)")
+        bool,
+        typer.Option(
+            help="Keep the generated data, lake and warehouse (in ./etl-bench-<rows>; "
+            "--incremental: the base warehouses, in ./etl-bench-incremental, reused next time)"
+        ),
     ] = False,
     as_json: JsonOption = False,
     repeat: Annotated[
-        int, typer.Option(min=1, help="Run pipeline and reference alternately N times; keep the best of each")
+        int,
+        typer.Option(min=1, help="Run pipeline and references alternately N times; keep the best of each"),
     ] = 1,
+    whole_process: Annotated[
+        bool,
+        typer.Option(
+            "--whole-process", help="Time `etl run` and the references as whole processes, start-up included"
+        ),
+    ] = False,
+    incremental: Annotated[
+        bool,
+        typer.Option(
+            "--incremental", help="A small file into warehouses of --sizes transactions, per stage and whole"
+        ),
+    ] = False,
+    sizes: Annotated[
+        str, typer.Option(help="--incremental: the base warehouses' transactions, comma-separated")
+    ] = "0,1000000,10000000",
+    file_rows: Annotated[int, typer.Option(min=1, help="--incremental: rows of the file loaded")] = 10_000,
     soak: Annotated[
         bool, typer.Option("--soak", help="Run the long soak instead (200 mixed files; same as `etl soak`)")
     ] = False,
 ) -> None:
-    """Time the full pipeline on N generated rows beside DuckDB's own typed CSV load; report peak RSS."""
+    """Time the pipeline on N generated rows beside DuckDB's typed CSV load and the job's physical floor
+    (the CSV read once into a typed table and a Parquet file); report peak RSS."""
     if soak:
         from etl.cli.soak import soak_command
 
         soak_command(as_json=as_json)
         return
-    from etl.tools.bench import run_bench
-
-    workdir = Path(f"etl-bench-{rows}") if keep else None
+    echo = None if as_json else (lambda m: err.print(m, highlight=False, markup=False))
     try:
-        result = run_bench(
-            rows,
-            keep=keep,
-            workdir=workdir,
-            echo=None if as_json else lambda m: err.print(m, highlight=False, markup=False),
-            repeat=repeat,
-        )
+        if incremental:
+            from etl.tools.bench import run_incremental
+
+            bases = _sizes(sizes)
+            where = Path("etl-bench-incremental") if keep else None
+            done = run_incremental(
+                bases, file_rows=file_rows, keep=keep, workdir=where, repeat=repeat, echo=echo
+            )
+            lines = format_incremental(done)
+            data = done.as_dict()
+        else:
+            from etl.tools.bench import run_bench
+
+            workdir = Path(f"etl-bench-{rows}") if keep else None
+            result = run_bench(
+                rows, keep=keep, workdir=workdir, echo=echo, repeat=repeat, whole_process=whole_process
+            )
+            lines, data = format_result(result), result.as_dict()
     except EtlError as exc:
         raise fail(str(exc), 1) from None
     if as_json:
-        print_json(result.as_dict())
+        print_json(data)
         return
-    for line in format_result(result):
+    for line in lines:
         say(line)
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise fail(f"--sizes takes whole numbers separated by commas, got {text!r}", 2) from None
+    if not sizes or min(sizes) < 0:
+        raise fail(f"--sizes takes whole numbers >= 0, got {text!r}", 2)
+    return sizes
 
 
 def format_result(result: BenchResult) -> list[str]:
     """The bench result as the lines `etl bench` prints."""
+    whole = result.mode == "whole-process"
     lines = [
         f"bank statements: {result.rows:,} rows, {result.file_bytes / (1 << 20):.1f} MiB, "
         f"{result.customers:,} customers; loaded {result.rows_loaded:,}, quarantined {result.rows_quarantined:,}",
-        "stage seconds (read, validate, model and the Parquet writes overlap on four threads):",
     ]
-    lines += [f"  {name:<11}{seconds:8.2f}" for name, seconds in result.stages.items()]
+    if whole:
+        lines.append("whole processes, start-up included (`etl run` and each reference as a process):")
+    else:
+        lines.append("stage seconds (read, validate, model and the Parquet writes overlap on four threads):")
+        lines += [f"  {name:<11}{seconds:8.2f}" for name, seconds in result.stages.items()]
     lines += [
         f"pipeline     {result.pipeline_seconds:8.2f} s   {result.rows_per_second:,.0f} rows/s, "
         f"{result.cpu_seconds:.2f} s of CPU",
-        f"reference    {result.reference_seconds:8.2f} s   DuckDB typed COPY of the same CSV",
-        f"ratio        {result.ratio:8.2f} x",
+        f"reference    {result.reference_seconds:8.2f} s   DuckDB typed COPY of the same CSV"
+        + _rss(result.reference_peak_rss_bytes),
+        f"floor        {result.floor_seconds:8.2f} s   the CSV read once into a typed DuckDB table and a "
+        "Parquet file" + _rss(result.floor_peak_rss_bytes),
+        f"ratio        {result.ratio:8.2f} x  to the typed COPY, {result.floor_ratio:.2f} x to the floor",
         f"peak RSS     {result.peak_rss_mb:8.1f} MiB (pipeline process)",
     ]
     if result.repeat > 1:
         lines.append(
-            f"best of {result.repeat} alternating runs; each run (pipeline / reference seconds, RSS):"
+            f"best of {result.repeat} alternating runs; each run (pipeline / reference / floor seconds, RSS):"
         )
         lines += [
-            f"  {r['pipeline_seconds']:6.2f} / {r['reference_seconds']:.2f}   {r['peak_rss_mb']:.0f} MiB"
+            f"  {r['pipeline_seconds']:6.2f} / {r['reference_seconds']:.2f} / {r['floor_seconds']:.2f}"
+            f"   {r['peak_rss_mb']:.0f} MiB"
             for r in result.runs
         ]
     if result.workdir:
         lines.append(f"kept in {result.workdir}")
+    return lines
+
+
+def _rss(peak: int | None) -> str:
+    return f", {peak / (1 << 20):.0f} MiB" if peak else ""
+
+
+def format_incremental(result: IncrementalResult) -> list[str]:
+    """The incremental bench as the lines `etl bench --incremental` prints."""
+    lines = [
+        f"a {result.file_rows:,}-row bank-statement file of new transactions into warehouses of N transactions "
+        f"(ETL_DATA_TESTS=scoped; best of {result.repeat})",
+        f"{'N':>12} {'in-process':>11} {'x':>6} {'etl run':>9} {'x':>6} {'tests':>7} {'whole suite':>12}"
+        f" {'RSS':>8}  stages (read/validate/model/lake/warehouse)",
+    ]
+    for r in result.sizes:
+        stages = "/".join(f"{r.stages[s]:.2f}" for s in ("read", "validate", "model", "lake", "warehouse"))
+        lines.append(
+            f"{r.base_rows:>12,} {r.in_process_seconds:>9.2f} s {r.in_process_ratio:>5.2f}x"
+            f" {r.whole_process_seconds:>7.2f} s {r.whole_process_ratio:>5.2f}x {r.stages['data_tests']:>5.2f} s"
+            f" {r.whole_suite_seconds:>10.2f} s {r.peak_rss_bytes / (1 << 20):>4.0f} MiB  {stages}"
+        )
+    if result.workdir:
+        lines.append(f"base warehouses kept in {result.workdir}")
     return lines

@@ -1,17 +1,21 @@
-"""`etl bench`: a small real run (generator, child-process pipeline, DuckDB reference); shape, not speed."""
+"""`etl bench`: small real runs (generator, child-process pipeline, whole `etl run` processes, the DuckDB
+references, incremental loads into kept base warehouses); shape and values, not speed."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import duckdb
+import pyarrow.parquet as pq
 import pytest
 import typer
 from typer.testing import CliRunner
 
-from etl.cli.bench import bench_command, format_result
+from etl.cli.bench import bench_command, format_incremental, format_result
 from etl.timing import STAGES, NullTimer, StageTimer
-from etl.tools.bench import BenchError, BenchResult, run_bench
+from etl.tools.bench import BenchError, BenchResult, run_bench, run_incremental
+from etl.tools.bench.common import measure_process
 
 ROWS = 20_000
 
@@ -159,3 +163,106 @@ def test_peak_rss_reads_vmhwm(tmp_path: Path) -> None:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     value = peak_rss_bytes(tmp_path / "missing")
     assert before <= value <= resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def test_the_floor_reads_the_csv_once_into_a_table_and_a_parquet_file(tmp_path: Path) -> None:
+    kept = run_bench(3_000, keep=True, workdir=tmp_path / "floor")
+    references = tmp_path / "floor" / "run" / "references"
+    con = duckdb.connect(str(references / "floor.duckdb"), read_only=True)
+    try:
+        table = con.execute("SELECT COUNT(*), SUM(transaction_amount) FROM t").fetchone()
+    finally:
+        con.close()
+    parquet = pq.read_table(references / "floor.parquet")
+    assert table is not None and table[0] == parquet.num_rows == 3_000
+    assert str(parquet.schema.field("transaction_amount").type) == "decimal128(18, 2)"
+    assert sum(parquet.column("transaction_amount").to_pylist()) == table[1]  # exact decimals both ways
+    assert pq.ParquetFile(references / "floor.parquet").metadata.row_group(0).column(0).compression == "ZSTD"
+    assert kept.floor_seconds > 0
+    assert kept.floor_ratio == pytest.approx(kept.pipeline_seconds / kept.floor_seconds, rel=0.01)
+    text = "\n".join(format_result(kept))
+    assert "floor" in text and "x to the floor" in text
+
+
+def test_whole_process_mode_times_etl_run_and_the_references_as_processes(tmp_path: Path) -> None:
+    result = run_bench(2_000, keep=True, workdir=tmp_path / "whole", whole_process=True)
+
+    assert result.mode == "whole-process"
+    assert (result.rows_loaded, result.rows_quarantined, result.data_tests_failed) == (2_000, 0, 0)
+    assert "loaded" in (tmp_path / "whole" / "run" / "etl-run.log").read_text()  # the CLI's own summary
+    # each a whole interpreter: the pipeline's with pyarrow and DuckDB, the references' with DuckDB
+    assert result.peak_rss_bytes > 80 << 20
+    assert result.reference_peak_rss_bytes and result.reference_peak_rss_bytes > 30 << 20
+    assert result.floor_peak_rss_bytes and result.floor_peak_rss_bytes > 30 << 20
+    assert set(result.stages.values()) == {0.0}  # no stage timer in a plain `etl run`
+    text = "\n".join(format_result(result))
+    assert "whole processes, start-up included" in text and " MiB" in text.split("reference", 1)[1]
+
+
+def test_a_measured_process_reports_its_own_peak_not_the_benchs(tmp_path: Path) -> None:
+    import sys
+
+    ballast = bytearray(300 << 20)  # the bench's peak: 300 MB touched
+    ballast[::4096] = b"x" * len(ballast[::4096])
+    small = measure_process([sys.executable, "-c", "pass"], log=tmp_path / "log")
+    big = measure_process(
+        [sys.executable, "-c", "b = bytearray(200 << 20); b[::4096] = b'x' * len(b[::4096])"],
+        log=tmp_path / "log",
+    )
+    del ballast
+    assert small.peak_rss_bytes < 60 << 20 < 200 << 20 < big.peak_rss_bytes < 300 << 20
+    assert small.seconds > 0 and big.cpu_seconds > 0
+    with pytest.raises(BenchError, match=r"exited 3: boom"):
+        measure_process(
+            [sys.executable, "-c", "import sys; print('boom'); sys.exit(3)"], log=tmp_path / "log"
+        )
+
+
+def test_incremental_loads_a_file_into_copies_of_kept_bases(tmp_path: Path) -> None:
+    work = tmp_path / "inc"
+    first = run_incremental([20_000, 0], file_rows=1_000, keep=True, workdir=work)
+
+    assert [r.base_rows for r in first.sizes] == [0, 20_000]  # smallest first: the ratios' reference
+    assert [r.customers for r in first.sizes] == [5, 100]
+    assert all(r.build_seconds > 0 for r in first.sizes)
+    for r in first.sizes:
+        assert r.in_process_seconds > 0 and r.whole_process_seconds > r.in_process_seconds
+        assert set(r.stages) == set(STAGES) and r.stages["data_tests"] > 0 and r.whole_suite_seconds > 0
+        assert r.peak_rss_bytes > 80 << 20
+    assert first.sizes[0].in_process_ratio == first.sizes[0].whole_process_ratio == 1.0
+    assert first.sizes[1].in_process_ratio == pytest.approx(
+        first.sizes[1].in_process_seconds / first.sizes[0].in_process_seconds, rel=0.01
+    )
+    # the bases are untouched (each run loads into a copy), and kept for the next bench
+    con = duckdb.connect(str(work / "base-20000" / "warehouse.duckdb"), read_only=True)
+    try:
+        assert con.execute("SELECT COUNT(*), MAX(transaction_id) FROM fact_bank_transaction").fetchone() == (
+            20_000,
+            "TXN-00020000",
+        )
+        assert con.execute("SELECT COUNT(*) FROM fact_loan_application").fetchone() == (100,)
+    finally:
+        con.close()
+    again = run_incremental([20_000], file_rows=1_000, keep=False, workdir=work)
+    assert [r.build_seconds for r in again.sizes] == [0.0]  # reused
+    assert not list(work.glob("base-*"))  # not kept this time
+    text = "\n".join(format_incremental(first))
+    assert "a 1,000-row bank-statement file" in text and "      20,000" in text and "kept in" in text
+
+
+def test_incremental_command_prints_json_and_refuses_bad_sizes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = typer.Typer()
+    app.command("bench")(bench_command)
+    app.command("noop")(lambda: None)
+    outcome = CliRunner().invoke(
+        app, ["bench", "--incremental", "--sizes", "0", "--file-rows", "500", "--json"]
+    )
+    assert outcome.exit_code == 0, outcome.output
+    data = json.loads(outcome.stdout)
+    assert data["file_rows"] == 500 and [s["base_rows"] for s in data["sizes"]] == [0]
+    assert not list(tmp_path.iterdir())
+    refused = CliRunner().invoke(app, ["bench", "--incremental", "--sizes", "0,lots"])
+    assert refused.exit_code == 2 and "--sizes takes whole numbers" in refused.output

@@ -173,14 +173,15 @@ def bank_statement_table(
 
 
 def generate_bank_statements_file(
-    path: Path, *, rows: int, customers: int, seed: int = 42, chunk_rows: int = 250_000
+    path: Path, *, rows: int, customers: int, seed: int = 42, chunk_rows: int = 250_000, first_id: int = 1
 ) -> int:
     """Stream a bank_statements CSV of exactly `rows` rows for `customers` customers, in bounded memory.
 
     Rows are grouped by customer in date order with a running balance carried across chunks. Each row's
     kind is drawn independently from the customer's mix (so salary narrations do not fall on the 25th as in
     `generate_dataset`); narrations, amounts and channels come from the same model. The output depends on
-    (rows, customers, seed, chunk_rows). Customers match `generate_loan_applications_file`.
+    (rows, customers, seed, chunk_rows). Customers match `generate_loan_applications_file`. Transaction ids
+    count from `first_id` (a later file of new transactions starts after an earlier one's).
     """
     if rows < 0 or customers < 1 or chunk_rows < 1:
         raise ValueError(
@@ -219,7 +220,7 @@ def generate_bank_statements_file(
             running[customer[last]] = balance[last]
             narration = narrate(rng, pools, kind, window.month_of(offset), people.employer[customer])
             columns = _statement_columns(
-                customer, offset, amount, balance, narration, people_ids, window, first_id=first + 1
+                customer, offset, amount, balance, narration, people_ids, window, first_id=first + first_id
             )
             write_rows(out, [columns[name] for name in STATEMENT_COLUMNS])
     return rows
