@@ -81,11 +81,20 @@ class SqlBuilder:
         Every column of a matched row is overwritten by MERGE, so deleting it and inserting the staged row
         leaves the same table. On DuckDB this is about twice as fast as its MERGE (1M rows: 0.7 s vs 1.3 s
         into an empty table, 1.0 s vs 2.5 s when every key is already there).
+
+        The DELETE also holds the first key column to the staged keys' range, a redundant condition that
+        DuckDB checks against each row group's min/max: a file of new keys (ids that grow) then skips the
+        table's old row groups instead of probing every row (10k rows into 10M: 1.35 s -> 0.01 s). The staged
+        Parquet keeps no text statistics, so without it DuckDB cannot tell.
         """
         cols = ", ".join(spec.column_names)
         keys = ", ".join(spec.key)
+        first = spec.key[0]
+        in_range = (
+            f"{first} BETWEEN (SELECT MIN({first}) FROM {staging}) AND (SELECT MAX({first}) FROM {staging})"
+        )
         return [
-            f"DELETE FROM {spec.name} WHERE ({keys}) IN (SELECT {keys} FROM {staging})",
+            f"DELETE FROM {spec.name} WHERE ({keys}) IN (SELECT {keys} FROM {staging}) AND {in_range}",
             f"INSERT INTO {spec.name} ({cols}) SELECT {cols} FROM {staging}",
         ]
 

@@ -45,9 +45,9 @@ def test_merge_sources_are_tables_not_subqueries() -> None:
 def test_replace_by_key_deletes_the_staged_keys_then_inserts_every_column() -> None:
     spec = schema.FACT_BANK_TRANSACTION
     delete, insert = SqlBuilder("duckdb").replace_by_key(spec, "stg")
-    assert (
-        delete
-        == "DELETE FROM fact_bank_transaction WHERE (transaction_id) IN (SELECT transaction_id FROM stg)"
+    assert delete == (
+        "DELETE FROM fact_bank_transaction WHERE (transaction_id) IN (SELECT transaction_id FROM stg) "
+        "AND transaction_id BETWEEN (SELECT MIN(transaction_id) FROM stg) AND (SELECT MAX(transaction_id) FROM stg)"
     )
     cols = ", ".join(spec.column_names)
     assert insert == f"INSERT INTO fact_bank_transaction ({cols}) SELECT {cols} FROM stg"
