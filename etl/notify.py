@@ -21,6 +21,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -156,7 +157,7 @@ def post_webhook(url: str, body: bytes, headers: Mapping[str, str]) -> int:
     _check_webhook_url(url)
     request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")
     try:
-        with _OPENER.open(request, timeout=WEBHOOK_TIMEOUT_S) as response:
+        with _opener().open(request, timeout=WEBHOOK_TIMEOUT_S) as response:
             status = int(response.status)
     except urllib.error.HTTPError as exc:
         raise NotificationError(f"webhook answered HTTP {exc.code}") from None
@@ -341,7 +342,11 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_OPENER = urllib.request.build_opener(_NoRedirect())
+@cache
+def _opener() -> urllib.request.OpenerDirector:
+    """Made on the first webhook post: building it loads the system's CA certificates (0.07-0.2 s), which
+    every run and every Lambda cold start paid at import when it was made there."""
+    return urllib.request.build_opener(_NoRedirect())
 
 
 def _describe(exc: BaseException) -> str:

@@ -41,7 +41,7 @@ def loaded(body: str, cwd: Path, env: dict[str, str] | None = None) -> set[str]:
         check=False,
     )
     lines = [line for line in done.stdout.splitlines() if line.startswith("LOADED ")]
-    assert lines, done.stderr[-2000:]
+    assert lines and done.returncode == 0, done.stderr[-2000:]
     return set(json.loads(lines[-1].removeprefix("LOADED ")))
 
 
@@ -135,3 +135,29 @@ def test_bytecode_is_compiled_at_install() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "RUN pip install --no-cache-dir --compile " in dockerfile
     assert 'RUN python -m compileall -q "${LAMBDA_TASK_ROOT}/etl"' in dockerfile
+
+
+def test_the_handler_module_builds_no_https_opener_at_import(tmp_path: Path) -> None:
+    # building one loads the CA certificates: the first webhook post does it, not every cold start
+    body = (
+        "import urllib.request\n"
+        "built = []\n"
+        "urllib.request.build_opener = lambda *a: built.append(a)\n"
+        "import etl.handler, etl.notify\n"
+        "assert built == [], built\n"
+    )
+    assert loaded(body, tmp_path) == set()
+
+
+def test_the_cli_freezes_the_heap_before_the_interpreter_tears_it_down(tmp_path: Path) -> None:
+    # atexit runs its handlers last-registered first: this one, registered before etl.cli is imported,
+    # runs after the CLI's own and sees the heap frozen (the final collections then skip it)
+    body = (
+        "import atexit, gc, sys\n"
+        "before = gc.get_freeze_count()\n"  # the interpreter's start may have frozen a few hundred
+        "atexit.register(lambda: print('FROZEN', gc.get_freeze_count() - before > 10_000))\n"
+    ) + cli("--help")
+    done = subprocess.run(
+        [sys.executable, "-c", body], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert "FROZEN True" in done.stdout, done.stderr
