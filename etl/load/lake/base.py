@@ -12,11 +12,9 @@ import re
 import shutil
 import socket
 import tempfile
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
 
 
 class Lake(abc.ABC):

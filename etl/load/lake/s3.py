@@ -8,10 +8,8 @@ optional `boto3_session`.
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any, Literal
 
 import awswrangler as wr
 import boto3
@@ -23,7 +21,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 from etl.errors import LakeError
 from etl.extract.s3 import split_s3_uri
 from etl.load.lake.base import Lake
-
 
 
 class S3Lake(Lake):
