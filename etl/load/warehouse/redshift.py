@@ -30,7 +30,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from etl.errors import ConfigError, WarehouseError
 from etl.load.sql import SqlBuilder
-from etl.load.warehouse.base import FileLoad, Warehouse, first_line
+from etl.load.warehouse.base import FileLoad, LoadCounts, Warehouse, first_line
 from etl.model.schema import TableSpec
 from etl.settings import Settings
 
@@ -260,9 +260,9 @@ class RedshiftWarehouse(Warehouse):
         isolation conflict (1023): it is retried, on a new connection, like a load."""
         self._set_up_schema_retrying(seeds, (Exception,))
 
-    def _load_file(self, load: FileLoad) -> None:
+    def _load_file(self, load: FileLoad, *, exclusive: bool) -> LoadCounts:
         self.execute("LOCK etl_file_ledger")  # one loader at a time; see the module docstring
-        super()._load_file(load)
+        return super()._load_file(load, exclusive=exclusive)
 
     def is_transient(self, exc: Exception) -> bool:
         text = str(exc).lower()
