@@ -73,3 +73,27 @@ def test_make_demo_prints_no_note_about_the_samples_readme(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""  # data/README.md is no input: no "not loaded" note
     assert "skipped_duplicate" not in done.stdout and done.stdout.count("loaded") >= 3
+    # the sample has a lake and a warehouse of its own: a user's first `etl run` starts empty
+    assert (tmp_path / "demo" / "warehouse.duckdb").is_file()
+    assert (tmp_path / "demo" / "lake" / "curated").is_dir()
+    assert not (tmp_path / "warehouse.duckdb").exists() and not (tmp_path / "lake").exists()
+    mine = tmp_path / "my-files" / "loan_applications"
+    mine.mkdir(parents=True)
+    (mine / "apps.csv").write_text(
+        "application_id,customer_id,loan_amount,loan_application_date,credit_score,employment_status,"
+        "annual_income\nAPP-000001,MINE-1,5.00,2024-01-01,700,Employed,100.00\n"
+    )
+    user = subprocess.run(
+        [sys.executable, "-m", "etl.cli", "run", "my-files", "--json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert user.returncode == 0, user.stderr
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT application_id, customer_id FROM fact_loan_application").fetchall() == [
+            ("APP-000001", "MINE-1")  # the user's row only: the sample's APP-000001 is in demo/ alone
+        ]

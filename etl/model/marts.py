@@ -192,7 +192,8 @@ profile AS (
 
 
 # Where each source's natural keys are held now, and each quarantined row's state: open until a load at or
-# after its file's holds its key (resolved), or a newer version of its file replaced the file (superseded).
+# after its file's holds its key (resolved; a replay holds it as of its original file), or a newer version
+# of its file replaced the file (superseded).
 _HOLDERS = "\n    UNION ALL ".join(
     f"SELECT '{c.name}' AS source, {c.key} AS key_value, source_file_id FROM {c.fact_table}" for c in REGISTRY
 )
@@ -215,13 +216,15 @@ quarantine_state AS (
         h.source_file_id AS loaded_by,
         CASE
             WHEN l.superseded_by IS NOT NULL THEN 'superseded'
-            WHEN hl.file_id IS NOT NULL AND hl.finished_at >= l.finished_at THEN 'resolved'
+            WHEN hl.file_id IS NOT NULL AND COALESCE(ho.finished_at, hl.finished_at) >= l.finished_at
+                THEN 'resolved'
             ELSE 'open'
         END AS state
     FROM etl_quarantine q
     JOIN etl_file_ledger l ON l.file_id = q.file_id AND l.status = 'loaded'
     LEFT JOIN holders h ON h.source = q.source AND h.key_value = q.key_value
     LEFT JOIN etl_file_ledger hl ON hl.file_id = h.source_file_id
+    LEFT JOIN etl_file_ledger ho ON ho.file_id = hl.replay_of
 )"""
 
 

@@ -240,7 +240,8 @@ class Pipeline:
                 load,
                 fact_path=staged.fact_path,
                 ledger=self._ledger(item, ident, result, started),
-                quarantine=staging.for_warehouse(staged, ident.file_id),
+                quarantine=staging.for_warehouse(staged, ident.file_id) if item.replay_of is None else None,
+                conflicts_set_aside=staged.conflicts,
             )
             with self.timer.stage("warehouse"):
                 counts = self.warehouse.load_file(load)
@@ -248,7 +249,7 @@ class Pipeline:
                 result.status = "skipped_duplicate"
                 result.rows_in = result.rows_quarantined = result.rows_blank = 0
             else:
-                result.record(counts, set_aside=staged.conflicts)
+                result.record(counts)
 
     def _check_conflicts(
         self, load: FileLoad, staging: Staging, staged: Staged, rejects: QuarantineContext

@@ -52,8 +52,16 @@ STATEMENT_KPIS = {
     "transactions": "SELECT COUNT(*) FROM fact_bank_transaction",
     "total_income": "SELECT SUM(transaction_amount) FROM fact_bank_transaction WHERE direction = 'credit'",
     "total_spend": "SELECT -SUM(transaction_amount) FROM fact_bank_transaction WHERE direction = 'debit'",
-    "rows_loaded": "SELECT SUM(rows_loaded) FROM etl_file_ledger",
-    "rows_quarantined": "SELECT SUM(rows_quarantined) FROM etl_file_ledger",
+    # a logical file counts once (its current version), replays' rows with it
+    "rows_loaded": "SELECT SUM(rows_loaded) FROM etl_file_ledger WHERE status = 'loaded' AND superseded_by IS NULL",
+    # quarantined rows whose key no load at or after their file's holds
+    "rows_quarantined": "SELECT COUNT(*) FROM etl_quarantine q JOIN etl_file_ledger l ON l.file_id = q.file_id "
+    "WHERE l.status = 'loaded' AND l.superseded_by IS NULL AND NOT EXISTS (SELECT 1 FROM ("
+    "SELECT 'loan_applications' AS s, application_id AS k, source_file_id FROM fact_loan_application "
+    "UNION ALL SELECT 'bank_statements', transaction_id, source_file_id FROM fact_bank_transaction "
+    "UNION ALL SELECT 'repayments', repayment_id, source_file_id FROM fact_repayment) h "
+    "JOIN etl_file_ledger hl ON hl.file_id = h.source_file_id "
+    "WHERE h.s = q.source AND h.k = q.key_value AND hl.finished_at >= l.finished_at)",
 }
 
 
