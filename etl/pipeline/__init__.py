@@ -31,7 +31,12 @@ from etl.load.staging import Staging
 from etl.load.warehouse import Warehouse, open_warehouse
 from etl.load.warehouse.base import FileLoad
 from etl.model import schema
-from etl.model.dimensions import build_dim_credit_band, build_dim_date, build_dim_transaction_category
+from etl.model.dimensions import (
+    build_dim_credit_band,
+    build_dim_date,
+    build_dim_transaction_category,
+    calendar_range,
+)
 from etl.model.facts import FactContext, build_fact, date_bounds
 from etl.normalize.categories import CategoryRule, load_category_rules
 from etl.normalize.rejects import QuarantineContext, malformed_table, to_store
@@ -218,10 +223,8 @@ class Pipeline:
                         kind="quarantine",
                     )
             result.status = "loaded"
-            days = tally.dates
-            calendar = (
-                build_dim_date(min(days), max(days)) if days else schema.DIM_DATE.arrow_schema.empty_table()
-            )
+            span = calendar_range(tally.dates, self.settings.calendar_start, self.settings.calendar_end)
+            calendar = build_dim_date(*span) if span else schema.DIM_DATE.arrow_schema.empty_table()
             load = FileLoad(
                 contract.customers,
                 spec,
