@@ -3,7 +3,9 @@
 Delinquency and default follow the definitions of `etl.model.mart_sql` (as-of date, paid, past due,
 default, outstanding). Every ratio is exact (`etl.model.exact`); the PSI alone is DOUBLE PRECISION, because
 it needs a logarithm: PSI = sum over score bins of (a - e) x (ln a - ln e), a and e the month's and the
-baseline's shares of applications in the bin, each at least 0.0001 so an empty bin has a logarithm.
+baseline's shares of applications in the bin, each smoothed with half an application per bin
+((n + 0.5) / (N + 0.5 x bins)) so an empty bin has a logarithm and a month of a few applications is not
+scored as a shift by its empty bins alone.
 
 Days-past-due buckets: current (0), 1-30, 31-60, 61-90, 90+ (more than 90: the default rule). PARn is the
 share of outstanding in loans more than n days past due (PAR1: at least 1 day), so PAR30 sums the 31-60,
@@ -26,7 +28,7 @@ BUCKETS = {
 }
 # Fixed score bins of the PSI: below 500, 50 points each from 500 to 799, 800 and above.
 PSI_BINS = (500, 550, 600, 650, 700, 750, 800)
-PSI_FLOOR = "0.0001"
+PSI_PSEUDO_COUNT = "0.5"  # applications added to every bin of the PSI
 
 _LOAN_MONTH_COLUMNS = """application_id, customer_id, year_month, month_start, month_end, snapshot_date, as_of_date,
     origination_month, months_on_book, credit_band, band_order, employment_status, state, credit_score,
@@ -58,7 +60,12 @@ def _psi_bin(score: str) -> str:
 
 
 def _share(n: str, total: str) -> str:
-    return f"GREATEST({div(n, total, places=0, scale=6)}, {PSI_FLOOR})"
+    bins = len(PSI_BINS) + 1
+    return div(f"{n} + {PSI_PSEUDO_COUNT}", f"{total} + {PSI_PSEUDO_COUNT} * {bins}", places=1, scale=6)
+
+
+def _psi_bins() -> str:
+    return " UNION ALL ".join(f"SELECT {i} AS score_bin" for i in range(1, len(PSI_BINS) + 2))
 
 
 def _double(expr: str) -> str:
@@ -312,7 +319,7 @@ GROUP BY s.year_quarter, q.quarter_start, s.score_decile""",
         "mart_score_stability_monthly",
         "Population stability of application scores: for each application month and each origination "
         f"quarter taken as the baseline, the PSI over fixed score bins (below {PSI_BINS[0]}, 50 points each, "
-        f"{PSI_BINS[-1]} and above; shares floored at {PSI_FLOOR}); is_default_baseline marks the first "
+        f"{PSI_BINS[-1]} and above; {PSI_PSEUDO_COUNT} application added to each bin); is_default_baseline marks the first "
         "quarter (the settings' score_baseline picks another). PSI is DOUBLE PRECISION (it takes logarithms).",
         f"""WITH {APPLICATIONS},
 binned AS (
@@ -323,7 +330,7 @@ quarters AS (SELECT year_quarter, COUNT(*) AS applications FROM binned GROUP BY 
 first_quarter AS (SELECT MIN(year_quarter) AS year_quarter FROM quarters),
 month_bins AS (SELECT year_month, score_bin, COUNT(*) AS n FROM binned GROUP BY year_month, score_bin),
 quarter_bins AS (SELECT year_quarter, score_bin, COUNT(*) AS n FROM binned GROUP BY year_quarter, score_bin),
-bins AS (SELECT DISTINCT score_bin FROM binned),
+bins AS ({_psi_bins()}),
 shares AS (
     SELECT
         m.year_month, q.year_quarter AS baseline_quarter,
