@@ -200,8 +200,8 @@ GROUP BY credit_band, band_order, employment_status""",
     Mart(
         "mart_default_rate_by_band_employment",
         "Default rate of loans (applications with repayments) by credit band and employment status; "
-        "a loan defaulted when any instalment was paid more than 90 days late or is unpaid more than 90 days "
-        "after its due date (as of the latest payment date in the warehouse).",
+        "a loan defaulted when any instalment was paid more than 90 days late or is not paid in full more than "
+        "90 days after its due date (as of the latest payment date in the warehouse).",
         f"""WITH {_APPLICATIONS}
 SELECT
     credit_band, band_order, employment_status,
