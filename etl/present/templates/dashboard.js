@@ -159,7 +159,7 @@
 
   const layoutFor = (v, extra) => Object.assign({
     title: {text: v.title, font: {size: 14}}, margin: {l: 60, r: 20, t: 40, b: 70},
-    legend: {orientation: "h", y: -0.2}, font: {size: 11}, paper_bgcolor: "#fff", plot_bgcolor: "#fff",
+    legend: {orientation: "h", y: -0.2, traceorder: "normal"}, font: {size: 11}, paper_bgcolor: "#fff", plot_bgcolor: "#fff",
   }, extra || {});
 
   function emptyFigure(v) {
@@ -189,11 +189,10 @@
     const type = v.type === "line" ? "scatter" : "bar";
     const xKind = kind(v.dataset, v.x);
     const xaxis = {automargin: true, type: xKind === "DATETIME" ? "date" : (type === "scatter" && xKind === "INTEGER") ? "linear" : "category"};
-    const xs = xaxis.type === "category" ? keys.map(esc) : keys;
     const measures = v.measures.filter(m => present(v.dataset, m));
     const axisOf = (m, k) => (measures.length > 1 && k > 0 && formatOf(m) !== formatOf(measures[0])) ? "y2" : "y";
     const trace = (name, m, ys, color, yaxis) => {
-      const t = {type, name, x: xs, y: ys, text: ys.map(y => show(m, y)), yaxis,
+      const t = {type, name, x: xaxis.type === "category" ? keys.map(esc) : keys.slice(), y: ys, text: ys.map(y => show(m, y)), yaxis,
                  hovertemplate: `%{x}: %{text}<extra>${name}</extra>`, marker: {color}};
       if (type === "scatter") { t.mode = "lines+markers"; t.line = {color}; } else t.textposition = "none";
       return t;
