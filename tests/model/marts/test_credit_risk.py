@@ -422,3 +422,26 @@ def test_the_calendar_covers_whole_years_and_the_next(marts: Marts) -> None:
     assert marts.query("SELECT MIN(date), MAX(date), COUNT(*) FROM dim_date") == [
         (date(2024, 1, 1), date(2025, 12, 31), 366 + 365)
     ]
+
+
+def test_insights_add_par30_the_worst_vintage_and_the_ks(marts: Marts) -> None:
+    from etl.load.warehouse import open_warehouse
+    from etl.present.insights import compute_insights
+
+    with open_warehouse(marts.settings) as wh:
+        found = compute_insights(wh)
+    # PAR30: May 460 / 560 = 0.8214, April 610 / 710 = 0.8592; the oldest cohort is 4 months on book, so
+    # the cohorts are compared there: January 2 of 3 defaulted (February has no month 4 yet)
+    assert (found.par30_month, found.par30, found.par30_previous) == ("2024-05", D("0.8214"), D("0.8592"))
+    assert (found.worst_vintage, found.worst_vintage_default_rate, found.worst_vintage_months_on_book) == (
+        "2024-01",
+        D("0.6667"),
+        4,
+    )
+    assert (found.score_ks_quarter, found.score_ks) == ("2024-Q1", D("0.6667"))
+    assert found.risk_lines() == [
+        "PAR30 (2024-05): 82.1% (down 3.8 pp from 2024-04)",
+        "Worst vintage: 2024-01 (66.7% defaulted by 4 months on book)",
+        "Score KS (2024-Q1): 0.6667",
+        "Largest money-in category: n/a",  # no bank statements here
+    ]
