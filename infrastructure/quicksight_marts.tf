@@ -384,3 +384,13 @@ locals {
     ]
   }
 }
+
+# The columns QuickSight's filled maps place: every mart view's state column carries the STATE geographic
+# role (its dataset tags it). QuickSight's geocoder must know the state by name for a state to be shaded;
+# the dashboard's filled map adds a geocoding preference per Nigerian state (Country = Nigeria).
+locals {
+  mart_geographic_roles = {
+    for view, columns in local.mart_columns : view => { state = "STATE" }
+    if contains([for column in columns : column.name], "state")
+  }
+}
