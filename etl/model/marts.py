@@ -1,9 +1,11 @@
 """Marts: the `mart_*` views analysts, the local dashboard and QuickSight read, kept as data.
 
 Each mart is a name, a description and one SELECT in the common subset of DuckDB, PostgreSQL 15 and
-Redshift: CTEs, CASE, COALESCE, window functions and CAST(... AS DECIMAL(p,s)); calendar attributes come
-from dim_date (year_month) rather than dialect date functions. Money is exact: every sum, average and
-ratio goes through `etl.model.exact`, rendered per dialect by `create_view_sql`.
+Redshift: CTEs, CASE, COALESCE, window functions, CAST(... AS DECIMAL(p,s)) and date arithmetic with +, -
+(a date plus or minus days, the days between two dates); calendar attributes (year_month, month ends) come
+from dim_date rather than dialect date functions. Money is exact: every sum, average and ratio goes through
+`etl.model.exact`, rendered per dialect by `create_view_sql`. The credit-risk marts are in
+`etl.model.risk_marts`, on the definitions of `etl.model.mart_sql`.
 
 Definitions an analyst needs to read a number:
 - approval_rate = approved / (approved + rejected): pending applications are not decided yet.
