@@ -15,7 +15,7 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def test_committed_sample_is_what_the_generator_makes(tmp_path: Path) -> None:
-    made = generate_dataset(tmp_path, customers=80, seed=42, dirty_rate=0.02)
+    made = generate_dataset(tmp_path, customers=300, seed=42, dirty_rate=0.02, months=24)
     for path in made.values():
         committed = DATA / path.relative_to(tmp_path)
         assert committed.read_bytes() == path.read_bytes(), (
@@ -30,9 +30,9 @@ def test_demo_loads_the_sample_and_a_second_run_changes_nothing(env: Env) -> Non
     assert [f.status for f in first.files] == ["loaded", "loaded", "loaded"]
     # the committed sample (its dirty rows are the generator's, seed 42): exact counts per file
     assert [(f.rows_in, f.rows_loaded, f.rows_quarantined, f.rows_blank) for f in first.files] == [
-        (105, 103, 2, 0),
-        (3224, 3160, 64, 0),
-        (314, 308, 6, 0),
+        (361, 354, 7, 0),
+        (23951, 23472, 479, 0),
+        (4440, 4351, 89, 0),
     ]
     assert not [t for t in first.data_tests if t.status == "fail" and t.severity == "error"]
     tables = (
@@ -46,12 +46,12 @@ def test_demo_loads_the_sample_and_a_second_run_changes_nothing(env: Env) -> Non
     )
     counts = {t: env.scalar(f"SELECT COUNT(*) FROM {t}") for t in tables}
     assert counts == {
-        "fact_loan_application": 103,
-        "fact_bank_transaction": 3160,
-        "fact_repayment": 308,
-        "dim_customer": 81,  # 80 customers and the unknown member
-        "dim_customer_history": 103,
-        "dim_date": 377,
+        "fact_loan_application": 354,
+        "fact_bank_transaction": 23472,
+        "fact_repayment": 4351,
+        "dim_customer": 301,  # 300 customers and the unknown member
+        "dim_customer_history": 352,
+        "dim_date": 2557,  # 2023-01-01 .. 2029-12-31: whole years to the last due date (2028) and the next
         "etl_file_ledger": 3,
     }
     second = env.run()
