@@ -112,3 +112,17 @@ def _refuse_an_older_version(client: Any, bucket: str, key: str, version_id: str
             f"s3://{bucket}/{key}: version {version_id} is no longer the object's current version ({current}): "
             "a newer version was uploaded since, and its own event loads it"
         )
+
+
+def read_object(uri: str, *, s3_client: Any | None = None) -> bytes:
+    """A small object read whole (a profile): FileRejected-free, one ConfigError line when it cannot be."""
+    bucket, key = split_s3_uri(uri)
+    client = s3_client or boto3.Session().client("s3")
+    try:
+        body: bytes = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", "")) or str(exc)
+        raise ConfigError(f"cannot read {uri}: {code}") from None
+    except BotoCoreError as exc:
+        raise ConfigError(f"cannot read {uri}: {exc}") from None
+    return body

@@ -12,7 +12,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from etl.normalize.categories import CATEGORIES, categorise, load_category_rules
+from etl.contracts import CATEGORIES
+from etl.normalize.categories import categorise, load_category_rules
 from etl.tools.generate import generate_dataset
 from etl.tools.generate.applications import APPLICATION_COLUMNS, generate_loan_applications_file
 from etl.tools.generate.common import make_window
