@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     slack_webhook_secret_arn: str | None = Field(
         None, description="Secrets Manager ARN holding the Slack webhook URL"
     )
+    profile: str | None = Field(
+        None,
+        description="Profile of the input files' layouts: a TOML file, locally or s3://bucket/key "
+        "(default: every file as the contracts describe it)",
+    )
     log_level: LogLevel = "INFO"
     chunk_bytes: int = Field(4 << 20, ge=1 << 16, description="CSV bytes parsed per chunk (bounds memory)")
     max_quarantine_rate: float = Field(
@@ -99,6 +104,15 @@ class Settings(BaseSettings):
                 f"calendar_start {self.calendar_start} is after calendar_end {self.calendar_end}"
             )
         return self
+
+    @field_validator("profile", mode="before")
+    @classmethod
+    def _profile_location(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip() or None
+            if value is not None and "://" in value and not value.lower().startswith("s3://"):
+                raise ValueError(f"{value!r}: a profile is a local file or s3://bucket/key")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

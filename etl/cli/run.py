@@ -11,7 +11,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from etl.cli.console import build_settings, err, fail_with, out, print_json
-from etl.cli.options import LakeOption, WarehouseOption
+from etl.cli.options import LakeOption, ProfileOption, WarehouseOption
 from etl.errors import EtlError
 
 
@@ -22,6 +22,7 @@ def run_command(
     ] = None,
     lake: LakeOption = None,
     warehouse: WarehouseOption = None,
+    profile: ProfileOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run report as one JSON object")] = False,
 ) -> None:
     """Load CSV files into the lake and the warehouse, then run the data tests."""
@@ -29,7 +30,7 @@ def run_command(
     from etl.notify import notify_run
     from etl.pipeline import run_files
 
-    settings = build_settings(lake=lake, warehouse_url=warehouse)
+    settings = build_settings(lake=lake, warehouse_url=warehouse, profile=profile)
     inputs = paths or [Path("data")]
     try:
         files = discover(inputs, source)
@@ -110,6 +111,9 @@ def print_report(report: dict[str, Any]) -> None:
             escape(f["error"] or ""),
         )
     out.print(table)
+    for f, name in zip(report["files"], names, strict=True):
+        for line in column_notes(f):
+            out.print(f"  {escape(name)}: {escape(line)}", highlight=False)
     failed = print_test_summary(report["data_tests"])
     for t in failed:
         out.print(
@@ -132,6 +136,17 @@ def _changes(f: dict[str, Any]) -> str:
     if f["status"] != "loaded":
         return ""
     return ", ".join(f"{f[key]} {word}" for key, word in CHANGES if f.get(key)) or "nothing"
+
+
+def column_notes(f: dict[str, Any]) -> list[str]:
+    """What a file's report says of its columns, one line each: the layout that read it, the columns not
+    loaded, the optional ones it lacked, and what was ignored."""
+    lines = [f"read with layout {f['layout']}"] if f.get("layout") else []
+    if f.get("extra_columns"):
+        lines.append(f"extra columns, not loaded: {', '.join(f['extra_columns'])}")
+    if f.get("missing_columns"):
+        lines.append(f"optional columns it does not have: {', '.join(f['missing_columns'])}")
+    return lines + list(f.get("notes") or ())
 
 
 def _not_loaded_note(others: list[Path]) -> str:

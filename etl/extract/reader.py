@@ -164,7 +164,7 @@ def _iter_blocks(
     stream: BinaryIO | io.RawIOBase, layout: CsvLayout, *, block_size: int
 ) -> Iterator[tuple[pa.Table, list[MalformedRow], int]]:
     tracker = _LineTracker()
-    names = _fill_blank_names(layout.header)
+    names = layout.reader_names()
     held: pa.Table | None = None  # one chunk behind the reader: the last one is checked for END_MARK
     try:
         # pyarrow reads UTF-8: another encoding is transcoded first, so the repairs of _PyarrowInput see
@@ -445,10 +445,6 @@ def _column_name(index: int, header: tuple[str, ...]) -> str:
 def table_of_nothing(layout: CsvLayout) -> pa.Table:
     arrays = [pa.array([], type=pa.string()) for _ in layout.columns]
     return pa.table([*arrays, pa.array([], type=pa.int64())], names=[*layout.columns, "source_row"])
-
-
-def _fill_blank_names(header: tuple[str, ...]) -> list[str]:
-    return [h or f"_unnamed_{i}" for i, h in enumerate(header)]
 
 
 def _explain_arrow_error(exc: pa.ArrowInvalid, layout: CsvLayout) -> str:

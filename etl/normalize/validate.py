@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from etl.contracts import Column, SourceContract
+from etl.normalize.formats import Prepared
 
 MONEY = pa.decimal128(18, 2)
 RATE = pa.decimal128(9, 4)
@@ -90,13 +91,22 @@ def quarantine_schema(contract: SourceContract) -> pa.Schema:
     return pa.schema([*QUARANTINE_FIELDS, *originals, pa.field("raw_line", pa.string())])
 
 
-def validate(chunk: pa.Table, contract: SourceContract) -> Validated:
-    """Cast every contract column and split the chunk into valid rows and quarantined rows."""
+def validate(chunk: pa.Table, contract: SourceContract, prepared: Prepared | None = None) -> Validated:
+    """Cast every contract column and split the chunk into valid rows and quarantined rows.
+
+    `prepared` is the chunk's text in the contract's formats where a profile's layout differs (see
+    `etl.normalize.formats`): its refusals come first, its text is what the contract's rules read, and the
+    kept columns' JSON becomes the valid rows' `attributes`. A quarantined row keeps the file's own text.
+    """
     n = chunk.num_rows
     typed: dict[str, pa.Array] = {}
-    checks: list[_Check] = []
+    checks: list[_Check] = [
+        _Check(r.mask, r.rule, r.column, r.reason) for r in (prepared.refusals if prepared else ())
+    ]
     for col in contract.columns:
-        if col.name in chunk.column_names:
+        if prepared is not None and col.name in prepared.text:
+            raw = prepared.text[col.name]
+        elif col.name in chunk.column_names:
             raw = chunk.column(col.name).combine_chunks()
         else:
             raw = pa.nulls(n, pa.string())
@@ -121,12 +131,21 @@ def validate(chunk: pa.Table, contract: SourceContract) -> Validated:
         failed = pc.or_(failed, mask)
 
     source_row = chunk.column("source_row")
-    valid = pa.table({**typed, "source_row": source_row})
+    attributes = {"attributes": prepared.attributes} if prepared and prepared.attributes is not None else {}
+    valid = pa.table({**typed, "source_row": source_row, **attributes})
     if not pc.any(failed).as_py():  # a clean chunk: no filtering (a full copy of every column)
         return Validated(valid, quarantine_schema(contract).empty_table())
     valid = valid.filter(pc.invert(failed))
+    derived = prepared.originals if prepared else {}
     originals = {
-        c: (chunk.column(c) if c in chunk.column_names else pa.nulls(n, pa.string())) for c in contract.names
+        c: (
+            chunk.column(c)
+            if c in chunk.column_names
+            else derived[c]
+            if c in derived
+            else pa.nulls(n, pa.string())
+        )
+        for c in contract.names
     }
     bad = pa.table(
         {

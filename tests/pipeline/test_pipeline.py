@@ -383,10 +383,10 @@ def test_an_unexpected_defect_fails_only_its_file(env: Env, monkeypatch: pytest.
 
     real = etl.pipeline.validate
 
-    def broken_for_statements(chunk, contract):  # type: ignore[no-untyped-def]
+    def broken_for_statements(chunk, contract, prepared=None):  # type: ignore[no-untyped-def]
         if contract.name == "bank_statements":
             raise RuntimeError("boom\nsecond line")
-        return real(chunk, contract)
+        return real(chunk, contract, prepared)
 
     monkeypatch.setattr(etl.pipeline, "validate", broken_for_statements)
     write(
