@@ -18,7 +18,8 @@ import pyarrow.parquet as pq
 
 from etl.contracts import SourceContract
 from etl.normalize.rejects import QuarantineContext, stored_schema, to_store
-from etl.normalize.validate import TRIMMED_CHARS, quarantine_schema
+from etl.normalize.text import TRIMMED_CHARS
+from etl.normalize.validate import quarantine_schema
 
 DUPLICATE_CHECK_ROWS = 5_000_000  # keys per partition of the duplicate check (bounds its memory)
 
