@@ -12,7 +12,7 @@ from rich.table import Table
 
 from etl.cli.console import build_settings, cell, err, fail_with, note, out, print_json, shown
 from etl.cli.options import LakeOption, WarehouseOption
-from etl.errors import EtlError
+from etl.errors import EtlError, redact_all
 
 
 def run_command(
@@ -41,7 +41,7 @@ def run_command(
             report = run_files(settings, files, progress=progress)
     except EtlError as exc:
         raise fail_with(exc) from None
-    notify_run(report.as_dict(), settings)
+    notify_run(redact_all(report.as_dict()), settings)  # the summary is a report too: no secret in it
     if as_json:
         print_json(report.as_dict())
     else:
@@ -73,7 +73,7 @@ class _progress:
 
     def __call__(self, event: str, n: int) -> None:
         if event.startswith("start:"):
-            self.task = self.bar.add_task(shown(event[6:]).replace("[", "\\["), total=n)
+            self.task = self.bar.add_task(escape(shown(event[6:])), total=n)
         elif event == "bytes" and self.task is not None:
             self.bar.advance(self.task, n)
         elif event == "done" and self.task is not None:
