@@ -91,9 +91,8 @@ def url_secrets(url: str) -> dict[str, str]:
     passwords, fragments = _passwords(url)
     hidden: dict[str, str] = {}
     for password in passwords:
-        fragments.extend(_CUTS.split(password))
-    for password in passwords:
         hidden.update(dict.fromkeys(written_forms(password), HIDDEN))
+        fragments.extend(_CUTS.split(password))
     for piece in fragments:
         hidden.update(dict.fromkeys((f for f in written_forms(piece) if len(f) >= MIN_PIECE), HIDDEN))
     if not hidden:
@@ -175,8 +174,10 @@ def _redact_any(value: Any) -> Any:
         return redact(value)
     if isinstance(value, dict):
         return {k: _redact_any(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(_redact_any(v) for v in value)
+    if isinstance(value, list):
+        return [_redact_any(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_redact_any(v) for v in value)
     return value
 
 
@@ -188,10 +189,13 @@ class RedactingFilter(logging.Filter):
     stack trace (formatted here, kept as text), and every field passed with `extra`."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            record.msg, record.args = redact(record.getMessage()), ()
-        except (TypeError, ValueError):  # arguments that do not fit the message: redact what is there
-            record.msg, record.args = redact(str(record.msg)), redact_all(record.args)
+        if isinstance(record.msg, dict | list) and not record.args:  # a structured message stays one
+            record.msg = redact_all(record.msg)
+        else:
+            try:
+                record.msg, record.args = redact(record.getMessage()), ()
+            except (TypeError, ValueError):  # arguments that do not fit the message: redact what is there
+                record.msg, record.args = redact(str(record.msg)), redact_all(record.args)
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         if record.exc_info and record.exc_info[0] is not None:

@@ -100,3 +100,13 @@ def test_a_key_value_conninfo_or_a_url_without_a_scheme_is_refused_without_quoti
         with pytest.raises(ValueError) as caught:
             Settings(warehouse_url=value)
         assert "s3cret" not in json.dumps(caught.value.errors()[0]["msg"])
+
+
+def test_a_structured_log_message_stays_structured_and_is_redacted() -> None:
+    hide_secrets(url_secrets("postgresql://u:s3cret@h/db"))
+    record = logging.makeLogRecord({"msg": {"error": "s3cret refused", "rows": 3}, "args": ()})
+    try:
+        assert RedactingFilter().filter(record)
+    finally:
+        hide_secrets({})
+    assert record.msg == {"error": "*** refused", "rows": 3}
