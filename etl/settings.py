@@ -88,8 +88,7 @@ class Settings(BaseSettings):
         if scheme not in WAREHOUSE_SCHEMES:
             what = f"scheme {scheme!r}" if ":" in value and _SCHEME_SHAPE.fullmatch(scheme) else "form"
             raise ValueError(
-                f"unsupported warehouse URL {what}: use duckdb:///, postgresql://, postgresql+psycopg:// "
-                "or redshift://"
+                f"unsupported warehouse URL {what}: use duckdb:///, postgresql:// or redshift://"
             )
         return value
 

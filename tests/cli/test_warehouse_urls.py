@@ -35,11 +35,11 @@ def test_a_scheme_the_backends_do_not_know_is_named_and_a_conninfo_is_not_quoted
     assert (mysql.exit_code, mysql.stderr) == (
         2,
         "error: invalid setting warehouse_url: unsupported warehouse URL scheme 'mysql': use duckdb:///, "
-        "postgresql://, postgresql+psycopg:// or redshift://\n",
+        "postgresql:// or redshift://\n",
     )
     conninfo = runner.invoke(app, ["quality", "--warehouse", "host=db password=Secret99"])
     assert (conninfo.exit_code, conninfo.stderr) == (
         2,
         "error: invalid setting warehouse_url: unsupported warehouse URL form: use duckdb:///, "
-        "postgresql://, postgresql+psycopg:// or redshift://\n",
+        "postgresql:// or redshift://\n",
     )
