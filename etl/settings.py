@@ -5,12 +5,18 @@ from __future__ import annotations
 import re
 from datetime import date
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from etl.errors import ConfigError
+from etl.errors import HIDDEN, ConfigError, url_secrets, written_forms
 
+# The backends' schemes; `+psycopg` is the SQLAlchemy spelling of the driver the PostgreSQL backend uses.
+WAREHOUSE_SCHEMES = frozenset(
+    {"duckdb", "postgresql", "postgres", "postgresql+psycopg", "postgres+psycopg", "redshift"}
+)
+_SCHEME_SHAPE = re.compile(r"[a-z][a-z0-9+.-]{0,30}")
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 MemoryPool = Literal["jemalloc", "mimalloc", "system"]
 
@@ -138,12 +144,27 @@ class Settings(BaseSettings):
     @field_validator("warehouse_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
+        # The message names the scheme only when it is one: what stands before the first ":" of a
+        # key=value conninfo or a URL typed without a scheme may be its password.
         scheme = value.split(":", 1)[0].lower()
-        if scheme not in {"duckdb", "postgresql", "postgres", "redshift"}:
+        if scheme not in WAREHOUSE_SCHEMES:
+            what = f"scheme {scheme!r}" if ":" in value and _SCHEME_SHAPE.fullmatch(scheme) else "form"
             raise ValueError(
-                f"unsupported warehouse URL scheme {scheme!r}: use duckdb:///, postgresql:// or redshift://"
+                f"unsupported warehouse URL {what}: use duckdb:///, postgresql:// or redshift://"
             )
         return value
+
+    def secrets(self) -> dict[str, str]:
+        """What these settings hold that must never be shown, each form with what is shown instead: the
+        warehouse URL's password (however it is written or cut, see `etl.errors.url_secrets`) and the whole
+        URL, and the Slack webhook URL with its path."""
+        hidden = url_secrets(self.warehouse_url)
+        if self.slack_webhook_url is not None:
+            webhook = self.slack_webhook_url.get_secret_value()
+            path = urlsplit(webhook).path
+            for piece in (webhook, path if len(path) > 1 else ""):
+                hidden.update(dict.fromkeys((f for f in written_forms(piece) if piece), HIDDEN))
+        return hidden
 
 
 def invalid_setting(exc: ValidationError) -> str:

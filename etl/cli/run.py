@@ -10,9 +10,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from etl.cli.console import build_settings, err, fail_with, out, print_json
+from etl.cli.console import build_settings, cell, err, fail_with, note, out, print_json, say, shown
 from etl.cli.options import LakeOption, ProfileOption, WarehouseOption
-from etl.errors import EtlError
+from etl.errors import EtlError, redact_all
 
 
 def run_command(
@@ -35,14 +35,14 @@ def run_command(
     try:
         files = discover(inputs, source)
         if not files:
-            err.print(f"warning: no .csv file found in {', '.join(str(p) for p in inputs)}", markup=False)
+            note(f"warning: no .csv file found in {', '.join(str(p) for p in inputs)}")
         if others := not_loaded(inputs):
-            err.print(_not_loaded_note(others), markup=False, highlight=False, soft_wrap=True)
+            note(_not_loaded_note(others))
         with _progress(enabled=not as_json) as progress:
             report = run_files(settings, files, progress=progress)
     except EtlError as exc:
         raise fail_with(exc) from None
-    notify_run(report.as_dict(), settings)
+    notify_run(redact_all(report.as_dict()), settings)  # the summary is a report too: no secret in it
     if as_json:
         print_json(report.as_dict())
     else:
@@ -74,7 +74,7 @@ class _progress:
 
     def __call__(self, event: str, n: int) -> None:
         if event.startswith("start:"):
-            self.task = self.bar.add_task(event[6:], total=n)
+            self.task = self.bar.add_task(escape(shown(event[6:])), total=n)
         elif event == "bytes" and self.task is not None:
             self.bar.advance(self.task, n)
         elif event == "done" and self.task is not None:
@@ -101,23 +101,23 @@ def print_report(report: dict[str, Any]) -> None:
     names = [Path(f["path"]).name for f in report["files"]]
     for f, name in zip(report["files"], names, strict=True):
         table.add_row(
-            escape(name if names.count(name) == 1 else f["path"]),  # files of the same name: their paths
-            escape(f["source"] or "?"),
+            cell(name if names.count(name) == 1 else f["path"]),  # files of the same name: their paths
+            cell(f["source"] or "?"),
             f"[{style[f['status']]}]{f['status']}[/]",
             str(f["rows_in"]),
             str(f["rows_loaded"]),
             str(f["rows_quarantined"]),
             _changes(f),
-            escape(f["error"] or ""),
+            cell(f["error"]),
         )
     out.print(table)
     for f, name in zip(report["files"], names, strict=True):
         for line in column_notes(f):
-            out.print(f"  {escape(name)}: {escape(line)}", highlight=False)
+            say(f"  {name}: {line}")
     failed = print_test_summary(report["data_tests"])
     for t in failed:
         out.print(
-            f"  [{'red' if t['severity'] == 'error' else 'yellow'}]{t['severity']}[/] {t['name']}: "
+            f"  [{'red' if t['severity'] == 'error' else 'yellow'}]{t['severity']}[/] {escape(shown(t['name']))}: "
             f"{t['failures']} failing rows"
         )
 

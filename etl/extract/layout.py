@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from etl.contracts import LINEAGE_COLUMNS, SourceContract, normalise_header
 from etl.errors import FileRejected
@@ -48,6 +49,7 @@ class CsvLayout:
     extra: tuple[str, ...] = ()  # header columns the load does not read (lineage names among them)
     missing: tuple[str, ...] = ()  # optional contract columns (and kept columns) the file does not have
     ignored: tuple[str, ...] = ()  # header columns named like a lineage column: never read
+    header_lines: int = 1  # physical lines the header record takes (a quoted cell may hold line breaks)
 
     def reader_names(self) -> list[str]:
         return list(self.names) or [h or f"_unnamed_{i}" for i, h in enumerate(self.header)]
@@ -79,24 +81,30 @@ def sniff_layout(head: bytes, size: int, contract: SourceContract, layout: Layou
                 f"not {encoding.upper()} text: invalid byte 0x{body[exc.start]:02x} at offset {exc.start + len(bom)}; "
                 "save the file as UTF-8"
             ) from None
-    lines = re.split(LINE_BREAK, text, maxsplit=1)  # old Mac exports end lines with \r alone
-    if len(lines) == 1 and size > len(head):  # the header goes on past the head: its names are not all here
+    first = re.split(LINE_BREAK, text, maxsplit=1)[0]  # old Mac exports end lines with \r alone
+    if not first.strip() and (len(first) < len(text) or size == len(head)):
+        raise FileRejected("no header row: the first line is blank")
+    # The header is one CSV record, whatever its physical lines: Excel writes a wrapped header cell as a
+    # quoted value with a line break. The delimiter is the one that splits it into the most fields.
+    records = {d: _first_record(text, d) for d in DELIMITERS}
+    delimiter = max(DELIMITERS, key=lambda d: len(records[d][0]))
+    raw, header_lines = records[delimiter]
+    # a record that takes in every line of the head may go on past it, or have a quote that never closes
+    to_the_end = header_lines >= len(io.StringIO(text, newline="").readlines())
+    unclosed = to_the_end and _quote_left_open(text, delimiter)
+    if size > len(head) and to_the_end and (unclosed or not text.endswith(("\n", "\r"))):
         raise FileRejected(
             f"the header row (line 1) is {HEAD_BYTES >> 10} KiB or longer; "
             "these sources have a few dozen columns at most: is this the right file?"
         )
-    first = lines[0]
-    if not first.strip():
-        raise FileRejected("no header row: the first line is blank")
-    delimiter = max(DELIMITERS, key=first.count)
-    if first.count(delimiter) == 0:
-        delimiter = ","
-    try:
-        raw = next(csv.reader([first], delimiter=delimiter))
-    except csv.Error as exc:
-        raise FileRejected(f"unreadable header row: {exc}") from None
+    if unclosed:
+        raise FileRejected(
+            "unreadable header row: a quote opened in it is never closed, so it takes in the whole file; "
+            "close the quote and load the file again"
+        )
     header = tuple(normalise_header(h) for h in raw)
-    return _columns(header, contract, layout, CsvLayout(encoding, bom, delimiter, header, ()))
+    sniffed = CsvLayout(encoding, bom, delimiter, header, (), header_lines=header_lines)
+    return _columns(header, contract, layout, sniffed)
 
 
 def _columns(
@@ -145,16 +153,13 @@ def _columns(
     columns += [KEPT + k for k in (layout.kept() if layout else ()) if KEPT + k in seen]
     optional = [c for c in contract.names if c not in seen and c not in contract.required and c != amount]
     absent_kept = [k for k in (layout.kept() if layout else ()) if KEPT + k not in seen]
-    return CsvLayout(
-        sniffed.encoding,
-        sniffed.bom,
-        sniffed.delimiter,
-        header,
-        tuple(columns),
-        tuple(names),
-        tuple(extra),
-        tuple(optional + absent_kept),
-        tuple(ignored),
+    return replace(
+        sniffed,
+        columns=tuple(columns),
+        names=tuple(names),
+        extra=tuple(extra),
+        missing=tuple(optional + absent_kept),
+        ignored=tuple(ignored),
     )
 
 
@@ -175,3 +180,24 @@ def _expected(column: str, layout: Layout | None) -> str:
         return f"{header!r} (the profile's {'debit' if column == DEBIT else 'credit'} column, for {layout.source}'s signed amount)"
     theirs = [h for h, ours in layout.columns.items() if ours == column]
     return f"{column} (the profile's header {theirs[0]!r})" if theirs else column
+
+
+def _first_record(text: str, delimiter: str) -> tuple[list[str], int]:
+    """The fields of the first CSV record of `text` and how many physical lines it takes (quotes honoured;
+    lenient about stray quotes, as the data's reader is)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        return next(reader), reader.line_num
+    except StopIteration:
+        return [], 1
+    except csv.Error as exc:
+        raise FileRejected(f"unreadable header row: {exc}") from None
+
+
+def _quote_left_open(text: str, delimiter: str) -> bool:
+    """Whether the first record of `text`, which runs to its end, ends inside a quoted field."""
+    try:
+        next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
