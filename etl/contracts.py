@@ -20,6 +20,10 @@ SourceName = Literal["loan_applications", "bank_statements", "repayments"]
 # statements name theirs (unknown ones become inferred members); repayments belong to their application's
 # customer, else to the one their file names (inferred too), else to the unknown member.
 CustomerRole = Literal["defines", "infers", "infers_via_application"]
+# What happens to a row whose natural key another logical file already holds with other values: the later
+# file updates it, the row is quarantined as `key_conflict`, or the whole file is rejected.
+ConflictPolicy = Literal["update", "quarantine", "reject"]
+CONFLICT_POLICIES: tuple[ConflictPolicy, ...] = ("update", "quarantine", "reject")
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class SourceContract:
     aliases: tuple[str, ...] = ()  # other folder names for the source (the original challenge's layout)
     checks: tuple[NotBefore, ...] = ()  # cross-field rules, after each column's own
     customers: CustomerRole = "infers"
+    conflict_policy: ConflictPolicy = "update"
 
     @property
     def folders(self) -> tuple[str, ...]:
@@ -102,6 +107,21 @@ def normalise_enum(value: str) -> str:
     return re.sub(r"[\s_\-]+", "", value).lower()
 
 
+# Display order of the dimension; `other` is the fallback and always last.
+CATEGORIES: tuple[str, ...] = (
+    "salary",
+    "transfer",
+    "pos",
+    "fuel",
+    "utilities",
+    "airtime",
+    "atm",
+    "betting",
+    "loan_repayment",
+    "rent",
+    "other",
+)
+
 EMPLOYMENT_STATUSES = ("Employed", "Self-Employed", "Unemployed")
 APPLICATION_STATUSES = ("approved", "rejected", "pending")
 CHANNELS = ("mobile", "ussd", "pos", "atm", "web", "branch", "other")
@@ -112,6 +132,8 @@ LOAN_APPLICATIONS = SourceContract(
     fact_table="fact_loan_application",
     aliases=("loan_application",),
     customers="defines",
+    # An application's status and decision legitimately change in a later export: the later file wins.
+    conflict_policy="update",
     checks=(NotBefore("decision_date", "loan_application_date"),),
     columns=(
         Column("application_id", "id", description="Natural key of the application"),
@@ -147,6 +169,9 @@ BANK_STATEMENTS = SourceContract(
     fact_table="fact_bank_transaction",
     aliases=("customer_bank_statement", "customer_bank_statements", "bank_statement"),
     customers="infers",
+    # Two statements that share transaction ids with other values are two exports numbering their rows
+    # alike, not a correction: the later rows are quarantined, the earlier ones stay.
+    conflict_policy="quarantine",
     columns=(
         Column("transaction_id", "id"),
         Column("customer_id", "id"),
@@ -164,6 +189,8 @@ REPAYMENTS = SourceContract(
     fact_table="fact_repayment",
     aliases=("repayment", "loan_repayments"),
     customers="infers_via_application",
+    # A later schedule export records what was paid since: the later file wins.
+    conflict_policy="update",
     columns=(
         Column("repayment_id", "id"),
         Column("application_id", "id"),
@@ -184,6 +211,11 @@ SOURCES: tuple[SourceName, ...] = tuple(c.name for c in REGISTRY)
 SOURCE_ORDER: dict[str, int] = {name: i for i, name in enumerate(SOURCES)}
 # Folder names accepted for each source, its own name included.
 SOURCE_ALIASES: dict[str, SourceName] = {folder: c.name for c in REGISTRY for folder in c.folders}
+
+
+# Columns the product adds to every row it stores (its lineage): an input column of one of these names is
+# ignored with a note, never read over the product's own.
+LINEAGE_COLUMNS = ("source_file_id", "source_row", "loaded_at", "attributes")
 
 
 def normalise_header(name: str) -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -34,7 +35,7 @@ from etl.aws.invocation import process_objects
 from etl.aws.log import logger
 from etl.aws.metrics import add_run_metrics, run_metrics
 from etl.aws.outcome import Outcome
-from etl.errors import ConfigError, EtlError
+from etl.errors import ConfigError, EtlError, hide_in_logs, hide_secrets
 
 if TYPE_CHECKING:
     import boto3
@@ -55,6 +56,7 @@ def lambda_handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     from etl.settings import settings_from_env
 
     settings = settings_from_env()
+    _hide_secrets(settings)
     logger.setLevel(settings.log_level)
     metrics = run_metrics()
 
@@ -97,6 +99,14 @@ def handle(
     return outcome.as_dict()
 
 
+def _hide_secrets(settings: Settings) -> None:
+    """No secret of the settings in any log line: the message, the exception and its stack trace, and the
+    fields of our logger and of every other logger that reaches the runtime's handlers."""
+    hide_secrets(settings.secrets())
+    ours = logging.getLogger(logger.name)
+    hide_in_logs([ours, *ours.handlers, *logging.getLogger().handlers])
+
+
 def _is_sqs(event: Mapping[str, Any]) -> bool:
     records = event.get("Records")
     return bool(records) and isinstance(records, list) and records[0].get("eventSource") == "aws:sqs"
@@ -134,6 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:  # one line, as `etl` prints it; 2 = configuration, not the file
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    _hide_secrets(settings)
     logger.setLevel(settings.log_level)
     ref = ObjectRef(args.bucket, args.key, None, args.etag, args.version_id, None)
     logger.info("Fargate task", extra={"uri": ref.uri, "attempt": args.attempt})

@@ -32,7 +32,7 @@ class RunScope:
     """What one run changed, which is what its data tests look at.
 
     `file_ids`: the files it loaded, rejected or failed (their fact rows carry `source_file_id`, their ledger
-    rows `file_id`). `since`: the run's start; every dim_customer row a load inserts, refreshes or demotes
+    and quarantine rows `file_id`: a load replaces its file's quarantined rows and no other's). `since`: the run's start; every dim_customer row a load inserts, refreshes or demotes
     gets `updated_at` = that load's time, so the customers it touched are those updated since (a concurrent
     run's customers may be included: more is tested, never less). Their history versions are rebuilt
     with them. The small dimensions (`WHOLE_TABLES`) are tested whole.
@@ -47,7 +47,7 @@ class RunScope:
         files = ", ".join(_literal(f) for f in self.file_ids)
         if table in FACT_TABLES:
             return f"{a}source_file_id IN ({files})" if files else "1 = 0"
-        if table == "etl_file_ledger":
+        if table in {"etl_file_ledger", "etl_quarantine"}:
             return f"{a}file_id IN ({files})" if files else "1 = 0"
         if table == "dim_customer":
             return f"{a}updated_at >= {self._since}"

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from etl.errors import ConfigError
+from etl.errors import HIDDEN, ConfigError, url_secrets, written_forms
 
+# The backends' schemes; `+psycopg` is the SQLAlchemy spelling of the driver the PostgreSQL backend uses.
+WAREHOUSE_SCHEMES = frozenset(
+    {"duckdb", "postgresql", "postgres", "postgresql+psycopg", "postgres+psycopg", "redshift"}
+)
+_SCHEME_SHAPE = re.compile(r"[a-z][a-z0-9+.-]{0,30}")
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 MemoryPool = Literal["jemalloc", "mimalloc", "system"]
 DataTestMode = Literal["scoped", "daily", "full"]
@@ -29,8 +37,19 @@ class Settings(BaseSettings):
     slack_webhook_secret_arn: str | None = Field(
         None, description="Secrets Manager ARN holding the Slack webhook URL"
     )
+    profile: str | None = Field(
+        None,
+        description="Profile of the input files' layouts: a TOML file, locally or s3://bucket/key "
+        "(default: every file as the contracts describe it)",
+    )
     log_level: LogLevel = "INFO"
     chunk_bytes: int = Field(4 << 20, ge=1 << 16, description="CSV bytes parsed per chunk (bounds memory)")
+    max_quarantine_rate: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="A file whose quarantined share of rows is above this is rejected whole (its quarantine is kept)",
+    )
     mask_narration: bool = Field(
         False, description="Mask bank-statement narrations in the lake, quarantine and logs"
     )
@@ -56,6 +75,56 @@ class Settings(BaseSettings):
     )
     fargate_subnets: str | None = None
     fargate_security_groups: str | None = None
+    currency: str = Field(
+        "NGN", description="ISO 4217 code of the money columns, shown beside every amount on the dashboards"
+    )
+    calendar_start: date | None = Field(
+        None, description="First day of dim_date (default: 1 January of the earliest year in the data)"
+    )
+    calendar_end: date | None = Field(
+        None,
+        description="Last day of dim_date (default: 31 December of the year after the latest in the data)",
+    )
+    score_baseline: str | None = Field(
+        None,
+        description="Origination quarter (yyyy-Qn) whose application scores the PSI compares each month "
+        "with (default: the first quarter in the data)",
+    )
+
+    @field_validator("currency", mode="before")
+    @classmethod
+    def _currency_code(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().upper()
+            if not re.fullmatch(r"[A-Z]{3}", value):
+                raise ValueError(f"{value!r} is not a three-letter ISO 4217 currency code such as NGN")
+        return value
+
+    @field_validator("score_baseline", mode="before")
+    @classmethod
+    def _quarter(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().upper() or None
+            if value is not None and not re.fullmatch(r"\d{4}-Q[1-4]", value):
+                raise ValueError(f"{value!r} is not a quarter: use yyyy-Qn, such as 2023-Q1")
+        return value
+
+    @model_validator(mode="after")
+    def _calendar_order(self) -> Settings:
+        if self.calendar_start and self.calendar_end and self.calendar_start > self.calendar_end:
+            raise ValueError(
+                f"calendar_start {self.calendar_start} is after calendar_end {self.calendar_end}"
+            )
+        return self
+
+    @field_validator("profile", mode="before")
+    @classmethod
+    def _profile_location(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip() or None
+            if value is not None and "://" in value and not value.lower().startswith("s3://"):
+                raise ValueError(f"{value!r}: a profile is a local file or s3://bucket/key")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -81,12 +150,27 @@ class Settings(BaseSettings):
     @field_validator("warehouse_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
+        # The message names the scheme only when it is one: what stands before the first ":" of a
+        # key=value conninfo or a URL typed without a scheme may be its password.
         scheme = value.split(":", 1)[0].lower()
-        if scheme not in {"duckdb", "postgresql", "postgres", "redshift"}:
+        if scheme not in WAREHOUSE_SCHEMES:
+            what = f"scheme {scheme!r}" if ":" in value and _SCHEME_SHAPE.fullmatch(scheme) else "form"
             raise ValueError(
-                f"unsupported warehouse URL scheme {scheme!r}: use duckdb:///, postgresql:// or redshift://"
+                f"unsupported warehouse URL {what}: use duckdb:///, postgresql:// or redshift://"
             )
         return value
+
+    def secrets(self) -> dict[str, str]:
+        """What these settings hold that must never be shown, each form with what is shown instead: the
+        warehouse URL's password (however it is written or cut, see `etl.errors.url_secrets`) and the whole
+        URL, and the Slack webhook URL with its path."""
+        hidden = url_secrets(self.warehouse_url)
+        if self.slack_webhook_url is not None:
+            webhook = self.slack_webhook_url.get_secret_value()
+            path = urlsplit(webhook).path
+            for piece in (webhook, path if len(path) > 1 else ""):
+                hidden.update(dict.fromkeys((f for f in written_forms(piece) if piece), HIDDEN))
+        return hidden
 
 
 def invalid_setting(exc: ValidationError) -> str:

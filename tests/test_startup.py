@@ -46,7 +46,7 @@ def loaded(body: str, cwd: Path, env: dict[str, str] | None = None) -> set[str]:
 
 
 def cli(*args: str) -> str:
-    return f"sys.argv = ['etl', *{list(args)!r}]\nfrom etl.cli import main\nmain()"
+    return f"sys.argv = ['etl', *{list(args)!r}]\nfrom etl.entry import main\nmain()"
 
 
 def test_help_imports_no_data_library(tmp_path: Path) -> None:

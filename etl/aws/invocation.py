@@ -16,7 +16,7 @@ from etl.aws.events import ObjectRef, StoppedTask, route_source
 from etl.aws.log import logger
 from etl.aws.outcome import Outcome
 from etl.contracts import load_order, source_from_folder, source_list
-from etl.errors import ConfigError
+from etl.errors import ConfigError, redact
 from etl.extract.discover import SourceFile
 from etl.notify import notify_run
 
@@ -70,7 +70,9 @@ def _source_file(ref: ObjectRef, folder: str, s3: Any) -> SourceFile:
         else f"unknown source folder '{folder}' in {ref.key}: use {source_list(prefix='incoming/', suffix='/')}"
     )
     opener = open_s3_object(ref.bucket, ref.key, version_id=ref.version_id, etag=ref.etag, s3_client=s3)
-    return SourceFile(ref.uri, ref.key.rsplit("/", 1)[-1], source, opener, reason)
+    # the logical file: <source>/<the key's part under incoming/<folder>/>, as for a local file
+    logical = f"{source}/{ref.key.split('/', 2)[2]}" if source else None
+    return SourceFile(ref.uri, ref.key.rsplit("/", 1)[-1], source, opener, reason, logical=logical)
 
 
 def _run(work: list[tuple[SourceFile, ObjectRef]], settings: Settings, outcome: Outcome) -> None:
@@ -88,14 +90,14 @@ def _run(work: list[tuple[SourceFile, ObjectRef]], settings: Settings, outcome: 
         done = len(partial.files) if partial is not None else 0
         if partial is None or not done:  # the run as a whole did not happen: every object is delivered again
             outcome.config_error = isinstance(exc, ConfigError)
-            outcome.error = f"run failed before its files were processed: {exc}"
+            outcome.error = redact(f"run failed before its files were processed: {exc}")
             logger.exception(outcome.error)
             outcome.failed.extend(ref for _, ref in work)
             return
         # Files were processed (the loaded ones are committed) and then the run failed, in the data tests
         # or on closing: their outcomes stand and are reported; files not reached are delivered again.
         outcome.report = partial
-        outcome.error = f"run failed after {done} of {len(work)} file(s) were processed: {exc}"
+        outcome.error = redact(f"run failed after {done} of {len(work)} file(s) were processed: {exc}")
         logger.exception(outcome.error)
         outcome.failed.extend(ref for _, ref in work[done:])
     assert outcome.report is not None

@@ -19,7 +19,7 @@ from rich.markup import escape
 
 from etl import interrupt
 from etl.cli.bench import bench_command
-from etl.cli.console import err
+from etl.cli.console import err, shown
 from etl.cli.dashboard import dashboard_command
 from etl.cli.docs import docs_command
 from etl.cli.generate import generate_command
@@ -30,7 +30,6 @@ from etl.cli.quicksight import quicksight_command
 from etl.cli.run import run_command
 from etl.cli.smoke import smoke_command
 from etl.cli.soak import soak_command
-from etl.errors import redact_urls
 
 # Tearing the interpreter down after a command that loaded pyarrow, DuckDB and pydantic took 0.35-0.65 s,
 # about half of it in collections the freeing of modules triggers over and over. With the collector off
@@ -82,7 +81,7 @@ def _usage_error(exc: typer.TyperException) -> int:
         if message:
             exc.show()  # type: ignore[attr-defined]
         return code
-    line = f"[bold red]error:[/] {escape(message)}"
+    line = f"[bold red]error:[/] {escape(shown(message))}"
     if hasattr(exc, "ctx"):
         ctx = exc.ctx
         line += escape(f" (see `{ctx.command_path if ctx else _command_path(sys.argv[1:])} --help`)")
@@ -106,7 +105,7 @@ def main() -> None:
     except Exception as exc:  # the last line of defence: one line, never a traceback
         if not interrupt.requested():
             lines = str(exc).strip().splitlines()
-            first = redact_urls(lines[0] if lines else "")
+            first = shown(lines[0] if lines else "")
             err.print(f"[bold red]error:[/] {type(exc).__name__}: {escape(first)}", highlight=False)
             sys.exit(1)
     else:

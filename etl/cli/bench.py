@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from etl.cli.console import err, fail, print_json, say
+from etl.cli.console import fail, note, print_json, say
 from etl.cli.options import JsonOption
 from etl.errors import EtlError
 
@@ -57,7 +57,7 @@ def bench_command(
 
         soak_command(as_json=as_json)
         return
-    echo = None if as_json else (lambda m: err.print(m, highlight=False, markup=False))
+    echo = None if as_json else note
     try:
         if incremental:
             from etl.tools.bench import run_incremental

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from etl.cli.console import build_settings, fail, fail_with, out, print_json
+from etl.cli.console import build_settings, cell, fail, fail_with, note, out, print_json, say
 from etl.cli.options import WarehouseOption
 from etl.errors import EtlError
 
@@ -17,7 +16,7 @@ if TYPE_CHECKING:
 
     from etl.contracts import SourceName
 
-SUMMARY_COLUMNS = ("source", "file_id", "source_uri", "rule", "rows")
+SUMMARY_COLUMNS = ("source", "file_id", "source_uri", "rule", "quarantine_state", "rows")
 
 quarantine_app = typer.Typer(
     no_args_is_help=True,
@@ -44,16 +43,25 @@ def list_command(
         Path | None, typer.Option("--csv", help="Export the rows to this CSV (formula-escaped)")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object")] = False,
+    warehouse: Annotated[
+        str | None, typer.Option(help="Warehouse that tells each row's state [env ETL_WAREHOUSE_URL]")
+    ] = None,
+    state: Annotated[
+        str | None, typer.Option(help="Only rows in this state: open, resolved, superseded, not loaded")
+    ] = None,
 ) -> None:
-    """Quarantined rows by file and rule."""
+    """Quarantined rows by file, rule and state (open until a later load holds the row's key)."""
     import pyarrow as pa
 
-    from etl.quarantine import export_csv, read_quarantines, summarise
+    from etl.quarantine import export_csv, quarantine_states, read_quarantines, summarise
 
-    settings = build_settings(lake=lake)
+    settings = build_settings(lake=lake, warehouse_url=warehouse)
     _require_lake(settings.lake)
     try:
-        tables = read_quarantines(settings.lake, source, rule=rule, file_id=file_id)
+        states = quarantine_states(settings)
+        tables = read_quarantines(
+            settings.lake, source, rule=rule, file_id=file_id, states=states, state=state
+        )
     except EtlError as exc:
         raise fail_with(exc) from None
     except (OSError, pa.ArrowException) as exc:
@@ -62,7 +70,7 @@ def list_command(
     if csv_path is not None:
         with csv_path.open("w", newline="", encoding="utf-8") as handle:
             written = export_csv(tables, handle)
-        print(f"{written} rows written to {csv_path}", file=sys.stderr)
+        note(f"{written} rows written to {csv_path}")
     if as_json:
         answer: dict[str, Any] = {"groups": summary, "total": sum(g["rows"] for g in summary)}
         if rows:
@@ -97,7 +105,9 @@ def replay_command(
             {
                 "source": p.source,
                 "rows": p.rows,
-                "file_id": p.file_id if p.rows else None,
+                "files": [
+                    {"file_id": f.file_id, "replay_of": f.original.file_id, "rows": f.rows} for f in p.files
+                ],
                 "skipped": p.skipped,
             }
             for p in plans
@@ -108,17 +118,15 @@ def replay_command(
         print_json(answer)
     else:
         for p in plans:
-            out.print(f"{p.source}: {p.rows} rows to replay", highlight=False)
+            say(f"{p.source}: {p.rows} rows to replay")
             for reason, n in p.skipped.items():
-                out.print(f"  not replayed ({n}): {reason}", highlight=False, markup=False)
+                say(f"  not replayed ({n}): {reason}")
         for f in report.files:
             if f.status == "skipped_duplicate":
                 line = f"{f.path}: skipped_duplicate, the same rows were replayed before: nothing changed"
             else:
                 line = f"{f.path}: {f.status}, {f.rows_loaded} loaded, {f.rows_quarantined} quarantined again"
-            out.print(
-                line + (f" ({f.error})" if f.error else ""), highlight=False, markup=False, soft_wrap=True
-            )
+            say(line + (f" ({f.error})" if f.error else ""))
     raise typer.Exit(report.exit_code)
 
 
@@ -130,27 +138,33 @@ def _require_lake(lake: str) -> None:
 
 def _print_summary(summary: list[dict[str, Any]]) -> None:
     from rich.table import Table
-    from rich.text import Text
 
     table = Table(*SUMMARY_COLUMNS, title="quarantined rows", title_justify="left")
     for g in summary:
-        table.add_row(*(Text(str(g[c])) for c in SUMMARY_COLUMNS))
+        table.add_row(*(cell(g[c]) for c in SUMMARY_COLUMNS))
     out.print(table)
-    out.print(f"total: {sum(g['rows'] for g in summary)} rows", highlight=False)
+    say(f"total: {sum(g['rows'] for g in summary)} rows")
 
 
 def _print_rows(tables: dict[SourceName, pa.Table]) -> None:
     from rich.table import Table
-    from rich.text import Text
 
     from etl.quarantine import row_columns
 
     for source, rows in tables.items():
         if not rows.num_rows:
             continue
-        names = ["file_id", "source_row", "rule", "column", "reason", *row_columns(source)]
+        names = [
+            "file_id",
+            "source_row",
+            "rule",
+            "quarantine_state",
+            "column",
+            "reason",
+            *row_columns(source),
+        ]
         table = Table(*names, title=source, title_justify="left")
         for row in rows.to_pylist():
             value = {**row, "file_id": str(row["file_id"])[:12]}
-            table.add_row(*(Text("" if value.get(c) is None else str(value[c])) for c in names))
+            table.add_row(*(cell(value.get(c)) for c in names))
         out.print(table)

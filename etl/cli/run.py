@@ -9,9 +9,9 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from etl.cli.console import build_settings, err, fail_with, out, print_json
-from etl.cli.options import LakeOption, WarehouseOption
-from etl.errors import EtlError
+from etl.cli.console import build_settings, cell, err, fail_with, note, out, print_json, say, shown
+from etl.cli.options import LakeOption, ProfileOption, WarehouseOption
+from etl.errors import EtlError, redact_all
 
 
 def run_command(
@@ -21,26 +21,31 @@ def run_command(
     ] = None,
     lake: LakeOption = None,
     warehouse: WarehouseOption = None,
+    profile: ProfileOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run report as one JSON object")] = False,
 ) -> None:
     """Load CSV files into the lake and the warehouse, then run the data tests."""
     from etl.extract.discover import discover, not_loaded
 
-    settings = build_settings(lake=lake, warehouse_url=warehouse)
+    settings = build_settings(lake=lake, warehouse_url=warehouse, profile=profile)
     inputs = paths or [Path("data")]
     try:
         files = discover(inputs, source)
-        if others := not_loaded(inputs):
-            err.print(_not_loaded_note(others), markup=False, highlight=False, soft_wrap=True)
         if not files:
-            # Nothing to load, so nothing changes and nothing is tested: the lake and the warehouse are only
-            # vetted, not opened, and pyarrow and DuckDB (half a second of imports) are not loaded.
+            note(f"warning: no .csv file found in {', '.join(str(p) for p in inputs)}")
+        if others := not_loaded(inputs):
+            note(_not_loaded_note(others))
+        if not files:
+            # Nothing to load, so nothing changes and nothing is tested: the profile, the lake and the
+            # warehouse URL are vetted as a run would, but nothing is opened, and pyarrow and DuckDB (half a
+            # second of imports) are not loaded.
             from etl.load.lake import open_lake
             from etl.load.warehouse import check_url
+            from etl.profiles import load_profile
 
+            load_profile(settings.profile, read_s3=_read_s3)
             open_lake(settings)
             check_url(settings.warehouse_url)
-            err.print(f"warning: no .csv file found in {', '.join(str(p) for p in inputs)}", markup=False)
             if as_json:
                 print_json(nothing_loaded())
             raise typer.Exit(0)
@@ -51,12 +56,18 @@ def run_command(
             report = run_files(settings, files, progress=progress)
     except EtlError as exc:
         raise fail_with(exc) from None
-    notify_run(report.as_dict(), settings)
+    notify_run(redact_all(report.as_dict()), settings)  # the summary is a report too: no secret in it
     if as_json:
         print_json(report.as_dict())
     else:
         print_report(report.as_dict())
     raise typer.Exit(report.exit_code)
+
+
+def _read_s3(uri: str) -> bytes:
+    from etl.extract.s3 import read_object
+
+    return read_object(uri)
 
 
 def nothing_loaded() -> dict[str, Any]:
@@ -98,7 +109,7 @@ class _progress:
 
     def __call__(self, event: str, n: int) -> None:
         if event.startswith("start:"):
-            self.task = self.bar.add_task(event[6:], total=n)
+            self.task = self.bar.add_task(escape(shown(event[6:])), total=n)
         elif event == "bytes" and self.task is not None:
             self.bar.advance(self.task, n)
         elif event == "done" and self.task is not None:
@@ -120,29 +131,59 @@ def print_report(report: dict[str, Any]) -> None:
     from rich.table import Table
 
     table = Table(title=f"run {report['run_id']}", title_justify="left")
-    for name in ("file", "source", "status", "rows in", "loaded", "quarantined", "error"):
-        table.add_column(
-            name, justify="right" if name in {"rows in", "loaded", "quarantined"} else "left", overflow="fold"
-        )
+    counts = ("rows in", "loaded", "quarantined")
+    for name in ("file", "source", "status", *counts, "changes", "error"):
+        table.add_column(name, justify="right" if name in counts else "left", overflow="fold")
     style = {"loaded": "green", "skipped_duplicate": "cyan", "rejected": "red", "failed": "red"}
     names = [Path(f["path"]).name for f in report["files"]]
     for f, name in zip(report["files"], names, strict=True):
         table.add_row(
-            escape(name if names.count(name) == 1 else f["path"]),  # files of the same name: their paths
-            escape(f["source"] or "?"),
+            cell(name if names.count(name) == 1 else f["path"]),  # files of the same name: their paths
+            cell(f["source"] or "?"),
             f"[{style[f['status']]}]{f['status']}[/]",
             str(f["rows_in"]),
             str(f["rows_loaded"]),
             str(f["rows_quarantined"]),
-            escape(f["error"] or ""),
+            _changes(f),
+            cell(f["error"]),
         )
     out.print(table)
+    for f, name in zip(report["files"], names, strict=True):
+        for line in column_notes(f):
+            say(f"  {name}: {line}")
     failed = print_test_summary(report["data_tests"])
     for t in failed:
         out.print(
-            f"  [{'red' if t['severity'] == 'error' else 'yellow'}]{t['severity']}[/] {t['name']}: "
+            f"  [{'red' if t['severity'] == 'error' else 'yellow'}]{t['severity']}[/] {escape(shown(t['name']))}: "
             f"{t['failures']} failing rows"
         )
+
+
+CHANGES = (
+    ("rows_inserted", "new"),
+    ("rows_updated", "updated"),
+    ("rows_unchanged", "unchanged"),
+    ("rows_removed", "removed"),
+    ("rows_conflicting", "conflicting"),
+)
+
+
+def _changes(f: dict[str, Any]) -> str:
+    """What a loaded file did to its table, the counts that are not 0: `4 new, 1 unchanged, 2 conflicting`."""
+    if f["status"] != "loaded":
+        return ""
+    return ", ".join(f"{f[key]} {word}" for key, word in CHANGES if f.get(key)) or "nothing"
+
+
+def column_notes(f: dict[str, Any]) -> list[str]:
+    """What a file's report says of its columns, one line each: the layout that read it, the columns not
+    loaded, the optional ones it lacked, and what was ignored."""
+    lines = [f"read with layout {f['layout']}"] if f.get("layout") else []
+    if f.get("extra_columns"):
+        lines.append(f"extra columns, not loaded: {', '.join(f['extra_columns'])}")
+    if f.get("missing_columns"):
+        lines.append(f"optional columns it does not have: {', '.join(f['missing_columns'])}")
+    return lines + list(f.get("notes") or ())
 
 
 def _not_loaded_note(others: list[Path]) -> str:

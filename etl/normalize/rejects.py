@@ -7,12 +7,15 @@ that has one, so nothing the contract hides is stored in the quarantine either.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from etl.contracts import SourceContract
 from etl.extract.reader import MalformedRow
@@ -60,6 +63,8 @@ def to_store(bad: pa.Table, contract: SourceContract, ctx: QuarantineContext) ->
     if ctx.mask and contract.masked_columns:
         for name in (*contract.masked_columns, "raw_line"):
             bad = bad.set_column(bad.schema.get_field_index(name), name, mask_text(bad.column(name)))
+        reasons = _mask_quoted_values(bad.column("reason"), bad.column("column"), contract.masked_columns)
+        bad = bad.set_column(bad.schema.get_field_index("reason"), "reason", reasons)
     meta = [
         pa.repeat(pa.scalar(ctx.file_id, pa.string()), n),
         pa.repeat(pa.scalar(ctx.uri, pa.string()), n),
@@ -69,7 +74,91 @@ def to_store(bad: pa.Table, contract: SourceContract, ctx: QuarantineContext) ->
     return pa.Table.from_arrays([*bad.columns, *meta], schema=pa.schema([*bad.schema, *QUARANTINE_META]))
 
 
+def _mask_quoted_values(
+    reasons: pa.ChunkedArray, columns: pa.ChunkedArray, masked: tuple[str, ...]
+) -> pa.Array | pa.ChunkedArray:
+    """The reasons with the value they quote masked where the rule is about a masked column.
+
+    A reason quotes a value as `<column> '<value>' <message>` (see `etl.normalize.validate`), and no
+    message holds a quote: everything between the first quote and the last is the value, whatever quotes
+    the value holds itself.
+    """
+    hit = pc.fill_null(pc.is_in(columns, value_set=pa.array(masked, pa.string())), False)
+    if not pc.any(hit).as_py():
+        return reasons
+    texts = reasons.to_pylist()
+    for i in pc.indices_nonzero(hit).to_pylist():
+        text = texts[i]
+        if text and (start := text.find("'")) < (end := text.rfind("'")):
+            value = mask_text(pa.array([text[start + 1 : end]], pa.string()))[0].as_py()
+            texts[i] = f"{text[: start + 1]}{value}{text[end:]}"
+    return pa.array(texts, pa.string())
+
+
 def mask_text(text: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Keep the shape of a narration for categorisation audits, hide names and numbers: letters -> x, digits -> 9."""
     masked = pc.replace_substring_regex(text, r"\d", "9")
     return pc.replace_substring_regex(masked, r"[^\W\d_]", "x")
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """Valid rows taken out of the facts into the quarantine: the rule and column they are quarantined
+    under, and their reasons (built from the fact rows themselves, in the order given)."""
+
+    rule: str
+    column: str
+    reason: Callable[[pa.Table], pa.Array]
+
+
+def set_aside(
+    fact_path: Path,
+    source_rows: pa.Array | pa.ChunkedArray,
+    why: SetAside,
+    contract: SourceContract,
+    ctx: QuarantineContext,
+    quarantine_path: Path,
+    work: Path,
+    *,
+    fact_options: dict[str, Any],
+    quarantine_options: dict[str, Any],
+) -> Path:
+    """Move the fact rows at `source_rows` from the staged facts to the staged quarantine, under `why`.
+
+    Returns the path of the fact rows that are left (written with `fact_options`, beside the others in
+    `work`); the quarantine file at `quarantine_path` gains the moved rows, their values as text.
+    """
+    kept_path = work / f"fact.{why.rule}.parquet"
+    moved: list[pa.Table] = []
+    source_file = pq.ParquetFile(fact_path)
+    with pq.ParquetWriter(kept_path, source_file.schema_arrow, **fact_options) as out:
+        for batch in source_file.iter_batches(batch_size=250_000):
+            table = pa.Table.from_batches([batch])
+            chosen = pc.is_in(table.column("source_row"), value_set=source_rows)
+            out.write_table(table.filter(pc.invert(chosen)))
+            moved.append(table.filter(chosen))
+    taken = pa.concat_tables(moved)
+    n = taken.num_rows
+    originals = {
+        c: (pc.cast(taken.column(c), pa.string()) if c in taken.column_names else pa.nulls(n, pa.string()))
+        for c in contract.names
+    }
+    quarantined = pa.table(
+        {
+            "source_row": taken.column("source_row"),
+            "rule": pa.repeat(pa.scalar(why.rule), n),
+            "column": pa.repeat(pa.scalar(why.column), n),
+            "reason": why.reason(taken),
+            **originals,
+            "raw_line": pa.nulls(n, pa.string()),
+        },
+        schema=quarantine_schema(contract),
+    )
+    merged = work / f"quarantine.{why.rule}.parquet"
+    with pq.ParquetWriter(merged, stored_schema(contract), **quarantine_options) as out:
+        if quarantine_path.exists():
+            for batch in pq.ParquetFile(quarantine_path).iter_batches():
+                out.write_batch(batch)
+        out.write_table(to_store(quarantined, contract, ctx))
+    merged.replace(quarantine_path)
+    return kept_path

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from etl.errors import EtlError, FileRejected
+from etl.load.warehouse.base import LoadCounts
 from etl.quality import DataTestResult
 
 
@@ -26,6 +27,26 @@ class FileResult:
     lake_uri: str | None = None
     quarantine_uri: str | None = None
     duration_ms: int = 0
+    # What the load did key by key (etl.load.warehouse.base.LoadCounts); 0 for a file not loaded
+    rows_inserted: int = 0
+    rows_updated: int = 0
+    rows_unchanged: int = 0
+    rows_removed: int = 0
+    rows_conflicting: int = 0
+    # What was read: the profile layout that read the file ("<profile>: <source>[/<folder>]"), the columns
+    # it had that the load does not read, the optional ones it lacked, and notes on what was ignored
+    layout: str | None = None
+    extra_columns: list[str] = field(default_factory=list)
+    missing_columns: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def record(self, counts: LoadCounts) -> None:
+        self.rows_inserted, self.rows_updated, self.rows_unchanged = (
+            counts.inserted,
+            counts.updated,
+            counts.unchanged,
+        )
+        self.rows_removed, self.rows_conflicting = counts.removed, counts.conflicting
 
 
 @dataclass

@@ -97,7 +97,7 @@ def test_dirty_rows_are_quarantined_in_the_lake_with_line_rule_reason_and_origin
         "A7,,100.00,2023-01-01,700,Employed,1000\n"
     )
     write(env.data, "loan_applications", "dirty.csv", text)
-    report = env.run()
+    report = env.run(max_quarantine_rate=1.0)  # the quarantine itself, not the file's budget
     [result] = report.files
     assert (result.rows_in, result.rows_loaded, result.rows_quarantined) == (7, 1, 6)
     assert report.exit_code == 0  # quarantined rows do not fail a run
@@ -371,9 +371,10 @@ def test_sql_and_formula_payloads_are_stored_as_text_and_never_executed(env: Env
         (p, p) for p in payloads
     ]
     assert env.query("SELECT file_name FROM etl_file_ledger") == [("it's; DROP TABLE dim_date; --.csv",)]
-    # the table the file name "drops" is still there, holding the file's five days
+    # the table the file name "drops" is still there, holding the conformed calendar of the file's days
+    # (2023-01-01 .. 2023-01-05): the whole year 2023 and the next
     assert env.query("SELECT MIN(date), MAX(date), COUNT(*) FROM dim_date") == [
-        (date(2023, 1, 1), date(2023, 1, 5), 5)
+        (date(2023, 1, 1), date(2024, 12, 31), 365 + 366)
     ]
 
 
@@ -382,10 +383,10 @@ def test_an_unexpected_defect_fails_only_its_file(env: Env, monkeypatch: pytest.
 
     real = etl.pipeline.validate
 
-    def broken_for_statements(chunk, contract):  # type: ignore[no-untyped-def]
+    def broken_for_statements(chunk, contract, prepared=None):  # type: ignore[no-untyped-def]
         if contract.name == "bank_statements":
             raise RuntimeError("boom\nsecond line")
-        return real(chunk, contract)
+        return real(chunk, contract, prepared)
 
     monkeypatch.setattr(etl.pipeline, "validate", broken_for_statements)
     write(
@@ -525,7 +526,7 @@ def test_when_the_last_copy_of_a_key_is_invalid_the_stale_earlier_copy_does_not_
         APP_HEADER + "\nA1,C1,100.00,2023-01-01,700,Employed,1000\n"
         "A2,C2,50.00,2023-01-01,700,Employed,1000\n A1 ,C1,250.00,2023-01-01,70O,Employed,1000\n",
     )
-    [result] = env.run().files
+    [result] = env.run(max_quarantine_rate=1.0).files
     assert (result.rows_in, result.rows_loaded, result.rows_quarantined) == (3, 1, 2)
     assert env.query("SELECT application_id FROM fact_loan_application") == [("A2",)]
     rules = sorted((q["source_row"], q["rule"]) for q in pq.read_table(result.quarantine_uri).to_pylist())
@@ -547,7 +548,7 @@ def test_an_invalid_last_copy_is_matched_to_its_key_however_it_is_padded(env: En
         APP_HEADER + "\nA1,C1,100.00,2023-01-01,700,Employed,1000\n"
         f"{padding}A1{padding},C1,250.00,2023-01-01,70O,Employed,1000\n",
     )
-    [result] = env.run().files
+    [result] = env.run(max_quarantine_rate=1.0).files
     assert (result.rows_in, result.rows_loaded, result.rows_quarantined) == (2, 0, 2)
     rules = sorted((q["source_row"], q["rule"]) for q in pq.read_table(result.quarantine_uri).to_pylist())
     assert rules == [(2, "duplicate_key"), (3, "invalid_integer")]
@@ -557,7 +558,8 @@ def test_the_trimmed_characters_are_what_validation_trims() -> None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from etl.normalize.validate import BOM_CHAR, TRIMMED_CHARS, _trim
+    from etl.normalize.text import BOM_CHAR, FORMAT_CHARS, TRIMMED_CHARS
+    from etl.normalize.validate import _trim
 
     every = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
     padded = pa.array(["x" + c for c in every])
@@ -565,10 +567,11 @@ def test_the_trimmed_characters_are_what_validation_trims() -> None:
     assert "".join(c for c, t in zip(every, trimmed, strict=True) if t == "x") == "".join(
         sorted(TRIMMED_CHARS)
     )
-    # TRIMMED_CHARS is Arrow's own whitespace set, and the BOM, which that set leaves
+    # TRIMMED_CHARS is Arrow's own whitespace set, and the format characters (the BOM among them), which
+    # that set leaves
     whitespace = pc.utf8_trim_whitespace(padded).to_pylist()
     arrow_set = "".join(c for c, t in zip(every, whitespace, strict=True) if t == "x")
-    assert "".join(sorted(TRIMMED_CHARS)) == "".join(sorted(arrow_set + BOM_CHAR))
+    assert "".join(sorted(TRIMMED_CHARS)) == "".join(sorted(arrow_set + FORMAT_CHARS))
     assert pc.utf8_trim_whitespace(pa.array([BOM_CHAR])).to_pylist() == [BOM_CHAR]  # why it is added
 
 
@@ -589,7 +592,7 @@ def test_the_duplicate_check_gives_the_same_answer_in_hash_partitions(
     def outcome(root: Path) -> tuple[object, ...]:
         env = make_env(root)
         write(env.data, "bank_statements", "s.csv", text)
-        [result] = env.run(chunk_bytes=1 << 16).files
+        [result] = env.run(chunk_bytes=1 << 16, max_quarantine_rate=1.0).files
         quarantined = sorted(
             (q["source_row"], q["rule"], q["reason"])
             for q in pq.read_table(result.quarantine_uri).to_pylist()

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from etl import contracts
 from etl.cli.quarantine import quarantine_app
 from etl.quarantine import escape_formula
-from tests.helpers import Env, write
+from tests.helpers import Env, make_env, write
 from tests.load.warehouse.pg import make_pg_env
 
 HEADER = "application_id,customer_id,loan_amount,loan_application_date,credit_score,employment_status,annual_income,loan_term_months"
@@ -35,10 +35,23 @@ APPS = "\n".join(
 )
 
 
+def _whatever_they_quarantine(env: Env) -> Env:
+    """These tests are about the quarantine itself: files load however much of them is quarantined."""
+    env.settings = env.settings.model_copy(update={"max_quarantine_rate": 1.0})
+    return env
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Env:
+    return _whatever_they_quarantine(make_env(tmp_path))
+
+
 @pytest.fixture(params=["duckdb", "postgres"])
 def qenv(request: pytest.FixtureRequest, tmp_path: Path) -> Env:
     if request.param == "postgres":
-        env: Env = make_pg_env(tmp_path, str(request.getfixturevalue("postgres_url")))
+        env: Env = _whatever_they_quarantine(
+            make_pg_env(tmp_path, str(request.getfixturevalue("postgres_url")))
+        )
     else:
         env = request.getfixturevalue("env")
     write(env.data, "loan_applications", "apps.csv", APPS + "\n")
@@ -52,9 +65,7 @@ def _cli(env: Env, *args: str) -> Any:
     app.add_typer(quarantine_app, name="quarantine")
     runner = CliRunner()
     return runner.invoke(
-        app,
-        ["quarantine", *args, "--lake", env.settings.lake]
-        + (["--warehouse", env.settings.warehouse_url] if args[0] == "replay" else []),
+        app, ["quarantine", *args, "--lake", env.settings.lake, "--warehouse", env.settings.warehouse_url]
     )
 
 
@@ -82,8 +93,14 @@ def test_list_counts_rows_by_file_and_rule_and_prints_them(qenv: Env) -> None:
     file_id = answer["groups"][0]["file_id"]
     uri = str(qenv.data / "loan_applications" / "apps.csv")
     assert answer["groups"] == [
-        {"source": "loan_applications", "file_id": file_id, "source_uri": uri, "rule": r, "rows": n}
-        for r, n in [("duplicate_key", 1), ("invalid_enum", 1), ("malformed_row", 1), ("out_of_range", 2)]
+        {"source": "loan_applications", "file_id": file_id, "source_uri": uri, "rule": r}
+        | {"quarantine_state": state, "rows": n}
+        for r, state, n in [
+            ("duplicate_key", "resolved", 1),  # its key was loaded: from the later line of the same file
+            ("invalid_enum", "open", 1),
+            ("malformed_row", "open", 1),
+            ("out_of_range", "open", 2),
+        ]
     ]
     assert answer["total"] == 5
     assert [(r["source_row"], r["rule"], r["application_id"]) for r in answer["rows"]] == [
@@ -110,15 +127,18 @@ def test_replay_of_rows_still_invalid_requarantines_them_loads_nothing_and_is_id
     assert (run["status"], run["rows_in"], run["rows_loaded"], run["rows_quarantined"]) == ("loaded", 3, 0, 3)
     assert _facts(qenv) == ORIGINAL_FACTS
 
-    # the replay file's rows are quarantined under its own id; the original quarantine is untouched
+    # the replay file's rows are quarantined under its own id (tried again); the original quarantine is
+    # untouched and still open
     groups = _json(_cli(qenv, "list", "--json"))["groups"]
-    assert sorted((Path(g["source_uri"]).parent.name, g["rule"], g["rows"]) for g in groups) == [
-        ("loan_applications", "duplicate_key", 1),
-        ("loan_applications", "invalid_enum", 1),
-        ("loan_applications", "invalid_enum", 1),
-        ("loan_applications", "malformed_row", 1),
-        ("loan_applications", "out_of_range", 2),
-        ("loan_applications", "out_of_range", 2),
+    assert sorted(
+        (Path(g["source_uri"]).parent.name, g["rule"], g["quarantine_state"], g["rows"]) for g in groups
+    ) == [
+        ("loan_applications", "duplicate_key", "resolved", 1),
+        ("loan_applications", "invalid_enum", "open", 1),
+        ("loan_applications", "invalid_enum", "retried", 1),
+        ("loan_applications", "malformed_row", "open", 1),
+        ("loan_applications", "out_of_range", "open", 2),
+        ("loan_applications", "out_of_range", "retried", 2),
     ]
     replay_uri = run["path"]
     assert Path(replay_uri).parent == Path(qenv.settings.lake) / "replays" / "loan_applications"
@@ -129,7 +149,7 @@ def test_replay_of_rows_still_invalid_requarantines_them_loads_nothing_and_is_id
     assert (again["status"], again["file_id"]) == ("skipped_duplicate", run["file_id"])
     assert (
         second["plans"][0]["skipped"][
-            "quarantined by an earlier replay (the original row is replayed instead)"
+            "quarantined again by a replay: its original file's row is the one replayed"
         ]
         == 3
     )
@@ -196,8 +216,7 @@ def test_a_row_loaded_since_by_a_corrected_file_is_not_replayed_over_it(qenv: En
     assert (statements["rows"], repayments["rows"]) == (0, 0)
     assert plan["rows"] == 2  # A2 and A6; A3 has a newer version in the warehouse
     assert (
-        plan["skipped"]["application_id loaded since by an ordinary file: the warehouse has a newer version"]
-        == 1
+        plan["skipped"]["application_id loaded since by a later file: the warehouse has a newer version"] == 1
     )
     assert qenv.query(
         "SELECT loan_amount, employment_status FROM fact_loan_application WHERE application_id = 'A3'"
@@ -314,3 +333,25 @@ def test_replay_into_a_warehouse_that_was_never_loaded_is_refused(env: Env, tmp_
     assert result.exit_code == 2, result.output
     assert "no warehouse at" in result.output
     assert not (tmp_path / "nowhere.duckdb").exists()
+
+
+def test_list_tells_open_rows_from_resolved_ones_and_filters_by_state(qenv: Env) -> None:
+    write(
+        qenv.data,
+        "loan_applications",
+        "fix.csv",
+        HEADER + "\nA3,C3,333.33,2023-01-03,640,Employed,500.00,24\n",
+    )
+    qenv.run()  # a later file loads A3: its quarantined row is resolved
+    states = {
+        (r["application_id"], r["quarantine_state"])
+        for r in _json(_cli(qenv, "list", "--json", "--rows"))["rows"]
+    }
+    assert states == {("A2", "open"), ("A3", "resolved"), (None, "open"), ("A5", "resolved"), ("A6", "open")}
+    open_rows = _json(_cli(qenv, "list", "--json", "--state", "open"))
+    assert open_rows["total"] == 3
+    unknown = _cli(qenv, "list", "--state", "forgotten")
+    assert (unknown.exit_code, unknown.stderr.strip()) == (
+        2,
+        "error: unknown state 'forgotten': use one of open, resolved, superseded, retried, not loaded, unknown",
+    )

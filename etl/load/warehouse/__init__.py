@@ -42,7 +42,7 @@ def open_warehouse(settings: Settings, *, must_exist: bool = False) -> Warehouse
 def check_url(url: str) -> str:
     """The backend a warehouse URL names (duckdb, postgresql or redshift), or the ConfigError that
     `open_warehouse` would raise before connecting."""
-    scheme = url.split(":", 1)[0].lower()
+    scheme = url.split(":", 1)[0].lower().split("+", 1)[0]  # postgresql+psycopg: the driver it names is ours
     if scheme == "duckdb":
         duckdb_path(url)
         return scheme
@@ -50,7 +50,7 @@ def check_url(url: str) -> str:
         return "postgresql"
     if scheme == "redshift":
         return scheme
-    raise ConfigError(f"unsupported warehouse URL {url!r}")
+    raise ConfigError(f"unsupported warehouse URL scheme {scheme!r}")
 
 
 def duckdb_path(url: str) -> str:

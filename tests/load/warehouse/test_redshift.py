@@ -43,8 +43,10 @@ class FakeCursor:
         if self.conn.fail_on and self.conn.fail_on in sql:
             raise RuntimeError(f"simulated failure of: {self.conn.fail_on}")
         head = sql.lstrip().upper()
-        if head.startswith("SELECT COUNT("):
-            self.rows = [(0,)]
+        if head.startswith("SELECT 1 FROM FACT_"):  # rows of other files exist: the conflict check runs
+            self.rows = [(1,)]
+        elif head.startswith("SELECT COUNT("):  # a count, or a file's classification (a count and sums)
+            self.rows = [(0,) * (1 + head.count(", COALESCE(SUM("))]
         elif head.startswith("SELECT COALESCE(SUM("):  # the data tests of one table, batched
             self.rows = [(0,) * head.count("COALESCE(SUM(")]
         else:
@@ -375,7 +377,7 @@ def test_a_pipeline_run_sends_only_statements_that_parse_as_redshift(
         parsed = _parse(sql)
         kinds[type(parsed).__name__] = kinds.get(type(parsed).__name__, 0) + 1
     assert kinds["Merge"] >= 3 + 1  # one per fact file, and dim_customer for the applications
-    assert kinds["Copy"] == 3
+    assert kinds["Copy"] == 3 + 1  # one per fact file, and the statements' conflict check (policy quarantine)
     loads = [i for i, sql in enumerate(statements) if sql == "LOCK etl_file_ledger"]
     assert len(loads) == 3  # every file load starts by taking the ledger lock
     for start in loads:
