@@ -24,7 +24,7 @@ quarantine_app = typer.Typer(
     help="Quarantined rows: list them by file and rule, replay them after the rule or the data was fixed.",
 )
 
-LakeOption = Annotated[str | None, typer.Option(help="Lake folder [env ETL_LAKE]")]
+LakeOption = Annotated[str | None, typer.Option(help="Lake folder (env ETL_LAKE)")]
 SourceOption = Annotated[str | None, typer.Option(help="Only this source")]
 RuleOption = Annotated[str | None, typer.Option(help="Only rows quarantined under this rule")]
 FileOption = Annotated[
@@ -44,7 +44,7 @@ def list_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object")] = False,
     warehouse: Annotated[
-        str | None, typer.Option(help="Warehouse that tells each row's state [env ETL_WAREHOUSE_URL]")
+        str | None, typer.Option(help="Warehouse that tells each row's state (env ETL_WAREHOUSE_URL)")
     ] = None,
     state: Annotated[
         str | None, typer.Option(help="Only rows in this state: open, resolved, superseded, not loaded")

@@ -19,6 +19,8 @@ import pytest
 from etl.normalize.text import FORMAT_CHARS, TRIMMED_CHARS
 from tests.helpers import STMT_HEADER, Env, by_path, write
 
+# Several files here are mostly quarantined on purpose; the budget (ETL_MAX_QUARANTINE_RATE) is not under test.
+
 ZWSP, WJ, LRM, SHY = "\u200b", "\u2060", "\u200e", "\u00ad"
 
 
@@ -39,7 +41,7 @@ def test_format_characters_at_either_end_are_trimmed_so_the_key_is_the_same_in_o
         f"TXN-1{ZWSP},C1,2023-01-02,-20.00,POS TWO,80.00\n"
         f"{WJ}TXN-1{LRM},{SHY}C1,2023-01-03,-30.00,POS THREE,50.00\n",
     )
-    [result] = env.run().files
+    [result] = env.run(max_quarantine_rate=1.0).files
     assert (result.status, result.rows_in, result.rows_loaded, result.rows_quarantined) == ("loaded", 3, 1, 2)
     assert env.query("SELECT transaction_id, transaction_amount FROM fact_bank_transaction") == [
         ("TXN-1", Decimal("-30.00"))  # the last occurrence wins; the money counts once
@@ -65,7 +67,7 @@ def test_a_format_or_control_character_inside_an_id_is_quarantined_with_a_reason
         "TXN-4,C\x1b1,2023-01-01,-10.00,POS,100.00\n"
         f"TXN-5,C1,2023-01-01,-10.00,caf\u00e9 \U0001f468\u200d\U0001f469 {LRM}shop{SHY},100.00\n",
     )
-    [result] = env.run().files
+    [result] = env.run(max_quarantine_rate=1.0).files
     assert (result.rows_in, result.rows_loaded, result.rows_quarantined) == (4, 1, 3)
     rows = pq.read_table(result.quarantine_uri).sort_by("source_row").to_pylist()
     assert [(r["source_row"], r["rule"], r["column"], r["reason"]) for r in rows] == [
@@ -104,7 +106,7 @@ def test_the_duplicate_check_trims_quarantined_keys_as_validation_trims_valid_on
         "s.csv",
         f"{STMT_HEADER}\nTXN-9,C1,2023-01-01,-10.00,POS,100.00\nTXN-9{ZWSP},C1,2023-02-30,-11.00,POS,89.00\n",
     )
-    [result] = env.run().files
+    [result] = env.run(max_quarantine_rate=1.0).files
     assert (result.rows_in, result.rows_loaded, result.rows_quarantined) == (2, 0, 2)
     assert env.scalar("SELECT COUNT(*) FROM fact_bank_transaction") == 0
     rules = pq.read_table(result.quarantine_uri).sort_by("source_row").column("rule").to_pylist()
@@ -116,14 +118,14 @@ def test_across_files_an_invisible_character_at_the_end_does_not_make_a_new_tran
     env: Env, invisible: str
 ) -> None:
     write(env.data, "bank_statements", "a.csv", f"{STMT_HEADER}\nTXN-1,C1,2023-01-01,-10.00,POS,100.00\n")
-    env.run()
+    env.run(max_quarantine_rate=1.0)
     write(
         env.data,
         "bank_statements",
         "b.csv",
         f"{STMT_HEADER}\nTXN-1{invisible},C1,2023-01-01,-25.00,POS,75.00\n",
     )
-    report = env.run()
+    report = env.run(max_quarantine_rate=1.0)
     assert (by_path(report)["b.csv"].status, by_path(report)["b.csv"].rows_loaded) == ("loaded", 1)
     assert env.query("SELECT COUNT(*), SUM(transaction_amount) FROM fact_bank_transaction") == [
         (1, Decimal("-25.00"))  # the corrected value replaces the first: never -35.00 over two keys
