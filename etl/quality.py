@@ -306,7 +306,13 @@ def run_data_tests(
 
 
 def choose_scope(
-    mode: DataTestMode, warehouse: Warehouse, file_ids: list[str], *, since: datetime, now: datetime
+    mode: DataTestMode,
+    warehouse: Warehouse,
+    file_ids: list[str],
+    *,
+    since: datetime,
+    now: datetime,
+    removed_rows: int = 0,
 ) -> RunScope | None:
     """The scope of a run's data tests (`ETL_DATA_TESTS`); None: the whole suite.
 
@@ -314,9 +320,15 @@ def choose_scope(
     except the first run of each UTC day that records data tests runs the whole suite, so damage outside
     any run's rows (a hand edit, a row another file lost) is found within a day, at one full pass a day;
     concurrent first runs may both run it. `etl quality` runs the whole suite whenever it is asked.
+
+    A run that removed rows (`removed_rows`: a new version of a file without some of its predecessor's
+    keys) runs the whole suite whatever the mode: rows of other files may point at what it removed (a
+    repayment at a withdrawn application), and those rows are not the run's.
     """
-    if mode == "full" or (
-        mode == "daily" and not tested_since(warehouse, datetime.combine(now.date(), time()))
+    if (
+        mode == "full"
+        or removed_rows
+        or (mode == "daily" and not tested_since(warehouse, datetime.combine(now.date(), time())))
     ):
         return None
     return RunScope(tuple(dict.fromkeys(file_ids)), since)

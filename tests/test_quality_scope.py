@@ -88,8 +88,20 @@ def _corrections(tmp: Path) -> list[list[Path]]:
     ]  # fmt: skip
 
 
+def _withdrawn(tmp: Path) -> list[list[Path]]:
+    """Hand-made lineage: a new version of an applications file withdraws A2, whose repayment (another
+    file's row) is left pointing at nothing (a warning); then A2's customer comes back in a statement."""
+    d = tmp / "lineage"
+    return [
+        [write(d / "1", "loan_applications", "a.csv", f"{APP_HEADER}\nA1,C1,1000,2023-01-10,700,Employed,50000\nA2,C2,2000,2023-01-11,650,Employed,40000\n")],
+        [write(d / "2", "repayments", "r.csv", f"{REPAY_HEADER}\nR1,A1,2023-02-10,100.00,,\nR2,A2,2023-02-10,5.00,,\n")],
+        [write(d / "3", "loan_applications", "a.csv", f"{APP_HEADER}\nA1,C1,1000,2023-01-10,700,Employed,50000\n")],
+        [write(d / "4", "bank_statements", "s.csv", f"{STMT_HEADER}\nT1,C2,2023-02-01,-10.00,POS SHOP,90.00\n")],
+    ]  # fmt: skip
+
+
 @pytest.mark.parametrize(
-    "fixture", ["sample", "sample_repayments_first", "indicina", "generated", "corrections"]
+    "fixture", ["sample", "sample_repayments_first", "indicina", "generated", "corrections", "withdrawn"]
 )
 def test_scoped_and_whole_suites_agree_run_by_run(
     tmp_path: Path, fixture: str, request: pytest.FixtureRequest
@@ -103,6 +115,7 @@ def test_scoped_and_whole_suites_agree_run_by_run(
         "indicina": lambda: _indicina(tmp_path, request.getfixturevalue("indicina_sample")),
         "generated": lambda: _generated(tmp_path),
         "corrections": lambda: _corrections(tmp_path),
+        "withdrawn": lambda: _withdrawn(tmp_path),
     }[fixture]()
 
     seen = load_run_by_run(env, steps)
@@ -114,6 +127,9 @@ def test_scoped_and_whole_suites_agree_run_by_run(
             set(),
         ]
         assert seen[0][0] == seen[0][1]
+    if fixture == "withdrawn":  # the run that removed A2 ran the whole suite: it reports the orphan itself
+        orphan = {"relationships_fact_repayment_application_key_to_fact_loan_application"}
+        assert seen == [(set(), set()), (set(), set()), (orphan, orphan), (set(), orphan)]
 
 
 # ---- injected failures in a run's rows ---------------------------------------------------------------------

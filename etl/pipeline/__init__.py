@@ -196,7 +196,12 @@ class Pipeline:
                 changed = [f.file_id for f in report.files if f.file_id and f.status != "skipped_duplicate"]
                 checked_at = now()
                 scope = choose_scope(
-                    self.settings.data_tests, self.warehouse, changed, since=report.started_at, now=checked_at
+                    self.settings.data_tests,
+                    self.warehouse,
+                    changed,
+                    since=report.started_at,
+                    now=checked_at,
+                    removed_rows=sum(f.rows_removed for f in report.files),
                 )
                 report.data_tests = run_data_tests(self.warehouse, self.run_id, checked_at, scope=scope)
             if interrupt.requested():
