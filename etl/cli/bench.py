@@ -1,5 +1,5 @@
 """`etl bench`: the pipeline timed beside DuckDB's typed load and the job's physical floor; a small file
-into large warehouses (`--incremental`)."""
+into large warehouses (`--incremental`); what every process pays before it works (`--startup`)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from etl.errors import EtlError
 
 if TYPE_CHECKING:
     from etl.tools.bench import BenchResult, IncrementalResult
+    from etl.tools.bench.startup import StartupResult
 
 
 def bench_command(
@@ -46,6 +47,14 @@ def bench_command(
         str, typer.Option(help="--incremental: the base warehouses' transactions, comma-separated")
     ] = "0,1000000,10000000",
     file_rows: Annotated[int, typer.Option(min=1, help="--incremental: rows of the file loaded")] = 10_000,
+    startup: Annotated[
+        bool,
+        typer.Option(
+            "--startup",
+            help="Time `etl --help`, an empty and a tiny `etl run` and `import etl.handler` as processes "
+            "(best of --repeat)",
+        ),
+    ] = False,
     soak: Annotated[
         bool, typer.Option("--soak", help="Run the long soak instead (200 mixed files; same as `etl soak`)")
     ] = False,
@@ -59,7 +68,12 @@ def bench_command(
         return
     echo = None if as_json else note
     try:
-        if incremental:
+        if startup:
+            from etl.tools.bench.startup import run_startup
+
+            began = run_startup(repeat=repeat, echo=echo)
+            lines, data = format_startup(began), began.as_dict()
+        elif incremental:
             from etl.tools.bench import run_incremental
 
             bases = _sizes(sizes)
@@ -153,4 +167,18 @@ def format_incremental(result: IncrementalResult) -> list[str]:
         )
     if result.workdir:
         lines.append(f"base warehouses kept in {result.workdir}")
+    return lines
+
+
+def format_startup(result: StartupResult) -> list[str]:
+    """The start-up bench as the lines `etl bench --startup` prints."""
+    lines = [f"whole processes, best of {result.repeat} alternating rounds:"]
+    for name, m in result.commands.items():
+        target = result.targets.get(name)
+        verdict = (
+            f"   target {target:.2f} s: {'met' if m['seconds'] <= target else 'NOT met'}" if target else ""
+        )
+        lines.append(
+            f"  {name:<47}{m['seconds']:6.2f} s  CPU {m['cpu_seconds']:5.2f} s  {m['peak_rss_mb']:6.1f} MiB{verdict}"
+        )
     return lines

@@ -266,3 +266,45 @@ def test_incremental_command_prints_json_and_refuses_bad_sizes(
     assert not list(tmp_path.iterdir())
     refused = CliRunner().invoke(app, ["bench", "--incremental", "--sizes", "0,lots"])
     assert refused.exit_code == 2 and "--sizes takes whole numbers" in refused.output
+
+
+def test_startup_times_each_command_as_a_process_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from etl.cli.bench import format_startup
+    from etl.tools.bench.startup import TARGETS, run_startup
+
+    monkeypatch.setenv("ETL_WAREHOUSE_URL", "duckdb:///elsewhere.duckdb")  # the bench names its own
+    result = run_startup(repeat=2, workdir=tmp_path)
+
+    assert list(result.commands) == [
+        "python -c pass",
+        "etl --help",
+        "etl run (empty folder)",
+        "etl run (one row per source, fresh warehouse)",
+        "import etl.handler",
+    ]
+    assert [sorted(r) for r in result.runs] == [sorted(result.commands)] * 2
+    for name, m in result.commands.items():
+        assert m["seconds"] == min(r[name] for r in result.runs) and m["cpu_seconds"] > 0, name
+    rss = {name: m["peak_rss_mb"] for name, m in result.commands.items()}
+    # the interpreter alone < the CLI without pyarrow or DuckDB < a run that loads (both, and the schema)
+    assert (
+        rss["python -c pass"] < rss["etl --help"] < 100 < rss["etl run (one row per source, fresh warehouse)"]
+    )
+    assert rss["etl run (empty folder)"] < 100 and rss["import etl.handler"] < 100
+    # the tiny run loaded one row of each source into its own fresh warehouse; the empty one made nothing
+    con = duckdb.connect(str(tmp_path / "tiny" / "warehouse.duckdb"), read_only=True)
+    try:
+        counts = [
+            con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()
+            for t in ("fact_loan_application", "fact_bank_transaction", "fact_repayment")
+        ]
+        assert counts == [(1,)] * 3
+    finally:
+        con.close()
+    assert sorted(p.name for p in (tmp_path / "empty").iterdir()) == ["data"]  # no lake, no warehouse
+    assert not (tmp_path / "tiny" / "elsewhere.duckdb").exists()
+    assert json.loads(json.dumps(result.as_dict()))["targets"] == TARGETS
+    text = "\n".join(format_startup(result))
+    assert "best of 2 alternating rounds" in text and "etl --help" in text and "target 0.35 s: " in text

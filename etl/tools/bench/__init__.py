@@ -1,6 +1,6 @@
 """`etl bench`: speed and memory of the pipeline as measured facts, beside what the engine alone does.
 
-Three measurements, all on files made by the product's generator:
+Four measurements (the first two on files made by the product's generator):
 
 - `run_bench` (`full`): one bank-statement file of N rows (and its customers' applications) loaded into a
   fresh lake and warehouse, beside two references on the same CSV: DuckDB's typed `COPY` into a table, and
@@ -10,6 +10,8 @@ Three measurements, all on files made by the product's generator:
   references as whole processes instead, start-up included, as a user meets them.
 - `run_incremental` (`incremental`): a small file of new transactions into warehouses that already hold
   0, 1M, 10M transactions, per stage in-process and as whole `etl run` processes.
+- `run_startup` (`startup`): what every process pays before it works: `etl --help`, an empty and a tiny
+  `etl run`, `import etl.handler` (the Lambda's init) and the bare interpreter, as whole processes.
 
 Nothing here is imported by the product; heavy modules load inside the functions that use them, so the
 references' processes (`python -m etl.tools.bench.reference`) start as light as they can.
