@@ -442,6 +442,21 @@ def test_an_unreadable_message_whose_object_also_failed_is_listed_once(aws: Aws)
     assert response["batchItemFailures"] == [{"itemIdentifier": upload["messageId"]}]
 
 
+def per_source(emfs: list[dict[str, Any]]) -> dict[str, float]:
+    """FilesLoaded by source from the EMF documents whose only dimensions are service and source, checked
+    against what Terraform's freshness alarms ask for (namespace, metric, dimension names and values)."""
+    found: dict[str, float] = {}
+    for emf in emfs:
+        [directive] = emf["_aws"]["CloudWatchMetrics"]
+        if directive["Dimensions"] != [["service", "source"]]:
+            continue
+        assert directive["Namespace"] == "CreditRiskETLTest"
+        assert directive["Metrics"] == [{"Name": "FilesLoaded", "Unit": "Count"}]
+        assert emf["service"] == "credit-risk-etl"
+        [found[emf["source"]]] = emf["FilesLoaded"]
+    return found
+
+
 def _run_one_statement_file(aws: Aws) -> None:
     aws.upload("incoming/bank_statements/s.csv", STATEMENTS)
     lambda_handler(aws.drain(), CONTEXT)
@@ -461,9 +476,13 @@ def test_metrics_are_printed_as_cloudwatch_emf_and_the_report_logged(
         logging.getLogger("credit-risk-etl").removeHandler(keep)
 
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
-    [emf] = [line for line in lines if "_aws" in line]
+    emfs = [line for line in lines if "_aws" in line]
+    [emf] = [e for e in emfs if e["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"]]]
     [directive] = emf["_aws"]["CloudWatchMetrics"]
     assert directive["Namespace"] == "CreditRiskETLTest"
+    assert emf["service"] == "credit-risk-etl"
+    # FilesLoaded per source, as the freshness alarms read it: {service, source}, every canonical source
+    assert per_source(emfs) == {"loan_applications": 0.0, "bank_statements": 1.0, "repayments": 0.0}
     assert {m["Name"] for m in directive["Metrics"]} >= {
         "FilesLoaded",
         "FilesRejected",
@@ -490,7 +509,10 @@ def test_module_entry_loads_one_object_as_the_fargate_task_does(
     code = main(["--bucket", RAW, "--key", "incoming/loan_applications/big one.csv"])
 
     assert code == 0
-    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    printed = capsys.readouterr().out.strip().splitlines()
+    out = json.loads(printed[-1])
+    emfs = [json.loads(line) for line in printed if line.startswith('{"_aws"')]
+    assert per_source(emfs) == {"loan_applications": 1.0, "bank_statements": 0.0, "repayments": 0.0}
     assert out["run"]["files"][0]["status"] == "loaded"
     assert aws.query("SELECT COUNT(*) FROM fact_loan_application") == [(2,)]
 
