@@ -24,9 +24,8 @@ class Settings(BaseSettings):
     )
     glue_database: str | None = Field(None, description="Glue database the S3 lake tables are registered in")
     sns_topic_arn: str | None = Field(None, description="SNS topic that receives run summaries")
-    slack_webhook_url: SecretStr | None = Field(None, description="Slack incoming webhook for run summaries")
-    slack_webhook_secret_arn: str | None = Field(
-        None, description="Secrets Manager ARN holding the Slack webhook URL"
+    slack_webhook_url: SecretStr | None = Field(
+        None, description="Slack incoming webhook for run summaries (local runs; AWS posts through Chatbot)"
     )
     log_level: LogLevel = "INFO"
     chunk_bytes: int = Field(4 << 20, ge=1 << 16, description="CSV bytes parsed per chunk (bounds memory)")
