@@ -1,4 +1,4 @@
-"""`etl smoke`: after a deploy, a generated file through the deployed pipeline, checked value by value."""
+"""`etl smoke`: after a deploy, generated files through the deployed pipeline, checked value by value."""
 
 from __future__ import annotations
 
@@ -18,21 +18,22 @@ def smoke_command(
     schema: Annotated[
         str, typer.Option("--schema", help="Schema of the warehouse (the URL's schema=; default public).")
     ] = "public",
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the ledger row.")] = 600,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the ledger rows.")] = 600,
+    mask_narration: Annotated[
+        bool,
+        typer.Option("--mask-narration", help="The pipeline masks narrations (ETL_MASK_NARRATION=true)."),
+    ] = False,
     region: Annotated[str | None, typer.Option("--region", help="AWS region (default: environment).")] = None,
 ) -> None:
-    """Upload a generated file to the deployed pipeline, wait for its ledger row, compare every loaded
-    value, query every mart, and print the verdict (exit 0 when every check passed, else 1)."""
-    from etl.tools.smoke import describe_failure, smoke
+    """Upload a generated file per source to the deployed pipeline, wait for their ledger rows, compare
+    every loaded value, query every mart, and print the verdict (exit 0 when every check passed, else 1)."""
+    from etl.tools.smoke import Target, describe_failure, smoke
 
     try:
         verdict = smoke(
-            bucket=bucket,
-            workgroup=workgroup,
-            database=database,
-            secret_arn=secret_arn,
-            schema_name=schema,
+            Target(bucket, workgroup, database, secret_arn, schema),
             timeout_seconds=timeout,
+            mask_narration=mask_narration,
             region=region,
         )
     except Exception as exc:  # a smoke test that cannot run reports one line, never a traceback

@@ -1,61 +1,48 @@
 """`etl smoke`: after a deploy, prove that data round-trips through the deployed pipeline exactly.
 
-It uploads a generated loan_applications file to the raw bucket (`incoming/loan_applications/`) and, through
+It uploads one generated file per source to the raw bucket (`incoming/<source>/`; applications first, the
+others once they loaded, so repayments find their applications; `etl.tools.smoke_files`) and, through
 the Redshift Data API, checks three things and prints a one-screen verdict:
 
-1. ledger: the file's `etl_file_ledger` row says `loaded`, with 3 rows in, 2 loaded, 1 quarantined;
-2. values: the 2 rows in fact_loan_application equal, column by column, what the pipeline's own code builds
-   from the same bytes: 128-byte multibyte ids, cents, dates, NULLs, the surrogate and date keys, the ratio;
-   and `loaded_at`, the timestamp COPY read from Parquet, lies between the ledger's started_at and
-   finished_at (a misread timestamp lands centuries away);
+1. ledger: each file's `etl_file_ledger` row says `loaded`, with 3 rows in, 2 loaded, 1 quarantined;
+2. values: every row of each file in its fact table equals, column by column, what the pipeline's own code
+   builds from the same bytes: 128-byte multibyte ids, cents, negative amounts, dates, NULLs, the
+   surrogate and date keys, the ratio, the category, the repayment's customer the warehouse resolved; and
+   `loaded_at`, the timestamp COPY read from Parquet, lies between the ledger's started_at and finished_at
+   (a misread timestamp lands centuries away);
 3. marts: every `mart_*` view answers `SELECT * ... LIMIT 1`.
 
-The file is new on every run (its ids embed a run id), so an earlier load can never pass the check; its
-rows stay as ordinary, traceable data, recognisable by the `SMOKE-` prefix of their ids.
+The files are new on every run (their ids embed a run id), so an earlier load can never pass the check;
+their rows stay as ordinary, traceable data, recognisable by the `SMOKE-` prefix of their ids.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from etl.contracts import LOAN_APPLICATIONS
 from etl.errors import ConfigError, EtlError
 from etl.model import schema
 from etl.model.marts import MARTS
 from etl.tools.redshift_data import DataApi, DataApiError, DataApiTimeout, Result
+from etl.tools.smoke_files import SmokeFile, build_smoke_files, expected_rows
 
 if TYPE_CHECKING:  # boto3 costs ~0.4 s to import: only the smoke command needs it
     import boto3
 
-SOURCE = LOAN_APPLICATIONS
-FACT = schema.FACT_LOAN_APPLICATION
-ID_BYTES = 128
-# 15 + 2 x 56 + 1 = 128 bytes: the longest id the contract takes, and no character of it is ASCII but the ends
-SMOKE_CUSTOMER_ID = "SMOKE-CUSTOMER-" + "ß" * 56 + "x"
-HEADER = (
-    "application_id,customer_id,loan_amount,loan_application_date,credit_score,employment_status,"
-    "annual_income,loan_term_months,interest_rate,loan_purpose,state,application_status,decision_date"
-)
-ROWS_IN, ROWS_LOADED, ROWS_QUARANTINED = 3, 2, 1
 LEDGER_QUERY = (
     "SELECT status, rows_in, rows_loaded, rows_quarantined, started_at, finished_at, error "
     "FROM {schema}.etl_file_ledger WHERE file_id = :file_id"
 )
-FACT_QUERY = (
-    "SELECT {columns} FROM {schema}.fact_loan_application WHERE source_file_id = :file_id ORDER BY source_row"
-)
+FACT_QUERY = "SELECT {columns} FROM {schema}.{table} WHERE source_file_id = :file_id ORDER BY source_row"
 MART_QUERY = "SELECT * FROM {schema}.{mart} LIMIT 1"
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,126}$")
 
@@ -73,8 +60,7 @@ class Check:
 
 @dataclass
 class Verdict:
-    uri: str
-    file_id: str
+    uris: list[str] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
 
     @property
@@ -82,122 +68,93 @@ class Verdict:
         return bool(self.checks) and all(c.ok for c in self.checks)
 
     def lines(self) -> list[str]:
-        """The verdict on one screen: the file, a line per check, the outcome."""
+        """The verdict on one screen: the files, a line per check, the outcome."""
         marks = {True: "ok  ", False: "FAIL", None: "skip"}
         failed = sum(c.ok is not True for c in self.checks)
         outcome = "OK" if self.ok else f"FAILED ({failed} of {len(self.checks)} checks)"
         return [
-            f"etl smoke: {self.uri} (file_id {self.file_id[:12]})",
+            f"etl smoke: {len(self.uris)} file(s) uploaded",
+            *(f"  {uri}" for uri in self.uris),
             *(f"  {marks[c.ok]}  {c.name:<7} {c.detail}" for c in self.checks),
             f"verdict: {outcome}",
         ]
 
 
-# ---- the file ---------------------------------------------------------------------------------------------
-
-
-def padded_id(prefix: str, filler: str = "é") -> str:
-    """`prefix` followed by `filler` up to exactly ID_BYTES bytes of UTF-8 (an "x" evens out the last byte)."""
-    room = ID_BYTES - len(prefix.encode())
-    size = len(filler.encode())
-    return prefix + filler * (room // size) + "x" * (room % size)
-
-
-def build_smoke_csv(run_id: str, today: date) -> bytes:
-    """Three loan applications unique to `run_id`: one with every optional column, multibyte text and
-    cents; one at the lower edges with the optional columns empty; one with a credit score of 851, which
-    the contract quarantines."""
-    day = today.isoformat()
-    rows = [
-        f"{padded_id(f'SMOKE-{run_id}-1-')},{SMOKE_CUSTOMER_ID},1234567.89,{day},812,Self-Employed,98765.43,"
-        f"36,12.3456,rénovation ☀,Lagos,approved,{day}",
-        f"SMOKE-{run_id}-2,{SMOKE_CUSTOMER_ID},0.01,{day},300,Unemployed,0.00,,,,,,",
-        f"SMOKE-{run_id}-3,{SMOKE_CUSTOMER_ID},500.00,{day},851,Employed,1000.00,,,,,,",
-    ]
-    return (HEADER + "\n" + "\n".join(rows) + "\n").encode()
-
-
-def expected_rows(body: bytes) -> tuple[list[dict[str, Any]], int]:
-    """The fact rows the pipeline builds from `body` (the same extract, validation and model code as the
-    Lambda), as Python values without `loaded_at`, and how many rows it quarantines."""
-    from etl.extract.discover import discover
-    from etl.extract.identity import identify
-    from etl.extract.rows import read_rows
-    from etl.model.facts import FactContext, build_fact
-    from etl.normalize.validate import validate
-
-    with tempfile.TemporaryDirectory(prefix="etl-smoke-") as tmp:
-        path = Path(tmp) / SOURCE.name / "smoke.csv"
-        path.parent.mkdir()
-        path.write_bytes(body)
-        [item] = discover([path])
-        ident = identify(item)
-        context = FactContext(ident.file_id, datetime(2000, 1, 1))
-        facts: list[pa.Table] = []
-        quarantined = 0
-        for text, malformed, _ in read_rows(
-            item, ident, SOURCE, block_size=1 << 20, progress=lambda *_: None
-        ):
-            checked = validate(text, SOURCE)
-            facts.append(build_fact(SOURCE, checked.valid, context))
-            quarantined += checked.quarantine.num_rows + len(malformed)
-    rows = pa.concat_tables(facts).drop_columns(["loaded_at"]).to_pylist()
-    return rows, quarantined
-
-
-def smoke_object_key(file_id: str, now: datetime) -> str:
-    return f"incoming/{SOURCE.name}/smoke-{file_id[:12]}-{now.strftime('%Y%m%dT%H%M%SZ')}.csv"
+def smoke_object_key(file: SmokeFile, now: datetime) -> str:
+    return f"incoming/{file.contract.name}/smoke-{file.file_id[:12]}-{now.strftime('%Y%m%dT%H%M%SZ')}.csv"
 
 
 # ---- the checks -------------------------------------------------------------------------------------------
 
 
-def check_ledger(row: list[Any] | None, waited: float, last: str) -> Check:
-    if row is None:
-        if last.startswith("the ledger query failed"):
-            return Check("ledger", False, last)
-        return Check("ledger", False, f"no loaded row after {waited:.0f} s (last seen: {last})")
-    status, rows_in, loaded, quarantined, _, _, error = row
-    counts = f"{rows_in} rows in, {loaded} loaded, {quarantined} quarantined"
-    if status != "loaded":
-        return Check("ledger", False, f"{status}: {error or 'no error recorded'}")
-    if (rows_in, loaded, quarantined) != (ROWS_IN, ROWS_LOADED, ROWS_QUARANTINED):
-        return Check(
-            "ledger", False, f"loaded, but {counts} (expected {ROWS_IN}, {ROWS_LOADED}, {ROWS_QUARANTINED})"
-        )
-    return Check("ledger", True, f"loaded after {waited:.0f} s: {counts}")
+def check_ledger(
+    files: Sequence[SmokeFile], found: dict[str, tuple[list[Any] | None, str]], waited: float
+) -> Check:
+    """Each file's ledger row: loaded, with the counts the file was built with."""
+    for file in files:
+        row, last = found.get(file.file_id, (None, "not uploaded"))
+        name = file.contract.name
+        if row is None:
+            if last.startswith("the ledger query failed") or last == "not uploaded":
+                return Check("ledger", False, f"{name}: {last}")
+            return Check("ledger", False, f"{name}: no loaded row after {waited:.0f} s (last seen: {last})")
+        status, rows_in, loaded, quarantined, _, _, error = row
+        if status != "loaded":
+            return Check("ledger", False, f"{name}: {status}: {error or 'no error recorded'}")
+        if (rows_in, loaded, quarantined) != (file.rows_in, file.rows_loaded, file.rows_quarantined):
+            return Check(
+                "ledger",
+                False,
+                f"{name}: loaded, but {rows_in} rows in, {loaded} loaded, {quarantined} quarantined "
+                f"(expected {file.rows_in}, {file.rows_loaded}, {file.rows_quarantined})",
+            )
+    totals = [sum(getattr(f, a) for f in files) for a in ("rows_in", "rows_loaded", "rows_quarantined")]
+    return Check(
+        "ledger",
+        True,
+        f"{len(files)} files loaded after {waited:.0f} s: {totals[0]} rows in, {totals[1]} loaded, "
+        f"{totals[2]} quarantined",
+    )
 
 
-def check_values(expected: Sequence[dict[str, Any]], got: Result, ledger: list[Any]) -> Check:
-    """Every column of every loaded row against what was sent; loaded_at inside the ledger's window."""
+def compare_rows(
+    spec: schema.TableSpec, expected: Sequence[dict[str, Any]], got: Result, ledger: list[Any]
+) -> list[str]:
+    """What differs between the rows sent and the rows read from `spec`'s table, one text per difference;
+    loaded_at must lie within the load the ledger row records."""
     if len(got.rows) != len(expected):
-        return Check(
-            "values", False, f"{len(got.rows)} rows of this file in {FACT.name}, expected {len(expected)}"
-        )
-    types = {c.name: c.arrow for c in FACT.columns}
+        return [f"{spec.name}: {len(got.rows)} rows of the file, expected {len(expected)}"]
+    types = {c.name: c.arrow for c in spec.columns}
+    started, finished = _typed(ledger[4], schema.TS), _typed(ledger[5], schema.TS)
     wrong: list[str] = []
     for number, (want, row) in enumerate(zip(expected, got.rows, strict=True), start=1):
         values = dict(zip(got.columns, row, strict=True))
         for name, value in want.items():
             actual = _typed(values.get(name), types[name])
             if actual != value:
-                wrong.append(f"row {number} {name}: sent {_short(value)}, read {_short(actual)}")
+                wrong.append(f"{spec.name} row {number} {name}: sent {_short(value)}, read {_short(actual)}")
         loaded_at = _typed(values.get("loaded_at"), schema.TS)
-        started, finished = _typed(ledger[4], schema.TS), _typed(ledger[5], schema.TS)
         within = all(isinstance(t, datetime) for t in (loaded_at, started, finished))
         if not within or not started <= loaded_at <= finished:
             wrong.append(
-                f"row {number} loaded_at: read {loaded_at}, outside the load ({started} .. {finished})"
+                f"{spec.name} row {number} loaded_at: read {loaded_at}, outside the load ({started} .. {finished})"
             )
+    return wrong
+
+
+def check_values(compared: Sequence[tuple[schema.TableSpec, int, list[str]]]) -> Check:
+    """The differences of every file (its table, its row count, what differed)."""
+    wrong = [w for _, _, found in compared for w in found]
     if wrong:
         more = f" (+{len(wrong) - 2} more)" if len(wrong) > 2 else ""
         return Check("values", False, "; ".join(wrong[:2]) + more)
-    columns = len(expected[0]) + 1
+    rows = sum(n for _, n, _ in compared)
+    cells = sum(n * len(spec.columns) for spec, n, _ in compared)
     return Check(
         "values",
         True,
-        f"{len(expected)} rows x {columns} columns as sent (128-byte ids, cents, dates, NULLs, keys; "
-        f"loaded_at {values['loaded_at']} within the load)",
+        f"{rows} rows, {cells} values in {len(compared)} fact tables as sent (128-byte ids, cents, dates, "
+        "NULLs, keys, categories; loaded_at within each load)",
     )
 
 
@@ -239,62 +196,103 @@ def _short(value: Any) -> str:
 # ---- the run ----------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Target:
+    """Where the pipeline is: its raw bucket, and the warehouse as the Data API reaches it."""
+
+    bucket: str
+    workgroup: str
+    database: str
+    secret_arn: str | None = None
+    schema_name: str = "public"
+
+
 def run_smoke(
+    target: Target,
     *,
-    bucket: str,
-    workgroup: str,
-    database: str,
-    secret_arn: str | None,
-    schema_name: str = "public",
+    session: boto3.session.Session,
     timeout_seconds: float = 600,
     poll_seconds: float = 10,
     check_seconds: float = 120,
-    session: boto3.session.Session | None = None,
+    mask_narration: bool = False,
     run_id: str | None = None,
     today: date | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Verdict:
-    """Upload the smoke file, wait up to `timeout_seconds` for its ledger row, then run the checks (each
-    statement may take `check_seconds`). Raises SmokeError or boto3's errors when the file cannot be sent."""
-    if not _SCHEMA.match(schema_name):
-        raise ConfigError(f"--schema {schema_name!r} is not a lower-case name (letters, digits, _)")
-    if session is None:
-        import boto3
-
-        session = boto3.session.Session()
-    run_id = run_id or uuid.uuid4().hex[:12]
-    body = build_smoke_csv(run_id, today or datetime.now(UTC).date())
-    expected, quarantined = expected_rows(body)
-    if (len(expected), quarantined) != (ROWS_LOADED, ROWS_QUARANTINED):  # the contract changed under the file
-        raise SmokeError(f"the smoke file builds {len(expected)} rows and quarantines {quarantined} locally")
-    file_id = hashlib.sha256(body).hexdigest()
-    key = smoke_object_key(file_id, datetime.now(UTC))
-    verdict = Verdict(f"s3://{bucket}/{key}", file_id)
-    started = time.monotonic()
-    session.client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType="text/csv")
-
+    """Upload the smoke files, wait up to `timeout_seconds` for their ledger rows, then run the checks
+    (each statement may take `check_seconds`). Raises SmokeError, ConfigError or boto3's errors when the
+    files cannot be sent."""
+    if not _SCHEMA.match(target.schema_name):
+        raise ConfigError(f"--schema {target.schema_name!r} is not a lower-case name (letters, digits, _)")
+    files = build_smoke_files(run_id or uuid.uuid4().hex[:12], today or datetime.now(UTC).date())
+    expected = [expected_rows(f, mask_narration=mask_narration) for f in files]
+    for file, (rows, quarantined) in zip(files, expected, strict=True):
+        if (len(rows), quarantined) != (file.rows_loaded, file.rows_quarantined):  # the contract changed
+            raise SmokeError(
+                f"the {file.contract.name} smoke file builds {len(rows)} rows and quarantines {quarantined}"
+            )
+    s3 = session.client("s3")
     api = DataApi(
         session.client("redshift-data"),
-        workgroup=workgroup,
-        database=database,
-        secret_arn=secret_arn,
+        workgroup=target.workgroup,
+        database=target.database,
+        secret_arn=target.secret_arn,
         poll_seconds=poll_seconds,
         sleep=sleep,
     )
-    ledger, last = _wait_for_ledger(api, schema_name, file_id, started + timeout_seconds, poll_seconds, sleep)
-    verdict.checks.append(check_ledger(ledger, time.monotonic() - started, last))
-    if ledger is not None and verdict.checks[-1].ok:
-        columns = ", ".join(FACT.column_names)
-        sql = FACT_QUERY.format(columns=columns, schema=schema_name)
-        try:
-            rows = api.run(
-                sql, {"file_id": file_id}, deadline=time.monotonic() + check_seconds, name="etl-smoke-rows"
+    verdict = Verdict()
+    started = time.monotonic()
+    deadline = started + timeout_seconds
+    found: dict[str, tuple[list[Any] | None, str]] = {}
+    # applications first: the repayments' customers are resolved from their applications in the warehouse
+    for batch in (files[:1], files[1:]):
+        for file in batch:
+            key = smoke_object_key(file, datetime.now(UTC))
+            s3.put_object(Bucket=target.bucket, Key=key, Body=file.body, ContentType="text/csv")
+            verdict.uris.append(f"s3://{target.bucket}/{key}")
+        for file in batch:
+            found[file.file_id] = _wait_for_ledger(
+                api, target.schema_name, file.file_id, deadline, poll_seconds, sleep
             )
-            verdict.checks.append(check_values(expected, rows, ledger))
-        except DataApiError as exc:
-            verdict.checks.append(Check("values", False, exc.message))
+        if any(found[f.file_id][0] is None or found[f.file_id][1] != "loaded" for f in batch):
+            break
+    verdict.checks.append(check_ledger(files, found, time.monotonic() - started))
+    if verdict.checks[-1].ok:
+        verdict.checks.append(_check_values(api, target.schema_name, files, expected, found, check_seconds))
     else:
-        verdict.checks.append(Check("values", None, "not read: the file did not load"))
+        verdict.checks.append(Check("values", None, "not read: a file did not load"))
+    verdict.checks.append(_check_marts(api, target.schema_name, check_seconds))
+    return verdict
+
+
+def _check_values(
+    api: DataApi,
+    schema_name: str,
+    files: Sequence[SmokeFile],
+    expected: Sequence[tuple[list[dict[str, Any]], int]],
+    found: dict[str, tuple[list[Any] | None, str]],
+    check_seconds: float,
+) -> Check:
+    compared = []
+    for file, (rows, _) in zip(files, expected, strict=True):
+        spec = schema.TABLES[file.contract.fact_table]
+        sql = FACT_QUERY.format(columns=", ".join(spec.column_names), schema=schema_name, table=spec.name)
+        try:
+            got = api.run(
+                sql,
+                {"file_id": file.file_id},
+                deadline=time.monotonic() + check_seconds,
+                name="etl-smoke-rows",
+            )
+        except DataApiError as exc:
+            return Check("values", False, f"{spec.name}: {exc.message}")
+        ledger = found[file.file_id][0]
+        assert ledger is not None  # the ledger check passed
+        compared.append((spec, len(rows), compare_rows(spec, rows, got, ledger)))
+    return check_values(compared)
+
+
+def _check_marts(api: DataApi, schema_name: str, check_seconds: float) -> Check:
     answers: list[tuple[str, str | None]] = []
     for mart in MARTS:
         sql = MART_QUERY.format(schema=schema_name, mart=mart.name)
@@ -303,8 +301,7 @@ def run_smoke(
             answers.append((mart.name, None))
         except DataApiError as exc:
             answers.append((mart.name, exc.message.removeprefix("etl-smoke-mart ")))
-    verdict.checks.append(check_marts(answers))
-    return verdict
+    return check_marts(answers)
 
 
 def _wait_for_ledger(
@@ -338,27 +335,15 @@ def _wait_for_ledger(
         sleep(min(poll_seconds, remaining))
 
 
-def smoke(
-    *,
-    bucket: str,
-    workgroup: str,
-    database: str,
-    secret_arn: str | None,
-    schema_name: str,
-    timeout_seconds: float,
-    region: str | None,
-) -> Verdict:
+def smoke(target: Target, *, timeout_seconds: float, mask_narration: bool, region: str | None) -> Verdict:
     """`run_smoke` with a session for `region` (the environment's when None)."""
     import boto3
 
     return run_smoke(
-        bucket=bucket,
-        workgroup=workgroup,
-        database=database,
-        secret_arn=secret_arn,
-        schema_name=schema_name,
-        timeout_seconds=timeout_seconds,
+        target,
         session=boto3.session.Session(region_name=region),
+        timeout_seconds=timeout_seconds,
+        mask_narration=mask_narration,
     )
 
 

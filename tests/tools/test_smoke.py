@@ -7,9 +7,6 @@ backend, answering by the statement's SQL; execute_statement and everything on t
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -25,26 +22,21 @@ from moto.redshiftdata.models import RedshiftDataAPIServiceBackend, redshiftdata
 from typer.testing import CliRunner
 
 from etl.cli.smoke import smoke_command
-from etl.contracts import CONTRACTS
 from etl.model import schema
-from etl.model.keys import surrogate_key_of
 from etl.model.marts import MARTS
 from etl.tools import smoke as smoke_module
-from etl.tools.smoke import (
-    ID_BYTES,
-    SMOKE_CUSTOMER_ID,
-    build_smoke_csv,
-    expected_rows,
-    run_smoke,
-)
+from etl.tools.smoke import Target, run_smoke
+from etl.tools.smoke_files import SMOKE_CUSTOMER_ID, SmokeFile, build_smoke_files, expected_rows
 
 REGION = "us-east-1"
 BUCKET = "raw-bucket"
 WORKGROUP = "etl"
 DATABASE = "warehouse"
 SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:{DEFAULT_ACCOUNT_ID}:secret:redshift-admin"
+TARGET = Target(BUCKET, WORKGROUP, DATABASE, SECRET_ARN)
 RUN_ID = "run000000001"
 TODAY = date(2026, 1, 31)
+FILES = build_smoke_files(RUN_ID, TODAY)
 LOAD_STARTED, LOAD_FINISHED = datetime(2026, 1, 31, 10, 0, 0, 250000), datetime(2026, 1, 31, 10, 0, 3)
 LOADED_AT = datetime(2026, 1, 31, 10, 0, 1, 123456)
 
@@ -82,33 +74,40 @@ def ledger_answer(
     return Answer(columns, (tuple(field(v) for v in values),))
 
 
-def fact_answer(rows: list[dict[str, Any]]) -> Answer:
-    names = schema.FACT_LOAN_APPLICATION.column_names
+def table_answer(table: str, rows: list[dict[str, Any]]) -> Answer:
+    names = schema.TABLES[table].column_names
     return Answer(names, tuple(tuple(field(row[n]) for n in names) for row in rows))
 
 
-def loaded_rows(today: date = TODAY, **changes: Any) -> list[dict[str, Any]]:
-    """The rows a correct load holds: what the pipeline builds from the smoke file, loaded at LOADED_AT."""
-    rows, _ = expected_rows(build_smoke_csv(RUN_ID, today))
+def loaded_rows(file: SmokeFile, **changes: Any) -> list[dict[str, Any]]:
+    """The rows a correct load of `file` holds: what the pipeline builds from it, loaded at LOADED_AT."""
+    rows, _ = expected_rows(file)
     return [{**row, "loaded_at": LOADED_AT, **changes} for row in rows]
 
 
 def healthy(
-    ledger: list[Answer] | None = None,
-    facts: list[dict[str, Any]] | None = None,
+    ledgers: dict[str, list[Answer]] | None = None,
+    tables: dict[str, list[dict[str, Any]]] | None = None,
     marts: dict[str, str] | None = None,
+    files: tuple[SmokeFile, ...] = FILES,
 ) -> Script:
-    """A deployed pipeline: the ledger answers in turn (the last repeats), the fact rows, every mart (an
-    error for those named in `marts`)."""
-    ledger = list(ledger or [ledger_answer()])
+    """A deployed pipeline: each file's ledger answers in turn (by source; the last repeats, default
+    loaded), each fact table's rows (default: what a correct load holds), every mart (an error for those
+    named in `marts`)."""
+    by_id = {f.file_id: f for f in files}
+    queues = {f.file_id: list((ledgers or {}).get(f.contract.name) or [ledger_answer()]) for f in files}
 
     def answer(sql: str, params: list[dict[str, str]]) -> Answer:
         if "etl_file_ledger" in sql:
-            return ledger.pop(0) if len(ledger) > 1 else ledger[0]
-        if "fact_loan_application" in sql:
-            return fact_answer(loaded_rows() if facts is None else facts)
+            queue = queues[params[0]["value"]]
+            return queue.pop(0) if len(queue) > 1 else queue[0]
+        if "fact_" in sql:
+            file = by_id[params[0]["value"]]
+            table = file.contract.fact_table
+            rows = (tables or {}).get(table)
+            return table_answer(table, loaded_rows(file) if rows is None else rows)
         mart = sql.split(".")[-1].split()[0]
-        return Answer(error=(marts or {}).get(mart)) if mart in (marts or {}) else Answer(("x",), ())
+        return Answer(error=(marts or {})[mart]) if mart in (marts or {}) else Answer(("x",), ())
 
     return answer
 
@@ -163,12 +162,8 @@ def executed() -> list[Any]:
     return list(redshiftdata_backends[DEFAULT_ACCOUNT_ID][REGION].statements.values())
 
 
-def smoke(session: boto3.session.Session, **overrides: Any) -> Any:
+def smoke(session: boto3.session.Session, target: Target = TARGET, **overrides: Any) -> Any:
     arguments: dict[str, Any] = {
-        "bucket": BUCKET,
-        "workgroup": WORKGROUP,
-        "database": DATABASE,
-        "secret_arn": SECRET_ARN,
         "timeout_seconds": 5,
         "poll_seconds": 0.01,
         "check_seconds": 2,
@@ -176,43 +171,7 @@ def smoke(session: boto3.session.Session, **overrides: Any) -> Any:
         "run_id": RUN_ID,
         "today": TODAY,
     }
-    return run_smoke(**(arguments | overrides))
-
-
-# ---- the file -------------------------------------------------------------------------------------------------
-
-
-def test_the_smoke_file_carries_known_edge_values_and_is_new_on_every_run() -> None:
-    body = build_smoke_csv(RUN_ID, TODAY)
-    assert hashlib.sha256(body).digest() != hashlib.sha256(build_smoke_csv("other", TODAY)).digest()
-    rows = list(csv.DictReader(io.StringIO(body.decode())))
-    assert len(rows[0]["application_id"].encode()) == ID_BYTES == len(SMOKE_CUSTOMER_ID.encode())
-    assert not rows[0]["application_id"][len(f"SMOKE-{RUN_ID}-1-") : -1].isascii()
-    assert [r["loan_amount"] for r in rows] == ["1234567.89", "0.01", "500.00"]
-    assert rows[2]["credit_score"] == "851"  # the contract's range is 300-850: quarantined
-
-    built, quarantined = expected_rows(body)
-
-    assert quarantined == 1 and [r["source_row"] for r in built] == [2, 3]
-    first, second = built
-    assert first["application_id"] == rows[0]["application_id"]
-    assert first["application_key"] == surrogate_key_of(rows[0]["application_id"])
-    assert (first["loan_amount"], first["annual_income"], first["interest_rate"]) == (
-        Decimal("1234567.89"),
-        Decimal("98765.43"),
-        Decimal("12.3456"),
-    )
-    assert (first["loan_to_income"], first["loan_purpose"], first["application_date_key"]) == (
-        Decimal("12.5000"),
-        "rénovation ☀",
-        20260131,
-    )
-    assert (second["loan_amount"], second["loan_purpose"], second["decision_date"]) == (
-        Decimal("0.01"),
-        None,
-        None,
-    )
-    assert first["source_file_id"] == hashlib.sha256(body).hexdigest()
+    return run_smoke(target, **(arguments | overrides))
 
 
 # ---- a healthy deploy -----------------------------------------------------------------------------------------
@@ -221,58 +180,60 @@ def test_the_smoke_file_carries_known_edge_values_and_is_new_on_every_run() -> N
 def test_a_healthy_pipeline_passes_every_check(
     session: boto3.session.Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    no_table = Answer(error='ERROR: relation "etl_file_ledger" does not exist')
     script(
         monkeypatch,
-        healthy(
-            ledger=[
-                Answer(error='ERROR: relation "etl_file_ledger" does not exist'),
-                Answer(),
-                ledger_answer("failed"),
-                ledger_answer(),
-            ]
-        ),
+        healthy({"loan_applications": [no_table, Answer(), ledger_answer("failed"), ledger_answer()]}),
     )
     sent: list[dict[str, Any]] = []
     session.events.register(
         "provide-client-params.redshift-data.ExecuteStatement", lambda params, **_: sent.append(dict(params))
     )
+    puts: list[str] = []
+    session.events.register(
+        "provide-client-params.s3.PutObject", lambda params, **_: puts.append(params["Key"])
+    )
 
     verdict = smoke(session)
 
     assert verdict.ok, verdict.lines()
-    body = build_smoke_csv(RUN_ID, TODAY)
-    file_id = hashlib.sha256(body).hexdigest()
-    assert verdict.file_id == file_id
-    key = verdict.uri.removeprefix(f"s3://{BUCKET}/")
-    assert key.startswith(f"incoming/loan_applications/smoke-{file_id[:12]}-") and key.endswith(".csv")
-    assert session.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read() == body
+    s3 = session.client("s3")
+    for file, uri in zip(FILES, verdict.uris, strict=True):
+        key = uri.removeprefix(f"s3://{BUCKET}/")
+        assert key.startswith(f"incoming/{file.contract.name}/smoke-{file.file_id[:12]}-") and key.endswith(
+            ".csv"
+        )
+        assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == file.body
     lines = verdict.lines()
-    assert lines[0] == f"etl smoke: {verdict.uri} (file_id {file_id[:12]})"
-    assert lines[1].startswith("  ok    ledger  loaded after ") and lines[1].endswith(
-        ": 3 rows in, 2 loaded, 1 quarantined"
+    assert lines[:4] == ["etl smoke: 3 file(s) uploaded", *(f"  {uri}" for uri in verdict.uris)]
+    assert lines[4].startswith("  ok    ledger  3 files loaded after ") and lines[4].endswith(
+        ": 9 rows in, 6 loaded, 3 quarantined"
     )
-    assert lines[2] == (
-        "  ok    values  2 rows x 22 columns as sent (128-byte ids, cents, dates, NULLs, keys; "
-        "loaded_at 2026-01-31 10:00:01.123456 within the load)"
+    cells = 2 * sum(len(schema.TABLES[f.contract.fact_table].columns) for f in FILES)
+    assert lines[5] == (
+        f"  ok    values  6 rows, {cells} values in 3 fact tables as sent (128-byte ids, cents, dates, NULLs, keys, "
+        "categories; loaded_at within each load)"
     )
-    assert lines[3] == f"  ok    marts   all {len(MARTS)} mart_* views answered"
-    assert lines[4:] == ["verdict: OK"]
-    # four ledger polls (no table yet, no row, failed, loaded), the rows, every mart; all bound, none formatted
+    assert lines[6:] == [f"  ok    marts   all {len(MARTS)} mart_* views answered", "verdict: OK"]
+    # the applications' ledger is polled until loaded (no table yet, no row, failed, loaded) before the
+    # other files are uploaded: the repayments' customers come from their applications
     sqls = [s["Sql"] for s in sent]
-    assert len(sqls) == 4 + 1 + len(MARTS)
+    ledger_sql = smoke_module.LEDGER_QUERY.format(schema="public")
+    assert sqls[:4] == [ledger_sql] * 4 and puts == [uri.split("/", 3)[3] for uri in verdict.uris]
+    assert [s["Parameters"][0]["value"] for s in sent[:6]] == [FILES[0].file_id] * 4 + [
+        f.file_id for f in FILES[1:]
+    ]
+    fact_sqls = [sql for sql in sqls if "fact_" in sql]
+    assert [sql.split(" FROM ")[1].split()[0] for sql in fact_sqls] == [
+        f"public.{f.contract.fact_table}" for f in FILES
+    ]
+    assert sqls[-len(MARTS) :] == [f"SELECT * FROM public.{m.name} LIMIT 1" for m in MARTS]
     assert all(
         s["WorkgroupName"] == WORKGROUP and s["Database"] == DATABASE and s["SecretArn"] == SECRET_ARN
         for s in sent
     )
-    assert sqls[0] == smoke_module.LEDGER_QUERY.format(schema="public")
-    assert (
-        sqls[4].startswith("SELECT application_id, application_key, ")
-        and "FROM public.fact_loan_application" in sqls[4]
-    )
-    assert sqls[5:] == [f"SELECT * FROM public.{m.name} LIMIT 1" for m in MARTS]
-    for statement in executed():
-        assert file_id not in statement.query_string
-    assert [s["Parameters"] for s in sent[:5]] == [[{"name": "file_id", "value": file_id}]] * 5
+    for statement in executed():  # bound, never formatted into the SQL
+        assert not any(f.file_id in statement.query_string for f in FILES)
 
 
 def test_without_a_secret_the_data_api_uses_the_callers_identity_and_another_schema_is_named(
@@ -284,112 +245,137 @@ def test_without_a_secret_the_data_api_uses_the_callers_identity_and_another_sch
         "provide-client-params.redshift-data.ExecuteStatement", lambda params, **_: sent.append(dict(params))
     )
 
-    assert smoke(session, secret_arn=None, schema_name="risk").ok
+    assert smoke(session, Target(BUCKET, WORKGROUP, DATABASE, None, "risk")).ok
 
     assert not any("SecretArn" in s for s in sent)
-    assert all(".etl_file_ledger" not in s["Sql"] or "risk.etl_file_ledger" in s["Sql"] for s in sent)
-    assert sent[-1]["Sql"] == f"SELECT * FROM risk.{MARTS[-1].name} LIMIT 1"
+    assert all(" risk." in s["Sql"] and " public." not in s["Sql"] for s in sent)
 
 
 # ---- what a broken deploy shows -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("changes", "detail"),
+    ("table", "changes", "detail"),
     [
         # COPY misreading the Parquet timestamp (apache/arrow#38000 saw a 2023 value as year 161065)
         (
+            "fact_loan_application",
             {"loaded_at": "161065-10-07 20:24:18.134352"},
-            "row 1 loaded_at: read 161065-10-07 20:24:18.134352, outside the load",
+            "fact_loan_application row 1 loaded_at: read 161065-10-07 20:24:18.134352, outside the load",
         ),
         (
+            "fact_repayment",
             {"loaded_at": datetime(2262, 4, 11, 23, 47, 16)},
-            "row 1 loaded_at: read 2262-04-11 23:47:16, outside the load",
+            "fact_repayment row 1 loaded_at: read 2262-04-11 23:47:16, outside the load",
         ),
         (
+            "fact_loan_application",
             {"loan_amount": Decimal("1234567.90")},
-            "row 1 loan_amount: sent Decimal('1234567.89'), read Decimal('1234567.90')",
+            "fact_loan_application row 1 loan_amount: sent Decimal('1234567.89'), read Decimal('1234567.90')",
         ),
-        ({"state": "Lag"}, "row 1 state: sent 'Lagos', read 'Lag'"),
-        ({"credit_band_key": 7}, "row 1 credit_band_key: sent 8594785601849211898, read 7"),
+        (
+            "fact_bank_transaction",
+            {"channel": "Mobile"},
+            "fact_bank_transaction row 1 channel: sent 'mobile', read 'Mobile'",
+        ),
+        (
+            "fact_repayment",
+            {"customer_key": -1},
+            "fact_repayment row 1 customer_key: sent 322292969060255584, read -1",
+        ),
     ],
 )
 def test_a_value_that_did_not_round_trip_fails_the_values_check(
-    session: boto3.session.Session, monkeypatch: pytest.MonkeyPatch, changes: dict[str, Any], detail: str
+    session: boto3.session.Session,
+    monkeypatch: pytest.MonkeyPatch,
+    table: str,
+    changes: dict[str, Any],
+    detail: str,
 ) -> None:
-    rows = loaded_rows()
+    file = next(f for f in FILES if f.contract.fact_table == table)
+    rows = loaded_rows(file)
     rows[0] = {**rows[0], **changes}
-    script(monkeypatch, healthy(facts=rows))
+    script(monkeypatch, healthy(tables={table: rows}))
 
     verdict = smoke(session)
 
-    assert not verdict.ok
-    [values] = [c for c in verdict.checks if c.name == "values"]
+    [_, values, _] = verdict.checks
     assert values.ok is False and values.detail.startswith(detail), values.detail
     assert verdict.lines()[-1] == "verdict: FAILED (1 of 3 checks)"
 
 
-def test_a_cut_multibyte_id_is_shown_and_a_missing_row_counted(
-    session: boto3.session.Session, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    rows = loaded_rows()
-    cut = [
-        {**rows[0], "customer_id": SMOKE_CUSTOMER_ID[:-2]},
-        {**rows[1], "customer_id": SMOKE_CUSTOMER_ID[:-2]},
-    ]
-    script(monkeypatch, healthy(facts=cut))
+def test_a_cut_multibyte_id_is_shown(session: boto3.session.Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    cut = loaded_rows(FILES[0], customer_id=SMOKE_CUSTOMER_ID[:-2])
+    script(monkeypatch, healthy(tables={"fact_loan_application": cut}))
     [_, values, _] = smoke(session).checks
     sent, read = "'SMOKE-CUSTOM'...'ßßßßßx' (128 bytes)", "'SMOKE-CUSTOM'...'ßßßßßß' (125 bytes)"
-    assert (
-        values.detail
-        == f"row 1 customer_id: sent {sent}, read {read}; row 2 customer_id: sent {sent}, read {read}"
+    assert values.detail == (
+        f"fact_loan_application row 1 customer_id: sent {sent}, read {read}; "
+        f"fact_loan_application row 2 customer_id: sent {sent}, read {read}"
     )
 
 
 def test_a_missing_row_is_counted(session: boto3.session.Session, monkeypatch: pytest.MonkeyPatch) -> None:
-    script(monkeypatch, healthy(facts=loaded_rows()[:1]))
+    script(monkeypatch, healthy(tables={"fact_bank_transaction": loaded_rows(FILES[1])[:1]}))
     [_, values, _] = smoke(session).checks
-    assert values.detail == "1 rows of this file in fact_loan_application, expected 2"
+    assert values.detail == "fact_bank_transaction: 1 rows of the file, expected 2"
 
 
 @pytest.mark.parametrize(
-    ("ledger", "detail"),
+    ("source", "ledger", "detail", "uploaded"),
     [
         (
+            "loan_applications",
             ledger_answer("rejected", (0, 0, 0), "missing required column: annual_income"),
-            "rejected: missing required column: annual_income",
+            "loan_applications: rejected: missing required column: annual_income",
+            1,  # the others are not sent: their repayments would have no application
         ),
         (
+            "repayments",
             ledger_answer("loaded", (3, 3, 0)),
-            "loaded, but 3 rows in, 3 loaded, 0 quarantined (expected 3, 2, 1)",
+            "repayments: loaded, but 3 rows in, 3 loaded, 0 quarantined (expected 3, 2, 1)",
+            3,
         ),
         (
+            "bank_statements",
             Answer(error="ERROR: permission denied for relation etl_file_ledger"),
-            "the ledger query failed: etl-smoke-ledger failed: ERROR: permission denied for relation etl_file_ledger",
+            "bank_statements: the ledger query failed: etl-smoke-ledger failed: ERROR: permission denied for relation "
+            "etl_file_ledger",
+            3,
         ),
     ],
 )
 def test_a_file_that_did_not_load_as_sent_fails_the_ledger_and_skips_the_values(
-    session: boto3.session.Session, monkeypatch: pytest.MonkeyPatch, ledger: Answer, detail: str
+    session: boto3.session.Session,
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+    ledger: Answer,
+    detail: str,
+    uploaded: int,
 ) -> None:
-    script(monkeypatch, healthy(ledger=[ledger]))
+    script(monkeypatch, healthy({source: [ledger]}))
 
     verdict = smoke(session)
 
+    assert len(verdict.uris) == uploaded
     assert [(c.name, c.ok) for c in verdict.checks] == [("ledger", False), ("values", None), ("marts", True)]
     assert verdict.checks[0].detail == detail
-    assert verdict.lines()[2] == "  skip  values  not read: the file did not load"
+    assert verdict.lines()[-3] == "  skip  values  not read: a file did not load"
     assert verdict.lines()[-1] == "verdict: FAILED (2 of 3 checks)"
 
 
-@pytest.mark.parametrize("answer", [None, healthy(ledger=[Answer()])], ids=["never-finishes", "no-row"])
+@pytest.mark.parametrize(
+    "answer", [None, healthy({"loan_applications": [Answer()]})], ids=["never-finishes", "no-row"]
+)
 def test_no_loaded_row_by_the_deadline_fails_the_ledger(
     session: boto3.session.Session, monkeypatch: pytest.MonkeyPatch, answer: Script | None
 ) -> None:
     script(monkeypatch, answer)
     verdict = smoke(session, timeout_seconds=0.2, check_seconds=0.1)
     assert verdict.checks[0].ok is False
-    assert verdict.checks[0].detail.startswith("no loaded row after 0 s (last seen: no ledger row)")
+    assert verdict.checks[0].detail.startswith(
+        "loan_applications: no loaded row after 0 s (last seen: no ledger row)"
+    )
 
 
 def test_a_mart_that_fails_is_named(session: boto3.session.Session, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -425,22 +411,28 @@ def test_command_prints_the_verdict_on_one_screen_and_exits_0(
     session: boto3.session.Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(smoke_module.uuid, "uuid4", lambda: type("U", (), {"hex": RUN_ID})())
-    script(monkeypatch, healthy(facts=loaded_rows(today=datetime.now(UTC).date())))
+    today = build_smoke_files(RUN_ID, datetime.now(UTC).date())
+    script(monkeypatch, healthy(files=today))
 
     result = invoke("--secret-arn", SECRET_ARN)
 
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert len(lines) == 5 and lines[-1] == "verdict: OK"
-    assert [line.split()[0] for line in lines[1:4]] == ["ok", "ok", "ok"]
+    assert len(lines) == 8 and lines[-1] == "verdict: OK"
+    assert [line.split()[0] for line in lines[4:7]] == ["ok", "ok", "ok"]
     keys = [obj["Key"] for obj in session.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]]
-    assert len(keys) == 1
+    assert len(keys) == 3
 
 
 def test_command_exits_1_with_the_verdict_when_a_check_fails(
     session: boto3.session.Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    script(monkeypatch, healthy(ledger=[ledger_answer("rejected", (0, 0, 0), "empty file")]))
+    script(
+        monkeypatch,
+        lambda sql, params: (
+            ledger_answer("rejected", (0, 0, 0), "empty file") if "ledger" in sql else Answer()
+        ),
+    )
 
     result = invoke("--timeout", "2")
 
@@ -465,11 +457,6 @@ def test_command_reports_a_smoke_that_cannot_run_in_one_line(session: boto3.sess
 def test_command_refuses_a_schema_that_is_not_a_name(session: boto3.session.Session) -> None:
     result = invoke("--schema", "public; drop table x")
     assert result.exit_code == 1
-    assert (
-        result.stderr
-        == "smoke failed: --schema 'public; drop table x' is not a lower-case name (letters, digits, _)\n"
+    assert result.stderr == (
+        "smoke failed: --schema 'public; drop table x' is not a lower-case name (letters, digits, _)\n"
     )
-
-
-def test_the_smoke_source_is_the_registrys() -> None:
-    assert smoke_module.SOURCE is CONTRACTS["loan_applications"]
