@@ -2,7 +2,7 @@
 
 It uploads one generated file per source to the raw bucket (`incoming/<source>/`; applications first, the
 others once they loaded, so repayments find their applications; `etl.tools.smoke_files`) and, through
-the Redshift Data API, checks three things and prints a one-screen verdict:
+the Redshift Data API, checks four things and prints a one-screen verdict:
 
 1. ledger: each file's `etl_file_ledger` row says `loaded`, with 3 rows in, 2 loaded, 1 quarantined;
 2. values: every row of each file in its fact table equals, column by column, what the pipeline's own code
@@ -10,7 +10,9 @@ the Redshift Data API, checks three things and prints a one-screen verdict:
    surrogate and date keys, the ratio, the category, the repayment's customer the warehouse resolved; and
    `loaded_at`, the timestamp COPY read from Parquet, lies between the ledger's started_at and finished_at
    (a misread timestamp lands centuries away);
-3. marts: every `mart_*` view answers `SELECT * ... LIMIT 1`.
+3. tests: the data tests ran after each load (their results are in etl_data_test_result under the run
+   that loaded the file) and none of severity error failed;
+4. marts: every `mart_*` view answers `SELECT * ... LIMIT 1`.
 
 The files are new on every run (their ids embed a run id), so an earlier load can never pass the check;
 their rows stay as ordinary, traceable data, recognisable by the `SMOKE-` prefix of their ids.
@@ -39,9 +41,10 @@ if TYPE_CHECKING:  # boto3 costs ~0.4 s to import: only the smoke command needs 
     import boto3
 
 LEDGER_QUERY = (
-    "SELECT status, rows_in, rows_loaded, rows_quarantined, started_at, finished_at, error "
+    "SELECT status, rows_in, rows_loaded, rows_quarantined, started_at, finished_at, error, run_id "
     "FROM {schema}.etl_file_ledger WHERE file_id = :file_id"
 )
+TESTS_QUERY = "SELECT test_name, severity, status FROM {schema}.etl_data_test_result WHERE run_id = :run_id"
 FACT_QUERY = "SELECT {columns} FROM {schema}.{table} WHERE source_file_id = :file_id ORDER BY source_row"
 MART_QUERY = "SELECT * FROM {schema}.{mart} LIMIT 1"
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,126}$")
@@ -98,7 +101,7 @@ def check_ledger(
             if last.startswith("the ledger query failed") or last == "not uploaded":
                 return Check("ledger", False, f"{name}: {last}")
             return Check("ledger", False, f"{name}: no loaded row after {waited:.0f} s (last seen: {last})")
-        status, rows_in, loaded, quarantined, _, _, error = row
+        status, rows_in, loaded, quarantined, _, _, error, _ = row
         if status != "loaded":
             return Check("ledger", False, f"{name}: {status}: {error or 'no error recorded'}")
         if (rows_in, loaded, quarantined) != (file.rows_in, file.rows_loaded, file.rows_quarantined):
@@ -156,6 +159,22 @@ def check_values(compared: Sequence[tuple[schema.TableSpec, int, list[str]]]) ->
         f"{rows} rows, {cells} values in {len(compared)} fact tables as sent (128-byte ids, cents, dates, "
         "NULLs, keys, categories; loaded_at within each load)",
     )
+
+
+def check_tests(results: dict[str, list[list[Any]]]) -> Check:
+    """The data-test results of each run that loaded a smoke file: (test_name, severity, status) rows."""
+    missing = [run for run, rows in results.items() if not rows]
+    if missing:
+        return Check(
+            "tests", False, f"no data-test results for run {missing[0]}: see its run summary (run error)"
+        )
+    rows = [r for found in results.values() for r in found]
+    failed = [name for name, severity, status in rows if status == "fail" and severity == "error"]
+    warned = sum(status == "fail" and severity != "error" for _, severity, status in rows)
+    counts = f"{len(rows) - len(failed) - warned} passed, {warned} warned, {len(failed)} failed"
+    if failed:
+        return Check("tests", False, f"{counts}: {', '.join(sorted(failed)[:3])}")
+    return Check("tests", True, f"the data tests ran after the loads ({len(results)} run(s)): {counts}")
 
 
 def check_marts(answers: Sequence[tuple[str, str | None]]) -> Check:
@@ -259,8 +278,11 @@ def run_smoke(
     verdict.checks.append(check_ledger(files, found, time.monotonic() - started))
     if verdict.checks[-1].ok:
         verdict.checks.append(_check_values(api, target.schema_name, files, expected, found, check_seconds))
+        runs = sorted({str(row[7]) for row, _ in found.values() if row is not None})
+        verdict.checks.append(_check_tests(api, target.schema_name, runs, check_seconds, poll_seconds, sleep))
     else:
         verdict.checks.append(Check("values", None, "not read: a file did not load"))
+        verdict.checks.append(Check("tests", None, "not read: a file did not load"))
     verdict.checks.append(_check_marts(api, target.schema_name, check_seconds))
     return verdict
 
@@ -290,6 +312,31 @@ def _check_values(
         assert ledger is not None  # the ledger check passed
         compared.append((spec, len(rows), compare_rows(spec, rows, got, ledger)))
     return check_values(compared)
+
+
+def _check_tests(
+    api: DataApi,
+    schema_name: str,
+    runs: Sequence[str],
+    check_seconds: float,
+    poll_seconds: float,
+    sleep: Callable[[float], None],
+) -> Check:
+    """Each run's data-test results, polled for: a run writes them after its files' ledger rows."""
+    results: dict[str, list[list[Any]]] = {}
+    sql = TESTS_QUERY.format(schema=schema_name)
+    for run in runs:
+        deadline = time.monotonic() + check_seconds
+        while True:
+            try:
+                rows = api.run(sql, {"run_id": run}, deadline=deadline, name="etl-smoke-tests").rows
+            except DataApiError as exc:
+                return Check("tests", False, exc.message)
+            if rows or time.monotonic() >= deadline:
+                results[run] = rows
+                break
+            sleep(min(poll_seconds, max(deadline - time.monotonic(), 0.0)))
+    return check_tests(results)
 
 
 def _check_marts(api: DataApi, schema_name: str, check_seconds: float) -> Check:

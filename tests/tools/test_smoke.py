@@ -67,11 +67,34 @@ def field(value: Any) -> dict[str, Any]:
 
 
 def ledger_answer(
-    status: str = "loaded", counts: tuple[int, int, int] = (3, 2, 1), error: str | None = None
+    status: str = "loaded",
+    counts: tuple[int, int, int] = (3, 2, 1),
+    error: str | None = None,
+    run: str = "run-a",
 ) -> Answer:
-    values = [status, *counts, LOAD_STARTED, LOAD_FINISHED, error]
-    columns = ("status", "rows_in", "rows_loaded", "rows_quarantined", "started_at", "finished_at", "error")
+    values = [status, *counts, LOAD_STARTED, LOAD_FINISHED, error, run]
+    columns = (
+        "status",
+        "rows_in",
+        "rows_loaded",
+        "rows_quarantined",
+        "started_at",
+        "finished_at",
+        "error",
+        "run_id",
+    )
     return Answer(columns, (tuple(field(v) for v in values),))
+
+
+# the data-test results of a healthy run: a warning is no failure
+TEST_RESULTS = [
+    ("unique_fact_loan_application", "error", "pass"),
+    ("relationships_repayment", "warn", "fail"),
+]
+
+
+def data_test_answer(results: list[tuple[str, str, str]]) -> Answer:
+    return Answer(("test_name", "severity", "status"), tuple(tuple(field(v) for v in r) for r in results))
 
 
 def table_answer(table: str, rows: list[dict[str, Any]]) -> Answer:
@@ -90,6 +113,7 @@ def healthy(
     tables: dict[str, list[dict[str, Any]]] | None = None,
     marts: dict[str, str] | None = None,
     files: tuple[SmokeFile, ...] = FILES,
+    tests: dict[str, list[Answer]] | None = None,
 ) -> Script:
     """A deployed pipeline: each file's ledger answers in turn (by source; the last repeats, default
     loaded), each fact table's rows (default: what a correct load holds), every mart (an error for those
@@ -97,7 +121,12 @@ def healthy(
     by_id = {f.file_id: f for f in files}
     queues = {f.file_id: list((ledgers or {}).get(f.contract.name) or [ledger_answer()]) for f in files}
 
+    test_queues = {run: list(answers) for run, answers in (tests or {}).items()}
+
     def answer(sql: str, params: list[dict[str, str]]) -> Answer:
+        if "etl_data_test_result" in sql:
+            queue = test_queues.get(params[0]["value"]) or [data_test_answer(TEST_RESULTS)]
+            return queue.pop(0) if len(queue) > 1 else queue[0]
         if "etl_file_ledger" in sql:
             queue = queues[params[0]["value"]]
             return queue.pop(0) if len(queue) > 1 else queue[0]
@@ -214,7 +243,11 @@ def test_a_healthy_pipeline_passes_every_check(
         f"  ok    values  6 rows, {cells} values in 3 fact tables as sent (128-byte ids, cents, dates, NULLs, keys, "
         "categories; loaded_at within each load)"
     )
-    assert lines[6:] == [f"  ok    marts   all {len(MARTS)} mart_* views answered", "verdict: OK"]
+    assert lines[6:] == [
+        "  ok    tests   the data tests ran after the loads (1 run(s)): 1 passed, 1 warned, 0 failed",
+        f"  ok    marts   all {len(MARTS)} mart_* views answered",
+        "verdict: OK",
+    ]
     # the applications' ledger is polled until loaded (no table yet, no row, failed, loaded) before the
     # other files are uploaded: the repayments' customers come from their applications
     sqls = [s["Sql"] for s in sent]
@@ -299,15 +332,15 @@ def test_a_value_that_did_not_round_trip_fails_the_values_check(
 
     verdict = smoke(session)
 
-    [_, values, _] = verdict.checks
+    [_, values, _, _] = verdict.checks
     assert values.ok is False and values.detail.startswith(detail), values.detail
-    assert verdict.lines()[-1] == "verdict: FAILED (1 of 3 checks)"
+    assert verdict.lines()[-1] == "verdict: FAILED (1 of 4 checks)"
 
 
 def test_a_cut_multibyte_id_is_shown(session: boto3.session.Session, monkeypatch: pytest.MonkeyPatch) -> None:
     cut = loaded_rows(FILES[0], customer_id=SMOKE_CUSTOMER_ID[:-2])
     script(monkeypatch, healthy(tables={"fact_loan_application": cut}))
-    [_, values, _] = smoke(session).checks
+    [_, values, _, _] = smoke(session).checks
     sent, read = "'SMOKE-CUSTOM'...'ßßßßßx' (128 bytes)", "'SMOKE-CUSTOM'...'ßßßßßß' (125 bytes)"
     assert values.detail == (
         f"fact_loan_application row 1 customer_id: sent {sent}, read {read}; "
@@ -317,7 +350,7 @@ def test_a_cut_multibyte_id_is_shown(session: boto3.session.Session, monkeypatch
 
 def test_a_missing_row_is_counted(session: boto3.session.Session, monkeypatch: pytest.MonkeyPatch) -> None:
     script(monkeypatch, healthy(tables={"fact_bank_transaction": loaded_rows(FILES[1])[:1]}))
-    [_, values, _] = smoke(session).checks
+    [_, values, _, _] = smoke(session).checks
     assert values.detail == "fact_bank_transaction: 1 rows of the file, expected 2"
 
 
@@ -358,10 +391,18 @@ def test_a_file_that_did_not_load_as_sent_fails_the_ledger_and_skips_the_values(
     verdict = smoke(session)
 
     assert len(verdict.uris) == uploaded
-    assert [(c.name, c.ok) for c in verdict.checks] == [("ledger", False), ("values", None), ("marts", True)]
+    assert [(c.name, c.ok) for c in verdict.checks] == [
+        ("ledger", False),
+        ("values", None),
+        ("tests", None),
+        ("marts", True),
+    ]
     assert verdict.checks[0].detail == detail
-    assert verdict.lines()[-3] == "  skip  values  not read: a file did not load"
-    assert verdict.lines()[-1] == "verdict: FAILED (2 of 3 checks)"
+    assert verdict.lines()[-4:-2] == [
+        "  skip  values  not read: a file did not load",
+        "  skip  tests   not read: a file did not load",
+    ]
+    assert verdict.lines()[-1] == "verdict: FAILED (3 of 4 checks)"
 
 
 @pytest.mark.parametrize(
@@ -378,11 +419,44 @@ def test_no_loaded_row_by_the_deadline_fails_the_ledger(
     )
 
 
+@pytest.mark.parametrize(
+    ("answers", "ok", "detail"),
+    [
+        (
+            [data_test_answer([]), data_test_answer(TEST_RESULTS)],
+            True,
+            "the data tests ran after the loads (1 run(s)): 1 passed, 1 warned, 0 failed",
+        ),
+        (
+            [data_test_answer([("unique_fact_repayment", "error", "fail"), *TEST_RESULTS])],
+            False,
+            "1 passed, 1 warned, 1 failed: unique_fact_repayment",
+        ),
+        (
+            [data_test_answer([])],
+            False,
+            "no data-test results for run run-a: see its run summary (run error)",
+        ),
+    ],
+)
+def test_the_data_tests_of_the_loads_runs_are_read(
+    session: boto3.session.Session,
+    monkeypatch: pytest.MonkeyPatch,
+    answers: list[Answer],
+    ok: bool,
+    detail: str,
+) -> None:
+    # a run writes its data-test results after its files' ledger rows: polled for until check_seconds
+    script(monkeypatch, healthy(tests={"run-a": answers}))
+    [_, _, tests, _] = smoke(session, check_seconds=0.3).checks
+    assert (tests.ok, tests.detail) == (ok, detail)
+
+
 def test_a_mart_that_fails_is_named(session: boto3.session.Session, monkeypatch: pytest.MonkeyPatch) -> None:
     broken = {MARTS[2].name: "ERROR: function now() is a leader-node-only function"}
     script(monkeypatch, healthy(marts=broken))
 
-    [_, _, marts] = smoke(session).checks
+    [_, _, _, marts] = smoke(session).checks
 
     assert marts.ok is False
     assert marts.detail == (
@@ -418,8 +492,8 @@ def test_command_prints_the_verdict_on_one_screen_and_exits_0(
 
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert len(lines) == 8 and lines[-1] == "verdict: OK"
-    assert [line.split()[0] for line in lines[4:7]] == ["ok", "ok", "ok"]
+    assert len(lines) == 9 and lines[-1] == "verdict: OK"
+    assert [line.split()[0] for line in lines[4:8]] == ["ok", "ok", "ok", "ok"]
     keys = [obj["Key"] for obj in session.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]]
     assert len(keys) == 3
 
@@ -437,7 +511,7 @@ def test_command_exits_1_with_the_verdict_when_a_check_fails(
     result = invoke("--timeout", "2")
 
     assert result.exit_code == 1
-    assert result.stdout.splitlines()[-1] == "verdict: FAILED (2 of 3 checks)"
+    assert result.stdout.splitlines()[-1] == "verdict: FAILED (3 of 4 checks)"
     assert "Traceback" not in result.output
 
 
