@@ -301,6 +301,9 @@ class Pipeline:
         except Exception as exc:
             if self._interrupted(exc):
                 raise KeyboardInterrupt from None
+            if result.status != "rejected":  # a failed file is delivered again anyway; its error says why
+                result.error = result.error or str(exc)
+                return
             recording = f"its ledger row was not written: {exc.message if isinstance(exc, EtlError) else exc}"
             result.error = f"{result.error}; {recording}" if result.error else recording
             result.status = "failed"
