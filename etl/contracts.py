@@ -20,6 +20,10 @@ SourceName = Literal["loan_applications", "bank_statements", "repayments"]
 # statements name theirs (unknown ones become inferred members); repayments belong to their application's
 # customer, else to the one their file names (inferred too), else to the unknown member.
 CustomerRole = Literal["defines", "infers", "infers_via_application"]
+# What happens to a row whose natural key another logical file already holds with other values: the later
+# file updates it, the row is quarantined as `key_conflict`, or the whole file is rejected.
+ConflictPolicy = Literal["update", "quarantine", "reject"]
+CONFLICT_POLICIES: tuple[ConflictPolicy, ...] = ("update", "quarantine", "reject")
 
 
 # Short labels that dashboards group by (state, loan purpose, channel): 128 bytes hold 42 characters of
@@ -75,6 +79,7 @@ class SourceContract:
     aliases: tuple[str, ...] = ()  # other folder names for the source (the original challenge's layout)
     checks: tuple[NotBefore, ...] = ()  # cross-field rules, after each column's own
     customers: CustomerRole = "infers"
+    conflict_policy: ConflictPolicy = "update"
 
     @property
     def folders(self) -> tuple[str, ...]:
@@ -122,6 +127,8 @@ LOAN_APPLICATIONS = SourceContract(
     fact_table="fact_loan_application",
     aliases=("loan_application",),
     customers="defines",
+    # An application's status and decision legitimately change in a later export: the later file wins.
+    conflict_policy="update",
     checks=(NotBefore("decision_date", "loan_application_date"),),
     columns=(
         Column("application_id", "id", description="Natural key of the application"),
@@ -157,6 +164,9 @@ BANK_STATEMENTS = SourceContract(
     fact_table="fact_bank_transaction",
     aliases=("customer_bank_statement", "customer_bank_statements", "bank_statement"),
     customers="infers",
+    # Two statements that share transaction ids with other values are two exports numbering their rows
+    # alike, not a correction: the later rows are quarantined, the earlier ones stay.
+    conflict_policy="quarantine",
     columns=(
         Column("transaction_id", "id"),
         Column("customer_id", "id"),
@@ -174,6 +184,8 @@ REPAYMENTS = SourceContract(
     fact_table="fact_repayment",
     aliases=("repayment", "loan_repayments"),
     customers="infers_via_application",
+    # A later schedule export records what was paid since: the later file wins.
+    conflict_policy="update",
     columns=(
         Column("repayment_id", "id"),
         Column("application_id", "id"),

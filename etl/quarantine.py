@@ -30,8 +30,9 @@ import csv
 import hashlib
 import io
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -43,7 +44,7 @@ from etl.contracts import CONTRACTS, SOURCES, SourceContract, SourceName, source
 from etl.errors import ConfigError
 from etl.extract.discover import SourceFile
 from etl.load.warehouse import Warehouse
-from etl.normalize.validate import RULES
+from etl.normalize.validate import RULES, TRIMMED_CHARS
 from etl.pipeline import RunReport, open_pipeline
 from etl.settings import Settings
 
@@ -130,14 +131,34 @@ def export_csv(tables: dict[SourceName, pa.Table], out: Any) -> int:
 # ---- replay ---------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class LoadedFile:
+    """A file of the warehouse's ledger, as the replay needs it."""
+
+    file_id: str
+    logical_name: str | None
+    replay_of: str | None  # a replay: the file whose rows it loaded again
+    superseded: bool  # a newer version of its logical file replaced it
+    order: datetime  # when it was loaded (a replay: when its original was): later wins
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Where the warehouse holds a key now: the file that loaded it, and that file's place in load order."""
+
+    file_id: str
+    replay_of: str | None
+    order: datetime
+
+
 @dataclass
-class ReplayPlan:
-    """What a replay of one source will send through the pipeline, and what it leaves out and why."""
+class ReplayFile:
+    """The quarantined rows of one loaded file, rebuilt as the CSV a replay loads."""
 
     source: SourceName
-    content: bytes = b""
-    rows: int = 0
-    skipped: dict[str, int] = field(default_factory=dict)  # reason -> rows
+    original: LoadedFile
+    content: bytes
+    rows: int
 
     @property
     def file_id(self) -> str:
@@ -147,7 +168,20 @@ class ReplayPlan:
     def name(self) -> str:
         return f"quarantine-replay-{self.source}-{self.file_id[:12]}.csv"
 
-    def skip(self, reason: str, n: int) -> None:
+
+@dataclass
+class ReplayPlan:
+    """What a replay of one source will send through the pipeline, and what it leaves out and why."""
+
+    source: SourceName
+    files: list[ReplayFile] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> rows
+
+    @property
+    def rows(self) -> int:
+        return sum(f.rows for f in self.files)
+
+    def skip(self, reason: str, n: int = 1) -> None:
         if n:
             self.skipped[reason] = self.skipped.get(reason, 0) + n
 
@@ -158,36 +192,73 @@ def contract_version(contract: SourceContract) -> str:
 
 
 def plan_replay(
-    rows: pa.Table, contract: SourceContract, *, loaded_keys: Iterable[str] = (), replay_prefix: str = ""
+    rows: pa.Table,
+    contract: SourceContract,
+    *,
+    files: Mapping[str, LoadedFile],
+    holders: Mapping[str, Holder],
 ) -> ReplayPlan:
-    """Pure: choose the replayable rows and render them as the CSV the pipeline will read."""
+    """Pure: choose the replayable rows, in load order, and render them as one CSV per original file.
+
+    `files` are the ledger's loaded files by id, `holders` where the warehouse holds each key now (keys as
+    loading normalises them). A row is replayed when its file is a loaded, current, ordinary file, its rule
+    can be replayed, no file loaded after its own holds its key, and no later file quarantined the same key
+    (the latest quarantined version of a key wins). A key its own file's earlier replay holds stays in the
+    CSV, so the same replay twice is the same content (a no-op) until the contract changes.
+    """
     plan = ReplayPlan(contract.name)
-    if not rows.num_rows:
-        return plan
-    keep: list[dict[str, Any]] = []
-    loaded = set(loaded_keys)
+    latest: dict[str, tuple[datetime, int, dict[str, Any], LoadedFile]] = {}
+    chosen: list[tuple[dict[str, Any], LoadedFile]] = []
     for row in rows.to_pylist():
-        if replay_prefix and str(row.get("source_uri") or "").startswith(replay_prefix):
-            plan.skip("quarantined by an earlier replay (the original row is replayed instead)", 1)
+        loaded = files.get(str(row["file_id"]))
+        if loaded is None:
+            plan.skip("its file is not loaded in this warehouse (rejected, failed, or loaded into another)")
+        elif loaded.replay_of is not None:
+            plan.skip("quarantined again by a replay: its original file's row is the one replayed")
+        elif loaded.superseded:
+            plan.skip("its file was replaced by a newer version of the same file")
         elif row["rule"] in NOT_REPLAYABLE:
-            plan.skip(f"{row['rule']}: {NOT_REPLAYABLE[row['rule']]}", 1)
-        elif row.get(contract.key) in loaded:
-            plan.skip(
-                f"{contract.key} loaded since by an ordinary file: the warehouse has a newer version", 1
-            )
+            plan.skip(f"{row['rule']}: {NOT_REPLAYABLE[row['rule']]}")
+        elif (key := normalised_key(row.get(contract.key))) is None:
+            chosen.append((row, loaded))  # no usable key: nothing to compare, it is tried as it is
+        elif (
+            (held := holders.get(key)) is not None
+            and held.replay_of != loaded.file_id
+            and (held.order >= loaded.order)
+        ):
+            plan.skip(f"{contract.key} loaded since by a later file: the warehouse has a newer version")
+        elif key in latest and latest[key][:2] >= (loaded.order, row["source_row"]):
+            plan.skip("a later file quarantined the same key: its row is the one replayed")
         else:
-            keep.append(row)
-    if not keep:
-        return plan
+            if key in latest:
+                plan.skip("a later file quarantined the same key: its row is the one replayed")
+            latest[key] = (loaded.order, row["source_row"], row, loaded)
+    chosen.extend((row, loaded) for _, _, row, loaded in latest.values())
+    by_file: dict[str, list[dict[str, Any]]] = {}
+    for row, loaded in chosen:
+        by_file.setdefault(loaded.file_id, []).append(row)
     version = contract_version(contract)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*contract.names, "original_file_id", "original_line", "contract_version"])
-    for row in keep:
-        values = ["" if row.get(c) is None else row[c] for c in contract.names]
-        writer.writerow([*values, row["file_id"], row["source_row"], version])
-    plan.content, plan.rows = buffer.getvalue().encode("utf-8"), len(keep)
+    for original_id, kept in sorted(by_file.items()):
+        kept.sort(key=lambda r: int(r["source_row"]))
+        buffer = io.StringIO()
+        # every field quoted and CRLF line ends: a value's bare CR or LF stays inside its field
+        writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
+        writer.writerow([*contract.names, "original_file_id", "original_line", "contract_version"])
+        for row in kept:
+            values = ["" if row.get(c) is None else row[c] for c in contract.names]
+            writer.writerow([*values, row["file_id"], row["source_row"], version])
+        plan.files.append(
+            ReplayFile(contract.name, files[original_id], buffer.getvalue().encode("utf-8"), len(kept))
+        )
     return plan
+
+
+def normalised_key(value: object) -> str | None:
+    """A key as loading normalises it (trimmed as validation trims), None when nothing is left."""
+    if value is None:
+        return None
+    trimmed = pc.utf8_trim(pa.array([str(value)], pa.string()), characters=TRIMMED_CHARS)[0].as_py()
+    return trimmed or None
 
 
 def replay(
@@ -197,26 +268,41 @@ def replay(
     rule: str | None = None,
     file_id: str | None = None,
 ) -> tuple[list[ReplayPlan], RunReport]:
-    """Replay the selected quarantined rows of each source through the normal Pipeline; (plans, RunReport)."""
+    """Replay the selected quarantined rows of each source through the normal Pipeline; (plans, RunReport).
+
+    Each loaded file's replayable rows become one replay file, which the ledger records as a replay of it
+    (`replay_of`): it loads in that file's place in load order and removes nothing.
+    """
     replay_root = Path(settings.lake) / REPLAY_DIR
     plans: list[ReplayPlan] = []
-    files: list[SourceFile] = []
+    replays: list[SourceFile] = []
     with open_pipeline(settings, must_exist=True) as pipeline:  # its quarantine came from a load
         warehouse = pipeline.warehouse
         pipeline.prepare()
         for source in sources:
             contract = CONTRACTS[source]
             rows = read_quarantine(settings.lake, source, rule=rule, file_id=file_id)
-            candidates = [] if not rows.num_rows else rows.column(contract.key).to_pylist()
-            loaded = _keys_loaded_by_ordinary_files(warehouse, contract, candidates)
-            plan = plan_replay(rows, contract, loaded_keys=loaded, replay_prefix=str(replay_root))
+            ids = sorted(set(rows.column("file_id").to_pylist())) if rows.num_rows else []
+            files = _loaded_files(warehouse, ids)
+            keys = [] if not rows.num_rows else rows.column(contract.key).to_pylist()
+            holders = _holders(warehouse, contract, keys)
+            plan = plan_replay(rows, contract, files=files, holders=holders)
             plans.append(plan)
-            if plan.rows:
-                path = replay_root / source / f"{plan.file_id}.csv"
+            for made in plan.files:
+                path = replay_root / source / f"{made.file_id}.csv"
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(plan.content)  # kept: the lineage from a replayed row to its original line
-                files.append(SourceFile(str(path), plan.name, source, _opener(plan.content)))
-        report = pipeline.run(files)
+                path.write_bytes(made.content)  # kept: the lineage from a replayed row to its original line
+                replays.append(
+                    SourceFile(
+                        str(path),
+                        made.name,
+                        source,
+                        _opener(made.content),
+                        logical=made.original.logical_name,
+                        replay_of=made.original.file_id,
+                    )
+                )
+        report = pipeline.run(replays)
     return plans, report
 
 
@@ -224,22 +310,38 @@ def _opener(content: bytes) -> Callable[[], BinaryIO]:
     return lambda: io.BytesIO(content)
 
 
-def _keys_loaded_by_ordinary_files(
-    warehouse: Warehouse, contract: SourceContract, keys: list[Any]
-) -> set[str]:
-    """Keys among `keys` present in the fact table from a file that is not a quarantine replay."""
-    wanted = sorted({k for k in keys if k})
-    found: set[str] = set()
+def _loaded_files(warehouse: Warehouse, ids: Sequence[str]) -> dict[str, LoadedFile]:
+    """The loaded files among `ids`, each with its place in load order (a replay's is its original's)."""
+    found: dict[str, LoadedFile] = {}
+    p = warehouse.sql.param
+    for start in range(0, len(ids), KEY_BATCH):
+        batch = list(ids[start : start + KEY_BATCH])
+        statement = (
+            "SELECT l.file_id, l.logical_name, l.replay_of, l.superseded_by, COALESCE(o.finished_at, l.finished_at) "
+            "FROM etl_file_ledger l LEFT JOIN etl_file_ledger o ON o.file_id = l.replay_of "
+            f"WHERE l.status = 'loaded' AND l.file_id IN ({', '.join([p] * len(batch))})"
+        )
+        for fid, logical, replay_of, superseded_by, order in warehouse.query(statement, batch):
+            found[str(fid)] = LoadedFile(str(fid), logical, replay_of, superseded_by is not None, order)
+    return found
+
+
+def _holders(warehouse: Warehouse, contract: SourceContract, keys: Sequence[Any]) -> dict[str, Holder]:
+    """Where the warehouse holds each of `keys` (normalised as loading does) now."""
+    wanted = sorted({k for k in (normalised_key(v) for v in keys) if k is not None})
+    found: dict[str, Holder] = {}
     p = warehouse.sql.param
     for start in range(0, len(wanted), KEY_BATCH):
         batch = wanted[start : start + KEY_BATCH]
         # identifiers from the contract; every value a bound parameter
         statement = (
-            f"SELECT f.{contract.key} FROM {contract.fact_table} f "
-            f"WHERE f.{contract.key} IN ({', '.join([p] * len(batch))}) AND NOT EXISTS ("
-            f"SELECT 1 FROM etl_file_ledger l WHERE l.file_id = f.source_file_id AND l.file_name LIKE {p})"
+            f"SELECT f.{contract.key}, l.file_id, l.replay_of, COALESCE(o.finished_at, l.finished_at) "
+            f"FROM {contract.fact_table} f JOIN etl_file_ledger l ON l.file_id = f.source_file_id "
+            "LEFT JOIN etl_file_ledger o ON o.file_id = l.replay_of "
+            f"WHERE f.{contract.key} IN ({', '.join([p] * len(batch))})"
         )
-        found.update(str(r[0]) for r in warehouse.query(statement, [*batch, "quarantine-replay-%"]))
+        for key, fid, replay_of, order in warehouse.query(statement, batch):
+            found[str(key)] = Holder(str(fid), replay_of, order)
     return found
 
 

@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     )
     log_level: LogLevel = "INFO"
     chunk_bytes: int = Field(4 << 20, ge=1 << 16, description="CSV bytes parsed per chunk (bounds memory)")
+    max_quarantine_rate: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="A file whose quarantined share of rows is above this is rejected whole (its quarantine is kept)",
+    )
     mask_narration: bool = Field(
         False, description="Mask bank-statement narrations in the lake, quarantine and logs"
     )

@@ -67,7 +67,9 @@ def _source_file(ref: ObjectRef, folder: str, s3: Any) -> SourceFile:
         else f"unknown source folder '{folder}' in {ref.key}: use {source_list(prefix='incoming/', suffix='/')}"
     )
     opener = open_s3_object(ref.bucket, ref.key, version_id=ref.version_id, etag=ref.etag, s3_client=s3)
-    return SourceFile(ref.uri, ref.key.rsplit("/", 1)[-1], source, opener, reason)
+    # the logical file: <source>/<the key's part under incoming/<folder>/>, as for a local file
+    logical = f"{source}/{ref.key.split('/', 2)[2]}" if source else None
+    return SourceFile(ref.uri, ref.key.rsplit("/", 1)[-1], source, opener, reason, logical=logical)
 
 
 def _run(work: list[tuple[SourceFile, ObjectRef]], settings: Settings, outcome: Outcome) -> None:

@@ -99,7 +99,9 @@ def replay_command(
             {
                 "source": p.source,
                 "rows": p.rows,
-                "file_id": p.file_id if p.rows else None,
+                "files": [
+                    {"file_id": f.file_id, "replay_of": f.original.file_id, "rows": f.rows} for f in p.files
+                ],
                 "skipped": p.skipped,
             }
             for p in plans

@@ -29,6 +29,11 @@ class SourceFile:
     # A cheap token of the content's version (local files: size, mtime, inode), compared before and after
     # each read; None where every read is pinned to one version anyway (S3 objects, by VersionId or ETag).
     stamp: Callable[[], tuple[int, ...]] | None = None
+    # The file's logical identity across versions: `<source>/<path under its source folder>` (an S3 key's
+    # part after `incoming/`). A new content under the same name is a new version of the same file, which
+    # replaces the rows of the version before it. None for a file that is not one (a quarantine replay).
+    logical: str | None = None
+    replay_of: str | None = None  # a quarantine replay: the file_id of the file whose rows it loads again
 
 
 def discover(paths: Sequence[str | Path], source: str | None = None) -> list[SourceFile]:
@@ -82,9 +87,11 @@ def _visible_files(folder: Path) -> list[Path]:
 
 def _local_file(path: Path, forced: SourceName | None) -> SourceFile:
     # The nearest enclosing folder that names a source, as on S3 (incoming/<source>/any/depth/file.csv).
-    detected = forced or next(
-        (found for parent in path.resolve().parents if (found := source_from_folder(parent.name))), None
+    resolved = path.resolve()
+    folder = next(
+        ((parent, found) for parent in resolved.parents if (found := source_from_folder(parent.name))), None
     )
+    detected = forced or (folder[1] if folder else None)
     reason = (
         None
         if detected
@@ -93,7 +100,24 @@ def _local_file(path: Path, forced: SourceName | None) -> SourceFile:
             f"{source_list(suffix='/')}, or pass --source"
         )
     )
-    return SourceFile(str(path), path.name, detected, lambda: path.open("rb"), reason, partial(_stamp, path))
+    return SourceFile(
+        str(path),
+        path.name,
+        detected,
+        lambda: path.open("rb"),
+        reason,
+        partial(_stamp, path),
+        logical_name(detected, resolved, folder[0] if folder else None),
+    )
+
+
+def logical_name(source: SourceName | None, path: Path, folder: Path | None) -> str | None:
+    """`<source>/<path under its source folder>`; a file under no source folder (given with --source) is
+    known by its whole path, so two files of one name elsewhere are never taken for versions of each other."""
+    if source is None:
+        return None
+    under = path.relative_to(folder).as_posix() if folder is not None else path.as_posix().lstrip("/")
+    return f"{source}/{under}"
 
 
 def _stamp(path: Path) -> tuple[int, ...]:
@@ -102,3 +126,14 @@ def _stamp(path: Path) -> tuple[int, ...]:
     except OSError:
         return ()
     return (info.st_size, info.st_mtime_ns, info.st_ino)
+
+
+def logical_from_uri(uri: str, source: str | None) -> str | None:
+    """The logical name of a file known by its URI or path alone (a ledger row from before file lineage):
+    `<source>/<the part after the last folder that names the source>`; None when no folder names it."""
+    parts = uri.split("/")
+    for i in range(len(parts) - 2, -1, -1):
+        found = source_from_folder(parts[i])
+        if found is not None and (source is None or found == source):
+            return f"{found}/{'/'.join(parts[i + 1 :])}"
+    return None

@@ -9,9 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Protocol
 
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from etl.contracts import SourceContract
 from etl.model import schema
+from etl.normalize.validate import MAX_ID_BYTES, TRIMMED_CHARS
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,14 @@ class LedgerRow:
     finished_at: datetime
     duration_ms: int
     run_id: str
+    logical_name: str | None = None
+    replay_of: str | None = None
+    superseded_by: str | None = None
+    rows_inserted: int | None = None
+    rows_updated: int | None = None
+    rows_unchanged: int | None = None
+    rows_removed: int | None = None
+    rows_conflicting: int | None = None
 
 
 LEDGER_BYTES = {c.name: c.length for c in schema.ETL_FILE_LEDGER.columns if c.length}
@@ -67,7 +82,15 @@ class FileOutcome(Protocol):
 
 
 def ledger_row(
-    uri: str, name: str, size: int, outcome: FileOutcome, *, started_at: datetime, run_id: str
+    uri: str,
+    name: str,
+    size: int,
+    outcome: FileOutcome,
+    *,
+    started_at: datetime,
+    run_id: str,
+    logical_name: str | None = None,
+    replay_of: str | None = None,
 ) -> LedgerRow:
     """The ledger row of one processed file, finished now; texts are shortened to fit their columns."""
     finished_at = datetime.now(UTC).replace(tzinfo=None)
@@ -89,4 +112,43 @@ def ledger_row(
         finished_at=finished_at,
         duration_ms=int((finished_at - started_at).total_seconds() * 1000),
         run_id=run_id,
+        logical_name=None if logical_name is None else fit_utf8(logical_name, LEDGER_BYTES["logical_name"]),
+        replay_of=replay_of,
     )
+
+
+QUARANTINE_REASON_CHARS = 250  # at most 1,000 UTF-8 bytes: etl_quarantine.reason is VARCHAR(1024)
+
+
+def quarantine_by_key(stored: Path, out: Path, contract: SourceContract, file_id: str) -> Path | None:
+    """The quarantined rows of a file (the lake's quarantine Parquet at `stored`) as etl_quarantine rows at
+    `out`: line, rule, column, the natural key as loading normalises it (NULL when empty or too long to be
+    one) and the reason, shortened. None when the file quarantined nothing."""
+    source = pq.ParquetFile(stored)
+    if source.metadata.num_rows == 0:
+        return None
+    spec = schema.ETL_QUARANTINE
+    with pq.ParquetWriter(out, spec.arrow_schema) as writer:
+        for batch in source.iter_batches(columns=["source_row", "rule", "column", "reason", contract.key]):
+            n = batch.num_rows
+            key = pc.utf8_trim(batch.column(contract.key), characters=TRIMMED_CHARS)
+            usable = pc.and_(
+                pc.greater(pc.binary_length(key), 0), pc.less_equal(pc.binary_length(key), MAX_ID_BYTES)
+            )
+            writer.write_table(
+                pa.table(
+                    {
+                        "file_id": pa.repeat(pa.scalar(file_id, pa.string()), n),
+                        "source_row": batch.column("source_row"),
+                        "source": pa.repeat(pa.scalar(contract.name, pa.string()), n),
+                        "rule": batch.column("rule"),
+                        "column_name": batch.column("column"),
+                        "key_value": pc.if_else(
+                            pc.fill_null(usable, False), key, pa.scalar(None, pa.string())
+                        ),
+                        "reason": pc.utf8_slice_codeunits(batch.column("reason"), 0, QUARANTINE_REASON_CHARS),
+                    },
+                    schema=spec.arrow_schema,
+                )
+            )
+    return out

@@ -18,6 +18,7 @@ SMALL_DIMENSIONS = {"dim_date", "dim_credit_band", "dim_transaction_category"}
 # reads). It holds no rows and nothing reads it, so dashboards, the smoke test and the data tests read
 # etl_file_ledger while a load runs.
 LOAD_LOCK_TABLE = "etl_load_lock"
+LINEAGE_COLUMNS = {c.name for c in schema.LINEAGE}
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,10 @@ class SqlBuilder:
             f"INSERT INTO {spec.name} ({cols}) SELECT {', '.join('s.' + c for c in spec.column_names)} "
             f"FROM {staging} s WHERE NOT EXISTS (SELECT 1 FROM {spec.name} t WHERE {on})"
         )
+
+    def insert_all(self, spec: TableSpec, staging: str) -> str:
+        cols = ", ".join(spec.column_names)
+        return f"INSERT INTO {spec.name} ({cols}) SELECT {cols} FROM {staging}"
 
     def merge(self, spec: TableSpec, staging: str) -> str:
         """Upsert staged rows by natural key: a corrected file updates, a replay changes nothing."""
@@ -201,14 +206,96 @@ class SqlBuilder:
             "UPDATE fact_repayment SET customer_key = f.customer_key, customer_id = f.customer_id "
             f"FROM {staging} f WHERE fact_repayment.application_key = f.application_key "
             "AND fact_repayment.customer_key <> f.customer_key",
+            self.remove_orphans(moved),
+            f"DROP TABLE {moved}",
+        ]
+
+    def remove_orphans(self, customers: str) -> str:
+        """Remove the inferred members among `customers` (a table of customer_key) that nothing references:
+        no fact, history row or application points at them any more."""
+        return (
             "DELETE FROM dim_customer WHERE is_inferred AND customer_key <> -1 "
-            f"AND customer_key IN (SELECT customer_key FROM {moved}) "
+            f"AND customer_key IN (SELECT customer_key FROM {customers}) "
             "AND NOT EXISTS (SELECT 1 FROM fact_repayment r WHERE r.customer_key = dim_customer.customer_key) "
             "AND NOT EXISTS (SELECT 1 FROM fact_bank_transaction t WHERE t.customer_key = dim_customer.customer_key) "
             "AND NOT EXISTS (SELECT 1 FROM fact_loan_application a WHERE a.customer_key = dim_customer.customer_key) "
-            "AND NOT EXISTS (SELECT 1 FROM dim_customer_history h WHERE h.customer_key = dim_customer.customer_key)",
-            f"DROP TABLE {moved}",
-        ]
+            "AND NOT EXISTS (SELECT 1 FROM dim_customer_history h WHERE h.customer_key = dim_customer.customer_key)"
+        )
+
+    # ---- file lineage: versions of a logical file, conflicts with other files --------------------------
+    def same_values(self, spec: TableSpec, left: str, right: str) -> str:
+        """True when rows `left` and `right` of `spec` hold the same values (lineage columns aside), NULLs
+        equal: a condition that is never NULL (NOT of it is the rows differ)."""
+        compared = [c.name for c in spec.columns if c.name not in LINEAGE_COLUMNS and c.name not in spec.key]
+        return " AND ".join(
+            f"(COALESCE({left}.{c} = {right}.{c}, FALSE) OR ({left}.{c} IS NULL AND {right}.{c} IS NULL))"
+            for c in compared
+        )
+
+    def held_keys(self, spec: TableSpec, staging: str) -> str:
+        """The staged rows whose key the warehouse holds already: the key, the staged row's line, whether
+        the values are the same, and the holder's file and logical file (bound parameter: none)."""
+        on = " AND ".join(f"f.{k} = s.{k}" for k in spec.key)
+        keys = ", ".join(f"s.{k}" for k in spec.key)
+        return (
+            f"SELECT {keys}, s.source_row, CASE WHEN {self.same_values(spec, 's', 'f')} THEN 1 ELSE 0 END, "
+            "f.source_file_id, l.logical_name, l.file_name "
+            f"FROM {staging} s JOIN {spec.name} f ON {on} LEFT JOIN etl_file_ledger l ON l.file_id = f.source_file_id"
+        )
+
+    def classify(self, spec: TableSpec, staging: str) -> str:
+        """One row for the staged rows: how many, how many keys the warehouse holds already, how many of those
+        with the same values, and how many held by another logical file (the parameter) with other values."""
+        on = " AND ".join(f"f.{k} = s.{k}" for k in spec.key)
+        held = f"f.{spec.key[0]} IS NOT NULL"
+        same = self.same_values(spec, "s", "f")
+        return (
+            f"SELECT COUNT(*), COALESCE(SUM(CASE WHEN {held} THEN 1 ELSE 0 END), 0), "
+            f"COALESCE(SUM(CASE WHEN {held} AND {same} THEN 1 ELSE 0 END), 0), "
+            f"COALESCE(SUM(CASE WHEN {held} AND NOT ({same}) AND COALESCE(l.logical_name, '') <> {self.param} "
+            "THEN 1 ELSE 0 END), 0) "
+            f"FROM {staging} s LEFT JOIN {spec.name} f ON {on} LEFT JOIN etl_file_ledger l ON l.file_id = f.source_file_id"
+        )
+
+    def previous_version_rows(self, spec: TableSpec, staging: str) -> str:
+        """WHERE condition for the rows of `spec` held by the earlier versions (and their replays) of a logical
+        file whose keys the staged version no longer has. Parameters: the logical name, the new file_id."""
+        keys = " AND ".join(f"s.{k} = {spec.name}.{k}" for k in spec.key)
+        return (
+            f"{spec.name}.source_file_id IN (SELECT file_id FROM etl_file_ledger "
+            f"WHERE logical_name = {self.param} AND file_id <> {self.param}) "
+            f"AND NOT EXISTS (SELECT 1 FROM {staging} s WHERE {keys})"
+        )
+
+    def supersede(self) -> str:
+        """Mark the earlier versions of a logical file (and their replays) as superseded by the new one.
+        Parameters: the new file_id, the logical name, the new file_id."""
+        p = self.param
+        return (
+            f"UPDATE etl_file_ledger SET superseded_by = {p} "
+            f"WHERE logical_name = {p} AND file_id <> {p} AND superseded_by IS NULL"
+        )
+
+    def ledger_counts(self) -> str:
+        """Record a loaded file's inserted, updated, unchanged, removed and conflicting rows (then file_id)."""
+        p = self.param
+        return (
+            f"UPDATE etl_file_ledger SET rows_inserted = {p}, rows_updated = {p}, rows_unchanged = {p}, "
+            f"rows_removed = {p}, rows_conflicting = {p} WHERE file_id = {p}"
+        )
+
+    def add_column(self, spec: TableSpec, column: str) -> str:
+        """A column a newer version added to an existing table (nullable: older rows have none)."""
+        col = next(c for c in spec.columns if c.name == column)
+        return f"ALTER TABLE {spec.name} ADD COLUMN {col.name} {col.sql_type}"
+
+    def moved_customers(self, spec: TableSpec, staging: str, target: str) -> str:
+        """The customers of the file's rows that the load moves to another customer (their old customer)."""
+        on = " AND ".join(f"f.{k} = s.{k}" for k in spec.key)
+        return (
+            f"CREATE TEMPORARY TABLE {target} AS SELECT DISTINCT f.customer_key FROM {spec.name} f "
+            f"JOIN {staging} s ON {on} WHERE f.customer_key <> s.customer_key"
+        )
 
     def affected_customers(self, staging: str, target: str) -> str:
         """The customers of the file's applications, now and before this load (a correction may move one)."""
@@ -235,6 +322,20 @@ class SqlBuilder:
 
     def ledger_loaded_source(self) -> str:
         return f"SELECT source FROM etl_file_ledger WHERE file_id = {self.param} AND status = 'loaded'"
+
+    def ledger_loaded_versions(self) -> str:
+        """Loaded versions of a logical file other than the given file (parameters: logical name, file_id)."""
+        p = self.param
+        return (
+            f"SELECT file_id FROM etl_file_ledger WHERE logical_name = {p} AND file_id <> {p} "
+            "AND status = 'loaded'"
+        )
+
+    def ledger_name(self) -> str:
+        return f"UPDATE etl_file_ledger SET logical_name = {self.param} WHERE file_id = {self.param}"
+
+    def quarantine_delete(self) -> str:
+        return f"DELETE FROM etl_quarantine WHERE file_id = {self.param}"
 
     def ledger_delete_unloaded(self) -> str:
         return f"DELETE FROM etl_file_ledger WHERE file_id = {self.param} AND status <> 'loaded'"

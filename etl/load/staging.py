@@ -9,13 +9,16 @@ from pathlib import Path
 from types import TracebackType
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from etl.contracts import SourceContract
+from etl.load.ledger import quarantine_by_key
+from etl.load.warehouse.base import HeldKey
 from etl.model.parquet import QUARANTINE_OPTIONS, fact_parquet_options
 from etl.model.schema import TableSpec
 from etl.normalize.duplicates import drop_duplicates, find_duplicates
-from etl.normalize.rejects import QuarantineContext, stored_schema
+from etl.normalize.rejects import QuarantineContext, SetAside, set_aside, stored_schema
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class Staged:
     fact_path: Path
     quarantine_path: Path
     duplicates: int  # valid rows quarantined as duplicate_key
+    conflicts: int = 0  # valid rows quarantined as key_conflict (another logical file holds their key)
 
 
 class Staging:
@@ -65,6 +69,44 @@ class Staging:
             quarantine_options=QUARANTINE_OPTIONS,
         )
         return Staged(kept, self.quarantine_path, dupes.num_rows)
+
+    def set_aside_conflicts(
+        self, staged: Staged, conflicts: list[HeldKey], rejects: QuarantineContext
+    ) -> Staged:
+        """Quarantine as key_conflict the rows whose key another logical file holds with other values."""
+        holder = {row.source_row: row.holder for row in conflicts}
+        lines = pa.array(sorted(holder), pa.int64())
+        policy = self.contract.conflict_policy
+
+        def reason(taken: pa.Table) -> pa.Array:
+            held_by = pa.array([holder[line] for line in taken.column("source_row").to_pylist()], pa.string())
+            return pc.binary_join_element_wise(
+                f"{self.contract.key} '",
+                pc.cast(taken.column(self.contract.key), pa.string()),
+                "' is held by ",
+                held_by,
+                f" with other values; {self.contract.name}'s conflict policy is {policy}: this row is not loaded",
+                "",
+            )
+
+        kept = set_aside(
+            staged.fact_path,
+            lines,
+            SetAside("key_conflict", self.contract.key, reason),
+            self.contract,
+            rejects,
+            staged.quarantine_path,
+            self.work,
+            fact_options=self.fact_options,
+            quarantine_options=QUARANTINE_OPTIONS,
+        )
+        return Staged(kept, staged.quarantine_path, staged.duplicates, staged.conflicts + len(conflicts))
+
+    def for_warehouse(self, staged: Staged, file_id: str) -> Path | None:
+        """The staged quarantine in etl_quarantine's shape (None when nothing was quarantined)."""
+        return quarantine_by_key(
+            staged.quarantine_path, self.work / "etl_quarantine.parquet", self.contract, file_id
+        )
 
     def __enter__(self) -> Staging:
         return self

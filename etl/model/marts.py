@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from etl.contracts import REGISTRY
 from etl.model.dialect import Dialect
 from etl.model.exact import BYTEWISE_ID, avg, count, div, money, ratio, render
 
@@ -190,6 +191,40 @@ profile AS (
 )"""
 
 
+# Where each source's natural keys are held now, and each quarantined row's state: open until a load at or
+# after its file's holds its key (resolved), or a newer version of its file replaced the file (superseded).
+_HOLDERS = "\n    UNION ALL ".join(
+    f"SELECT '{c.name}' AS source, {c.key} AS key_value, source_file_id FROM {c.fact_table}" for c in REGISTRY
+)
+_QUARANTINE_STATE = f"""
+holders AS (
+    {_HOLDERS}
+),
+quarantine_state AS (
+    SELECT
+        q.file_id,
+        q.source,
+        q.source_row,
+        q.rule,
+        q.column_name,
+        q.key_value,
+        q.reason,
+        l.logical_name,
+        l.file_name,
+        l.finished_at AS quarantined_at,
+        h.source_file_id AS loaded_by,
+        CASE
+            WHEN l.superseded_by IS NOT NULL THEN 'superseded'
+            WHEN hl.file_id IS NOT NULL AND hl.finished_at >= l.finished_at THEN 'resolved'
+            ELSE 'open'
+        END AS state
+    FROM etl_quarantine q
+    JOIN etl_file_ledger l ON l.file_id = q.file_id AND l.status = 'loaded'
+    LEFT JOIN holders h ON h.source = q.source AND h.key_value = q.key_value
+    LEFT JOIN etl_file_ledger hl ON hl.file_id = h.source_file_id
+)"""
+
+
 MARTS: tuple[Mart, ...] = (
     Mart(
         "mart_customer_credit_profile",
@@ -341,19 +376,56 @@ GROUP BY loan_term_months, credit_band, band_order""",
     ),
     Mart(
         "mart_data_quality",
-        "Files and rows loaded and quarantined by source, load day and file status (from the ledger).",
-        f"""SELECT
-    COALESCE(source, '{UNKNOWN}') AS source,
-    CAST(finished_at AS DATE) AS load_date,
-    status,
+        "Files and rows by source, load day and file status (from the ledger). A logical file counts once: "
+        "rows in, loaded and quarantined are its current version's (replays' loaded rows in rows_replayed); "
+        "inserted, updated, unchanged, removed and conflicting rows count every load; the quarantine is told "
+        "open from resolved (a later load holds the key) by etl_quarantine.",
+        f"""WITH {_QUARANTINE_STATE},
+quarantine_by_file AS (
+    SELECT file_id,
+           {count("state = 'open'")} AS open_rows,
+           {count("state = 'resolved'")} AS resolved_rows
+    FROM quarantine_state
+    GROUP BY file_id
+),
+files AS (
+    SELECT l.*,
+           CASE WHEN l.superseded_by IS NULL AND l.replay_of IS NULL THEN 1 ELSE 0 END AS is_current,
+           CASE WHEN l.superseded_by IS NULL AND l.replay_of IS NOT NULL THEN 1 ELSE 0 END AS is_replay
+    FROM etl_file_ledger l
+)
+SELECT
+    COALESCE(f.source, '{UNKNOWN}') AS source,
+    CAST(f.finished_at AS DATE) AS load_date,
+    f.status,
     COUNT(*) AS files,
-    CAST(SUM(rows_in) AS BIGINT) AS rows_in,
-    CAST(SUM(rows_loaded) AS BIGINT) AS rows_loaded,
-    CAST(SUM(rows_quarantined) AS BIGINT) AS rows_quarantined,
-    {ratio("SUM(rows_quarantined)", "SUM(rows_in)", places=0)} AS quarantine_rate
-FROM etl_file_ledger
-GROUP BY COALESCE(source, '{UNKNOWN}'), CAST(finished_at AS DATE), status""",
+    CAST(SUM(f.is_current) AS BIGINT) AS current_files,
+    CAST(SUM(f.rows_in * f.is_current) AS BIGINT) AS rows_in,
+    CAST(SUM(f.rows_loaded * f.is_current) AS BIGINT) AS rows_loaded,
+    CAST(SUM(f.rows_loaded * f.is_replay) AS BIGINT) AS rows_replayed,
+    CAST(SUM(f.rows_quarantined * f.is_current) AS BIGINT) AS rows_quarantined,
+    CAST(SUM(COALESCE(q.open_rows, 0) * f.is_current) AS BIGINT) AS rows_quarantine_open,
+    CAST(SUM(COALESCE(q.resolved_rows, 0) * f.is_current) AS BIGINT) AS rows_quarantine_resolved,
+    CAST(SUM(COALESCE(f.rows_inserted, 0)) AS BIGINT) AS rows_inserted,
+    CAST(SUM(COALESCE(f.rows_updated, 0)) AS BIGINT) AS rows_updated,
+    CAST(SUM(COALESCE(f.rows_unchanged, 0)) AS BIGINT) AS rows_unchanged,
+    CAST(SUM(COALESCE(f.rows_removed, 0)) AS BIGINT) AS rows_removed,
+    CAST(SUM(COALESCE(f.rows_conflicting, 0)) AS BIGINT) AS rows_conflicting,
+    {ratio("SUM(COALESCE(q.open_rows, 0) * f.is_current)", "SUM(f.rows_in * f.is_current)", places=0)}
+        AS quarantine_rate
+FROM files f
+LEFT JOIN quarantine_by_file q ON q.file_id = f.file_id
+GROUP BY COALESCE(f.source, '{UNKNOWN}'), CAST(f.finished_at AS DATE), f.status""",
         grain="source x load day x file status",
+    ),
+    Mart(
+        "mart_quarantine",
+        "Every row a loaded file quarantined, with its state: open (nothing loaded its key since), resolved "
+        "(a later load holds the key: a correction, a newer version or a replay) or superseded (a newer "
+        "version of its file replaced the file).",
+        f"""WITH {_QUARANTINE_STATE}
+SELECT * FROM quarantine_state""",
+        grain="one quarantined row of a loaded file",
     ),
     Mart(
         "mart_data_test_latest",

@@ -269,9 +269,35 @@ ETL_FILE_LEDGER = TableSpec(
         _c("finished_at", TS, False),
         _c("duration_ms", I64, False),
         _c("run_id", S, False, 64),
+        # File lineage (columns added by later versions are nullable: a ledger from before them has NULLs)
+        _c("logical_name", S, length=1024),  # <source>/<path under the source folder>: the file's identity
+        _c("replay_of", S, length=64),  # a quarantine replay: the file whose quarantined rows it loads
+        _c("superseded_by", S, length=64),  # a newer version of the same logical file replaced this one
+        _c("rows_inserted", I64),  # keys new to the warehouse
+        _c("rows_updated", I64),  # keys it held already, with other values (a correction, or a conflict)
+        _c("rows_unchanged", I64),  # keys it held already, with the same values
+        _c("rows_removed", I64),  # keys of the previous version that this version no longer has
+        _c("rows_conflicting", I64),  # keys another logical file held (updated or quarantined by policy)
     ),
     key=("file_id",),
     sortkey=("finished_at",),
+)
+
+# The rows a loaded file quarantined, by key: what `mart_quarantine_status` tells open from resolved.
+ETL_QUARANTINE = TableSpec(
+    "etl_quarantine",
+    "meta",
+    (
+        _c("file_id", S, False, 64),
+        _c("source_row", I64, False),
+        _c("source", S, False, 32),
+        _c("rule", S, False, 32),
+        _c("column_name", S, length=64),
+        _c("key_value", S, length=ID),  # the natural key as loading normalises it; NULL when unusable
+        _c("reason", S, length=1024),
+    ),
+    key=("file_id", "source_row"),
+    sortkey=("file_id",),
 )
 
 ETL_DATA_TEST_RESULT = TableSpec(
@@ -303,6 +329,6 @@ ETL_SCHEMA_VERSION = TableSpec(
 
 FACTS = (FACT_LOAN_APPLICATION, FACT_BANK_TRANSACTION, FACT_REPAYMENT)
 DIMENSIONS = (DIM_DATE, DIM_CUSTOMER, DIM_CUSTOMER_HISTORY, DIM_CREDIT_BAND, DIM_TRANSACTION_CATEGORY)
-META = (ETL_FILE_LEDGER, ETL_DATA_TEST_RESULT, ETL_SCHEMA_VERSION)
+META = (ETL_FILE_LEDGER, ETL_QUARANTINE, ETL_DATA_TEST_RESULT, ETL_SCHEMA_VERSION)
 ALL_TABLES = (*DIMENSIONS, *FACTS, *META)
 TABLES = {t.name: t for t in ALL_TABLES}

@@ -14,11 +14,10 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from etl.contracts import SourceContract
-from etl.normalize.rejects import QuarantineContext, stored_schema, to_store
-from etl.normalize.validate import TRIMMED_CHARS, quarantine_schema
+from etl.normalize.rejects import QuarantineContext, SetAside, set_aside
+from etl.normalize.validate import TRIMMED_CHARS
 
 DUPLICATE_CHECK_ROWS = 5_000_000  # keys per partition of the duplicate check (bounds its memory)
 
@@ -97,64 +96,36 @@ def drop_duplicates(
     `dupes` is what `find_duplicates` found. Returns the path of the fact rows that are left (written with
     `fact_options`); the quarantine file at `quarantine_path` gains the superseded rows.
     """
-    rows = dupes.column("source_row")
-    kept_path = work / "fact.dedup.parquet"
-    dropped: list[pa.Table] = []
-    source_file = pq.ParquetFile(fact_path)
-    with pq.ParquetWriter(kept_path, source_file.schema_arrow, **fact_options) as out:
-        for batch in source_file.iter_batches(batch_size=250_000):
-            table = pa.Table.from_batches([batch])
-            is_dupe = pc.is_in(table.column("source_row"), value_set=rows)
-            out.write_table(table.filter(pc.invert(is_dupe)))
-            dropped.append(table.filter(is_dupe))
-    earlier = pa.concat_tables(dropped)
-    merged = work / "quarantine.all.parquet"
-    with pq.ParquetWriter(merged, stored_schema(contract), **quarantine_options) as out:
-        if quarantine_path.exists():
-            for batch in pq.ParquetFile(quarantine_path).iter_batches():
-                out.write_batch(batch)
-        out.write_table(to_store(_superseded(earlier, dupes, contract), contract, ctx))
-    merged.replace(quarantine_path)
-    return kept_path
 
-
-def _superseded(earlier: pa.Table, dupes: pa.Table, contract: SourceContract) -> pa.Table:
-    """The fact rows a later line supersedes, as quarantined rows with a reason naming that line."""
-    rows = dupes.column("source_row")
-    kept = pc.index_in(earlier.column("source_row"), value_set=rows)
-    kept_line = pc.cast(pc.take(dupes.column("kept_row"), kept), pa.string())
-    superseded_by = pc.if_else(
-        pc.take(dupes.column("kept_valid"), kept),
-        pa.scalar(""),
-        pc.binary_join_element_wise(
-            "; line ", kept_line, " is quarantined itself, so no row of this key loads", ""
-        ),
-    )
-    key_text = pc.cast(earlier.column(contract.key), pa.string())
-    reason = pc.binary_join_element_wise(
-        f"duplicate {contract.key} '",
-        key_text,
-        "': line ",
-        kept_line,
-        " holds a later occurrence, which supersedes this one",
-        superseded_by,
-        "",
-    )
-    n = earlier.num_rows
-    originals = {
-        c: (
-            pc.cast(earlier.column(c), pa.string()) if c in earlier.column_names else pa.nulls(n, pa.string())
+    def reason(earlier: pa.Table) -> pa.Array:
+        rows = dupes.column("source_row")
+        kept = pc.index_in(earlier.column("source_row"), value_set=rows)
+        kept_line = pc.cast(pc.take(dupes.column("kept_row"), kept), pa.string())
+        superseded_by = pc.if_else(
+            pc.take(dupes.column("kept_valid"), kept),
+            pa.scalar(""),
+            pc.binary_join_element_wise(
+                "; line ", kept_line, " is quarantined itself, so no row of this key loads", ""
+            ),
         )
-        for c in contract.names
-    }
-    return pa.table(
-        {
-            "source_row": earlier.column("source_row"),
-            "rule": pa.repeat(pa.scalar("duplicate_key"), n),
-            "column": pa.repeat(pa.scalar(contract.key), n),
-            "reason": reason,
-            **originals,
-            "raw_line": pa.nulls(n, pa.string()),
-        },
-        schema=quarantine_schema(contract),
+        return pc.binary_join_element_wise(
+            f"duplicate {contract.key} '",
+            pc.cast(earlier.column(contract.key), pa.string()),
+            "': line ",
+            kept_line,
+            " holds a later occurrence, which supersedes this one",
+            superseded_by,
+            "",
+        )
+
+    return set_aside(
+        fact_path,
+        dupes.column("source_row"),
+        SetAside("duplicate_key", contract.key, reason),
+        contract,
+        ctx,
+        quarantine_path,
+        work,
+        fact_options=fact_options,
+        quarantine_options=quarantine_options,
     )

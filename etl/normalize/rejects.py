@@ -7,12 +7,15 @@ that has one, so nothing the contract hides is stored in the quarantine either.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from etl.contracts import SourceContract
 from etl.extract.reader import MalformedRow
@@ -73,3 +76,66 @@ def mask_text(text: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Keep the shape of a narration for categorisation audits, hide names and numbers: letters -> x, digits -> 9."""
     masked = pc.replace_substring_regex(text, r"\d", "9")
     return pc.replace_substring_regex(masked, r"[^\W\d_]", "x")
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """Valid rows taken out of the facts into the quarantine: the rule and column they are quarantined
+    under, and their reasons (built from the fact rows themselves, in the order given)."""
+
+    rule: str
+    column: str
+    reason: Callable[[pa.Table], pa.Array]
+
+
+def set_aside(
+    fact_path: Path,
+    source_rows: pa.Array | pa.ChunkedArray,
+    why: SetAside,
+    contract: SourceContract,
+    ctx: QuarantineContext,
+    quarantine_path: Path,
+    work: Path,
+    *,
+    fact_options: dict[str, Any],
+    quarantine_options: dict[str, Any],
+) -> Path:
+    """Move the fact rows at `source_rows` from the staged facts to the staged quarantine, under `why`.
+
+    Returns the path of the fact rows that are left (written with `fact_options`, beside the others in
+    `work`); the quarantine file at `quarantine_path` gains the moved rows, their values as text.
+    """
+    kept_path = work / f"fact.{why.rule}.parquet"
+    moved: list[pa.Table] = []
+    source_file = pq.ParquetFile(fact_path)
+    with pq.ParquetWriter(kept_path, source_file.schema_arrow, **fact_options) as out:
+        for batch in source_file.iter_batches(batch_size=250_000):
+            table = pa.Table.from_batches([batch])
+            chosen = pc.is_in(table.column("source_row"), value_set=source_rows)
+            out.write_table(table.filter(pc.invert(chosen)))
+            moved.append(table.filter(chosen))
+    taken = pa.concat_tables(moved)
+    n = taken.num_rows
+    originals = {
+        c: (pc.cast(taken.column(c), pa.string()) if c in taken.column_names else pa.nulls(n, pa.string()))
+        for c in contract.names
+    }
+    quarantined = pa.table(
+        {
+            "source_row": taken.column("source_row"),
+            "rule": pa.repeat(pa.scalar(why.rule), n),
+            "column": pa.repeat(pa.scalar(why.column), n),
+            "reason": why.reason(taken),
+            **originals,
+            "raw_line": pa.nulls(n, pa.string()),
+        },
+        schema=quarantine_schema(contract),
+    )
+    merged = work / f"quarantine.{why.rule}.parquet"
+    with pq.ParquetWriter(merged, stored_schema(contract), **quarantine_options) as out:
+        if quarantine_path.exists():
+            for batch in pq.ParquetFile(quarantine_path).iter_batches():
+                out.write_batch(batch)
+        out.write_table(to_store(quarantined, contract, ctx))
+    merged.replace(quarantine_path)
+    return kept_path

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 import pyarrow as pa
@@ -26,8 +26,8 @@ from etl.extract.identity import Identity, identify
 from etl.extract.reader import MalformedRow
 from etl.extract.rows import Chunk, read_rows
 from etl.load.lake import Lake, open_lake
-from etl.load.ledger import ledger_row
-from etl.load.staging import Staging
+from etl.load.ledger import LedgerRow, ledger_row
+from etl.load.staging import Staged, Staging
 from etl.load.warehouse import Warehouse, open_warehouse
 from etl.load.warehouse.base import FileLoad
 from etl.model import schema
@@ -200,42 +200,96 @@ class Pipeline:
         with self.lake.workspace(ident.file_id) as work:
             tally, staging = self._stream(rows, contract, facts, rejects, Staging(work, spec, contract))
             pa.default_memory_pool().release_unused()  # the chunks' buffers, before DuckDB needs memory
+            days = tally.dates
+            load = FileLoad(
+                contract.customers,
+                spec,
+                staging.fact_path,
+                self.lake.curated_uri(spec.name, ident.file_id),
+                build_dim_date(min(days), max(days)) if days else schema.DIM_DATE.arrow_schema.empty_table(),
+                self._ledger(item, ident, result, started),
+                loaded_at,
+                contract.conflict_policy,
+            )
             with self.timer.stage("lake"):
                 staged = staging.finish(
                     rejects, rows=tally.rows_in, memory_limit=self.settings.duckdb_memory_limit
                 )
+                if contract.conflict_policy != "update":
+                    staged = self._check_conflicts(
+                        replace(load, fact_path=staged.fact_path), staging, staged, rejects
+                    )
                 result.rows_in, result.rows_blank = tally.rows_in, tally.rows_blank
-                result.rows_quarantined = tally.rows_quarantined + staged.duplicates
+                result.rows_quarantined = tally.rows_quarantined + staged.duplicates + staged.conflicts
                 result.rows_loaded = result.rows_in - result.rows_quarantined
-                result.lake_uri = self.lake.curated_uri(spec.name, ident.file_id)
-                self.lake.publish(staged.fact_path, result.lake_uri, table=spec.name, kind="curated")
+                quarantine_uri = self.lake.quarantine_uri(contract.name, ident.file_id)
                 if result.rows_quarantined:
-                    result.quarantine_uri = self.lake.quarantine_uri(contract.name, ident.file_id)
                     self.lake.publish(
                         staged.quarantine_path,
-                        result.quarantine_uri,
+                        quarantine_uri,
                         table=f"quarantine_{contract.name}",
                         kind="quarantine",
                     )
+                    result.quarantine_uri = quarantine_uri
+                if item.replay_of is None:  # a replay's rows were all quarantined once already
+                    self._check_budget(contract, result, ident.file_id)
+                result.lake_uri = load.fact_uri
+                self.lake.publish(staged.fact_path, load.fact_uri, table=spec.name, kind="curated")
             result.status = "loaded"
-            days = tally.dates
-            calendar = (
-                build_dim_date(min(days), max(days)) if days else schema.DIM_DATE.arrow_schema.empty_table()
-            )
-            load = FileLoad(
-                contract.customers,
-                spec,
-                staged.fact_path,
-                result.lake_uri,
-                calendar,
-                ledger_row(item.uri, item.name, ident.size, result, started_at=started, run_id=self.run_id),
-                loaded_at,
+            load = replace(
+                load,
+                fact_path=staged.fact_path,
+                ledger=self._ledger(item, ident, result, started),
+                quarantine=staging.for_warehouse(staged, ident.file_id),
             )
             with self.timer.stage("warehouse"):
-                loaded = self.warehouse.load_file(load)
-            if not loaded:  # another run committed the same content first: this one added nothing
+                counts = self.warehouse.load_file(load)
+            if counts is None:  # another run committed the same content first: this one added nothing
                 result.status = "skipped_duplicate"
                 result.rows_in = result.rows_quarantined = result.rows_blank = 0
+            else:
+                result.record(counts, set_aside=staged.conflicts)
+
+    def _check_conflicts(
+        self, load: FileLoad, staging: Staging, staged: Staged, rejects: QuarantineContext
+    ) -> Staged:
+        """The rows whose key another logical file holds with other values: set aside under the source's
+        conflict policy ("quarantine"), or the file rejected ("reject")."""
+        conflicts = self.warehouse.conflicting_rows(load)
+        if not conflicts:
+            return staged
+        contract = staging.contract
+        if contract.conflict_policy == "reject":
+            first = conflicts[0]
+            raise FileRejected(
+                f"{len(conflicts)} row(s) have a {contract.key} that another file holds with other values "
+                f"(line {first.source_row}: held by {first.holder}); {contract.name}'s conflict policy is reject"
+            )
+        return staging.set_aside_conflicts(staged, conflicts, rejects)
+
+    def _check_budget(self, contract: SourceContract, result: FileResult, file_id: str) -> None:
+        """Reject a file whose quarantined share is above the budget (its quarantine stays in the lake)."""
+        budget = self.settings.max_quarantine_rate
+        if not result.rows_in or result.rows_quarantined / result.rows_in <= budget:
+            return
+        raise FileRejected(
+            f"{result.rows_quarantined:,} of {result.rows_in:,} rows "
+            f"({result.rows_quarantined / result.rows_in:.1%}) were quarantined, above the budget of "
+            f"{budget:.0%} for a {contract.name} file: nothing of it is loaded; see why with "
+            f"`etl quarantine list --rows --file-id {file_id[:12]}`"
+        )
+
+    def _ledger(self, item: SourceFile, ident: Identity, result: FileResult, started: datetime) -> LedgerRow:
+        return ledger_row(
+            item.uri,
+            item.name,
+            ident.size,
+            result,
+            started_at=started,
+            run_id=self.run_id,
+            logical_name=item.logical,
+            replay_of=item.replay_of,
+        )
 
     def _stream(
         self,
@@ -296,7 +350,16 @@ class Pipeline:
         rejection is acknowledged for good (SQS deletes its message), and one with no ledger row would be
         recorded nowhere; a failed file is delivered again and its rejection recorded then."""
         try:
-            row = ledger_row(item.uri, item.name, size, result, started_at=started, run_id=self.run_id)
+            row = ledger_row(
+                item.uri,
+                item.name,
+                size,
+                result,
+                started_at=started,
+                run_id=self.run_id,
+                logical_name=item.logical,
+                replay_of=item.replay_of,
+            )
             self.warehouse.record_ledger(row)
         except Exception as exc:
             if self._interrupted(exc):

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from etl.errors import EtlError, FileRejected
+from etl.load.warehouse.base import LoadCounts
 from etl.quality import DataTestResult
 
 
@@ -26,6 +27,21 @@ class FileResult:
     lake_uri: str | None = None
     quarantine_uri: str | None = None
     duration_ms: int = 0
+    # What the load did key by key (etl.load.warehouse.base.LoadCounts); 0 for a file not loaded
+    rows_inserted: int = 0
+    rows_updated: int = 0
+    rows_unchanged: int = 0
+    rows_removed: int = 0
+    rows_conflicting: int = 0
+
+    def record(self, counts: LoadCounts, *, set_aside: int = 0) -> None:
+        """What the load did; `set_aside`: conflicting rows quarantined before it (policy "quarantine")."""
+        self.rows_inserted, self.rows_updated, self.rows_unchanged = (
+            counts.inserted,
+            counts.updated,
+            counts.unchanged,
+        )
+        self.rows_removed, self.rows_conflicting = counts.removed, counts.conflicting + set_aside
 
 
 @dataclass

@@ -97,7 +97,7 @@ def test_dirty_rows_are_quarantined_in_the_lake_with_line_rule_reason_and_origin
         "A7,,100.00,2023-01-01,700,Employed,1000\n"
     )
     write(env.data, "loan_applications", "dirty.csv", text)
-    report = env.run()
+    report = env.run(max_quarantine_rate=1.0)  # the quarantine itself, not the file's budget
     [result] = report.files
     assert (result.rows_in, result.rows_loaded, result.rows_quarantined) == (7, 1, 6)
     assert report.exit_code == 0  # quarantined rows do not fail a run
@@ -525,7 +525,7 @@ def test_when_the_last_copy_of_a_key_is_invalid_the_stale_earlier_copy_does_not_
         APP_HEADER + "\nA1,C1,100.00,2023-01-01,700,Employed,1000\n"
         "A2,C2,50.00,2023-01-01,700,Employed,1000\n A1 ,C1,250.00,2023-01-01,70O,Employed,1000\n",
     )
-    [result] = env.run().files
+    [result] = env.run(max_quarantine_rate=1.0).files
     assert (result.rows_in, result.rows_loaded, result.rows_quarantined) == (3, 1, 2)
     assert env.query("SELECT application_id FROM fact_loan_application") == [("A2",)]
     rules = sorted((q["source_row"], q["rule"]) for q in pq.read_table(result.quarantine_uri).to_pylist())
@@ -547,7 +547,7 @@ def test_an_invalid_last_copy_is_matched_to_its_key_however_it_is_padded(env: En
         APP_HEADER + "\nA1,C1,100.00,2023-01-01,700,Employed,1000\n"
         f"{padding}A1{padding},C1,250.00,2023-01-01,70O,Employed,1000\n",
     )
-    [result] = env.run().files
+    [result] = env.run(max_quarantine_rate=1.0).files
     assert (result.rows_in, result.rows_loaded, result.rows_quarantined) == (2, 0, 2)
     rules = sorted((q["source_row"], q["rule"]) for q in pq.read_table(result.quarantine_uri).to_pylist())
     assert rules == [(2, "duplicate_key"), (3, "invalid_integer")]
@@ -589,7 +589,7 @@ def test_the_duplicate_check_gives_the_same_answer_in_hash_partitions(
     def outcome(root: Path) -> tuple[object, ...]:
         env = make_env(root)
         write(env.data, "bank_statements", "s.csv", text)
-        [result] = env.run(chunk_bytes=1 << 16).files
+        [result] = env.run(chunk_bytes=1 << 16, max_quarantine_rate=1.0).files
         quarantined = sorted(
             (q["source_row"], q["rule"], q["reason"])
             for q in pq.read_table(result.quarantine_uri).to_pylist()

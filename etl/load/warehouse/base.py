@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from etl.contracts import CustomerRole
+from etl.contracts import ConflictPolicy, CustomerRole
 from etl.errors import EtlError, WarehouseError
+from etl.extract.discover import logical_from_uri
 from etl.load.ledger import LedgerRow
 from etl.load.sql import SqlBuilder
 from etl.model import schema
@@ -32,11 +34,42 @@ class FileLoad:
     fact_path: Path  # local Parquet of the file's deduplicated fact rows
     fact_uri: str  # the same rows in the lake (Redshift COPYs a staged copy of fact_path, not this object)
     dates: pa.Table  # dim_date rows covering the file's dates
-    ledger: LedgerRow
+    ledger: LedgerRow  # its logical_name and replay_of say what the file replaces
     loaded_at: datetime
+    policy: ConflictPolicy = (
+        "update"  # keys held by another logical file: checked before the load unless "update"
+    )
+    quarantine: Path | None = None  # the file's quarantined rows in etl_quarantine's shape (Parquet)
+
+
+@dataclass(frozen=True)
+class LoadCounts:
+    """What a file's load did to its fact table, key by key."""
+
+    inserted: int  # keys new to the warehouse
+    updated: int  # keys held already with other values
+    unchanged: int  # keys held already with the same values
+    removed: int  # keys of the file's previous version that this version no longer has
+    conflicting: int  # keys another logical file held with other values (updated: policy "update")
+
+
+@dataclass(frozen=True)
+class HeldKey:
+    """A staged row whose key another logical file holds with other values."""
+
+    source_row: int
+    holder: str  # the holding file, as a person reads it: its logical name and file id
+
+
+class KeysTakenMeanwhile(EtlError):
+    """Keys of the file were loaded by another logical file after the file's conflict check: the file's
+    lake objects leave them in, so it is loaded again from the start (a retry sees the new holders)."""
+
+    retryable = True
 
 
 AFFECTED_CUSTOMERS = "stg_affected_customers"
+QUARANTINE_BATCH_ROWS = 100_000  # quarantined rows staged at once into etl_quarantine
 
 
 class AlreadyLoaded(Exception):
@@ -131,9 +164,14 @@ class Warehouse(abc.ABC):
         digest = self.schema_digest(seeds)
         if self.schema_is(digest):
             return
+        # Columns a newer version added to existing tables: each its own statement, outside the schema
+        # transaction (Redshift alters no table inside one), and nullable (older rows have no value).
+        for statement in self._added_columns():
+            self.execute(statement)
         with self.transaction():
             for statement in self.sql.ddl():
                 self.execute(statement)
+            self._name_logical_files()
             for spec, rows in seeds:
                 staging = f"stg_{spec.name}"
                 self.stage_table(staging, spec, rows)
@@ -156,6 +194,31 @@ class Warehouse(abc.ABC):
                 f"INSERT INTO etl_schema_version (digest, applied_at) VALUES ({self.sql.param}, {self.sql.param})",
                 (digest, now),
             )
+
+    def _added_columns(self) -> list[str]:
+        present: dict[str, set[str]] = {}
+        for table, column in self.query(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema()"
+        ):
+            present.setdefault(str(table).lower(), set()).add(str(column).lower())
+        return [
+            self.sql.add_column(spec, column.name)
+            for spec in schema.ALL_TABLES
+            if spec.name in present
+            for column in spec.columns
+            if column.name not in present[spec.name]
+        ]
+
+    def _name_logical_files(self) -> None:
+        """Give the loaded files of a ledger from before file lineage their logical name (from their URI),
+        so that their next version replaces them rather than conflicting with them."""
+        unnamed = self.query(
+            "SELECT file_id, uri, source FROM etl_file_ledger WHERE logical_name IS NULL AND status = 'loaded'"
+        )
+        for file_id, uri, source in unnamed:
+            name = logical_from_uri(str(uri), source)
+            if name is not None:
+                self.execute(self.sql.ledger_name(), (name, file_id))
 
     def _set_up_schema_retrying(
         self, seeds: Sequence[tuple[TableSpec, pa.Table]], errors: tuple[type[Exception], ...]
@@ -238,18 +301,20 @@ class Warehouse(abc.ABC):
         self.execute(self.sql.ledger_delete_unloaded(), (row.file_id,))
         self.execute(self.sql.ledger_insert(), astuple(row))
 
-    def load_file(self, load: FileLoad) -> bool:
-        """Load one file atomically; False when the same content was committed first by someone else."""
+    def load_file(self, load: FileLoad) -> LoadCounts | None:
+        """Load one file atomically; None when the same content was committed first by someone else."""
         for attempt in range(1, self.retries + 1):
             try:
+                exclusive = self._removes_rows(load)
                 with self.transaction():
-                    self._load_file(load)
-                return True
+                    return self._load_file(load, exclusive=exclusive)
             except AlreadyLoaded:
-                return False
+                return None
+            except KeysTakenMeanwhile:
+                raise
             except Exception as exc:
                 if self.is_duplicate_key(exc) and self.is_loaded_after_conflict(load.ledger.file_id):
-                    return False
+                    return None
                 # our own errors say themselves whether a retry may help (a failed staging upload does)
                 transient = self.is_transient(exc) or (isinstance(exc, EtlError) and exc.retryable)
                 if not transient or attempt == self.retries:
@@ -260,7 +325,39 @@ class Warehouse(abc.ABC):
                     ) from exc
                 time.sleep(0.2 * 2**attempt)
                 self.reconnect()
-        return False  # pragma: no cover - the loop always returns or raises
+        return None  # pragma: no cover - the loop always returns or raises
+
+    def conflicting_rows(self, load: FileLoad) -> list[HeldKey]:
+        """The file's rows whose key another logical file holds with other values (a read-only check before
+        the file is published and loaded, for a source whose conflict policy is not "update")."""
+        fact, logical = load.fact, load.ledger.logical_name or ""
+        staging = f"stg_{fact.name}"
+        with self.transaction():
+            self.stage_file(staging, fact, load)
+            if load.customers == "infers_via_application":
+                for statement in self.sql.resolve_repayment_customers(staging):
+                    self.execute(statement)
+            held = self.query(self.sql.held_keys(fact, staging))
+            self.drop_staging(staging)
+        width = len(fact.key)
+        return [
+            HeldKey(
+                int(row[width]),
+                f"{row[width + 3] or row[width + 4] or 'a file'} (file {str(row[width + 2])[:12]})",
+            )
+            for row in held
+            if not row[width + 1] and (row[width + 3] or "") != logical
+        ]
+
+    def _removes_rows(self, load: FileLoad) -> bool:
+        """Whether the load may leave customers with nothing: an application load, or a new version of a
+        logical file already loaded (it removes the rows the new version no longer has)."""
+        if load.customers == "defines":
+            return True
+        logical = load.ledger.logical_name
+        if logical is None or load.ledger.replay_of is not None:
+            return False
+        return bool(self.query(self.sql.ledger_loaded_versions(), (logical, load.ledger.file_id)))
 
     def is_loaded_after_conflict(self, file_id: str) -> bool:
         try:
@@ -268,15 +365,15 @@ class Warehouse(abc.ABC):
         except Exception:
             return False
 
-    def _load_file(self, load: FileLoad) -> None:
-        sql, fact = self.sql, load.fact
-        # An application load may remove inferred customers left with nothing; a statement or repayment
-        # load relies on the customers it found to exist until it commits. Taken first, before any row lock.
+    def _load_file(self, load: FileLoad, *, exclusive: bool) -> LoadCounts:
+        sql, fact, file_id = self.sql, load.fact, load.ledger.file_id
+        # A load that may remove customers (applications, a new version of a file) holds the customer lock
+        # exclusively; others rely on the customers they found to exist until they commit. Taken first.
         defines = load.customers == "defines"
-        self.lock_customers(exclusive=defines)
-        if self.query(sql.ledger_is_loaded(), (load.ledger.file_id,)):
+        self.lock_customers(exclusive=exclusive)
+        if self.query(sql.ledger_is_loaded(), (file_id,)):
             raise AlreadyLoaded
-        self.execute(sql.ledger_delete_unloaded(), (load.ledger.file_id,))
+        self.execute(sql.ledger_delete_unloaded(), (file_id,))
         self.execute(sql.ledger_insert(), astuple(load.ledger))
 
         staging = f"stg_{fact.name}"
@@ -285,8 +382,20 @@ class Warehouse(abc.ABC):
         if load.customers == "infers_via_application":
             for statement in sql.resolve_repayment_customers(staging):
                 self.execute(statement)
-        if defines:  # before the MERGE: a corrected file may move applications
-            self.execute(sql.affected_customers(staging, AFFECTED_CUSTOMERS))
+        logical = load.ledger.logical_name or ""
+        [(total, held, same, conflicting)] = self.query(sql.classify(fact, staging), (logical,))
+        if conflicting and load.policy != "update":
+            raise KeysTakenMeanwhile(
+                f"{conflicting} key(s) of this file were loaded by another file after its conflict check: "
+                "loading it again",
+                path=load.ledger.uri,
+            )
+        if exclusive:  # the customers this load may leave with nothing, before anything moves
+            if defines:
+                self.execute(sql.affected_customers(staging, AFFECTED_CUSTOMERS))
+            else:
+                self.execute(sql.moved_customers(fact, staging, AFFECTED_CUSTOMERS))
+        removed = 0 if load.ledger.replay_of else self._remove_previous_version(load, staging, exclusive)
         self.upsert(fact, staging)
 
         self.stage_table("stg_dim_date", schema.DIM_DATE, load.dates)
@@ -299,12 +408,53 @@ class Warehouse(abc.ABC):
                 sql.demote_customers_without_applications(AFFECTED_CUSTOMERS, now),
                 *sql.refresh_customer_history(AFFECTED_CUSTOMERS),
                 *sql.relink_repayments(staging, AFFECTED_CUSTOMERS),
-                f"DROP TABLE {AFFECTED_CUSTOMERS}",
             ]:
                 self.execute(statement)
         else:
             self.execute(sql.insert_inferred_customers(staging, now))
+            if exclusive:
+                self.execute(sql.remove_orphans(AFFECTED_CUSTOMERS))
+        if exclusive:
+            self.execute(f"DROP TABLE {AFFECTED_CUSTOMERS}")
+        if load.ledger.logical_name is not None and load.ledger.replay_of is None:
+            self.execute(sql.supersede(), (file_id, load.ledger.logical_name, file_id))
+        self._record_quarantine(load)
+        counts = LoadCounts(
+            int(total) - int(held), int(held) - int(same), int(same), removed, int(conflicting)
+        )
+        self.execute(sql.ledger_counts(), (*astuple(counts), file_id))
         self.drop_staging(staging)
+        return counts
+
+    def _remove_previous_version(self, load: FileLoad, staging: str, affected: bool) -> int:
+        """Delete the rows of the file's earlier versions whose keys this version no longer has; how many.
+        `affected`: their customers are added to the affected customers (checked for orphans after)."""
+        if load.ledger.logical_name is None:
+            return 0
+        fact = load.fact
+        where = self.sql.previous_version_rows(fact, staging)
+        params = (load.ledger.logical_name, load.ledger.file_id)
+        [(removed,)] = self.query(f"SELECT COUNT(*) FROM {fact.name} WHERE {where}", params)
+        if removed:
+            if affected:
+                self.execute(
+                    f"INSERT INTO {AFFECTED_CUSTOMERS} SELECT customer_key FROM {fact.name} WHERE {where}",
+                    params,
+                )
+            self.execute(f"DELETE FROM {fact.name} WHERE {where}", params)
+        return int(removed)
+
+    def _record_quarantine(self, load: FileLoad) -> None:
+        """The file's quarantined rows, by key, into etl_quarantine (replacing an earlier attempt's)."""
+        self.execute(self.sql.quarantine_delete(), (load.ledger.file_id,))
+        if load.quarantine is None:
+            return
+        spec = schema.ETL_QUARANTINE
+        for batch in pq.ParquetFile(load.quarantine).iter_batches(batch_size=QUARANTINE_BATCH_ROWS):
+            staging = "stg_etl_quarantine"
+            self.stage_table(staging, spec, pa.Table.from_batches([batch]))
+            self.execute(self.sql.insert_all(spec, staging))
+            self.execute(f"DROP TABLE {staging}")
 
     def record_test_results(self, rows: Sequence[tuple[Any, ...]]) -> None:
         if not rows:

@@ -41,7 +41,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from etl.errors import ConfigError, WarehouseError
 from etl.load.ledger import LedgerRow
 from etl.load.sql import LOAD_LOCK_TABLE, SqlBuilder
-from etl.load.warehouse.base import FileLoad, Warehouse, first_line
+from etl.load.warehouse.base import FileLoad, HeldKey, LoadCounts, Warehouse, first_line
 from etl.model.parquet import REDSHIFT_COPY_OPTIONS
 from etl.model.schema import TableSpec
 from etl.settings import Settings
@@ -301,28 +301,40 @@ class RedshiftWarehouse(Warehouse):
         self.execute(self.sql.create_staging(spec, staging))
         self.execute(copy_statement(staging, spec, prefix, self.target.iam_role))
 
-    def load_file(self, load: FileLoad) -> bool:
+    def load_file(self, load: FileLoad) -> LoadCounts | None:
         """Stage the file's rows on S3, then load them (`Warehouse.load_file`: one transaction, retried on
         conflicts), then delete what was staged, whatever happened.
 
         The upload runs before the transaction, so the load's lock is held for its statements only, and
         a retried transaction COPYs the same objects again instead of uploading them again."""
+        with self._staged_for_copy(load, "loading into"):
+            return super().load_file(load)
+
+    def conflicting_rows(self, load: FileLoad) -> list[HeldKey]:
+        """As every backend's (a read-only transaction that COPYs the rows), with the rows staged first."""
+        with self._staged_for_copy(load, "checking the keys of"):
+            return super().conflicting_rows(load)
+
+    @contextlib.contextmanager
+    def _staged_for_copy(self, load: FileLoad, doing: str) -> Iterator[None]:
+        """The file's rows staged for COPY (`stage_for_copy`) while the body runs; deleted afterwards (a
+        failure to delete is logged: the load's outcome stands, and the prefix is unique)."""
         try:
             prefix = self.stage_for_copy(load)
         except WarehouseError as exc:
             raise WarehouseError(
-                f"loading into {load.fact.name} failed: {exc.message}",
+                f"{doing} {load.fact.name} failed: {exc.message}",
                 path=load.ledger.uri,
                 retryable=exc.retryable,
             ) from exc
         self._copy_prefixes[load.fact_path] = prefix
         try:
-            return super().load_file(load)
+            yield
         finally:
             del self._copy_prefixes[load.fact_path]
             try:
                 self.delete_prefix(prefix)
-            except (BotoCoreError, ClientError) as exc:  # the load's outcome stands; a unique prefix is left
+            except (BotoCoreError, ClientError) as exc:
                 logger.warning("staged objects under %s were not deleted: %s", prefix, exc)
 
     def stage_for_copy(self, load: FileLoad) -> str:
@@ -375,9 +387,9 @@ class RedshiftWarehouse(Warehouse):
             )
         )
 
-    def _load_file(self, load: FileLoad) -> None:
+    def _load_file(self, load: FileLoad, *, exclusive: bool) -> LoadCounts:
         self.execute(f"LOCK {LOAD_LOCK_TABLE}")  # one loader at a time; see the module docstring
-        super()._load_file(load)
+        return super()._load_file(load, exclusive=exclusive)
 
     def _record_ledger(self, row: LedgerRow) -> None:
         self.execute(f"LOCK {LOAD_LOCK_TABLE}")  # as a load: the ledger check and write under the same lock

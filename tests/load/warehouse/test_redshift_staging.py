@@ -101,7 +101,7 @@ def test_a_load_uploads_before_its_transaction_copies_under_the_lock_and_deletes
         real_execute(sql, params)
 
     wh.execute = spy  # type: ignore[method-assign]
-    assert wh.load_file(fact_load(tmp_path, repayment_rows())) is True
+    assert wh.load_file(fact_load(tmp_path, repayment_rows())) is not None  # loaded: its counts
 
     start, end = log.index(LOCK), len(log) - log[::-1].index("COMMIT") - 1
     assert [entry for entry in log[:start] if entry.startswith("S3")] == ["S3 ListObjectsV2", "S3 PutObject"]
@@ -131,7 +131,7 @@ def test_a_retried_transaction_copies_the_same_upload_again(
     puts: list[str] = []
     wh.s3.meta.events.register("before-call.s3.PutObject", lambda **_: puts.append("put"))
 
-    assert wh.load_file(fact_load(tmp_path)) is True
+    assert wh.load_file(fact_load(tmp_path)) is not None
 
     copies = [sql for conn in made for sql, _ in conn.statements if sql.startswith("COPY")]
     assert len(made) == 2 and len(copies) == 2 and copies[0] == copies[1]
@@ -176,6 +176,24 @@ def test_a_non_empty_staging_prefix_is_refused(
         wh.load_file(fact_load(tmp_path))
     assert not any(sql.startswith("COPY") for conn in made for sql, _ in conn.statements)
     assert staged_keys(aws) == [f"staging/{'0' * 32}/fact_repayment/other.parquet"]  # not ours: untouched
+
+
+def test_the_key_check_before_a_load_stages_its_own_copy_and_removes_it(
+    aws: Any, secret_arn: str, tmp_path: Path
+) -> None:
+    # a source whose conflict policy is not "update" has its keys checked in a read-only transaction that
+    # COPYs the rows: they are staged for it (outside it) and removed after it, as for a load
+    wh, made = make_warehouse(f"{URL}&secret_arn={secret_arn}")
+    wh.query("SELECT 1")
+    log = made[0].log
+    _log_s3_calls(wh, log)
+
+    assert wh.conflicting_rows(fact_load(tmp_path, repayment_rows())) == []
+
+    copy = next(i for i, sql in enumerate(log) if sql.startswith("COPY"))
+    assert "S3 PutObject" in log[:copy] and log[-1] == "S3 DeleteObjects"
+    assert not any(sql.startswith("LOCK") for sql in log)  # it reads only: no lock, nobody waits
+    assert staged_keys(aws) == []
 
 
 def test_copying_a_file_that_was_not_staged_first_is_refused(secret_arn: str, tmp_path: Path) -> None:
