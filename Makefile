@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 .PHONY: help venv demo test check lint typecheck import-layers pytest infra-check workflow-check clean lock
 
 help:
-	@echo "make demo   - create .venv, install, run the pipeline on data/ into ./lake and warehouse.duckdb"
+	@echo "make demo   - create .venv, install, load the sample in data/ into demo/ (its own lake and warehouse) and write demo/dashboard.html"
 	@echo "make test   - create .venv, install, run ruff, mypy and the whole test suite (what CI runs)"
 
 $(STAMP): pyproject.toml requirements/dev.lock
@@ -27,8 +27,10 @@ $(STAMP): pyproject.toml requirements/dev.lock
 
 venv: $(STAMP)
 
+# The sample has a lake and a warehouse of its own (demo/): a user's first `etl run` never mixes with it.
 demo: $(STAMP)
-	$(BIN)/etl run data/loan_applications data/bank_statements data/repayments --lake lake --warehouse duckdb:///warehouse.duckdb
+	$(BIN)/etl run data/loan_applications data/bank_statements data/repayments --lake demo/lake --warehouse duckdb:///demo/warehouse.duckdb
+	$(BIN)/etl dashboard --lake demo/lake --warehouse duckdb:///demo/warehouse.duckdb --out demo/dashboard.html
 
 lint: $(STAMP)
 	$(BIN)/ruff check etl tests
@@ -61,4 +63,4 @@ lock: $(STAMP)
 	$(UV) pip compile --quiet --python-version 3.12 --python-platform x86_64-manylinux_2_28 --generate-hashes requirements/lambda.in -o requirements/lambda.txt
 
 clean:
-	rm -rf $(VENV) lake warehouse.duckdb warehouse.duckdb.wal dashboard.html .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo lake warehouse.duckdb warehouse.duckdb.wal dashboard.html .pytest_cache .mypy_cache .ruff_cache

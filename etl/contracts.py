@@ -117,6 +117,21 @@ def normalise_enum(value: str) -> str:
     return re.sub(r"[\s_\-]+", "", value).lower()
 
 
+# Display order of the dimension; `other` is the fallback and always last.
+CATEGORIES: tuple[str, ...] = (
+    "salary",
+    "transfer",
+    "pos",
+    "fuel",
+    "utilities",
+    "airtime",
+    "atm",
+    "betting",
+    "loan_repayment",
+    "rent",
+    "other",
+)
+
 EMPLOYMENT_STATUSES = ("Employed", "Self-Employed", "Unemployed")
 APPLICATION_STATUSES = ("approved", "rejected", "pending")
 CHANNELS = ("mobile", "ussd", "pos", "atm", "web", "branch", "other")

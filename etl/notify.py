@@ -203,6 +203,12 @@ def _file_lines(files: Sequence[Mapping[str, Any]]) -> list[str]:
             f"    source {f.get('source') or '-'}, file {f.get('file_id') or '-'}, rows in {f.get('rows_in', 0)}, "
             f"loaded {f.get('rows_loaded', 0)}, quarantined {f.get('rows_quarantined', 0)}"
         )
+        if f.get("status") == "loaded" and "rows_inserted" in f:
+            lines.append(
+                f"    inserted {f.get('rows_inserted', 0)}, updated {f.get('rows_updated', 0)}, "
+                f"unchanged {f.get('rows_unchanged', 0)}, removed {f.get('rows_removed', 0)}, "
+                f"conflicting {f.get('rows_conflicting', 0)}"
+            )
         if f.get("error"):
             error_lines = str(f["error"]).splitlines() or [""]
             lines.append(f"    error: {error_lines[0]}")

@@ -91,16 +91,56 @@ def read_quarantine(
 
 
 def summarise(source: str, table: pa.Table) -> list[dict[str, Any]]:
-    """Row counts by file and rule."""
+    """Row counts by file, rule and state."""
     if not table.num_rows:
         return []
-    grouped = table.group_by(["file_id", "source_uri", "rule"]).aggregate([("source_row", "count")])
+    grouped = table.group_by(["file_id", "source_uri", "rule", STATE]).aggregate([("source_row", "count")])
     rows = [
         {"source": source, "file_id": g["file_id"], "source_uri": g["source_uri"], "rule": g["rule"]}
-        | {"rows": g["source_row_count"]}
+        | {STATE: g[STATE], "rows": g["source_row_count"]}
         for g in grouped.to_pylist()
     ]
-    return sorted(rows, key=lambda r: (r["source_uri"], r["file_id"], r["rule"]))
+    return sorted(rows, key=lambda r: (r["source_uri"], r["file_id"], r["rule"], r[STATE]))
+
+
+States = dict[tuple[str, int], str]
+STATES = ("open", "resolved", "superseded", "retried", "not loaded", "unknown")
+RETRIED = -1  # States key (file_id, RETRIED): every row of that replay file was tried again (`retried`)
+STATE = "quarantine_state"  # the column (`state` is a contract column: an application's state of residence)
+
+
+def quarantine_states(settings: Settings) -> States | None:
+    """Each quarantined row's state in the warehouse of `settings` (mart_quarantine): open, resolved or
+    superseded, by (file_id, line); None when there is no such warehouse."""
+    try:
+        with open_pipeline(settings, must_exist=True) as pipeline:
+            pipeline.prepare()  # a warehouse from before the quarantine had a state gets its table and view
+            rows = pipeline.warehouse.query("SELECT file_id, source_row, state FROM mart_quarantine")
+            replays = pipeline.warehouse.query(
+                "SELECT file_id FROM etl_file_ledger WHERE replay_of IS NOT NULL AND status = 'loaded'"
+            )
+    except ConfigError:
+        return None
+    states = {(str(fid), int(line)): str(state) for fid, line, state in rows}
+    states.update(((str(fid), RETRIED), "retried") for (fid,) in replays)
+    return states
+
+
+def with_states(table: pa.Table, states: States | None, only: str | None = None) -> pa.Table:
+    """`table` with a `quarantine_state` column ("not loaded" for a row of a file this warehouse did not load,
+    "unknown" without a warehouse), only the rows in state `only` when given."""
+    if "file_id" not in table.column_names:  # nothing quarantined at all
+        return table
+    if states is None:
+        state = ["unknown"] * table.num_rows
+    else:
+        keys = zip(table.column("file_id").to_pylist(), table.column("source_row").to_pylist(), strict=True)
+        state = [
+            states.get((str(fid), int(line))) or states.get((str(fid), RETRIED), "not loaded")
+            for fid, line in keys
+        ]
+    table = table.append_column(STATE, pa.array(state, pa.string()))
+    return table if only is None else table.filter(pc.equal(table.column(STATE), only))
 
 
 def escape_formula(value: object) -> str:
@@ -113,7 +153,7 @@ def escape_formula(value: object) -> str:
 
 def export_csv(tables: dict[SourceName, pa.Table], out: Any) -> int:
     """Quarantined rows of every source as one CSV, every cell formula-escaped; returns the rows written."""
-    columns = ["source", "file_id", "source_uri", "source_row", "rule", "column", "reason"]
+    columns = ["source", "file_id", "source_uri", "source_row", "rule", STATE, "column", "reason"]
     for source, table in tables.items():
         names = [*CONTRACTS[source].names, "raw_line"] if table.num_rows else []
         columns.extend(n for n in names if n not in columns)
@@ -366,11 +406,24 @@ def sources_named(source: str | None) -> list[SourceName]:
 
 
 def read_quarantines(
-    lake: str, source: str | None, *, rule: str | None = None, file_id: str | None = None
+    lake: str,
+    source: str | None,
+    *,
+    rule: str | None = None,
+    file_id: str | None = None,
+    states: States | None = None,
+    state: str | None = None,
 ) -> dict[SourceName, pa.Table]:
-    """The quarantined rows of every source (or the one named), filtered by rule and file."""
+    """The quarantined rows of every source (or the one named), filtered by rule and file, with their
+    state (`with_states`), only those in `state` when given."""
     rule = check_rule(rule)
-    return {s: read_quarantine(lake, s, rule=rule, file_id=file_id) for s in sources_named(source)}
+    if state is not None and state not in STATES:
+        raise ConfigError(f"unknown state {state!r}: use one of {', '.join(STATES)}")
+    return {
+        s: with_states(table, states, state)
+        for s in sources_named(source)
+        if (table := read_quarantine(lake, s, rule=rule, file_id=file_id)) is not None
+    }
 
 
 def row_columns(source: SourceName) -> list[str]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from etl.errors import ConfigError
@@ -55,6 +57,47 @@ class Settings(BaseSettings):
     )
     fargate_subnets: str | None = None
     fargate_security_groups: str | None = None
+    currency: str = Field(
+        "NGN", description="ISO 4217 code of the money columns, shown beside every amount on the dashboards"
+    )
+    calendar_start: date | None = Field(
+        None, description="First day of dim_date (default: 1 January of the earliest year in the data)"
+    )
+    calendar_end: date | None = Field(
+        None,
+        description="Last day of dim_date (default: 31 December of the year after the latest in the data)",
+    )
+    score_baseline: str | None = Field(
+        None,
+        description="Origination quarter (yyyy-Qn) whose application scores the PSI compares each month "
+        "with (default: the first quarter in the data)",
+    )
+
+    @field_validator("currency", mode="before")
+    @classmethod
+    def _currency_code(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().upper()
+            if not re.fullmatch(r"[A-Z]{3}", value):
+                raise ValueError(f"{value!r} is not a three-letter ISO 4217 currency code such as NGN")
+        return value
+
+    @field_validator("score_baseline", mode="before")
+    @classmethod
+    def _quarter(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().upper() or None
+            if value is not None and not re.fullmatch(r"\d{4}-Q[1-4]", value):
+                raise ValueError(f"{value!r} is not a quarter: use yyyy-Qn, such as 2023-Q1")
+        return value
+
+    @model_validator(mode="after")
+    def _calendar_order(self) -> Settings:
+        if self.calendar_start and self.calendar_end and self.calendar_start > self.calendar_end:
+            raise ValueError(
+                f"calendar_start {self.calendar_start} is after calendar_end {self.calendar_end}"
+            )
+        return self
 
     @field_validator("log_level", mode="before")
     @classmethod

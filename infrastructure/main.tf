@@ -331,4 +331,5 @@ module "quicksight" {
   principal_arn       = var.quicksight_principal_arn
   mart_schema         = "public"
   mart_columns        = local.mart_columns
+  geographic_roles    = local.mart_geographic_roles
 }

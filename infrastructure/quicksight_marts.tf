@@ -1,8 +1,8 @@
 # Columns of the mart_* views (schema public) that become QuickSight datasets. QuickSight needs the
-# columns of a relational table declared up front. They are the views of etl/marts.py (MARTS), in view
+# columns of a relational table declared up front. They are the views of etl/model/marts.py (MARTS), in view
 # order; tests/infrastructure/test_quicksight_datasets.py builds the views in DuckDB and fails when a
 # name or a type here drifts from them (VARCHAR -> STRING, SMALLINT/INTEGER/BIGINT -> INTEGER,
-# DECIMAL -> DECIMAL, DATE/TIMESTAMP -> DATETIME, BOOLEAN -> BIT).
+# DECIMAL -> DECIMAL, DOUBLE (the PSI) -> DECIMAL, DATE/TIMESTAMP -> DATETIME, BOOLEAN -> BIT).
 locals {
   mart_columns = {
     mart_customer_credit_profile = [
@@ -153,10 +153,33 @@ locals {
       { name = "load_date", type = "DATETIME" },
       { name = "status", type = "STRING" },
       { name = "files", type = "INTEGER" },
+      { name = "current_files", type = "INTEGER" },
       { name = "rows_in", type = "INTEGER" },
       { name = "rows_loaded", type = "INTEGER" },
+      { name = "rows_replayed", type = "INTEGER" },
       { name = "rows_quarantined", type = "INTEGER" },
+      { name = "rows_quarantine_open", type = "INTEGER" },
+      { name = "rows_quarantine_resolved", type = "INTEGER" },
+      { name = "rows_inserted", type = "INTEGER" },
+      { name = "rows_updated", type = "INTEGER" },
+      { name = "rows_unchanged", type = "INTEGER" },
+      { name = "rows_removed", type = "INTEGER" },
+      { name = "rows_conflicting", type = "INTEGER" },
       { name = "quarantine_rate", type = "DECIMAL" },
+    ]
+    mart_quarantine = [
+      { name = "file_id", type = "STRING" },
+      { name = "source", type = "STRING" },
+      { name = "source_row", type = "INTEGER" },
+      { name = "rule", type = "STRING" },
+      { name = "column_name", type = "STRING" },
+      { name = "key_value", type = "STRING" },
+      { name = "reason", type = "STRING" },
+      { name = "logical_name", type = "STRING" },
+      { name = "file_name", type = "STRING" },
+      { name = "quarantined_at", type = "DATETIME" },
+      { name = "loaded_by", type = "STRING" },
+      { name = "state", type = "STRING" },
     ]
     mart_data_test_latest = [
       { name = "run_id", type = "STRING" },
@@ -200,5 +223,197 @@ locals {
       { name = "days_overdrawn", type = "INTEGER" },
       { name = "inflow_to_loan", type = "DECIMAL" },
     ]
+    mart_loan_month = [
+      { name = "application_id", type = "STRING" },
+      { name = "customer_id", type = "STRING" },
+      { name = "year_month", type = "STRING" },
+      { name = "month_start", type = "DATETIME" },
+      { name = "month_end", type = "DATETIME" },
+      { name = "snapshot_date", type = "DATETIME" },
+      { name = "as_of_date", type = "DATETIME" },
+      { name = "origination_month", type = "STRING" },
+      { name = "months_on_book", type = "INTEGER" },
+      { name = "credit_band", type = "STRING" },
+      { name = "band_order", type = "INTEGER" },
+      { name = "employment_status", type = "STRING" },
+      { name = "state", type = "STRING" },
+      { name = "credit_score", type = "INTEGER" },
+      { name = "loan_amount", type = "DECIMAL" },
+      { name = "instalments", type = "INTEGER" },
+      { name = "instalments_due", type = "INTEGER" },
+      { name = "instalments_past_due", type = "INTEGER" },
+      { name = "scheduled_total", type = "DECIMAL" },
+      { name = "scheduled_to_date", type = "DECIMAL" },
+      { name = "paid_to_date", type = "DECIMAL" },
+      { name = "outstanding", type = "DECIMAL" },
+      { name = "arrears", type = "DECIMAL" },
+      { name = "days_past_due", type = "INTEGER" },
+      { name = "dpd_bucket", type = "STRING" },
+      { name = "bucket_order", type = "INTEGER" },
+      { name = "is_open", type = "INTEGER" },
+      { name = "is_ever_30_dpd", type = "INTEGER" },
+      { name = "is_defaulted", type = "INTEGER" },
+    ]
+    mart_portfolio_at_risk_monthly = [
+      { name = "year_month", type = "STRING" },
+      { name = "month_start", type = "DATETIME" },
+      { name = "employment_status", type = "STRING" },
+      { name = "credit_band", type = "STRING" },
+      { name = "band_order", type = "INTEGER" },
+      { name = "state", type = "STRING" },
+      { name = "loans", type = "INTEGER" },
+      { name = "open_loans", type = "INTEGER" },
+      { name = "outstanding", type = "DECIMAL" },
+      { name = "arrears", type = "DECIMAL" },
+      { name = "defaulted_loans", type = "INTEGER" },
+      { name = "current_loans", type = "INTEGER" },
+      { name = "current_outstanding", type = "DECIMAL" },
+      { name = "dpd_1_30_loans", type = "INTEGER" },
+      { name = "dpd_1_30_outstanding", type = "DECIMAL" },
+      { name = "dpd_31_60_loans", type = "INTEGER" },
+      { name = "dpd_31_60_outstanding", type = "DECIMAL" },
+      { name = "dpd_61_90_loans", type = "INTEGER" },
+      { name = "dpd_61_90_outstanding", type = "DECIMAL" },
+      { name = "dpd_90_plus_loans", type = "INTEGER" },
+      { name = "dpd_90_plus_outstanding", type = "DECIMAL" },
+      { name = "par1_loans", type = "INTEGER" },
+      { name = "par1_outstanding", type = "DECIMAL" },
+      { name = "par30_loans", type = "INTEGER" },
+      { name = "par30_outstanding", type = "DECIMAL" },
+      { name = "par60_loans", type = "INTEGER" },
+      { name = "par60_outstanding", type = "DECIMAL" },
+      { name = "par90_loans", type = "INTEGER" },
+      { name = "par90_outstanding", type = "DECIMAL" },
+      { name = "par1", type = "DECIMAL" },
+      { name = "par30", type = "DECIMAL" },
+      { name = "par60", type = "DECIMAL" },
+      { name = "par90", type = "DECIMAL" },
+    ]
+    mart_roll_rates = [
+      { name = "year_month", type = "STRING" },
+      { name = "month_start", type = "DATETIME" },
+      { name = "from_month", type = "STRING" },
+      { name = "from_bucket", type = "STRING" },
+      { name = "from_bucket_order", type = "INTEGER" },
+      { name = "to_bucket", type = "STRING" },
+      { name = "to_bucket_order", type = "INTEGER" },
+      { name = "employment_status", type = "STRING" },
+      { name = "credit_band", type = "STRING" },
+      { name = "band_order", type = "INTEGER" },
+      { name = "state", type = "STRING" },
+      { name = "loans", type = "INTEGER" },
+      { name = "outstanding", type = "DECIMAL" },
+      { name = "loan_share", type = "DECIMAL" },
+      { name = "outstanding_share", type = "DECIMAL" },
+    ]
+    mart_vintage_curves = [
+      { name = "origination_month", type = "STRING" },
+      { name = "origination_start", type = "DATETIME" },
+      { name = "months_on_book", type = "INTEGER" },
+      { name = "employment_status", type = "STRING" },
+      { name = "credit_band", type = "STRING" },
+      { name = "band_order", type = "INTEGER" },
+      { name = "state", type = "STRING" },
+      { name = "loans", type = "INTEGER" },
+      { name = "loan_amount", type = "DECIMAL" },
+      { name = "defaulted_loans", type = "INTEGER" },
+      { name = "defaulted_amount", type = "DECIMAL" },
+      { name = "ever_30_dpd_loans", type = "INTEGER" },
+      { name = "ever_30_dpd_amount", type = "DECIMAL" },
+      { name = "cumulative_default_rate", type = "DECIMAL" },
+      { name = "cumulative_default_rate_amount", type = "DECIMAL" },
+      { name = "ever_30_dpd_rate", type = "DECIMAL" },
+      { name = "ever_30_dpd_rate_amount", type = "DECIMAL" },
+    ]
+    mart_collection_efficiency_monthly = [
+      { name = "year_month", type = "STRING" },
+      { name = "month_start", type = "DATETIME" },
+      { name = "employment_status", type = "STRING" },
+      { name = "credit_band", type = "STRING" },
+      { name = "band_order", type = "INTEGER" },
+      { name = "state", type = "STRING" },
+      { name = "instalments_due", type = "INTEGER" },
+      { name = "instalments_paid_on_time", type = "INTEGER" },
+      { name = "amount_due", type = "DECIMAL" },
+      { name = "collected_on_time", type = "DECIMAL" },
+      { name = "collected_late", type = "DECIMAL" },
+      { name = "collected", type = "DECIMAL" },
+      { name = "collection_efficiency", type = "DECIMAL" },
+      { name = "on_time_efficiency", type = "DECIMAL" },
+      { name = "originated_loans", type = "INTEGER" },
+      { name = "epd_observed_loans", type = "INTEGER" },
+      { name = "epd_loans", type = "INTEGER" },
+      { name = "epd_rate", type = "DECIMAL" },
+    ]
+    mart_score_monitoring = [
+      { name = "origination_quarter", type = "STRING" },
+      { name = "quarter_start", type = "DATETIME" },
+      { name = "score_decile", type = "INTEGER" },
+      { name = "min_score", type = "INTEGER" },
+      { name = "max_score", type = "INTEGER" },
+      { name = "loans", type = "INTEGER" },
+      { name = "defaulted_loans", type = "INTEGER" },
+      { name = "default_rate", type = "DECIMAL" },
+      { name = "loan_amount", type = "DECIMAL" },
+      { name = "quarter_goods", type = "INTEGER" },
+      { name = "quarter_defaults", type = "INTEGER" },
+      { name = "ks", type = "DECIMAL" },
+      { name = "auc", type = "DECIMAL" },
+      { name = "gini", type = "DECIMAL" },
+    ]
+    mart_score_stability_monthly = [
+      { name = "year_month", type = "STRING" },
+      { name = "month_start", type = "DATETIME" },
+      { name = "baseline_quarter", type = "STRING" },
+      { name = "is_default_baseline", type = "INTEGER" },
+      { name = "applications", type = "INTEGER" },
+      { name = "baseline_applications", type = "INTEGER" },
+      { name = "psi", type = "DECIMAL" },
+      { name = "psi_status", type = "STRING" },
+    ]
+    mart_disbursements_monthly = [
+      { name = "year_month", type = "STRING" },
+      { name = "month_start", type = "DATETIME" },
+      { name = "employment_status", type = "STRING" },
+      { name = "credit_band", type = "STRING" },
+      { name = "band_order", type = "INTEGER" },
+      { name = "state", type = "STRING" },
+      { name = "approved_loans", type = "INTEGER" },
+      { name = "disbursed_amount", type = "DECIMAL" },
+      { name = "avg_disbursed_amount", type = "DECIMAL" },
+    ]
+    mart_top_applicants = [
+      { name = "customer_id", type = "STRING" },
+      { name = "employment_status", type = "STRING" },
+      { name = "credit_band", type = "STRING" },
+      { name = "band_order", type = "INTEGER" },
+      { name = "state", type = "STRING" },
+      { name = "applications", type = "INTEGER" },
+      { name = "approved", type = "INTEGER" },
+      { name = "total_loan_amount", type = "DECIMAL" },
+      { name = "approved_amount", type = "DECIMAL" },
+      { name = "latest_application_date", type = "DATETIME" },
+      { name = "volume_rank", type = "INTEGER" },
+    ]
+    mart_applications_daily = [
+      { name = "application_date", type = "DATETIME" },
+      { name = "year_month", type = "STRING" },
+      { name = "month_start", type = "DATETIME" },
+      { name = "day_name", type = "STRING" },
+      { name = "is_weekend", type = "BIT" },
+      { name = "applications", type = "INTEGER" },
+      { name = "approved", type = "INTEGER" },
+      { name = "total_loan_amount", type = "DECIMAL" },
+    ]
+  }
+}
+
+# The columns QuickSight's filled maps place: every mart view's state column carries the STATE geographic
+# role (its dataset tags it). QuickSight's geocoder must know the state by name for a state to be shaded;
+# the dashboard's filled map adds a geocoding preference per Nigerian state (Country = Nigeria).
+locals {
+  mart_geographic_roles = {
+    for view, columns in local.mart_columns : view => { state = "STATE" }
+    if contains([for column in columns : column.name], "state")
   }
 }

@@ -15,7 +15,7 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def test_committed_sample_is_what_the_generator_makes(tmp_path: Path) -> None:
-    made = generate_dataset(tmp_path, customers=80, seed=42, dirty_rate=0.02)
+    made = generate_dataset(tmp_path, customers=300, seed=42, dirty_rate=0.02, months=24)
     for path in made.values():
         committed = DATA / path.relative_to(tmp_path)
         assert committed.read_bytes() == path.read_bytes(), (
@@ -30,9 +30,9 @@ def test_demo_loads_the_sample_and_a_second_run_changes_nothing(env: Env) -> Non
     assert [f.status for f in first.files] == ["loaded", "loaded", "loaded"]
     # the committed sample (its dirty rows are the generator's, seed 42): exact counts per file
     assert [(f.rows_in, f.rows_loaded, f.rows_quarantined, f.rows_blank) for f in first.files] == [
-        (105, 103, 2, 0),
-        (3224, 3160, 64, 0),
-        (314, 308, 6, 0),
+        (361, 354, 7, 0),
+        (23951, 23472, 479, 0),
+        (4440, 4351, 89, 0),
     ]
     assert not [t for t in first.data_tests if t.status == "fail" and t.severity == "error"]
     tables = (
@@ -46,12 +46,12 @@ def test_demo_loads_the_sample_and_a_second_run_changes_nothing(env: Env) -> Non
     )
     counts = {t: env.scalar(f"SELECT COUNT(*) FROM {t}") for t in tables}
     assert counts == {
-        "fact_loan_application": 103,
-        "fact_bank_transaction": 3160,
-        "fact_repayment": 308,
-        "dim_customer": 81,  # 80 customers and the unknown member
-        "dim_customer_history": 103,
-        "dim_date": 377,
+        "fact_loan_application": 354,
+        "fact_bank_transaction": 23472,
+        "fact_repayment": 4351,
+        "dim_customer": 301,  # 300 customers and the unknown member
+        "dim_customer_history": 352,
+        "dim_date": 2557,  # 2023-01-01 .. 2029-12-31: whole years to the last due date (2028) and the next
         "etl_file_ledger": 3,
     }
     second = env.run()
@@ -73,3 +73,27 @@ def test_make_demo_prints_no_note_about_the_samples_readme(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""  # data/README.md is no input: no "not loaded" note
     assert "skipped_duplicate" not in done.stdout and done.stdout.count("loaded") >= 3
+    # the sample has a lake and a warehouse of its own: a user's first `etl run` starts empty
+    assert (tmp_path / "demo" / "warehouse.duckdb").is_file()
+    assert (tmp_path / "demo" / "lake" / "curated").is_dir()
+    assert not (tmp_path / "warehouse.duckdb").exists() and not (tmp_path / "lake").exists()
+    mine = tmp_path / "my-files" / "loan_applications"
+    mine.mkdir(parents=True)
+    (mine / "apps.csv").write_text(
+        "application_id,customer_id,loan_amount,loan_application_date,credit_score,employment_status,"
+        "annual_income\nAPP-000001,MINE-1,5.00,2024-01-01,700,Employed,100.00\n"
+    )
+    user = subprocess.run(
+        [sys.executable, "-m", "etl.cli", "run", "my-files", "--json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert user.returncode == 0, user.stderr
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT application_id, customer_id FROM fact_loan_application").fetchall() == [
+            ("APP-000001", "MINE-1")  # the user's row only: the sample's APP-000001 is in demo/ alone
+        ]

@@ -439,3 +439,29 @@ def test_malformed_report_is_a_warning_not_a_crash(caplog: pytest.LogCaptureFixt
         sent = publish_summary({"files": [{}]}, topic_arn=None, slack_webhook_url="https://x.invalid/h")
     assert sent == []
     assert "could not be formatted" in caplog.text
+
+
+def test_a_loaded_files_changes_are_in_the_summary() -> None:
+    report = {
+        "run_id": "r1",
+        "exit_code": 0,
+        "files": [
+            {
+                "path": "data/bank_statements/feb.csv",
+                "source": "bank_statements",
+                "status": "loaded",
+                "file_id": "f1",
+                "rows_in": 7,
+                "rows_loaded": 5,
+                "rows_quarantined": 2,
+                "rows_inserted": 4,
+                "rows_updated": 0,
+                "rows_unchanged": 1,
+                "rows_removed": 0,
+                "rows_conflicting": 2,
+            }
+        ],
+        "data_tests": [],
+    }
+    _, body = format_summary(report)
+    assert "    inserted 4, updated 0, unchanged 1, removed 0, conflicting 2\n" in body

@@ -15,12 +15,13 @@ def generate_command(
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same bytes)")] = 42,
     out_dir: Annotated[Path, typer.Option("--out", help="Output folder")] = Path("synthetic"),
     dirty: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of rows made dirty")] = 0.0,
+    months: Annotated[int, typer.Option(min=1, max=120, help="Months of activity, from 2023-01-01")] = 12,
 ) -> None:
     """Write realistic synthetic loan applications, bank statements and repayments."""
     from etl.tools.generate import generate_dataset
 
     try:
-        paths = generate_dataset(out_dir, customers=customers, seed=seed, dirty_rate=dirty)
+        paths = generate_dataset(out_dir, customers=customers, seed=seed, dirty_rate=dirty, months=months)
     except OSError as exc:  # --out names a file, a read-only place, a full disk
         raise fail(f"cannot write to {out_dir}: {exc.strerror or exc}", 2) from None
     for name, path in paths.items():

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from etl.contracts import SourceName
 
-SUMMARY_COLUMNS = ("source", "file_id", "source_uri", "rule", "rows")
+SUMMARY_COLUMNS = ("source", "file_id", "source_uri", "rule", "quarantine_state", "rows")
 
 quarantine_app = typer.Typer(
     no_args_is_help=True,
@@ -46,16 +46,25 @@ def list_command(
         Path | None, typer.Option("--csv", help="Export the rows to this CSV (formula-escaped)")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object")] = False,
+    warehouse: Annotated[
+        str | None, typer.Option(help="Warehouse that tells each row's state [env ETL_WAREHOUSE_URL]")
+    ] = None,
+    state: Annotated[
+        str | None, typer.Option(help="Only rows in this state: open, resolved, superseded, not loaded")
+    ] = None,
 ) -> None:
-    """Quarantined rows by file and rule."""
+    """Quarantined rows by file, rule and state (open until a later load holds the row's key)."""
     import pyarrow as pa
 
-    from etl.quarantine import export_csv, read_quarantines, summarise
+    from etl.quarantine import export_csv, quarantine_states, read_quarantines, summarise
 
-    settings = build_settings(lake=lake)
+    settings = build_settings(lake=lake, warehouse_url=warehouse)
     _require_lake(settings.lake)
     try:
-        tables = read_quarantines(settings.lake, source, rule=rule, file_id=file_id)
+        states = quarantine_states(settings)
+        tables = read_quarantines(
+            settings.lake, source, rule=rule, file_id=file_id, states=states, state=state
+        )
     except EtlError as exc:
         raise fail_with(exc) from None
     except (OSError, pa.ArrowException) as exc:
@@ -146,7 +155,15 @@ def _print_rows(tables: dict[SourceName, pa.Table]) -> None:
     for source, rows in tables.items():
         if not rows.num_rows:
             continue
-        names = ["file_id", "source_row", "rule", "column", "reason", *row_columns(source)]
+        names = [
+            "file_id",
+            "source_row",
+            "rule",
+            "quarantine_state",
+            "column",
+            "reason",
+            *row_columns(source),
+        ]
         table = Table(*names, title=source, title_justify="left")
         for row in rows.to_pylist():
             value = {**row, "file_id": str(row["file_id"])[:12]}

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from etl.cli.console import fail, first_line, out, print_json
+from etl.cli.console import build_settings, fail, first_line, out, print_json
 from etl.errors import EtlError
 from etl.present.quicksight import DEFAULT_DASHBOARD_ID
 
@@ -36,6 +36,7 @@ def quicksight_command(
     from etl.present.quicksight import build_create_request, check_request, deploy_dashboard
     from etl.present.spec import load_spec
 
+    settings = build_settings()  # ETL_CURRENCY and ETL_SCORE_BASELINE shape the dashboard
     try:
         arns = json.loads(dataset_arns.read_text(encoding="utf-8"))
         request = build_create_request(
@@ -44,6 +45,8 @@ def quicksight_command(
             dataset_arns=arns,
             dashboard_id=dashboard_id,
             principal_arn=principal,
+            currency=settings.currency,
+            score_baseline=settings.score_baseline,
         )
         if dry_run:
             check_request("CreateDashboard", request)

@@ -93,10 +93,9 @@ def print_test_summary(tests: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def print_report(report: dict[str, Any]) -> None:
     table = Table(title=f"run {report['run_id']}", title_justify="left")
-    for name in ("file", "source", "status", "rows in", "loaded", "quarantined", "error"):
-        table.add_column(
-            name, justify="right" if name in {"rows in", "loaded", "quarantined"} else "left", overflow="fold"
-        )
+    counts = ("rows in", "loaded", "quarantined")
+    for name in ("file", "source", "status", *counts, "changes", "error"):
+        table.add_column(name, justify="right" if name in counts else "left", overflow="fold")
     style = {"loaded": "green", "skipped_duplicate": "cyan", "rejected": "red", "failed": "red"}
     names = [Path(f["path"]).name for f in report["files"]]
     for f, name in zip(report["files"], names, strict=True):
@@ -107,6 +106,7 @@ def print_report(report: dict[str, Any]) -> None:
             str(f["rows_in"]),
             str(f["rows_loaded"]),
             str(f["rows_quarantined"]),
+            _changes(f),
             escape(f["error"] or ""),
         )
     out.print(table)
@@ -116,6 +116,22 @@ def print_report(report: dict[str, Any]) -> None:
             f"  [{'red' if t['severity'] == 'error' else 'yellow'}]{t['severity']}[/] {t['name']}: "
             f"{t['failures']} failing rows"
         )
+
+
+CHANGES = (
+    ("rows_inserted", "new"),
+    ("rows_updated", "updated"),
+    ("rows_unchanged", "unchanged"),
+    ("rows_removed", "removed"),
+    ("rows_conflicting", "conflicting"),
+)
+
+
+def _changes(f: dict[str, Any]) -> str:
+    """What a loaded file did to its table, the counts that are not 0: `4 new, 1 unchanged, 2 conflicting`."""
+    if f["status"] != "loaded":
+        return ""
+    return ", ".join(f"{f[key]} {word}" for key, word in CHANGES if f.get(key)) or "nothing"
 
 
 def _not_loaded_note(others: list[Path]) -> str:

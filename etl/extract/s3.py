@@ -63,6 +63,10 @@ def open_s3_object(
     Each call is one GetObject. The version id (or else the ETag) pins the reads to the same content: the
     pipeline reads the object twice (fingerprint with its head, then the parse) and an overwrite in between must fail
     the file rather than mix two versions.
+
+    A pinned version that is no longer the object's current one is refused (FileRejected, before any read):
+    a new version of a file replaces the rows of the one before it, so an event that arrives late for an
+    older version must not put that version back over the newer one (whose own event loads it).
     """
     client = s3_client or (boto3_session or boto3.Session()).client("s3")
     pinned: dict[str, str] = {}
@@ -71,7 +75,12 @@ def open_s3_object(
     elif etag:
         pinned["IfMatch"] = etag if etag.startswith('"') else f'"{etag}"'
 
+    checked: list[bool] = []
+
     def _open() -> BinaryIO:
+        if version_id and not checked:
+            _refuse_an_older_version(client, bucket, key, version_id)
+            checked.append(True)
         try:
             body = client.get_object(Bucket=bucket, Key=key, **pinned)["Body"]
         except ClientError as exc:
@@ -86,3 +95,34 @@ def open_s3_object(
         return io.BufferedReader(_S3Raw(body), buffer_size=READ_BUFFER_BYTES)
 
     return _open
+
+
+def _refuse_an_older_version(client: Any, bucket: str, key: str, version_id: str) -> None:
+    try:
+        current = client.head_object(Bucket=bucket, Key=key).get("VersionId")
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in GONE:
+            raise FileRejected(f"s3://{bucket}/{key}: {code} (deleted since the event)") from None
+        raise LakeError(f"cannot read s3://{bucket}/{key}: {code or exc}") from None
+    except BotoCoreError as exc:
+        raise LakeError(f"cannot read s3://{bucket}/{key}: {exc}") from None
+    if current and current != "null" and current != version_id:
+        raise FileRejected(
+            f"s3://{bucket}/{key}: version {version_id} is no longer the object's current version ({current}): "
+            "a newer version was uploaded since, and its own event loads it"
+        )
+
+
+def read_object(uri: str, *, s3_client: Any | None = None) -> bytes:
+    """A small object read whole (a profile): FileRejected-free, one ConfigError line when it cannot be."""
+    bucket, key = split_s3_uri(uri)
+    client = s3_client or boto3.Session().client("s3")
+    try:
+        body: bytes = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", "")) or str(exc)
+        raise ConfigError(f"cannot read {uri}: {code}") from None
+    except BotoCoreError as exc:
+        raise ConfigError(f"cannot read {uri}: {exc}") from None
+    return body

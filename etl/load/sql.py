@@ -243,6 +243,13 @@ class SqlBuilder:
             f"FROM {staging} s JOIN {spec.name} f ON {on} LEFT JOIN etl_file_ledger l ON l.file_id = f.source_file_id"
         )
 
+    def rows_of_other_files(self, spec: TableSpec) -> str:
+        """One row if any row of `spec` comes from a logical file other than the parameter, else none."""
+        return (
+            f"SELECT 1 FROM {spec.name} f LEFT JOIN etl_file_ledger l ON l.file_id = f.source_file_id "
+            f"WHERE COALESCE(l.logical_name, '') <> {self.param} LIMIT 1"
+        )
+
     def classify(self, spec: TableSpec, staging: str) -> str:
         """One row for the staged rows: how many, how many keys the warehouse holds already, how many of those
         with the same values, and how many held by another logical file (the parameter) with other values."""

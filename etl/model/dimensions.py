@@ -67,6 +67,23 @@ def build_dim_transaction_category(rules: Sequence[CategoryRule]) -> pa.Table:
     )
 
 
+def calendar_range(days: Sequence[date], start: date | None, end: date | None) -> tuple[date, date] | None:
+    """The days dim_date must hold for `days` (a file's dates): the conformed calendar.
+
+    By default every day of the whole years the dates fall in, plus the next year (so month ends, weekends
+    and the days with no activity are there, and next year's due dates join); `start` / `end` (the
+    settings' calendar_start / calendar_end) fix either end instead. The range always covers `days`, so
+    every fact joins its day. None when there is nothing to cover.
+    """
+    if not days and (start is None or end is None):
+        return None
+    first = start or date(min(days).year, 1, 1)
+    last = end or date(max(days).year + 1, 12, 31)
+    if days:
+        first, last = min(first, *days), max(last, *days)
+    return first, last
+
+
 def build_dim_date(first: date, last: date) -> pa.Table:
     """Every calendar day from first to last inclusive."""
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]

@@ -13,11 +13,11 @@ from datetime import date, datetime
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl.contracts import SourceContract
+from etl.contracts import CATEGORIES, SourceContract
 from etl.model import schema
 from etl.model.dimensions import credit_band_names, date_key
 from etl.model.keys import surrogate_key_of, surrogate_keys
-from etl.normalize.categories import CATEGORIES, CategoryRule, category_codes
+from etl.normalize.categories import CategoryRule, category_codes
 from etl.normalize.rejects import mask_text
 
 MAX_RATIO = 10**13  # DECIMAL(18,4) holds less than 10^14

@@ -1,17 +1,21 @@
 """Marts: the `mart_*` views analysts, the local dashboard and QuickSight read, kept as data.
 
 Each mart is a name, a description and one SELECT in the common subset of DuckDB, PostgreSQL 15 and
-Redshift: CTEs, CASE, COALESCE, window functions and CAST(... AS DECIMAL(p,s)); calendar attributes come
-from dim_date (year_month) rather than dialect date functions. Money is exact: every sum, average and
-ratio goes through `etl.model.exact`, rendered per dialect by `create_view_sql`.
+Redshift: CTEs, CASE, COALESCE, window functions, CAST(... AS DECIMAL(p,s)) and date arithmetic with +, -
+(a date plus or minus days, the days between two dates); calendar attributes (year_month, month ends) come
+from dim_date rather than dialect date functions. Money is exact: every sum, average and ratio goes through
+`etl.model.exact`, rendered per dialect by `create_view_sql`. The credit-risk marts are in
+`etl.model.risk_marts`, on the definitions of `etl.model.mart_sql`.
 
 Definitions an analyst needs to read a number:
 - approval_rate = approved / (approved + rejected): pending applications are not decided yet.
 - a loan is an application with at least one repayment instalment; it has defaulted when any instalment
-  was paid more than 90 days late or is unpaid more than 90 days after its due date
-  (default_rate = defaulted_loans / loans). "Unpaid" is judged as of the latest payment date in the
-  warehouse, the extract's date (today if there is none or it lies ahead): an instalment not due by then
-  is not missed, and amount_paid counts a paid date without an amount as paid in full.
+  was more than 90 days past due: paid in full more than 90 days late, or still not paid in full more than
+  90 days after its due date (default_rate = defaulted_loans / loans). "Not paid" is judged as of the
+  latest payment date in the warehouse, the extract's date (today if there is none or it lies ahead): an
+  instalment not due by then is not missed, and amount_paid counts a paid date without an amount as paid
+  in full. An instalment paid only in part stays unpaid (see `etl.model.mart_sql`, which also defines the
+  credit-risk marts' as-of date, outstanding and days past due).
 - inflow / outflow are credits / absolute debits of the bank statements; monthly figures divide by the
   customer's active months (months with at least one transaction).
 - salary_regularity = months with a salary credit / active months; betting_share = betting debits /
@@ -23,89 +27,15 @@ Definitions an analyst needs to read a number:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from etl.contracts import REGISTRY
 from etl.model.dialect import Dialect
 from etl.model.exact import BYTEWISE_ID, avg, count, div, money, ratio, render
+from etl.model.mart_sql import APPLICATIONS, UNKNOWN, Mart
+from etl.model.risk_marts import RISK_MARTS
 
-UNKNOWN = "(unknown)"
-
-
-@dataclass(frozen=True)
-class Mart:
-    name: str
-    description: str
-    sql: str  # the SELECT only
-    grain: str = ""
-
-
-# One row per application with its calendar, band and repayment outcome; shared by the loan marts.
-# Unpaid instalments are judged as of the latest payment date in the warehouse (the extract's date; today
-# if there is none or it lies ahead): one not due by then is not missed, one due in the 90 days before is
-# overdue, not defaulted. A paid date without an amount is paid in full (the fact keeps the NULL).
-_APPLICATIONS = f"""
-as_of AS (
-    SELECT LEAST(COALESCE(MAX(paid_date), CURRENT_DATE), CURRENT_DATE) AS as_of_date FROM fact_repayment
-),
-repayment_outcome AS (
-    SELECT
-        r.application_key,
-        COUNT(*) AS instalments,
-        {count("r.status = 'missed' AND r.due_date <= o.as_of_date")} AS missed_instalments,
-        {count("r.status = 'late'")} AS late_instalments,
-        MAX(COALESCE(r.days_late, 0)) AS max_days_late,
-        MAX(
-            CASE WHEN r.days_late > 90 OR (r.status = 'missed' AND r.due_date < o.as_of_date - 90) THEN 1 ELSE 0 END
-        ) AS is_defaulted,
-        SUM(r.amount_due) AS amount_due,
-        SUM(COALESCE(r.amount_paid, CASE WHEN r.paid_date IS NOT NULL THEN r.amount_due ELSE 0 END)) AS amount_paid
-    FROM fact_repayment r
-    CROSS JOIN as_of o
-    GROUP BY r.application_key
-),
-apps AS (
-    SELECT
-        a.application_id,
-        a.application_key,
-        a.customer_key,
-        a.customer_id,
-        a.loan_application_date,
-        d.year_month,
-        a.loan_amount,
-        a.credit_score,
-        b.credit_band,
-        b.band_order,
-        a.employment_status,
-        a.annual_income,
-        a.loan_to_income,
-        a.loan_term_months,
-        a.interest_rate,
-        a.loan_purpose,
-        COALESCE(a.state, '{UNKNOWN}') AS state,
-        COALESCE(a.application_status, 'unknown') AS application_status,
-        CASE WHEN a.application_status = 'approved' THEN 1 ELSE 0 END AS is_approved,
-        CASE WHEN a.application_status = 'rejected' THEN 1 ELSE 0 END AS is_rejected,
-        CASE WHEN a.application_status = 'pending' THEN 1 ELSE 0 END AS is_pending,
-        CASE WHEN r.application_key IS NULL THEN 0 ELSE 1 END AS has_repayments,
-        COALESCE(r.is_defaulted, 0) AS is_defaulted,
-        COALESCE(r.instalments, 0) AS instalments,
-        COALESCE(r.missed_instalments, 0) AS missed_instalments,
-        COALESCE(r.late_instalments, 0) AS late_instalments,
-        r.max_days_late,
-        r.amount_due,
-        r.amount_paid,
-        CASE
-            WHEN a.application_status = 'approved' AND a.interest_rate IS NOT NULL
-                AND a.loan_term_months IS NOT NULL
-            THEN {div("CAST(a.loan_amount AS DECIMAL(38,2)) * a.interest_rate * a.loan_term_months", "1200", places=6)}
-        END AS expected_interest
-    FROM fact_loan_application a
-    JOIN dim_date d ON d.date_key = a.application_date_key
-    JOIN dim_credit_band b ON b.credit_band_key = a.credit_band_key
-    LEFT JOIN repayment_outcome r ON r.application_key = a.application_key
-)"""
+_APPLICATIONS = APPLICATIONS
 
 # The median without PERCENTILE_CONT (DOUBLE in PostgreSQL, truncated in DuckDB): the mean of the middle
 # income (n odd: rank (n + 1) / 2) or the two middle incomes (n even: ranks n / 2 and n / 2 + 1).
@@ -192,7 +122,8 @@ profile AS (
 
 
 # Where each source's natural keys are held now, and each quarantined row's state: open until a load at or
-# after its file's holds its key (resolved), or a newer version of its file replaced the file (superseded).
+# after its file's holds its key (resolved; a replay holds it as of its original file), or a newer version
+# of its file replaced the file (superseded).
 _HOLDERS = "\n    UNION ALL ".join(
     f"SELECT '{c.name}' AS source, {c.key} AS key_value, source_file_id FROM {c.fact_table}" for c in REGISTRY
 )
@@ -215,13 +146,15 @@ quarantine_state AS (
         h.source_file_id AS loaded_by,
         CASE
             WHEN l.superseded_by IS NOT NULL THEN 'superseded'
-            WHEN hl.file_id IS NOT NULL AND hl.finished_at >= l.finished_at THEN 'resolved'
+            WHEN hl.file_id IS NOT NULL AND COALESCE(ho.finished_at, hl.finished_at) >= l.finished_at
+                THEN 'resolved'
             ELSE 'open'
         END AS state
     FROM etl_quarantine q
     JOIN etl_file_ledger l ON l.file_id = q.file_id AND l.status = 'loaded'
     LEFT JOIN holders h ON h.source = q.source AND h.key_value = q.key_value
     LEFT JOIN etl_file_ledger hl ON hl.file_id = h.source_file_id
+    LEFT JOIN etl_file_ledger ho ON ho.file_id = hl.replay_of
 )"""
 
 
@@ -307,8 +240,8 @@ GROUP BY credit_band, band_order, employment_status""",
     Mart(
         "mart_default_rate_by_band_employment",
         "Default rate of loans (applications with repayments) by credit band and employment status; "
-        "a loan defaulted when any instalment was paid more than 90 days late or is unpaid more than 90 days "
-        "after its due date (as of the latest payment date in the warehouse).",
+        "a loan defaulted when any instalment was paid more than 90 days late or is not paid in full more than "
+        "90 days after its due date (as of the latest payment date in the warehouse).",
         f"""WITH {_APPLICATIONS}
 SELECT
     credit_band, band_order, employment_status,
@@ -478,6 +411,7 @@ FROM apps a
 LEFT JOIN profile p ON p.customer_key = a.customer_key""",
         grain="one application",
     ),
+    *RISK_MARTS,
 )
 
 MARTS_BY_NAME = {m.name: m for m in MARTS}

@@ -19,20 +19,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-# Display order of the dimension; `other` is the fallback and always last.
-CATEGORIES: tuple[str, ...] = (
-    "salary",
-    "transfer",
-    "pos",
-    "fuel",
-    "utilities",
-    "airtime",
-    "atm",
-    "betting",
-    "loan_repayment",
-    "rent",
-    "other",
-)
+from etl.contracts import CATEGORIES
+
 FALLBACK = "other"
 
 CATEGORY_DESCRIPTIONS: dict[str, str] = {

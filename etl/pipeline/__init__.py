@@ -31,7 +31,12 @@ from etl.load.staging import Staged, Staging
 from etl.load.warehouse import Warehouse, open_warehouse
 from etl.load.warehouse.base import FileLoad
 from etl.model import schema
-from etl.model.dimensions import build_dim_credit_band, build_dim_date, build_dim_transaction_category
+from etl.model.dimensions import (
+    build_dim_credit_band,
+    build_dim_date,
+    build_dim_transaction_category,
+    calendar_range,
+)
 from etl.model.facts import FactContext, build_fact, date_bounds
 from etl.normalize.categories import CategoryRule, load_category_rules
 from etl.normalize.rejects import QuarantineContext, malformed_table, to_store
@@ -200,13 +205,13 @@ class Pipeline:
         with self.lake.workspace(ident.file_id) as work:
             tally, staging = self._stream(rows, contract, facts, rejects, Staging(work, spec, contract))
             pa.default_memory_pool().release_unused()  # the chunks' buffers, before DuckDB needs memory
-            days = tally.dates
+            span = calendar_range(tally.dates, self.settings.calendar_start, self.settings.calendar_end)
             load = FileLoad(
                 contract.customers,
                 spec,
                 staging.fact_path,
                 self.lake.curated_uri(spec.name, ident.file_id),
-                build_dim_date(min(days), max(days)) if days else schema.DIM_DATE.arrow_schema.empty_table(),
+                build_dim_date(*span) if span else schema.DIM_DATE.arrow_schema.empty_table(),
                 self._ledger(item, ident, result, started),
                 loaded_at,
                 contract.conflict_policy,
@@ -240,7 +245,8 @@ class Pipeline:
                 load,
                 fact_path=staged.fact_path,
                 ledger=self._ledger(item, ident, result, started),
-                quarantine=staging.for_warehouse(staged, ident.file_id),
+                quarantine=staging.for_warehouse(staged, ident.file_id) if item.replay_of is None else None,
+                conflicts_set_aside=staged.conflicts,
             )
             with self.timer.stage("warehouse"):
                 counts = self.warehouse.load_file(load)
@@ -248,7 +254,7 @@ class Pipeline:
                 result.status = "skipped_duplicate"
                 result.rows_in = result.rows_quarantined = result.rows_blank = 0
             else:
-                result.record(counts, set_aside=staged.conflicts)
+                result.record(counts)
 
     def _check_conflicts(
         self, load: FileLoad, staging: Staging, staged: Staged, rejects: QuarantineContext

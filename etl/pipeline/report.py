@@ -34,14 +34,13 @@ class FileResult:
     rows_removed: int = 0
     rows_conflicting: int = 0
 
-    def record(self, counts: LoadCounts, *, set_aside: int = 0) -> None:
-        """What the load did; `set_aside`: conflicting rows quarantined before it (policy "quarantine")."""
+    def record(self, counts: LoadCounts) -> None:
         self.rows_inserted, self.rows_updated, self.rows_unchanged = (
             counts.inserted,
             counts.updated,
             counts.unchanged,
         )
-        self.rows_removed, self.rows_conflicting = counts.removed, counts.conflicting + set_aside
+        self.rows_removed, self.rows_conflicting = counts.removed, counts.conflicting
 
 
 @dataclass

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from etl.contracts import BANK_STATEMENTS, LOAN_APPLICATIONS, REPAYMENTS, Column, SourceContract
 from etl.model import schema
+from etl.model.mart_docs import DEFINITIONS, RISK_COLUMNS
 from etl.model.marts import MARTS
 from etl.model.relationships import LINEAGE, RELATIONSHIPS
 from etl.model.schema import TableSpec
@@ -60,11 +61,11 @@ MART_COLUMN_DESCRIPTIONS = {
     "direction": COLUMN_DESCRIPTIONS["direction"],
     "approval_rate": "approved / (approved + rejected): pending applications are not decided yet",
     "loans": "Applications with at least one repayment instalment",
-    "defaulted_loans": "Loans with an instalment paid more than 90 days late or unpaid more than 90 days after "
-    "its due date, as of the latest payment date in the warehouse",
+    "defaulted_loans": "Loans with an instalment paid more than 90 days late or not paid in full more than 90 days "
+    "after its due date, as of the latest payment date in the warehouse (see Default)",
     "default_rate": "defaulted_loans / loans",
-    "is_defaulted": "1 when the loan has an instalment paid more than 90 days late or unpaid more than 90 days "
-    "after its due date, as of the latest payment date in the warehouse",
+    "is_defaulted": "1 when the loan has an instalment paid more than 90 days late or not paid in full more than "
+    "90 days after its due date, as of the latest payment date in the warehouse (see Default)",
     "missed_instalments": "Instalments with nothing paid that were due by the latest payment date in the warehouse",
     "max_days_late": "Most days an instalment was paid after its due date (negative when every one was paid early; "
     "unpaid instalments count as 0)",
@@ -128,6 +129,14 @@ def data_dictionary() -> str:
             required = "yes" if col.required else "no"
             out.append(f"| {col.name} | {required} | {_rules(col)} | {col.description} |")
         out.append("")
+    out += [
+        "## Definitions",
+        "",
+        "What the marts' credit-risk figures rest on (`etl/model/mart_sql.py`).",
+        "",
+    ]
+    out += [f"- **{term}**: {text}" for term, text in DEFINITIONS]
+    out += [""]
     out += ["## Marts (views)", "", "| view | grain | description |", "|---|---|---|"]
     out += [f"| {m.name} | {m.grain} | {m.description} |" for m in MARTS]
     out += [
@@ -141,9 +150,14 @@ def data_dictionary() -> str:
         out += [f"### {mart.name} (view)", "", mart.description, "", f"Grain: {mart.grain}.", ""]
         out += ["| column | type | description |", "|---|---|---|"]
         for name, sql_type in columns[mart.name]:
-            out.append(f"| {name} | {sql_type} | {MART_COLUMN_DESCRIPTIONS.get(name, '')} |")
+            out.append(f"| {name} | {sql_type} | {describe_mart_column(mart.name, name)} |")
         out.append("")
     return "\n".join(out)
+
+
+def describe_mart_column(mart: str, column: str) -> str:
+    """The column's meaning in this mart, else the meaning it has in every mart."""
+    return RISK_COLUMNS.get(mart, {}).get(column) or MART_COLUMN_DESCRIPTIONS.get(column, "")
 
 
 def mart_columns() -> dict[str, list[tuple[str, str]]]:

@@ -21,7 +21,7 @@ from string import Template
 from typing import Any
 
 from etl.model.marts import ensure_marts
-from etl.present.spec import Spec, load_spec
+from etl.present.spec import Spec, load_map, load_spec, visuals, with_settings
 from etl.settings import Settings
 
 Dataset = dict[str, Any]  # {"columns": [...], "rows": [[...], ...]}
@@ -79,7 +79,9 @@ def _script_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), default=_json_value).replace("</", "<\\/")
 
 
-def render_html(spec: Spec, data: Mapping[str, Dataset], generated_at: datetime) -> str:
+def render_html(
+    spec: Spec, data: Mapping[str, Dataset], generated_at: datetime, *, currency: str = "NGN"
+) -> str:
     from plotly.offline import get_plotlyjs  # type: ignore[import-untyped]
 
     sheets = []
@@ -87,7 +89,7 @@ def render_html(spec: Spec, data: Mapping[str, Dataset], generated_at: datetime)
         kpis = "".join(
             f'<div class="kpi" data-kpi="{html.escape(v["measure"])}" data-visual="{v["id"]}" data-value="">'
             f'<div class="kpi-label">{html.escape(spec["measures"][v["measure"]]["label"])}</div>'
-            '<div class="kpi-value">&ndash;</div>'
+            '<div class="kpi-value">&ndash;</div><div class="kpi-sub"></div>'
             f'<div class="filter-note" data-note-for="{v["id"]}" data-ignored-filters="" hidden></div></div>'
             for v in sheet["visuals"]
             if v["type"] == "kpi"
@@ -122,6 +124,8 @@ def render_html(spec: Spec, data: Mapping[str, Dataset], generated_at: datetime)
         plotly=get_plotlyjs(),
         spec=_script_json(spec),
         data=_script_json(data),
+        config=_script_json({"currency": currency}),
+        maps=_script_json(maps_of(spec)),
         script=_template("dashboard.js").template,
     )
 
@@ -130,7 +134,7 @@ def write_dashboard(settings: Settings, out: Path, spec: Spec | None = None) -> 
     """Query the warehouse of `settings` and write the dashboard HTML to `out`."""
     from etl.load.warehouse import open_warehouse  # the backends' drivers load only when a page is written
 
-    spec = spec or load_spec()
+    spec = with_settings(spec or load_spec(), score_baseline=settings.score_baseline)
     lake = str(settings.lake)
     lake_root = None if "://" in lake else Path(lake)
     with open_warehouse(settings, must_exist=True) as wh:
@@ -139,8 +143,13 @@ def write_dashboard(settings: Settings, out: Path, spec: Spec | None = None) -> 
                 ensure_marts(wh)
         data = collect_data(wh, spec, lake_root)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_html(spec, data, datetime.now(UTC)), encoding="utf-8")
+    out.write_text(render_html(spec, data, datetime.now(UTC), currency=settings.currency), encoding="utf-8")
     return out
+
+
+def maps_of(spec: Spec) -> dict[str, Any]:
+    """The packaged maps the spec's map visuals draw (`dashboard/<name>.json`), by name."""
+    return {v["map"]: load_map(v["map"]) for v in visuals(spec) if v["type"] == "map"}
 
 
 def _template(name: str) -> Template:

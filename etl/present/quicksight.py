@@ -13,15 +13,29 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from etl.errors import EtlError
-from etl.present.spec import Spec
+from etl.present.quicksight_check import QuickSightError, check_request, validation_errors
+from etl.present.quicksight_style import (
+    geocoding_preferences,
+    heatmap_expression,
+    heatmap_scale,
+    n_tooltip,
+    number_format,
+    palette,
+    value_axis_from_zero,
+    visual_filters,
+)
+from etl.present.spec import Spec, with_settings
+
+__all__ = [
+    "QuickSightError",
+    "build_create_request",
+    "check_request",
+    "deploy_dashboard",
+    "validation_errors",
+]
 
 DEFAULT_DASHBOARD_ID = "credit-risk"
 _MAX_ID = 512
-
-
-class QuickSightError(EtlError):
-    """The dashboard could not be built or deployed."""
 
 
 def _field_id(visual: str, name: str) -> str:
@@ -55,17 +69,24 @@ def _measure(spec: Spec, visual: str, dataset: str, name: str) -> dict[str, Any]
     }
     if "den" not in m and len(m["num"]) == 1:
         field["Column"] = _column(dataset, m["num"][0])
-        field["AggregationFunction"] = {"SimpleNumericalAggregation": "SUM"}
+        field["AggregationFunction"] = {
+            "SimpleNumericalAggregation": "MAX" if m.get("agg") == "max" else "SUM"
+        }
+    field["FormatConfiguration"] = {
+        "FormatConfiguration": number_format(m.get("format", "ratio"), spec.get("currency", "NGN"))
+    }
     return {"NumericalMeasureField": field}
 
 
-def _dimension(spec: Spec, visual: str, dataset: str, column: str) -> dict[str, Any]:
+def _dimension(
+    spec: Spec, visual: str, dataset: str, column: str, granularity: str = "MONTH"
+) -> dict[str, Any]:
     field = {"FieldId": _field_id(visual, column), "Column": _column(dataset, column)}
     kind = spec["datasets"][dataset]["columns"][column]
     if kind == "INTEGER":
         return {"NumericalDimensionField": field}
     if kind == "DATETIME":
-        return {"DateDimensionField": {**field, "DateGranularity": "MONTH"}}
+        return {"DateDimensionField": {**field, "DateGranularity": granularity}}
     return {"CategoricalDimensionField": field}
 
 
@@ -86,6 +107,16 @@ def calculated_fields(spec: Spec) -> list[dict[str, str]]:
         num = " + ".join(f"sum({{{c}}})" for c in m["num"])
         expression = num if "den" not in m else f"({num}) / ({' + '.join(f'sum({{{c}}})' for c in m['den'])})"
         fields.append({"DataSetIdentifier": dataset, "Name": calculated_name(name), "Expression": expression})
+    for v in _visuals(spec):  # a heatmap's value: row shares and the minimum n are its own
+        if v["type"] == "heatmap":
+            expression = heatmap_expression(spec, v)
+            fields.append(
+                {
+                    "DataSetIdentifier": v["dataset"],
+                    "Name": calculated_name(v["id"]),
+                    "Expression": expression,
+                }
+            )
     return fields
 
 
@@ -123,6 +154,9 @@ def _build_visual(spec: Spec, v: dict[str, Any]) -> dict[str, Any]:
     title = v.get("title") or spec["measures"][v.get("measure", "")]["label"]
     if v["type"] == "kpi":
         wells = {"Values": [_measure(spec, vid, ds, v["measure"])]}
+        if v.get("trend"):  # the latest period's value, compared with the period before
+            granularity = "QUARTER" if "quarter" in v["trend"] else "MONTH"
+            wells["TrendGroups"] = [_dimension(spec, vid, ds, v["trend"], granularity)]
         return {
             "KPIVisual": {
                 "VisualId": vid,
@@ -130,15 +164,37 @@ def _build_visual(spec: Spec, v: dict[str, Any]) -> dict[str, Any]:
                 "ChartConfiguration": {"FieldWells": wells},
             }
         }
+    if v["type"] == "map":
+        wells = {
+            "Geospatial": [_dimension(spec, vid, ds, v["region"])],
+            "Values": [_measure(spec, vid, ds, v["measure"])],
+        }
+        return {
+            "FilledMapVisual": {
+                "VisualId": vid,
+                "Title": _title(title),
+                "ChartConfiguration": {"FieldWells": {"FilledMapAggregatedFieldWells": wells}},
+                "GeocodingPreferences": geocoding_preferences(v["map"]),
+            }
+        }
     if v["type"] in {"bar", "line"}:
         wells = {
-            "Category": [_dimension(spec, vid, ds, v["x"])],
+            "Category": [_dimension(spec, vid, ds, v["x"], v.get("granularity", "MONTH"))],
             "Values": [_measure(spec, vid, ds, m) for m in v["measures"]],
         }
+        colors = None
         if v.get("series"):
             wells["Colors"] = [_dimension(spec, vid, ds, v["series"])]
+            colors = palette(spec, v["series"], _field_id(vid, v["series"]))
+        elif v.get("x") in spec.get("colors", {}):
+            colors = palette(spec, v["x"], _field_id(vid, v["x"]))
         if v["type"] == "line":
-            config = {"FieldWells": {"LineChartAggregatedFieldWells": wells}}
+            config = {
+                "FieldWells": {"LineChartAggregatedFieldWells": wells},
+                "PrimaryYAxisDisplayOptions": {"AxisOptions": value_axis_from_zero()},
+            }
+            if colors:
+                config["VisualPalette"] = colors
             return {
                 "LineChartVisual": {"VisualId": vid, "Title": _title(title), "ChartConfiguration": config}
             }
@@ -146,18 +202,48 @@ def _build_visual(spec: Spec, v: dict[str, Any]) -> dict[str, Any]:
             "FieldWells": {"BarChartAggregatedFieldWells": wells},
             "Orientation": "VERTICAL",
             "BarsArrangement": "STACKED" if v.get("stacked") else "CLUSTERED",
+            "ValueAxis": value_axis_from_zero(),
         }
+        if colors:
+            bar["VisualPalette"] = colors
         return {"BarChartVisual": {"VisualId": vid, "Title": _title(title), "ChartConfiguration": bar}}
     if v["type"] == "heatmap":
+        value = {
+            "NumericalMeasureField": {
+                "FieldId": _field_id(vid, "value"),
+                "Column": _column(ds, calculated_name(vid)),
+                "FormatConfiguration": {
+                    "FormatConfiguration": number_format("pct", spec.get("currency", "NGN"))
+                },
+            }
+        }
         wells = {
             "Rows": [_dimension(spec, vid, ds, v["y"])],
             "Columns": [_dimension(spec, vid, ds, v["x"])],
-            "Values": [_measure(spec, vid, ds, v["measure"])],
+            "Values": [value],
         }
-        config = {"FieldWells": {"HeatMapAggregatedFieldWells": wells}}
+        config = {
+            "FieldWells": {"HeatMapAggregatedFieldWells": wells},
+            "ColorScale": heatmap_scale(),
+            "DataLabels": {"Visibility": "VISIBLE"},
+            "Tooltip": n_tooltip(spec, v),
+        }
         return {"HeatMapVisual": {"VisualId": vid, "Title": _title(title), "ChartConfiguration": config}}
     if v["type"] == "table":
-        values = [{"FieldId": _field_id(vid, c), "Column": _column(ds, c)} for c in v["columns"]]
+        currency = spec.get("currency", "NGN")
+        values = [
+            {"FieldId": _field_id(vid, c), "Column": _column(ds, c)}
+            | (
+                {
+                    "FormatConfiguration": {
+                        "NumberFormatConfiguration": {"FormatConfiguration": number_format(f, currency)}
+                    }
+                }
+                if (f := v.get("formats", {}).get(c))
+                else {}
+            )
+            for c in v["columns"]
+        ]
         direction = "DESC" if v.get("sort") == "desc" else "ASC"
         config = {
             "FieldWells": {"TableUnaggregatedFieldWells": {"Values": values}},
@@ -263,30 +349,15 @@ def _filter_group(fid: str, flt: dict[str, Any], scope: dict[str, Any]) -> dict[
 
 
 def visual_filter_groups(spec: Spec) -> list[dict[str, Any]]:
-    """A visual's own `where` ({column: [values]}): a filter group scoped to that visual only."""
+    """A visual's own row filters (`where`, `nonnull`, `exclude_zero`): filter groups scoped to it only."""
     local = _local_datasets(spec)
     groups = []
     for sheet in spec["sheets"]:
         for v in sheet["visuals"]:
             if v["dataset"] in local:
                 continue
-            for column, values in sorted(v.get("where", {}).items()):
-                fid = f"where-{v['id']}-{column}".replace("_", "-")
-                flt = {
-                    "CategoryFilter": {
-                        "FilterId": fid,
-                        "Column": _column(v["dataset"], column),
-                        "Configuration": {
-                            "FilterListConfiguration": {
-                                "MatchOperator": "CONTAINS",
-                                "CategoryValues": [
-                                    str(x) for x in ([values] if isinstance(values, str) else values)
-                                ],
-                                "NullOption": "NON_NULLS_ONLY",
-                            }
-                        },
-                    }
-                }
+            for flt in visual_filters(spec, v):
+                fid = next(iter(flt.values()))["FilterId"]
                 scope = {
                     "SelectedSheets": {
                         "SheetVisualScopingConfigurations": [
@@ -336,7 +407,12 @@ def build_create_request(
     dataset_arns: Mapping[str, str],
     dashboard_id: str = DEFAULT_DASHBOARD_ID,
     principal_arn: str | None = None,
+    currency: str = "NGN",
+    score_baseline: str | None = None,
 ) -> dict[str, Any]:
+    """The CreateDashboard request; `currency` and `score_baseline` are the settings' (money's currency, the
+    PSI baseline quarter)."""
+    spec = {**with_settings(spec, score_baseline=score_baseline), "currency": currency}
     request: dict[str, Any] = {
         "AwsAccountId": account_id,
         "DashboardId": dashboard_id,
@@ -361,47 +437,6 @@ def build_create_request(
             }
         ]
     return request
-
-
-def validation_errors(operation: str, params: Mapping[str, Any]) -> str:
-    """botocore's offline check of a request against the QuickSight service model ('' when valid)."""
-    import botocore.session
-    from botocore.validate import ParamValidator
-
-    model = botocore.session.get_session().get_service_model("quicksight")
-    shape = model.operation_model(operation).input_shape
-    if shape is None:  # pragma: no cover - every QuickSight operation has input
-        return f"{operation} takes no input"
-    report = ParamValidator().validate(dict(params), shape)
-    if report.has_errors():
-        return str(report.generate_report())
-    return "\n".join(_enum_errors(shape, params, operation))
-
-
-def _enum_errors(shape: Any, value: Any, path: str) -> list[str]:
-    """ParamValidator does not check enum values; QuickSight would reject them on the server."""
-    kind = shape.type_name
-    if kind == "structure" and isinstance(value, Mapping):
-        return [
-            e
-            for k, v in value.items()
-            if k in shape.members
-            for e in _enum_errors(shape.members[k], v, f"{path}.{k}")
-        ]
-    if kind == "list" and isinstance(value, list):
-        return [e for i, v in enumerate(value) for e in _enum_errors(shape.member, v, f"{path}[{i}]")]
-    if kind == "map" and isinstance(value, Mapping):
-        return [e for k, v in value.items() for e in _enum_errors(shape.value, v, f"{path}.{k}")]
-    if kind == "string" and shape.enum and value not in shape.enum:
-        return [f"{path}: {value!r} is not one of {', '.join(shape.enum)}"]
-    return []
-
-
-def check_request(operation: str, request: Mapping[str, Any]) -> None:
-    """Raise QuickSightError with the first problem botocore's model finds in the request, if any."""
-    errors = validation_errors(operation, request)
-    if errors:
-        raise QuickSightError(f"invalid {operation} request: {errors.splitlines()[0]}")
 
 
 def deploy_dashboard(

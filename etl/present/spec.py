@@ -7,6 +7,7 @@ draw the same spec.
 
 from __future__ import annotations
 
+import copy
 import json
 from importlib import resources
 from pathlib import Path
@@ -28,3 +29,22 @@ def load_spec(path: Path | None = None) -> Spec:
 
 def visuals(spec: Spec) -> list[dict[str, Any]]:
     return [v for sheet in spec["sheets"] for v in sheet["visuals"]]
+
+
+def load_map(name: str) -> dict[str, Any]:
+    """A packaged map (`dashboard/<name>.json`: viewBox, locations with their SVG paths, aliases, licence)."""
+    text = resources.files("etl.present").joinpath("dashboard", f"{name}.json").read_text(encoding="utf-8")
+    geo: dict[str, Any] = json.loads(text)
+    return geo
+
+
+def with_settings(spec: Spec, *, score_baseline: str | None) -> Spec:
+    """The spec with what the settings choose: a visual with `baseline_setting` (the PSI trend) reads the
+    rows of the settings' baseline quarter instead of its default `where` (the first quarter)."""
+    if score_baseline is None:
+        return spec
+    chosen = copy.deepcopy(spec)
+    for v in visuals(chosen):
+        if "baseline_setting" in v:
+            v["where"] = {v["baseline_setting"]: [score_baseline]}
+    return chosen

@@ -174,3 +174,25 @@ def test_a_table_another_loader_created_first_is_left_as_it_is_not_deleted(
     assert (
         glue.get_table(DatabaseName="lake_db", Name="fact_x")["Table"]["Parameters"]["etl_kind"] == "curated"
     )
+
+
+def test_an_event_for_an_older_version_is_refused_before_any_read(s3: Any) -> None:
+    """A new version replaces the rows of the one before it: a late event must not put the old one back."""
+    s3.create_bucket(Bucket="versioned")
+    s3.put_bucket_versioning(Bucket="versioned", VersioningConfiguration={"Status": "Enabled"})
+    old = s3.put_object(Bucket="versioned", Key="incoming/bank_statements/june.csv", Body=b"a\n1\n")[
+        "VersionId"
+    ]
+    new = s3.put_object(Bucket="versioned", Key="incoming/bank_statements/june.csv", Body=b"a\n2\n")[
+        "VersionId"
+    ]
+
+    with pytest.raises(FileRejected) as refused:
+        open_s3_object("versioned", "incoming/bank_statements/june.csv", version_id=old, s3_client=s3)()
+    assert str(refused.value) == (
+        f"s3://versioned/incoming/bank_statements/june.csv: version {old} is no longer the object's current "
+        f"version ({new}): a newer version was uploaded since, and its own event loads it"
+    )
+    opener = open_s3_object("versioned", "incoming/bank_statements/june.csv", version_id=new, s3_client=s3)
+    assert opener().read() == b"a\n2\n"
+    assert opener().read() == b"a\n2\n"  # the second read (the parse) checks nothing again

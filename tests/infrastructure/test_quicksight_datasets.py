@@ -309,9 +309,22 @@ def test_the_installed_package_ships_the_spec_etl_quicksight_reads(tmp_path: Pat
     shutil.copytree(ROOT / "etl", src / "etl", ignore=ignore)
     site = tmp_path / "site"
     install = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--no-index", "--target", str(site), str(src)],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(site),
+            str(src),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert install.returncode == 0, install.stderr
     probe = (
@@ -326,3 +339,23 @@ def test_the_installed_package_ships_the_spec_etl_quicksight_reads(tmp_path: Pat
     found = json.loads(run.stdout)
     assert Path(found["package"]).is_relative_to(site)
     assert found["datasets"] == sorted(load_spec()["datasets"])
+
+
+def test_state_columns_carry_the_state_geographic_role(declared: dict[str, list[dict[str, str]]]) -> None:
+    # The filled map of loans by state needs its dataset's state column tagged STATE.
+    roles = load(".").locals["mart_geographic_roles"]
+    assert "for view, columns in local.mart_columns" in roles and '"STATE"' in roles
+    with_state = sorted(
+        view for view, columns in declared.items() if any(c["name"] == "state" for c in columns)
+    )
+    assert "mart_loan_segment_monthly" in with_state
+    call = load(".").named("module")["quicksight"]
+    assert call["geographic_roles"] == "${local.mart_geographic_roles}"
+    data_set = load("modules/quicksight").resources("aws_quicksight_data_set")["mart"]
+    logical = block(block(data_set, "dynamic"), "logical_table_map")
+    content = logical["content"][0] if isinstance(logical["content"], list) else logical["content"]
+    transforms = block(block(content, "dynamic"), "data_transforms")["content"]
+    transforms = transforms[0] if isinstance(transforms, list) else transforms
+    operation = block(transforms, "tag_column_operation")
+    assert operation["column_name"] == "${data_transforms.key}"
+    assert block(operation, "tags") == {"column_geographic_role": "${data_transforms.value}"}

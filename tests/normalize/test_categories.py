@@ -7,8 +7,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from etl.contracts import CATEGORIES
 from etl.normalize.categories import (
-    CATEGORIES,
     CategoryRule,
     categorise,
     category_table,

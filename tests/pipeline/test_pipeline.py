@@ -371,9 +371,10 @@ def test_sql_and_formula_payloads_are_stored_as_text_and_never_executed(env: Env
         (p, p) for p in payloads
     ]
     assert env.query("SELECT file_name FROM etl_file_ledger") == [("it's; DROP TABLE dim_date; --.csv",)]
-    # the table the file name "drops" is still there, holding the file's five days
+    # the table the file name "drops" is still there, holding the conformed calendar of the file's days
+    # (2023-01-01 .. 2023-01-05): the whole year 2023 and the next
     assert env.query("SELECT MIN(date), MAX(date), COUNT(*) FROM dim_date") == [
-        (date(2023, 1, 1), date(2023, 1, 5), 5)
+        (date(2023, 1, 1), date(2024, 12, 31), 365 + 366)
     ]
 
 

@@ -8,8 +8,17 @@ from pathlib import Path
 
 from etl.load.warehouse.duckdb import DuckDBWarehouse
 from etl.model import schema
+from etl.model.mart_docs import DEFINITIONS, RISK_COLUMNS
 from etl.model.marts import MARTS
-from etl.present.docs import MART_COLUMN_DESCRIPTIONS, data_dictionary, er_diagram, mart_columns, write_docs
+from etl.model.risk_marts import RISK_MARTS
+from etl.present.docs import (
+    MART_COLUMN_DESCRIPTIONS,
+    data_dictionary,
+    describe_mart_column,
+    er_diagram,
+    mart_columns,
+    write_docs,
+)
 from etl.quality import data_tests
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -132,3 +141,26 @@ def test_every_mart_column_is_documented_with_the_type_the_warehouse_gives_it() 
 def test_every_mart_column_description_names_a_mart_column() -> None:
     described = {name for columns in mart_columns().values() for name, _ in columns}
     assert set(MART_COLUMN_DESCRIPTIONS) <= described, sorted(set(MART_COLUMN_DESCRIPTIONS) - described)
+
+
+def test_every_credit_risk_mart_column_has_its_definition() -> None:
+    columns = mart_columns()
+    for mart in RISK_MARTS:
+        names = [name for name, _ in columns[mart.name]]
+        assert set(RISK_COLUMNS[mart.name]) <= set(names), (
+            mart.name,
+            set(RISK_COLUMNS[mart.name]) - set(names),
+        )
+        undescribed = [name for name in names if not describe_mart_column(mart.name, name)]
+        assert not undescribed, (mart.name, undescribed)
+    text = data_dictionary()
+    assert "## Definitions" in text
+    for term, _ in DEFINITIONS:
+        assert f"- **{term}**: " in text
+    # which figures are exact and which is not
+    assert "PSI is the one DOUBLE PRECISION figure of the marts" in text
+    loan_month = text.split("\n### mart_loan_month (view)\n", 1)[1].split("\n### ", 1)[0]
+    assert (
+        "| days_past_due | INTEGER | Days since the due date of the oldest instalment past due" in loan_month
+    )
+    assert "| psi | DOUBLE | Population stability index" in text

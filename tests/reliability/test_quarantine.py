@@ -65,9 +65,7 @@ def _cli(env: Env, *args: str) -> Any:
     app.add_typer(quarantine_app, name="quarantine")
     runner = CliRunner()
     return runner.invoke(
-        app,
-        ["quarantine", *args, "--lake", env.settings.lake]
-        + (["--warehouse", env.settings.warehouse_url] if args[0] == "replay" else []),
+        app, ["quarantine", *args, "--lake", env.settings.lake, "--warehouse", env.settings.warehouse_url]
     )
 
 
@@ -95,8 +93,14 @@ def test_list_counts_rows_by_file_and_rule_and_prints_them(qenv: Env) -> None:
     file_id = answer["groups"][0]["file_id"]
     uri = str(qenv.data / "loan_applications" / "apps.csv")
     assert answer["groups"] == [
-        {"source": "loan_applications", "file_id": file_id, "source_uri": uri, "rule": r, "rows": n}
-        for r, n in [("duplicate_key", 1), ("invalid_enum", 1), ("malformed_row", 1), ("out_of_range", 2)]
+        {"source": "loan_applications", "file_id": file_id, "source_uri": uri, "rule": r}
+        | {"quarantine_state": state, "rows": n}
+        for r, state, n in [
+            ("duplicate_key", "resolved", 1),  # its key was loaded: from the later line of the same file
+            ("invalid_enum", "open", 1),
+            ("malformed_row", "open", 1),
+            ("out_of_range", "open", 2),
+        ]
     ]
     assert answer["total"] == 5
     assert [(r["source_row"], r["rule"], r["application_id"]) for r in answer["rows"]] == [
@@ -123,15 +127,18 @@ def test_replay_of_rows_still_invalid_requarantines_them_loads_nothing_and_is_id
     assert (run["status"], run["rows_in"], run["rows_loaded"], run["rows_quarantined"]) == ("loaded", 3, 0, 3)
     assert _facts(qenv) == ORIGINAL_FACTS
 
-    # the replay file's rows are quarantined under its own id; the original quarantine is untouched
+    # the replay file's rows are quarantined under its own id (tried again); the original quarantine is
+    # untouched and still open
     groups = _json(_cli(qenv, "list", "--json"))["groups"]
-    assert sorted((Path(g["source_uri"]).parent.name, g["rule"], g["rows"]) for g in groups) == [
-        ("loan_applications", "duplicate_key", 1),
-        ("loan_applications", "invalid_enum", 1),
-        ("loan_applications", "invalid_enum", 1),
-        ("loan_applications", "malformed_row", 1),
-        ("loan_applications", "out_of_range", 2),
-        ("loan_applications", "out_of_range", 2),
+    assert sorted(
+        (Path(g["source_uri"]).parent.name, g["rule"], g["quarantine_state"], g["rows"]) for g in groups
+    ) == [
+        ("loan_applications", "duplicate_key", "resolved", 1),
+        ("loan_applications", "invalid_enum", "open", 1),
+        ("loan_applications", "invalid_enum", "retried", 1),
+        ("loan_applications", "malformed_row", "open", 1),
+        ("loan_applications", "out_of_range", "open", 2),
+        ("loan_applications", "out_of_range", "retried", 2),
     ]
     replay_uri = run["path"]
     assert Path(replay_uri).parent == Path(qenv.settings.lake) / "replays" / "loan_applications"
@@ -326,3 +333,25 @@ def test_replay_into_a_warehouse_that_was_never_loaded_is_refused(env: Env, tmp_
     assert result.exit_code == 2, result.output
     assert "no warehouse at" in result.output
     assert not (tmp_path / "nowhere.duckdb").exists()
+
+
+def test_list_tells_open_rows_from_resolved_ones_and_filters_by_state(qenv: Env) -> None:
+    write(
+        qenv.data,
+        "loan_applications",
+        "fix.csv",
+        HEADER + "\nA3,C3,333.33,2023-01-03,640,Employed,500.00,24\n",
+    )
+    qenv.run()  # a later file loads A3: its quarantined row is resolved
+    states = {
+        (r["application_id"], r["quarantine_state"])
+        for r in _json(_cli(qenv, "list", "--json", "--rows"))["rows"]
+    }
+    assert states == {("A2", "open"), ("A3", "resolved"), (None, "open"), ("A5", "resolved"), ("A6", "open")}
+    open_rows = _json(_cli(qenv, "list", "--json", "--state", "open"))
+    assert open_rows["total"] == 3
+    unknown = _cli(qenv, "list", "--state", "forgotten")
+    assert (unknown.exit_code, unknown.stderr.strip()) == (
+        2,
+        "error: unknown state 'forgotten': use one of open, resolved, superseded, retried, not loaded, unknown",
+    )

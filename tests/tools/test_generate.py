@@ -12,7 +12,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from etl.normalize.categories import CATEGORIES, categorise, load_category_rules
+from etl.contracts import CATEGORIES
+from etl.normalize.categories import categorise, load_category_rules
 from etl.tools.generate import generate_dataset
 from etl.tools.generate.applications import APPLICATION_COLUMNS, generate_loan_applications_file
 from etl.tools.generate.common import make_window
@@ -121,7 +122,7 @@ def repayment_problems(df: pd.DataFrame) -> pd.Series:
     good = (
         df.repayment_id.str.fullmatch(r"RPY-\d{7}")
         & df.application_id.str.fullmatch(r"APP-\d{6}")
-        & _in_window(_iso_dates(df.due_date))
+        & (_iso_dates(df.due_date) >= pd.Timestamp(START))  # the whole schedule: also after the window
         & (_money(df.amount_due) > 0)
     )
     return ~good.fillna(False).astype(bool)
@@ -247,8 +248,12 @@ def test_clean_repayments_are_valid(clean: dict[str, Path]) -> None:
     paid, due = pd.to_numeric(df.amount_paid[~missed]), pd.to_numeric(df.amount_due[~missed])
     assert (paid > 0).all() and (paid <= due).all()
     assert (paid < due).any()  # some partial payments
-    counts = df.groupby("application_id").size()
-    assert (counts <= apps.loc[counts.index, "loan_term_months"].astype(int)).all()
+    counts = df.groupby("application_id").size()  # every instalment of the schedule, due or not
+    assert (counts == apps.loc[counts.index, "loan_term_months"].astype(int)).all()
+    assert set(counts.index) == set(apps.index[apps.application_status == "approved"])
+    # instalments due after the window are not paid yet (a borrower pays at most 5 days early)
+    future = _iso_dates(df.due_date) >= pd.Timestamp(END) + pd.Timedelta(days=5)
+    assert future.any() and (df.paid_date[future] == "").all()
     # the instalment is the amortised payment of the loan
     loan = apps.loc[df.application_id]
     rate = pd.to_numeric(loan.interest_rate).to_numpy() / 1200
@@ -353,6 +358,7 @@ def test_default_rate_falls_from_poor_to_exceptional(large: dict[str, Path]) -> 
     )
     days_late = (_iso_dates(df.paid_date) - _iso_dates(df.due_date)).dt.days
     df["defaulted"] = (df.paid_date == "") | (days_late > 30)
+    df = df[_iso_dates(df.due_date) < pd.Timestamp(END) - pd.Timedelta(days=30)]  # could be 30 days late
     rate = df.groupby("band", observed=False).defaulted.mean()
     assert list(rate.index) == list(BANDS)
     assert rate.is_monotonic_decreasing, rate.to_dict()
@@ -363,6 +369,82 @@ def test_default_rate_falls_from_poor_to_exceptional(large: dict[str, Path]) -> 
     )
     high = lti > np.median(lti)
     assert df.defaulted[high].mean() > df.defaulted[~high].mean()
+
+
+def _loan_months(paths: dict[str, Path], until: date = END) -> pd.DataFrame:
+    """Each approved loan with its decision day, score, income and how far behind it fell: the deepest
+    arrears seen (days an instalment stayed unpaid, up to the window's end) and whether it later caught up."""
+    apps = read(paths["loan_applications"]).set_index("application_id")
+    df = read(paths["repayments"])
+    due, paid = _iso_dates(df.due_date), _iso_dates(df.paid_date)
+    end = pd.Timestamp(until) - pd.Timedelta(days=1)
+    df["late"] = (paid.fillna(end).clip(upper=end) - due).dt.days.where(due <= end)
+    df["unpaid"] = paid.isna() & (due <= end)
+    loans = df.groupby("application_id").agg(worst=("late", "max"), unpaid=("unpaid", "sum"))
+    loans = loans.join(apps[["decision_date", "credit_score", "annual_income"]])
+    loans["decided"] = _iso_dates(loans.decision_date)
+    loans["score"] = loans.credit_score.astype(int)
+    loans["income"] = pd.to_numeric(loans.annual_income)
+    return loans
+
+
+def test_borrowers_cure_roll_and_default(large: dict[str, Path]) -> None:
+    loans = _loan_months(large)
+    cured = loans[(loans.worst > 30) & (loans.unpaid == 0)]  # more than 30 days behind, then caught up
+    assert len(cured) >= 0.02 * len(loans)
+    assert (loans.worst.between(31, 60)).sum() > (loans.worst.between(61, 90)).sum() > 0
+    defaulted = loans.worst > 90
+    assert 0.03 <= defaulted.mean() <= 0.3
+    # one borrower's instalments: missed in a row, then paid together on one late day (a cure)
+    df = read(large["repayments"])
+    together = df[df.paid_date != ""].groupby(["application_id", "paid_date"]).size()
+    assert (together >= 2).sum() >= 10
+
+
+def test_default_depends_on_income_within_a_band(large: dict[str, Path]) -> None:
+    loans = _loan_months(large)
+    loans = loans[loans.decided < pd.Timestamp(END) - pd.Timedelta(days=150)]  # long enough to default
+    fair = loans[(loans.score >= 580) & (loans.score <= 669)]
+    rich = fair.income > fair.income.median()
+    assert (fair.worst[~rich] > 60).mean() > (fair.worst[rich] > 60).mean()
+
+
+def test_vintages_differ(tmp_path: Path) -> None:
+    paths = generate_dataset(tmp_path, customers=1500, seed=11, months=24)
+    loans = _loan_months(paths, date(2025, 1, 1))
+    loans["quarter"] = loans.decided.dt.to_period("Q")
+    # the share of loans more than 30 days behind within their first 6 months, by decision quarter
+    first = read(paths["repayments"]).groupby("application_id").due_date.min()
+    loans["first_due"] = _iso_dates(first.reindex(loans.index))
+    young = loans[loans.first_due < pd.Timestamp(date(2024, 7, 1))]
+    rate = (young.worst > 30).groupby(young.quarter).mean()
+    assert rate.max() > 1.8 * rate.min(), rate.to_dict()
+
+
+def _ks(score: pd.Series, bad: pd.Series) -> float:
+    grid = np.sort(score.unique())
+    bads = np.searchsorted(np.sort(score[bad]), grid, side="right") / max(bad.sum(), 1)
+    goods = np.searchsorted(np.sort(score[~bad]), grid, side="right") / max((~bad).sum(), 1)
+    return float(np.abs(bads - goods).max())
+
+
+def test_the_score_separates_less_well_later_and_its_mix_drifts(tmp_path: Path) -> None:
+    paths = generate_dataset(tmp_path, customers=3000, seed=5, months=24)
+    loans = _loan_months(paths, date(2025, 1, 1))
+    # bad: more than 60 days behind within the window; loans decided in the first and the third six months
+    bad = loans.worst > 60
+    early = loans.decided < pd.Timestamp(date(2023, 7, 1))
+    later = (loans.decided >= pd.Timestamp(date(2024, 1, 1))) & (
+        loans.decided < pd.Timestamp(date(2024, 7, 1))
+    )
+    assert _ks(loans.score[early], bad[early]) > _ks(loans.score[later], bad[later]) + 0.1
+    apps = read(paths["loan_applications"])
+    applied = _iso_dates(apps.loan_application_date)
+    scores = apps.credit_score.astype(int)
+    assert (
+        scores[applied < pd.Timestamp(date(2023, 4, 1))].mean()
+        > scores[applied >= pd.Timestamp(date(2024, 10, 1))].mean() + 15
+    )
 
 
 def test_approval_rises_with_score(large: dict[str, Path]) -> None:

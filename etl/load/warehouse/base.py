@@ -40,6 +40,7 @@ class FileLoad:
         "update"  # keys held by another logical file: checked before the load unless "update"
     )
     quarantine: Path | None = None  # the file's quarantined rows in etl_quarantine's shape (Parquet)
+    conflicts_set_aside: int = 0  # rows quarantined as key_conflict by the check before the load
 
 
 @dataclass(frozen=True)
@@ -329,9 +330,28 @@ class Warehouse(abc.ABC):
 
     def conflicting_rows(self, load: FileLoad) -> list[HeldKey]:
         """The file's rows whose key another logical file holds with other values (a read-only check before
-        the file is published and loaded, for a source whose conflict policy is not "update")."""
-        fact, logical = load.fact, load.ledger.logical_name or ""
-        staging = f"stg_{fact.name}"
+        the file is published and loaded, for a source whose conflict policy is not "update"). Transient
+        errors are retried like a load's."""
+        logical = load.ledger.logical_name or ""
+        if not self.query(self.sql.rows_of_other_files(load.fact), (logical,)):
+            return []  # no other logical file holds any row of the table: nothing to conflict with
+        for attempt in range(1, self.retries + 1):
+            try:
+                return self._conflicting_rows(load, logical)
+            except Exception as exc:
+                transient = self.is_transient(exc) or (isinstance(exc, EtlError) and exc.retryable)
+                if not transient or attempt == self.retries:
+                    raise WarehouseError(
+                        f"checking {load.fact.name} for conflicting keys failed: {first_line(exc)}",
+                        path=load.ledger.uri,
+                        retryable=transient,
+                    ) from exc
+                time.sleep(0.2 * 2**attempt)
+                self.reconnect()
+        return []  # pragma: no cover - the loop always returns or raises
+
+    def _conflicting_rows(self, load: FileLoad, logical: str) -> list[HeldKey]:
+        fact, staging = load.fact, f"stg_{load.fact.name}"
         with self.transaction():
             self.stage_file(staging, fact, load)
             if load.customers == "infers_via_application":
@@ -419,8 +439,9 @@ class Warehouse(abc.ABC):
         if load.ledger.logical_name is not None and load.ledger.replay_of is None:
             self.execute(sql.supersede(), (file_id, load.ledger.logical_name, file_id))
         self._record_quarantine(load)
+        inserted, updated = int(total) - int(held), int(held) - int(same)
         counts = LoadCounts(
-            int(total) - int(held), int(held) - int(same), int(same), removed, int(conflicting)
+            inserted, updated, int(same), removed, int(conflicting) + load.conflicts_set_aside
         )
         self.execute(sql.ledger_counts(), (*astuple(counts), file_id))
         self.drop_staging(staging)

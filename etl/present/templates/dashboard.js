@@ -1,28 +1,53 @@
 // Filters apply to every dataset that has the filter's column (a visual whose dataset lacks the column of a
-// set filter says so); a visual's `where` restricts its own rows; measures are sums or ratios of sums.
+// set filter says so); a visual's `where` restricts its own rows; measures are sums, ratios of sums or maxima.
+// Colours are fixed per category value and per measure (SPEC.colors, a measure's color; otherwise by the
+// value's place among all values of its column), so a filter never recolours a chart.
 (function () {
   "use strict";
   const state = {};
+  const CURRENCY = CONFIG.currency;
+  const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                   "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173"];
+  const EMPTY = "No data for this filter";
   const idx = (ds, col) => DATA[ds].columns.indexOf(col);
+  const kind = (ds, col) => (SPEC.datasets[ds].columns || {})[col];
   const fmt = {
     int: new Intl.NumberFormat("en-US", {maximumFractionDigits: 0}),
     money: new Intl.NumberFormat("en-US", {minimumFractionDigits: 2, maximumFractionDigits: 2}),
     pct: new Intl.NumberFormat("en-US", {style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1}),
-    ratio: new Intl.NumberFormat("en-US", {maximumFractionDigits: 4}),
+    ratio: new Intl.NumberFormat("en-US", {minimumFractionDigits: 2, maximumFractionDigits: 4}),
   };
-  const show = (m, v) => (v === null || !isFinite(v)) ? "\u2013" : fmt[SPEC.measures[m].format || "ratio"].format(v);
+  const formatOf = m => SPEC.measures[m].format || "ratio";
+  const showAs = (format, v) => (v === null || v === undefined || !isFinite(v)) ? "\u2013"
+    : format === "money" ? `${CURRENCY} ${fmt.money.format(v)}` : fmt[format].format(v);
+  const show = (m, v) => showAs(formatOf(m), v);
   // Plotly reads <a>, <b>, <br> ... in labels, names and cells as markup: data text is shown as text
   const esc = v => String(v).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
   function distinct(column) {
     const values = new Map();
-    for (const [name, ds] of Object.entries(DATA)) {
+    for (const ds of Object.values(DATA)) {
       const i = ds.columns.indexOf(column);
       if (i < 0) continue;
       for (const r of ds.rows) if (r[i] !== null && !values.has(r[i])) values.set(r[i], r[i]);
     }
     return Array.from(values.keys()).sort();
   }
+
+  const domains = {};
+  function colorOf(column, value, sequential) {
+    const fixed = (SPEC.colors || {})[column];
+    if (fixed && fixed[value]) return fixed[value];
+    const all = domains[column] || (domains[column] = distinct(column));
+    const i = Math.max(0, all.indexOf(value));
+    if (sequential) {  // older cohorts light, newer dark: one blue per value, whatever the filter
+      const t = all.length > 1 ? i / (all.length - 1) : 1;
+      const mix = (a, b) => Math.round(a + (b - a) * t);
+      return `rgb(${mix(158, 8)},${mix(202, 48)},${mix(225, 107)})`;
+    }
+    return PALETTE[i % PALETTE.length];
+  }
+  const measureColor = (m, k) => SPEC.measures[m].color || PALETTE[k % PALETTE.length];
 
   function orderedBy(column, orderColumn) {
     const order = new Map();
@@ -97,6 +122,10 @@
 
   function measure(ds, name, rows) {
     const m = SPEC.measures[name];
+    if (m.agg === "max") {
+      const i = idx(ds, m.num[0]);
+      return rows.reduce((best, r) => (r[i] !== null && (best === null || Number(r[i]) > best)) ? Number(r[i]) : best, null);
+    }
     const sum = cols => cols.reduce((acc, c) => {
       const i = idx(ds, c);
       return acc + rows.reduce((a, r) => a + (r[i] === null ? 0 : Number(r[i])), 0);
@@ -105,6 +134,14 @@
     if (!m.den) return rows.length ? num : (m.format === "int" || m.format === "money" ? 0 : null);
     const den = sum(m.den);
     return den === 0 ? null : num / den;
+  }
+
+  // A measure whose columns hold nothing in the whole dataset (no application carries a status) is not
+  // drawn as a line at 0: it is not in the data.
+  function present(ds, name) {
+    const cols = SPEC.measures[name].present_if;
+    if (!cols) return true;
+    return cols.some(c => { const i = idx(ds, c); return DATA[ds].rows.some(r => r[i] !== null && Number(r[i]) !== 0); });
   }
 
   function groups(ds, rows, column) {
@@ -122,70 +159,230 @@
 
   const layoutFor = (v, extra) => Object.assign({
     title: {text: v.title, font: {size: 14}}, margin: {l: 60, r: 20, t: 40, b: 70},
-    legend: {orientation: "h", y: -0.2}, font: {size: 11}, paper_bgcolor: "#fff", plot_bgcolor: "#fff",
+    legend: {orientation: "h", y: -0.2, traceorder: "normal"}, font: {size: 11}, paper_bgcolor: "#fff", plot_bgcolor: "#fff",
   }, extra || {});
+
+  function emptyFigure(v) {
+    return [[], layoutFor(v, {xaxis: {visible: false}, yaxis: {visible: false}, annotations: [
+      {text: EMPTY, xref: "paper", yref: "paper", x: 0.5, y: 0.5, showarrow: false, font: {size: 15, color: "#52606d"}}]})];
+  }
+
+  // Whole-number steps for counts, so an axis never shows 0.5 of a loan
+  function niceStep(max) {
+    if (!(max > 0)) return 1;
+    const raw = max / 5, p = Math.pow(10, Math.floor(Math.log10(raw))), f = raw / p;
+    return Math.max(1, (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p);
+  }
+
+  function axisFor(format, max) {
+    const axis = {automargin: true, rangemode: "tozero"};
+    if (format === "int") return Object.assign(axis, {tickformat: ",d", tick0: 0, dtick: niceStep(max)});
+    if (format === "money") return Object.assign(axis, {tickformat: ",.0f", tickprefix: `${CURRENCY} `});
+    if (format === "pct") return Object.assign(axis, {tickformat: ".0%"});
+    return Object.assign(axis, {tickformat: ",.2f"});
+  }
 
   function xy(v, rows) {
     const traces = [];
     const byX = groups(v.dataset, rows, v.x);
     let keys = keysOf(v, byX, v.x, v.x_order_by);
     const type = v.type === "line" ? "scatter" : "bar";
-    const axisFor = (m, k) => (v.measures.length > 1 && k > 0 && SPEC.measures[m].format !== SPEC.measures[v.measures[0]].format) ? "y2" : "y";
-    if (v.series) {
-      const m = v.measures[0];
+    const xKind = kind(v.dataset, v.x);
+    const xaxis = {automargin: true, type: xKind === "DATETIME" ? "date" : (type === "scatter" && xKind === "INTEGER") ? "linear" : "category"};
+    const measures = v.measures.filter(m => present(v.dataset, m));
+    const axisOf = (m, k) => (measures.length > 1 && k > 0 && formatOf(m) !== formatOf(measures[0])) ? "y2" : "y";
+    const trace = (name, m, ys, color, yaxis) => {
+      const t = {type, name, x: xaxis.type === "category" ? keys.map(esc) : keys.slice(), y: ys, text: ys.map(y => show(m, y)), yaxis,
+                 hovertemplate: `%{x}: %{text}<extra>${name}</extra>`, marker: {color}};
+      if (type === "scatter") { t.mode = "lines+markers"; t.line = {color}; } else t.textposition = "none";
+      return t;
+    };
+    if (v.series && measures.length) {
+      const m = measures[0];
       const bySeries = groups(v.dataset, rows, v.series);
       for (const s of keysOf(v, bySeries, v.series, null)) {
         const g = groups(v.dataset, bySeries.get(s), v.x);
-        traces.push({type, name: esc(s), x: keys.map(esc), y: keys.map(k => g.has(k) ? measure(v.dataset, m, g.get(k)) : null)});
+        traces.push(trace(esc(s), m, keys.map(k => g.has(k) ? measure(v.dataset, m, g.get(k)) : null),
+                          colorOf(v.series, s, v.sequential), "y"));
       }
     } else {
-      if (v.sort) {
-        const m = v.measures[0];
+      if (v.sort && measures.length) {
+        const m = measures[0];
         keys.sort((a, b) => (measure(v.dataset, m, byX.get(b)) || 0) - (measure(v.dataset, m, byX.get(a)) || 0));
       }
-      v.measures.forEach((m, k) => {
-        const trace = {type, name: esc(SPEC.measures[m].label), x: keys.map(esc),
-                       y: keys.map(key => measure(v.dataset, m, byX.get(key))), yaxis: axisFor(m, k)};
-        if (type === "scatter") trace.mode = "lines+markers"; else trace.offsetgroup = String(k);
-        traces.push(trace);
+      measures.forEach((m, k) => {
+        const t = trace(esc(SPEC.measures[m].label), m, keys.map(key => measure(v.dataset, m, byX.get(key))),
+                        measureColor(m, k), axisOf(m, k));
+        if (type === "bar" && !v.stacked) t.offsetgroup = String(k);
+        traces.push(t);
       });
     }
-    const second = traces.some(t => t.yaxis === "y2");
-    const pct = SPEC.measures[v.measures[0]].format === "pct";
+    if (!traces.length || traces.every(t => t.y.every(y => y === null || y === undefined))) return emptyFigure(v);
+    const maxOf = axis => {
+      const ts = traces.filter(t => t.yaxis === axis);
+      if (v.stacked) return Math.max(0, ...keys.map((_, i) => ts.reduce((a, t) => a + (t.y[i] || 0), 0)));
+      return Math.max(0, ...ts.flatMap(t => t.y.filter(y => y !== null)));
+    };
     const layout = layoutFor(v, {
-      barmode: v.stacked ? "stack" : "group", xaxis: {type: "category", automargin: true},
-      yaxis: {tickformat: pct ? ".0%" : ",", automargin: true},
+      barmode: v.stacked ? "stack" : "group", xaxis, yaxis: axisFor(formatOf(measures[0]), maxOf("y")),
     });
-    if (second) layout.yaxis2 = {overlaying: "y", side: "right", tickformat: "~s", automargin: true};
+    const second = traces.find(t => t.yaxis === "y2");
+    if (second) {
+      const m2 = measures.find((m, k) => axisOf(m, k) === "y2");
+      layout.yaxis2 = Object.assign(axisFor(formatOf(m2), maxOf("y2")), {overlaying: "y", side: "right"});
+    }
     return [traces, layout];
   }
 
+  // n in every cell and in the hover; the colour scale starts at 0; a cell with fewer than min_n is grey
   function heatmap(v, rows) {
     const byX = groups(v.dataset, rows, v.x), byY = groups(v.dataset, rows, v.y);
-    const xs = keysOf(v, byX, v.x, null), ys = keysOf(v, byY, v.y, v.y_order_by);
+    const xs = keysOf(v, byX, v.x, v.x_order_by), ys = keysOf(v, byY, v.y, v.y_order_by);
+    if (!xs.length || !ys.length) return emptyFigure(v);
     const xi = idx(v.dataset, v.x);
-    const z = ys.map(y => xs.map(x => {
-      const cell = byY.get(y).filter(r => r[xi] === x);
-      return cell.length ? measure(v.dataset, v.measure, cell) : null;
-    }));
-    const text = z.map(row => row.map(val => show(v.measure, val)));
-    return [[{type: "heatmap", x: xs.map(esc), y: ys.map(esc), z, text, texttemplate: "%{text}", colorscale: "Reds",
-              hovertemplate: "%{y} / %{x}: %{text}<extra></extra>", zmin: 0}],
-            layoutFor(v, {xaxis: {type: "category"}, yaxis: {type: "category", automargin: true}})];
+    const cells = ys.map(y => xs.map(x => byY.get(y).filter(r => r[xi] === x)));
+    const nOf = c => v.n_measure ? measure(v.dataset, v.n_measure, c) : c.length;
+    const n = cells.map(row => row.map(c => c.length ? nOf(c) : 0));
+    let z = cells.map(row => row.map(c => c.length ? measure(v.dataset, v.measure, c) : null));
+    let format = formatOf(v.measure);
+    if (v.normalize === "row") {
+      z = z.map(row => { const total = row.reduce((a, x) => a + (x || 0), 0); return row.map(x => total ? (x || 0) / total : null); });
+      format = "pct";
+    }
+    const minN = v.min_n || 1;
+    const low = n.map(row => row.map(k => k < minN));
+    const text = z.map((row, i) => row.map((val, j) => `${showAs(format, val)}<br>n=${fmt.int.format(n[i][j])}`));
+    const hover = `%{y} \u2192 %{x}: %{text}<extra></extra>`;
+    const shown = z.map((row, i) => row.map((val, j) => low[i][j] ? null : val));
+    const values = shown.flat().filter(x => x !== null);
+    const zmax = Math.max(0, ...values);
+    const grey = {type: "heatmap", x: xs.map(esc), y: ys.map(esc), z: low.map(row => row.map(l => l ? 1 : null)),
+                  colorscale: [[0, "#d9dde1"], [1, "#d9dde1"]], showscale: false, text, texttemplate: "%{text}",
+                  hovertemplate: hover, name: "low-n", xgap: 1, ygap: 1};
+    const main = {type: "heatmap", x: xs.map(esc), y: ys.map(esc), z: shown, text, texttemplate: "%{text}",
+                  colorscale: "Reds", zmin: 0, zmax: zmax > 0 ? zmax : 1, zauto: false, hovertemplate: hover, name: "value",
+                  xgap: 1, ygap: 1, colorbar: {tickformat: format === "pct" ? ".0%" : ",.2f", title: {text: format === "pct" ? "" : ""}}};
+    const note = `Grey: fewer than ${minN} ${v.n_measure ? SPEC.measures[v.n_measure].label.toLowerCase() : "rows"}`;
+    return [[grey, main], layoutFor(v, {xaxis: {type: "category"}, yaxis: {type: "category", automargin: true, autorange: "reversed"},
+             annotations: [{text: note, xref: "paper", yref: "paper", x: 0, y: -0.18, showarrow: false, font: {size: 10, color: "#52606d"}, xanchor: "left"}]})];
   }
 
   function table(v, rows) {
     const si = idx(v.dataset, v.sort_by);
-    const sorted = rows.slice().sort((a, b) => {
+    // a top-N table leaves out rows without the value it ranks by (0 or blank): they rank nothing
+    const kept = v.exclude_zero ? rows.filter(r => r[si] !== null && Number(r[si]) !== 0) : rows;
+    if (!kept.length) return emptyFigure(v);
+    const sorted = kept.slice().sort((a, b) => {
       const x = a[si], y = b[si];
       if (x === null) return 1; if (y === null) return -1;
       return v.sort === "desc" ? (y > x ? 1 : y < x ? -1 : 0) : (x > y ? 1 : x < y ? -1 : 0);
     }).slice(0, v.limit || 50);
     const cols = v.columns.map(c => idx(v.dataset, c));
-    const cell = x => x === null ? "" : (typeof x === "number" ? (Number.isInteger(x) ? x : x.toFixed(Math.abs(x) < 10 ? 4 : 2)) : esc(x));
+    const formats = v.formats || {};
+    const cell = (x, c) => x === null ? "" : formats[c] ? showAs(formats[c], Number(x))
+      : (typeof x === "number" ? (Number.isInteger(x) ? fmt.int.format(x) : x.toFixed(Math.abs(x) < 10 ? 4 : 2)) : esc(x));
     return [[{type: "table", header: {values: v.columns.map(esc), fill: {color: "#d9e2ec"}, align: "left", font: {size: 11}},
-              cells: {values: cols.map(i => sorted.map(r => cell(r[i]))), align: "left", font: {size: 11}}}],
+              cells: {values: cols.map((i, k) => sorted.map(r => cell(r[i], v.columns[k]))), align: "left", font: {size: 11}}}],
             layoutFor(v, {margin: {l: 10, r: 10, t: 40, b: 10}})];
+  }
+
+  // The states of a packaged map (MAPS), shaded by the measure; names are matched without case, spaces or
+  // a trailing "State", and through the map's aliases ("Abuja FCT" is the Federal Capital Territory).
+  const SVG = "http://www.w3.org/2000/svg";
+  const norm = s => String(s).toLowerCase().replace(/[^a-z0-9]+/g, " ").replace(/ state$/, "").trim();
+  function regionId(geo, name) {
+    const key = norm(name);
+    const alias = Object.keys(geo.aliases).find(k => norm(k) === key);
+    if (alias) return geo.aliases[alias];
+    const hit = geo.locations.find(l => norm(l.name) === key || norm(l.id) === key);
+    return hit ? hit.id : null;
+  }
+  function shade(t) {
+    const mix = (a, b) => Math.round(a + (b - a) * t);
+    return `rgb(${mix(222, 8)},${mix(235, 48)},${mix(247, 107)})`;
+  }
+  function drawMap(v, rows, el) {
+    const geo = MAPS[v.map];
+    const values = new Map(), unplaced = [];
+    for (const [name, rs] of groups(v.dataset, rows, v.region)) {
+      const value = measure(v.dataset, v.measure, rs), id = name === null ? null : regionId(geo, name);
+      if (id) values.set(id, (values.get(id) || 0) + value); else unplaced.push([name === null ? "(blank)" : name, value]);
+    }
+    const max = Math.max(0, ...values.values());
+    const box = document.createElement("div");
+    box.className = "map";
+    const title = document.createElement("div");
+    title.className = "map-title"; title.textContent = v.title;
+    box.appendChild(title);
+    if (!values.size && !unplaced.length) {
+      const empty = document.createElement("div");
+      empty.className = "no-data"; empty.textContent = EMPTY;
+      box.appendChild(empty);
+      el.replaceChildren(box);
+      return true;
+    }
+    const svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", geo.viewBox); svg.setAttribute("class", "map-svg"); svg.setAttribute("role", "img");
+    for (const loc of geo.locations) {
+      const path = document.createElementNS(SVG, "path");
+      const value = values.has(loc.id) ? values.get(loc.id) : null;
+      path.setAttribute("d", loc.path);
+      path.setAttribute("fill", value === null ? "#f0f0f0" : shade(max > 0 ? value / max : 0));
+      path.setAttribute("stroke", "#9aa5b1"); path.setAttribute("stroke-width", "0.6");
+      path.dataset.region = loc.id; path.dataset.value = value === null ? "" : String(value);
+      const tip = document.createElementNS(SVG, "title");
+      tip.textContent = `${loc.name}: ${value === null ? "no loans" : show(v.measure, value)}`;
+      path.appendChild(tip);
+      svg.appendChild(path);
+    }
+    box.appendChild(svg);
+    const legend = document.createElement("div");
+    legend.className = "map-legend";
+    legend.textContent = `${SPEC.measures[v.measure].label}: lightest ${show(v.measure, 0)}, darkest ${show(v.measure, max)}; grey: none`;
+    box.appendChild(legend);
+    if (unplaced.length) {
+      const off = document.createElement("div");
+      off.className = "map-unplaced";
+      off.textContent = "Not on the map: " + unplaced.map(([n, val]) => `${n} ${show(v.measure, val)}`).join(", ");
+      box.appendChild(off);
+    }
+    const credit = document.createElement("div");
+    credit.className = "map-credit"; credit.textContent = geo.attribution;
+    box.appendChild(credit);
+    el.replaceChildren(box);
+    return false;
+  }
+
+  // A KPI over months shows the latest period in the filtered rows (where its value exists) and the change
+  // from the period before; other KPIs add up every filtered row.
+  function kpiRows(v, rows) {
+    if (!v.latest) return {rows};
+    const i = idx(v.dataset, v.latest);
+    const usable = v.nonnull ? rows.filter(r => v.nonnull.every(c => r[idx(v.dataset, c)] !== null)) : rows;
+    const periods = Array.from(new Set(usable.map(r => r[i]))).sort();
+    const last = periods[periods.length - 1], prev = periods[periods.length - 2];
+    return {rows: usable.filter(r => r[i] === last), period: last, previous: prev === undefined ? null : usable.filter(r => r[i] === prev), prevPeriod: prev};
+  }
+
+  function change(m, now, before) {
+    if (now === null || before === null || before === undefined) return "";
+    const d = now - before, arrow = d > 0 ? "\u25b2" : d < 0 ? "\u25bc" : "\u25b6";
+    const f = formatOf(m);
+    const size = f === "pct" ? `${(Math.abs(d) * 100).toFixed(1)} pp` : f === "money" ? show(m, Math.abs(d)) : f === "int" ? fmt.int.format(Math.abs(d)) : fmt.ratio.format(Math.abs(d));
+    return `${arrow} ${size}`;
+  }
+
+  function renderKpi(v, rows) {
+    const el = document.querySelector(`.kpi[data-visual="${v.id}"]`);
+    const picked = kpiRows(v, rows);
+    const value = picked.rows.length || !v.latest ? measure(v.dataset, v.measure, picked.rows) : null;
+    el.dataset.value = value === null ? "" : String(value);
+    el.dataset.period = picked.period || "";
+    el.querySelector(".kpi-value").textContent = show(v.measure, value);
+    const sub = el.querySelector(".kpi-sub");
+    if (!v.latest) { sub.textContent = ""; return; }
+    const before = picked.previous ? measure(v.dataset, v.measure, picked.previous) : null;
+    sub.textContent = picked.period ? `${picked.period}${picked.prevPeriod ? ` \u00b7 ${change(v.measure, value, before)} vs ${picked.prevPeriod}` : ""}` : EMPTY;
   }
 
   // A range whose "from" lies after its "to" matches nothing: say so instead of showing 0 and "-"
@@ -225,14 +422,11 @@
     for (const sheet of SPEC.sheets) for (const v of sheet.visuals) {
       noteIgnoredFilters(v);
       const rows = restricted(v, rowsOf(v.dataset));
-      if (v.type === "kpi") {
-        const el = document.querySelector(`.kpi[data-visual="${v.id}"]`);
-        const value = measure(v.dataset, v.measure, rows);
-        el.dataset.value = value === null ? "" : String(value);
-        el.querySelector(".kpi-value").textContent = show(v.measure, value);
-        continue;
-      }
+      if (v.type === "kpi") { renderKpi(v, rows); continue; }
+      const el = document.getElementById(`v-${v.id}`);
+      if (v.type === "map") { el.dataset.empty = drawMap(v, rows, el) ? "1" : "0"; continue; }
       const [traces, layout] = v.type === "heatmap" ? heatmap(v, rows) : v.type === "table" ? table(v, rows) : xy(v, rows);
+      el.dataset.empty = traces.length ? "0" : "1";
       Plotly.react(`v-${v.id}`, traces, layout, {
         // No customer data leaves the page: no "Share chart..." upload (showSendToCloud is on by default and
         // posts the chart's data to plotlyServerURL), no destination for one, no link out, no logo link.

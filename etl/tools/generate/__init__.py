@@ -2,9 +2,11 @@
 
 Everything is drawn from numpy Generators seeded from one integer and built column-wise, so the same
 arguments always give byte-identical files. The risk story is planted on purpose so analyses find it:
-approval rises with credit score and falls with loan-to-income; missed and very late repayments are far more
-common in the Poor band and at high loan-to-income; risky customers spend more than they earn and go
-overdrawn; a minority bets heavily.
+approval rises with credit score and falls with loan-to-income; every approved loan carries its whole
+schedule, and borrowers fall behind, cure, roll to 60 and 90 days and default far more often in the Poor band,
+at high loan-to-income and low income, and in a worse vintage; the score separates good from bad less well
+for later loans, and weaker scores apply later (PSI and KS move; see `repayments`); risky customers spend
+more than they earn and go overdrawn; a minority bets heavily.
 
 Files are written with a small CSV encoder on pyarrow.compute (UTF-8, header row, `\\n` endings, a field is
 quoted only when it holds a comma, a double quote or a line break) because pyarrow's own writer quotes

@@ -97,13 +97,19 @@ class Applications:
 def pick_applications(
     rng: np.random.Generator, people: CustomerTable, window: Window
 ) -> tuple[Ints, Ints, Ints, Floats, Ints, Ints]:
-    """Who applies when: ~95% of customers once, a quarter of those again later, with changed details."""
+    """Who applies when: ~95% of customers once, a quarter of those again later, with changed details.
+
+    Weaker scores apply later on average (the lender's marketing reaches further down the market as the
+    window goes on), so the application score mix drifts: the PSI of later months grows.
+    """
     n, days = len(people.score), window.days
     applicant = rng.random(n) >= 0.05
     if n and not applicant.any():
         applicant[0] = True
     repeat = applicant & (rng.random(n) < 0.25) & (days >= 32)
-    first = np.floor(rng.random(n) * np.where(repeat, days - 31, days)).astype(np.int64)
+    weak = np.clip((680.0 - people.score) / 300.0, 0.0, 1.0)
+    when = rng.random(n) ** (1.0 / (1.0 + 2.0 * weak))
+    first = np.floor(when * np.where(repeat, days - 31, days)).astype(np.int64)
     second = first + 30 + np.floor(rng.random(n) * np.maximum(days - 30 - first, 1)).astype(np.int64)
     once, again = np.flatnonzero(applicant), np.flatnonzero(repeat)
 

@@ -174,6 +174,34 @@ resource "aws_quicksight_data_set" "mart" {
     }
   }
 
+  # A column with a geographic role (the states) is tagged on the logical table, so a filled map can use it.
+  dynamic "logical_table_map" {
+    for_each = length(lookup(var.geographic_roles, each.key, {})) > 0 ? [lookup(var.geographic_roles, each.key, {})] : []
+
+    content {
+      logical_table_map_id = replace(each.key, "_", "-")
+      alias                = each.key
+
+      source {
+        physical_table_id = replace(each.key, "_", "-")
+      }
+
+      dynamic "data_transforms" {
+        for_each = logical_table_map.value
+
+        content {
+          tag_column_operation {
+            column_name = data_transforms.key
+
+            tags {
+              column_geographic_role = data_transforms.value
+            }
+          }
+        }
+      }
+    }
+  }
+
   permissions {
     principal = var.principal_arn
     actions   = local.data_set_owner_actions

@@ -57,6 +57,12 @@ variable "mart_columns" {
   description = "Columns of each mart_* view exposed as a dataset (QuickSight needs them declared)."
 }
 
+variable "geographic_roles" {
+  type        = map(map(string))
+  description = "Per mart view, the QuickSight geographic role of a column (e.g. state = STATE), tagged on its dataset so filled maps can place it."
+  default     = {}
+}
+
 variable "tags" {
   type        = map(string)
   description = "Tags added on top of the provider default tags."

@@ -46,7 +46,9 @@ class FakeCursor:
             self.conn.failures_left -= 1
             raise RuntimeError(f"{self.conn.failure}: {self.conn.fail_on}")
         head = sql.lstrip().upper()
-        if head.startswith("SELECT COUNT("):  # a count, or a file's classification (a count and sums)
+        if head.startswith("SELECT 1 FROM FACT_"):  # rows of other files exist: the conflict check runs
+            self.rows = [(1,)]
+        elif head.startswith("SELECT COUNT("):  # a count, or a file's classification (a count and sums)
             self.rows = [(0,) * (1 + head.count(", COALESCE(SUM("))]
         elif head.startswith("SELECT COALESCE(SUM("):  # the data tests of one table, batched
             self.rows = [(0,) * head.count("COALESCE(SUM(")]

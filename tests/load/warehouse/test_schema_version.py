@@ -14,6 +14,7 @@ import pytest
 
 from etl.load.lake import LocalLake
 from etl.load.warehouse import open_warehouse
+from etl.model.marts import MARTS
 from etl.pipeline import Pipeline
 from etl.settings import Settings
 
@@ -47,7 +48,7 @@ def test_the_schema_is_set_up_once_and_then_left_alone(backend: str, tmp_path: P
     settings = _settings(tmp_path, url)
     first = _prepare(settings)
     assert any(s.startswith("CREATE TABLE IF NOT EXISTS fact_bank_transaction") for s in first)
-    assert sum(s.startswith("DROP VIEW IF EXISTS mart_") for s in first) == 12
+    assert sum(s.startswith("DROP VIEW IF EXISTS mart_") for s in first) == len(MARTS)
     assert _prepare(settings) == []  # nothing executed: no DDL, no view dropped
     with open_warehouse(settings) as wh:
         [(digest,)] = wh.query("SELECT digest FROM etl_schema_version")
@@ -63,7 +64,7 @@ def test_the_schema_is_set_up_once_and_then_left_alone(backend: str, tmp_path: P
     with open_warehouse(settings) as wh:
         wh.execute("UPDATE etl_schema_version SET digest = 'an older release'")
     again = _prepare(settings)  # another schema: the whole step runs again
-    assert sum(s.startswith("CREATE OR REPLACE VIEW mart_") for s in again) == 12
+    assert sum(s.startswith("CREATE OR REPLACE VIEW mart_") for s in again) == len(MARTS)
     with open_warehouse(settings) as wh:
         assert wh.query("SELECT digest FROM etl_schema_version") == [(digest,)]
 

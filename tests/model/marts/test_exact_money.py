@@ -96,7 +96,24 @@ def test_every_mart_answers_select_star(warehouse: Marts) -> None:
         "mart_data_quality": 3,
         "mart_data_test_latest": len(data_tests()),
         "mart_loan_customer_360": 6,
+        "mart_loan_month": 2,  # A1 and A2 in June
+        "mart_portfolio_at_risk_monthly": 1,  # one segment
+        "mart_roll_rates": 0,  # one month only
+        "mart_vintage_curves": 2,  # May cohort, months on book 0 and 1
+        "mart_collection_efficiency_monthly": 2,  # due in June, originated in May
+        "mart_score_monitoring": 2,  # 2024-Q2, two deciles
+        "mart_score_stability_monthly": 2,  # May and June against 2024-Q2
+        "mart_disbursements_monthly": 2,  # A1 + A2 in May, A3 in June
+        "mart_top_applicants": 6,
+        "mart_applications_daily": 26,  # 2024-05-10 .. 2024-06-04
     }
+    # sums of two 6e15 instalments do not fit DECIMAL(18,2) and stay exact
+    assert warehouse.query(
+        "SELECT SUM(amount_due), SUM(collected), SUM(collection_efficiency) FROM mart_collection_efficiency_monthly"
+    ) == [(D("12000000000000000.00"), D("12000000000000000.00"), D("1.0000"))]
+    assert warehouse.query("SELECT SUM(scheduled_to_date), SUM(outstanding) FROM mart_loan_month") == [
+        (D("12000000000000000.00"), D("0.00"))
+    ]
 
 
 def test_monthly_averages_round_half_cent_ties_up(warehouse: Marts) -> None:
@@ -266,3 +283,13 @@ def test_no_double_paths_in_duckdb_marts() -> None:
     for mart in MARTS:
         sql = create_view_sql(mart, "duckdb")
         assert "AVG(" not in sql and "PERCENTILE_CONT" not in sql and " / " not in sql, mart.name
+
+
+def test_only_the_psi_is_double(warehouse: Marts) -> None:
+    # every mart column is exact (DECIMAL, integers, text, dates) except the PSI, which takes logarithms
+    rows = warehouse.query(
+        "SELECT table_name, column_name, data_type FROM information_schema.columns"
+        " WHERE table_name LIKE 'mart%' AND (data_type LIKE '%double%' OR data_type LIKE '%DOUBLE%'"
+        " OR data_type LIKE '%real%' OR data_type LIKE '%REAL%' OR data_type LIKE '%FLOAT%')"
+    )
+    assert rows == [("mart_score_stability_monthly", "psi", rows[0][2])]

@@ -327,6 +327,12 @@ def test_insights(marts: Marts) -> None:
         "airtime": D("100.00"),
     }  # fmt: skip
     assert found.lines()[0] == "Average annual income: 36,000.00"
+    # the fixtures' statements: salary credits are the largest money in
+    assert (found.largest_income_category, found.lines()[-1]) == (
+        found.largest_income_category,
+        f"Largest money-in category: {found.largest_income_category} (NGN {found.largest_income:,.2f})",
+    )
+    assert found.largest_income_category == "salary"
 
 
 def test_insights_without_statements_say_n_a_not_none(tmp_path: Path) -> None:
@@ -345,4 +351,8 @@ def test_insights_without_statements_say_n_a_not_none(tmp_path: Path) -> None:
         "Highest / lowest average income: Employed / Employed",
         "Highest / lowest average loan request: Employed / Employed",
         "Highest / lowest spending category: n/a / n/a",
+        "PAR30 (n/a): n/a",
+        "Worst vintage: n/a",
+        "Score KS (n/a): n/a",
+        "Largest money-in category: n/a",
     ]
