@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from etl.cli.console import say, shown
+
 
 def smoke_command(
     bucket: Annotated[str, typer.Option("--bucket", help="Raw bucket the pipeline watches.")],
@@ -37,9 +39,9 @@ def smoke_command(
             region=region,
         )
     except Exception as exc:  # a smoke test that cannot run reports one line, never a traceback
-        typer.echo(f"smoke failed: {describe_failure(exc)}", err=True)
+        typer.echo(shown(f"smoke failed: {describe_failure(exc)}"), err=True)
         raise typer.Exit(code=1) from None
     for line in verdict.lines():
-        typer.echo(line)
+        say(line)
     if not verdict.ok:
         raise typer.Exit(code=1)

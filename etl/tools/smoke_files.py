@@ -94,6 +94,7 @@ def expected_rows(file: SmokeFile, *, mask_narration: bool = False) -> tuple[lis
     pipeline quarantines from it."""
     from etl.extract.discover import discover
     from etl.extract.identity import identify
+    from etl.extract.layout import sniff_layout
     from etl.extract.rows import read_rows
     from etl.model.facts import FactContext, build_fact
     from etl.normalize.categories import load_category_rules
@@ -109,8 +110,9 @@ def expected_rows(file: SmokeFile, *, mask_narration: bool = False) -> tuple[lis
         context = FactContext(ident.file_id, datetime(2000, 1, 1), load_category_rules(), mask_narration)
         facts: list[pa.Table] = []
         quarantined = 0
+        sniffed = sniff_layout(ident.head, ident.size, contract)  # no profile: the contract's own layout
         for text, malformed, _ in read_rows(
-            item, ident, contract, block_size=1 << 20, progress=lambda *_: None
+            item, ident, sniffed, block_size=1 << 20, progress=lambda *_: None
         ):
             checked = validate(text, contract)
             facts.append(build_fact(contract, checked.valid, context))
