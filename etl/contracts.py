@@ -26,6 +26,12 @@ ConflictPolicy = Literal["update", "quarantine", "reject"]
 CONFLICT_POLICIES: tuple[ConflictPolicy, ...] = ("update", "quarantine", "reject")
 
 
+# Short labels that dashboards group by (state, loan purpose, channel): 128 bytes hold 42 characters of
+# any script, far more than any such label; a VARCHAR(4096) group-by column costs Redshift memory and
+# temporary disk in every aggregation ("use the smallest possible column size").
+LABEL_BYTES = 128
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -39,6 +45,10 @@ class Column:
     allowed: dict[str, str] = field(default_factory=dict)
     description: str = ""
     masked: bool = False  # hidden (letters x, digits 9) everywhere it is stored when masking is on
+    # text: the longest value in UTF-8 bytes (None: the validator's general limit); its warehouse column is
+    # exactly that wide (Redshift counts VARCHAR in bytes), so a longer value is a quarantined row, not a
+    # failed COPY
+    max_bytes: int | None = None
 
     def range_text(self) -> str:
         if self.nonzero:
@@ -156,8 +166,8 @@ LOAN_APPLICATIONS = SourceContract(
             maximum=Decimal(1000),
             description="Annual interest rate in percent",
         ),
-        Column("loan_purpose", "text", required=False),
-        Column("state", "text", required=False, description="State of residence"),
+        Column("loan_purpose", "text", required=False, max_bytes=LABEL_BYTES),
+        Column("state", "text", required=False, description="State of residence", max_bytes=LABEL_BYTES),
         Column("application_status", "enum", required=False, allowed=_enum(*APPLICATION_STATUSES)),
         Column("decision_date", "date", required=False),
     ),
@@ -179,7 +189,7 @@ BANK_STATEMENTS = SourceContract(
         Column("transaction_amount", "money", nonzero=True, description="Credit > 0, debit < 0"),
         Column("narration", "text", description="Free text from the bank", masked=True),
         Column("balance", "money", description="Balance after the transaction (may be negative)"),
-        Column("channel", "text", required=False),
+        Column("channel", "text", required=False, max_bytes=LABEL_BYTES),
     ),
 )
 

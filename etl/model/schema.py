@@ -7,6 +7,8 @@ from typing import Literal
 
 import pyarrow as pa
 
+from etl.contracts import LABEL_BYTES
+
 TableKind = Literal["fact", "dim", "meta"]
 
 # SQL types shared by DuckDB, PostgreSQL and Redshift.
@@ -70,6 +72,9 @@ S, I64, I32, I16, B, D, TS = (
 )
 MONEY, RATIO, RATE = pa.decimal128(18, 2), pa.decimal128(18, 4), pa.decimal128(9, 4)
 ID = 128
+# channel is stored lower-cased, and lower case may be longer in UTF-8 (Arrow's utf8_lower turns the 2-byte
+# "Ⱥ" into the 3-byte "ⱥ", the most any character grows): room for a validated label after it.
+LOWERED_LABEL_BYTES = LABEL_BYTES * 3 // 2
 
 LINEAGE = (
     _c("source_file_id", S, False, 64),
@@ -95,8 +100,8 @@ FACT_LOAN_APPLICATION = TableSpec(
         _c("loan_to_income", RATIO),
         _c("loan_term_months", I32),
         _c("interest_rate", RATE),
-        _c("loan_purpose", S, length=4096),
-        _c("state", S, length=4096),
+        _c("loan_purpose", S, length=LABEL_BYTES),
+        _c("state", S, length=LABEL_BYTES),
         _c("application_status", S, length=16),
         _c("decision_date", D),
         _c("decision_date_key", I32),
@@ -122,7 +127,7 @@ FACT_BANK_TRANSACTION = TableSpec(
         _c("direction", S, False, 8),
         _c("balance", MONEY, False),
         _c("narration", S, False, 4096),
-        _c("channel", S, length=4096),
+        _c("channel", S, length=LOWERED_LABEL_BYTES),
         *LINEAGE,
     ),
     key=("transaction_id",),
@@ -185,7 +190,7 @@ DIM_CUSTOMER = TableSpec(
         _c("is_inferred", B, False),
         _c("employment_status", S, length=32),
         _c("annual_income", MONEY),
-        _c("state", S, length=4096),
+        _c("state", S, length=LABEL_BYTES),
         _c("latest_credit_score", I32),
         _c("latest_credit_band_key", I64),
         _c("first_application_date", D),
@@ -207,7 +212,7 @@ DIM_CUSTOMER_HISTORY = TableSpec(
         _c("customer_id", S, False, ID),
         _c("employment_status", S, length=32),
         _c("annual_income", MONEY),
-        _c("state", S, length=4096),
+        _c("state", S, length=LABEL_BYTES),
         _c("valid_from", D, False),
         _c("valid_to", D),
         _c("is_current", B, False),
