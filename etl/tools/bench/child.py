@@ -76,6 +76,8 @@ def run_pipeline(
         "stages": timer.seconds,
         "rows_loaded": statements[0].rows_loaded,
         "rows_quarantined": statements[0].rows_quarantined,
+        "rows_inserted": statements[0].rows_inserted,  # new keys (file lineage: a new version replaces)
+        "rows_removed": statements[0].rows_removed,
         "data_tests_failed": sum(t.status == "fail" for t in report.data_tests),
         "peak_rss_bytes": peak_rss_bytes(),
         "chunk_bytes": settings.chunk_bytes,

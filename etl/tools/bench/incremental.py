@@ -38,6 +38,7 @@ from etl.tools.bench.common import (
 
 SIZES = (0, 1_000_000, 10_000_000)
 FILE_ROWS = 10_000
+INCREMENT_CSV = STATEMENTS_CSV.parent / "increment.csv"  # a new daily file, not a version of the base's
 
 
 @dataclass
@@ -143,12 +144,16 @@ def _base(root: Path, rows: int, file_rows: int, seed: int, say: Callable[[str],
 
 
 def _increment(root: Path, rows: int, file_rows: int, seed: int) -> Path:
-    """A folder with one statements file of new transactions (ids after the base's) for the base's customers."""
+    """A folder with one statements file of new transactions (ids after the base's) for the base's customers.
+
+    The file has a name of its own (`INCREMENT_CSV`): under the base file's name it would be that file's
+    next version, which replaces the base's rows (file lineage) instead of adding to them.
+    """
     from etl.tools.generate.statements import generate_bank_statements_file
 
     folder = root / "increments" / str(rows)
     generate_bank_statements_file(
-        folder / STATEMENTS_CSV,
+        folder / INCREMENT_CSV,
         rows=file_rows,
         customers=customers_for(rows, file_rows),
         seed=seed + 1,
@@ -168,7 +173,8 @@ def _measure(run_root: Path, base: Path, increment: Path, file_rows: int) -> dic
         "scoped",
         "--whole-suite",
     )
-    if child["rows_loaded"] != file_rows or child["data_tests_failed"] or child["whole_suite_failed"]:
+    added = child["rows_loaded"] == child["rows_inserted"] == file_rows and not child["rows_removed"]
+    if not added or child["data_tests_failed"] or child["whole_suite_failed"]:
         raise BenchError(f"the file did not load cleanly into {base}: {child}")
     whole = fresh(run_root / "process")
     shutil.copyfile(base, whole / "warehouse.duckdb")
