@@ -105,10 +105,7 @@ class SqlBuilder:
         """
         cols = ", ".join(spec.column_names)
         keys = ", ".join(spec.key)
-        first = spec.key[0]
-        in_range = (
-            f"{first} BETWEEN (SELECT MIN({first}) FROM {staging}) AND (SELECT MAX({first}) FROM {staging})"
-        )
+        in_range = self.in_staged_range(spec, staging)
         return [
             f"DELETE FROM {spec.name} WHERE ({keys}) IN (SELECT {keys} FROM {staging}) AND {in_range}",
             f"INSERT INTO {spec.name} ({cols}) SELECT {cols} FROM {staging}",
@@ -241,6 +238,22 @@ class SqlBuilder:
             for c in compared
         )
 
+    @staticmethod
+    def in_staged_range(spec: TableSpec, staging: str) -> str:
+        """The first key column of `spec` within the staged keys' MIN..MAX: a condition every row that shares
+        a key with `staging` meets, so it changes no result. DuckDB checks it against each row group's
+        min/max (Redshift against its zone maps), so a file of new keys (ids that grow) skips the table's
+        old rows instead of probing every one: the staged Parquet keeps no text statistics, and a join's own
+        filter does not skip row groups for text keys."""
+        first = spec.key[0]
+        return (
+            f"{first} BETWEEN (SELECT MIN({first}) FROM {staging}) AND (SELECT MAX({first}) FROM {staging})"
+        )
+
+    def _held(self, spec: TableSpec, staging: str) -> str:
+        """The rows of `spec` that may share a key with `staging` (see `in_staged_range`), as a derived table."""
+        return f"(SELECT * FROM {spec.name} WHERE {self.in_staged_range(spec, staging)})"
+
     def held_keys(self, spec: TableSpec, staging: str) -> str:
         """The staged rows whose key the warehouse holds already: the key, the staged row's line, whether
         the values are the same, and the holder's file and logical file (bound parameter: none)."""
@@ -249,7 +262,8 @@ class SqlBuilder:
         return (
             f"SELECT {keys}, s.source_row, CASE WHEN {self.same_values(spec, 's', 'f')} THEN 1 ELSE 0 END, "
             "f.source_file_id, l.logical_name, l.file_name "
-            f"FROM {staging} s JOIN {spec.name} f ON {on} LEFT JOIN etl_file_ledger l ON l.file_id = f.source_file_id"
+            f"FROM {staging} s JOIN {self._held(spec, staging)} f ON {on} "
+            "LEFT JOIN etl_file_ledger l ON l.file_id = f.source_file_id"
         )
 
     def rows_of_other_files(self, spec: TableSpec) -> str:
@@ -270,7 +284,8 @@ class SqlBuilder:
             f"COALESCE(SUM(CASE WHEN {held} AND {same} THEN 1 ELSE 0 END), 0), "
             f"COALESCE(SUM(CASE WHEN {held} AND NOT ({same}) AND COALESCE(l.logical_name, '') <> {self.param} "
             "THEN 1 ELSE 0 END), 0) "
-            f"FROM {staging} s LEFT JOIN {spec.name} f ON {on} LEFT JOIN etl_file_ledger l ON l.file_id = f.source_file_id"
+            f"FROM {staging} s LEFT JOIN {self._held(spec, staging)} f ON {on} "
+            "LEFT JOIN etl_file_ledger l ON l.file_id = f.source_file_id"
         )
 
     def previous_version_rows(self, spec: TableSpec, staging: str) -> str:

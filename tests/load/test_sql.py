@@ -51,3 +51,17 @@ def test_replace_by_key_deletes_the_staged_keys_then_inserts_every_column() -> N
     )
     cols = ", ".join(spec.column_names)
     assert insert == f"INSERT INTO fact_bank_transaction ({cols}) SELECT {cols} FROM stg"
+
+
+def test_the_key_checks_before_and_in_a_load_read_the_table_within_the_staged_keys_range() -> None:
+    # A file of new keys then skips the table's old row groups (10k rows into 10M transactions: the two
+    # checks 0.75 s and 0.63 s -> 0.01-0.02 s each); rows outside the range share no key with the file.
+    sql = SqlBuilder("duckdb")
+    spec = schema.FACT_BANK_TRANSACTION
+    held = (
+        "(SELECT * FROM fact_bank_transaction WHERE transaction_id BETWEEN "
+        "(SELECT MIN(transaction_id) FROM stg) AND (SELECT MAX(transaction_id) FROM stg)) f"
+    )
+    assert f"FROM stg s JOIN {held} ON f.transaction_id = s.transaction_id " in sql.held_keys(spec, "stg")
+    assert f"FROM stg s LEFT JOIN {held} ON f.transaction_id = s.transaction_id " in sql.classify(spec, "stg")
+    assert "fact_bank_transaction f" not in sql.held_keys(spec, "stg") + sql.classify(spec, "stg")
