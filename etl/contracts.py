@@ -122,6 +122,8 @@ CATEGORIES: tuple[str, ...] = (
     "other",
 )
 
+FRAUD_SCORE_MAX = Decimal(100)
+
 EMPLOYMENT_STATUSES = ("Employed", "Self-Employed", "Unemployed")
 APPLICATION_STATUSES = ("approved", "rejected", "pending")
 CHANNELS = ("mobile", "ussd", "pos", "atm", "web", "branch", "other")
@@ -160,6 +162,17 @@ LOAN_APPLICATIONS = SourceContract(
         Column("state", "text", required=False, description="State of residence"),
         Column("application_status", "enum", required=False, allowed=_enum(*APPLICATION_STATUSES)),
         Column("decision_date", "date", required=False),
+        # A fraud (risk) score from the lender's fraud screening, on the 0-100 scale most vendors use
+        # (MaxMind's risk score 0.01-99, Sift's score 0-100, Stripe Radar's 0-99): higher is riskier. A score
+        # on another scale (0-1, 0-1000) must be converted before loading: above 100 it is quarantined.
+        Column(
+            "fraud_score",
+            "rate",
+            required=False,
+            minimum=Decimal(0),
+            maximum=FRAUD_SCORE_MAX,
+            description="Fraud screening score, 0-100 (higher is riskier), up to 4 decimals",
+        ),
     ),
 )
 
@@ -180,6 +193,12 @@ BANK_STATEMENTS = SourceContract(
         Column("narration", "text", description="Free text from the bank", masked=True),
         Column("balance", "money", description="Balance after the transaction (may be negative)"),
         Column("channel", "text", required=False),
+        Column(
+            "merchant",
+            "text",
+            required=False,
+            description="Merchant of a card or web payment, as the bank names it",
+        ),
     ),
 )
 
