@@ -33,7 +33,7 @@ ROWS_PER_CUSTOMER = 200  # about 17 transactions a month over the generator's ye
 LAMBDA_SIZING: dict[str, Any] = {"chunk_bytes": 4 << 20, "duckdb_memory_limit": "128MB"}
 REFERENCE_DDL = (
     "CREATE TABLE t (transaction_id VARCHAR, customer_id VARCHAR, transaction_date DATE, "
-    "transaction_amount DECIMAL(18,2), narration VARCHAR, balance DECIMAL(18,2), channel VARCHAR)"
+    "transaction_amount DECIMAL(18,2), narration VARCHAR, balance DECIMAL(18,2), channel VARCHAR, merchant VARCHAR)"
 )
 
 
