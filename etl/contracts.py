@@ -232,6 +232,11 @@ SOURCE_ORDER: dict[str, int] = {name: i for i, name in enumerate(SOURCES)}
 SOURCE_ALIASES: dict[str, SourceName] = {folder: c.name for c in REGISTRY for folder in c.folders}
 
 
+# Columns the product adds to every row it stores (its lineage): an input column of one of these names is
+# ignored with a note, never read over the product's own.
+LINEAGE_COLUMNS = ("source_file_id", "source_row", "loaded_at", "attributes")
+
+
 def normalise_header(name: str) -> str:
     """`Loan Amount`, ` LOAN_AMOUNT ` and `Loan_Amount` are the same column."""
     return re.sub(r"\s+", "_", name.strip().lstrip("\ufeff").strip()).lower()

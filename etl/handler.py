@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -32,7 +33,7 @@ from etl.aws.invocation import process_objects
 from etl.aws.log import logger
 from etl.aws.metrics import add_run_metrics, run_metrics
 from etl.aws.outcome import Outcome
-from etl.errors import ConfigError, EtlError
+from etl.errors import ConfigError, EtlError, hide_in_logs, hide_secrets
 from etl.settings import Settings, settings_from_env
 
 
@@ -45,6 +46,7 @@ class RunFailed(EtlError):
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     settings = settings_from_env()
+    _hide_secrets(settings)
     logger.setLevel(settings.log_level)
     metrics = run_metrics()
 
@@ -87,6 +89,14 @@ def handle(
     return outcome.as_dict()
 
 
+def _hide_secrets(settings: Settings) -> None:
+    """No secret of the settings in any log line: the message, the exception and its stack trace, and the
+    fields of our logger and of every other logger that reaches the runtime's handlers."""
+    hide_secrets(settings.secrets())
+    ours = logging.getLogger(logger.name)
+    hide_in_logs([ours, *ours.handlers, *logging.getLogger().handlers])
+
+
 def _is_sqs(event: Mapping[str, Any]) -> bool:
     records = event.get("Records")
     return bool(records) and isinstance(records, list) and records[0].get("eventSource") == "aws:sqs"
@@ -120,6 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:  # one line, as `etl` prints it; 2 = configuration, not the file
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    _hide_secrets(settings)
     logger.setLevel(settings.log_level)
     ref = ObjectRef(args.bucket, args.key, None, args.etag, args.version_id, None)
     logger.info("Fargate task", extra={"uri": ref.uri, "attempt": args.attempt})

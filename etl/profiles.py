@@ -179,6 +179,11 @@ class Layout(BaseModel):
         return self
 
     # ---- what the pipeline asks -------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """`<source>` or `<source>/<folder>`: where the layout applies."""
+        return f"{self.source}/{self.folder}" if self.folder else self.source
+
     def renames(self) -> dict[str, str]:
         """Normalised header -> contract column."""
         return {normalise_header(theirs): ours for theirs, ours in self.columns.items()}

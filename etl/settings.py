@@ -5,12 +5,18 @@ from __future__ import annotations
 import re
 from datetime import date
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from etl.errors import ConfigError
+from etl.errors import HIDDEN, ConfigError, url_secrets, written_forms
 
+# The backends' schemes; `+psycopg` is the SQLAlchemy spelling of the driver the PostgreSQL backend uses.
+WAREHOUSE_SCHEMES = frozenset(
+    {"duckdb", "postgresql", "postgres", "postgresql+psycopg", "postgres+psycopg", "redshift"}
+)
+_SCHEME_SHAPE = re.compile(r"[a-z][a-z0-9+.-]{0,30}")
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 MemoryPool = Literal["jemalloc", "mimalloc", "system"]
 
@@ -29,6 +35,11 @@ class Settings(BaseSettings):
     slack_webhook_url: SecretStr | None = Field(None, description="Slack incoming webhook for run summaries")
     slack_webhook_secret_arn: str | None = Field(
         None, description="Secrets Manager ARN holding the Slack webhook URL"
+    )
+    profile: str | None = Field(
+        None,
+        description="Profile of the input files' layouts: a TOML file, locally or s3://bucket/key "
+        "(default: every file as the contracts describe it)",
     )
     log_level: LogLevel = "INFO"
     chunk_bytes: int = Field(4 << 20, ge=1 << 16, description="CSV bytes parsed per chunk (bounds memory)")
@@ -100,6 +111,15 @@ class Settings(BaseSettings):
             )
         return self
 
+    @field_validator("profile", mode="before")
+    @classmethod
+    def _profile_location(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip() or None
+            if value is not None and "://" in value and not value.lower().startswith("s3://"):
+                raise ValueError(f"{value!r}: a profile is a local file or s3://bucket/key")
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
@@ -124,12 +144,27 @@ class Settings(BaseSettings):
     @field_validator("warehouse_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
+        # The message names the scheme only when it is one: what stands before the first ":" of a
+        # key=value conninfo or a URL typed without a scheme may be its password.
         scheme = value.split(":", 1)[0].lower()
-        if scheme not in {"duckdb", "postgresql", "postgres", "redshift"}:
+        if scheme not in WAREHOUSE_SCHEMES:
+            what = f"scheme {scheme!r}" if ":" in value and _SCHEME_SHAPE.fullmatch(scheme) else "form"
             raise ValueError(
-                f"unsupported warehouse URL scheme {scheme!r}: use duckdb:///, postgresql:// or redshift://"
+                f"unsupported warehouse URL {what}: use duckdb:///, postgresql:// or redshift://"
             )
         return value
+
+    def secrets(self) -> dict[str, str]:
+        """What these settings hold that must never be shown, each form with what is shown instead: the
+        warehouse URL's password (however it is written or cut, see `etl.errors.url_secrets`) and the whole
+        URL, and the Slack webhook URL with its path."""
+        hidden = url_secrets(self.warehouse_url)
+        if self.slack_webhook_url is not None:
+            webhook = self.slack_webhook_url.get_secret_value()
+            path = urlsplit(webhook).path
+            for piece in (webhook, path if len(path) > 1 else ""):
+                hidden.update(dict.fromkeys((f for f in written_forms(piece) if piece), HIDDEN))
+        return hidden
 
 
 def invalid_setting(exc: ValidationError) -> str:

@@ -18,7 +18,7 @@ from etl.aws.events import ObjectRef, StoppedTask, route_source
 from etl.aws.log import logger
 from etl.aws.outcome import Outcome
 from etl.contracts import load_order, source_from_folder, source_list
-from etl.errors import ConfigError
+from etl.errors import ConfigError, redact
 from etl.extract.discover import SourceFile
 from etl.extract.s3 import open_s3_object
 from etl.notify import notify_run
@@ -83,14 +83,14 @@ def _run(work: list[tuple[SourceFile, ObjectRef]], settings: Settings, outcome: 
         done = len(partial.files) if partial is not None else 0
         if partial is None or not done:  # the run as a whole did not happen: every object is delivered again
             outcome.config_error = isinstance(exc, ConfigError)
-            outcome.error = f"run failed before its files were processed: {exc}"
+            outcome.error = redact(f"run failed before its files were processed: {exc}")
             logger.exception(outcome.error)
             outcome.failed.extend(ref for _, ref in work)
             return
         # Files were processed (the loaded ones are committed) and then the run failed, in the data tests
         # or on closing: their outcomes stand and are reported; files not reached are delivered again.
         outcome.report = partial
-        outcome.error = f"run failed after {done} of {len(work)} file(s) were processed: {exc}"
+        outcome.error = redact(f"run failed after {done} of {len(work)} file(s) were processed: {exc}")
         logger.exception(outcome.error)
         outcome.failed.extend(ref for _, ref in work[done:])
     assert outcome.report is not None

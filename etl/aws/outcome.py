@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from etl.aws.events import ObjectRef
+from etl.errors import redact_all
 from etl.pipeline import RunReport
 
 
@@ -29,21 +30,24 @@ class Outcome:
         return self.report is not None or self.error is not None or hand_offs
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "run": _compact(self.report.as_dict()) if self.report else None,
-            "error": self.error,
-            "retry": [ref.uri for ref in self.failed],
-            "ignored": self.ignored,
-            "handed_off": self.handed_off,
-            "stopped_tasks": self.stopped_tasks,
-        }
+        """The report the handler logs and returns, no secret of the settings in it (`etl.errors.redact`)."""
+        return redact_all(
+            {
+                "run": _compact(self.report.as_dict()) if self.report else None,
+                "error": self.error,
+                "retry": [ref.uri for ref in self.failed],
+                "ignored": self.ignored,
+                "handed_off": self.handed_off,
+                "stopped_tasks": self.stopped_tasks,
+            }
+        )
 
     def summary(self) -> dict[str, Any] | None:
         """The run report the SNS/Slack summary describes (with the run error, if any); None if nothing ran."""
         if self.report is None:
             return None
         report = self.report.as_dict()
-        return {**report, "error": self.error} if self.error else report
+        return redact_all({**report, "error": self.error} if self.error else report)
 
 
 def _compact(run: dict[str, Any]) -> dict[str, Any]:

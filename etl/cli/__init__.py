@@ -17,7 +17,7 @@ from rich.markup import escape
 
 from etl import interrupt
 from etl.cli.bench import bench_command
-from etl.cli.console import err
+from etl.cli.console import err, shown
 from etl.cli.dashboard import dashboard_command
 from etl.cli.docs import docs_command
 from etl.cli.generate import generate_command
@@ -28,7 +28,6 @@ from etl.cli.quicksight import quicksight_command
 from etl.cli.run import run_command
 from etl.cli.smoke import smoke_command
 from etl.cli.soak import soak_command
-from etl.errors import redact_urls
 
 app = typer.Typer(
     add_completion=False,
@@ -73,7 +72,7 @@ def _usage_error(exc: typer.TyperException) -> int:
         if message:
             exc.show()  # type: ignore[attr-defined]
         return code
-    line = f"[bold red]error:[/] {escape(message)}"
+    line = f"[bold red]error:[/] {escape(shown(message))}"
     if hasattr(exc, "ctx"):
         ctx = exc.ctx
         line += escape(f" (see `{ctx.command_path if ctx else _command_path(sys.argv[1:])} --help`)")
@@ -97,7 +96,7 @@ def main() -> None:
     except Exception as exc:  # the last line of defence: one line, never a traceback
         if not interrupt.requested():
             lines = str(exc).strip().splitlines()
-            first = redact_urls(lines[0] if lines else "")
+            first = shown(lines[0] if lines else "")
             err.print(f"[bold red]error:[/] {type(exc).__name__}: {escape(first)}", highlight=False)
             sys.exit(1)
     else:

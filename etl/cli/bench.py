@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from etl.cli.console import err, fail, print_json, say
+from etl.cli.console import fail, note, print_json, say
 from etl.cli.options import JsonOption
 from etl.errors import EtlError
 
@@ -42,7 +42,7 @@ def bench_command(
             rows,
             keep=keep,
             workdir=workdir,
-            echo=None if as_json else lambda m: err.print(m, highlight=False, markup=False),
+            echo=None if as_json else note,
             repeat=repeat,
         )
     except EtlError as exc:

@@ -16,7 +16,7 @@ def dashboard_command(
     out: Annotated[Path, typer.Option("--out", help="HTML file to write")] = Path("dashboard.html"),
     warehouse: WarehouseOption = None,
     lake: Annotated[
-        str | None, typer.Option(help="Lake folder (quarantine breakdown) [env ETL_LAKE]")
+        str | None, typer.Option(help="Lake folder (quarantine breakdown) (env ETL_LAKE)")
     ] = None,
 ) -> None:
     """Write the dashboard as one self-contained HTML file (works offline)."""

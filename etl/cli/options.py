@@ -6,6 +6,13 @@ from typing import Annotated
 
 import typer
 
-WarehouseOption = Annotated[str | None, typer.Option(help="Warehouse URL [env ETL_WAREHOUSE_URL]")]
-LakeOption = Annotated[str | None, typer.Option(help="Lake folder or s3://bucket/prefix [env ETL_LAKE]")]
+WarehouseOption = Annotated[str | None, typer.Option(help="Warehouse URL (env ETL_WAREHOUSE_URL)")]
+LakeOption = Annotated[str | None, typer.Option(help="Lake folder or s3://bucket/prefix (env ETL_LAKE)")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object")]
+ProfileOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Profile (TOML; env ETL_PROFILE) saying how your files differ from the contracts: headers, date and number "
+        "formats, debit/credit columns, narration rules, kept columns; a file or s3://bucket/key",
+    ),
+]

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from etl.cli.console import build_settings, fail, fail_with, first_line, out, print_json
+from etl.cli.console import build_settings, cell, fail, fail_with, first_line, out, print_json
 from etl.cli.options import WarehouseOption
 from etl.cli.run import print_test_summary
 from etl.errors import EtlError
@@ -33,7 +33,7 @@ def quality_command(
     else:
         table = Table("test", "severity", "status", "failures")
         for r in rows:
-            table.add_row(r["name"], r["severity"], r["status"], str(r["failures"]))
+            table.add_row(cell(r["name"]), cell(r["severity"]), cell(r["status"]), str(r["failures"]))
         out.print(table)
         print_test_summary(rows)
     raise typer.Exit(3 if any(r["status"] == "fail" and r["severity"] == "error" for r in rows) else 0)

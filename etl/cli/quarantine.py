@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
-from rich.text import Text
 
-from etl.cli.console import build_settings, fail, fail_with, out, print_json
+from etl.cli.console import build_settings, cell, fail, fail_with, note, out, print_json, say
 from etl.cli.options import WarehouseOption
 from etl.errors import EtlError
 
@@ -27,7 +25,7 @@ quarantine_app = typer.Typer(
     help="Quarantined rows: list them by file and rule, replay them after the rule or the data was fixed.",
 )
 
-LakeOption = Annotated[str | None, typer.Option(help="Lake folder [env ETL_LAKE]")]
+LakeOption = Annotated[str | None, typer.Option(help="Lake folder (env ETL_LAKE)")]
 SourceOption = Annotated[str | None, typer.Option(help="Only this source")]
 RuleOption = Annotated[str | None, typer.Option(help="Only rows quarantined under this rule")]
 FileOption = Annotated[
@@ -47,7 +45,7 @@ def list_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object")] = False,
     warehouse: Annotated[
-        str | None, typer.Option(help="Warehouse that tells each row's state [env ETL_WAREHOUSE_URL]")
+        str | None, typer.Option(help="Warehouse that tells each row's state (env ETL_WAREHOUSE_URL)")
     ] = None,
     state: Annotated[
         str | None, typer.Option(help="Only rows in this state: open, resolved, superseded, not loaded")
@@ -73,7 +71,7 @@ def list_command(
     if csv_path is not None:
         with csv_path.open("w", newline="", encoding="utf-8") as handle:
             written = export_csv(tables, handle)
-        print(f"{written} rows written to {csv_path}", file=sys.stderr)
+        note(f"{written} rows written to {csv_path}")
     if as_json:
         answer: dict[str, Any] = {"groups": summary, "total": sum(g["rows"] for g in summary)}
         if rows:
@@ -121,17 +119,15 @@ def replay_command(
         print_json(answer)
     else:
         for p in plans:
-            out.print(f"{p.source}: {p.rows} rows to replay", highlight=False)
+            say(f"{p.source}: {p.rows} rows to replay")
             for reason, n in p.skipped.items():
-                out.print(f"  not replayed ({n}): {reason}", highlight=False, markup=False)
+                say(f"  not replayed ({n}): {reason}")
         for f in report.files:
             if f.status == "skipped_duplicate":
                 line = f"{f.path}: skipped_duplicate, the same rows were replayed before: nothing changed"
             else:
                 line = f"{f.path}: {f.status}, {f.rows_loaded} loaded, {f.rows_quarantined} quarantined again"
-            out.print(
-                line + (f" ({f.error})" if f.error else ""), highlight=False, markup=False, soft_wrap=True
-            )
+            say(line + (f" ({f.error})" if f.error else ""))
     raise typer.Exit(report.exit_code)
 
 
@@ -144,9 +140,9 @@ def _require_lake(lake: str) -> None:
 def _print_summary(summary: list[dict[str, Any]]) -> None:
     table = Table(*SUMMARY_COLUMNS, title="quarantined rows", title_justify="left")
     for g in summary:
-        table.add_row(*(Text(str(g[c])) for c in SUMMARY_COLUMNS))
+        table.add_row(*(cell(g[c]) for c in SUMMARY_COLUMNS))
     out.print(table)
-    out.print(f"total: {sum(g['rows'] for g in summary)} rows", highlight=False)
+    say(f"total: {sum(g['rows'] for g in summary)} rows")
 
 
 def _print_rows(tables: dict[SourceName, pa.Table]) -> None:
@@ -167,5 +163,5 @@ def _print_rows(tables: dict[SourceName, pa.Table]) -> None:
         table = Table(*names, title=source, title_justify="left")
         for row in rows.to_pylist():
             value = {**row, "file_id": str(row["file_id"])[:12]}
-            table.add_row(*(Text("" if value.get(c) is None else str(value[c])) for c in names))
+            table.add_row(*(cell(value.get(c)) for c in names))
         out.print(table)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from etl.cli.console import build_settings, fail, first_line, out, print_json
+from etl.cli.console import build_settings, fail, first_line, print_json, say
 from etl.errors import EtlError
 from etl.present.quicksight import DEFAULT_DASHBOARD_ID
 
@@ -59,4 +59,4 @@ def quicksight_command(
         raise fail(str(exc), 1) from None
     except Exception as exc:
         raise fail(f"QuickSight deploy failed: {first_line(exc)}", 1) from None
-    out.print(f"dashboard {result['action']}: {result['arn']}")
+    say(f"dashboard {result['action']}: {result['arn']}")

@@ -10,9 +10,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from etl.cli.console import build_settings, err, fail_with, out, print_json
-from etl.cli.options import LakeOption, WarehouseOption
-from etl.errors import EtlError
+from etl.cli.console import build_settings, cell, err, fail_with, note, out, print_json, say, shown
+from etl.cli.options import LakeOption, ProfileOption, WarehouseOption
+from etl.errors import EtlError, redact_all
 
 
 def run_command(
@@ -22,6 +22,7 @@ def run_command(
     ] = None,
     lake: LakeOption = None,
     warehouse: WarehouseOption = None,
+    profile: ProfileOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run report as one JSON object")] = False,
 ) -> None:
     """Load CSV files into the lake and the warehouse, then run the data tests."""
@@ -29,19 +30,19 @@ def run_command(
     from etl.notify import notify_run
     from etl.pipeline import run_files
 
-    settings = build_settings(lake=lake, warehouse_url=warehouse)
+    settings = build_settings(lake=lake, warehouse_url=warehouse, profile=profile)
     inputs = paths or [Path("data")]
     try:
         files = discover(inputs, source)
         if not files:
-            err.print(f"warning: no .csv file found in {', '.join(str(p) for p in inputs)}", markup=False)
+            note(f"warning: no .csv file found in {', '.join(str(p) for p in inputs)}")
         if others := not_loaded(inputs):
-            err.print(_not_loaded_note(others), markup=False, highlight=False, soft_wrap=True)
+            note(_not_loaded_note(others))
         with _progress(enabled=not as_json) as progress:
             report = run_files(settings, files, progress=progress)
     except EtlError as exc:
         raise fail_with(exc) from None
-    notify_run(report.as_dict(), settings)
+    notify_run(redact_all(report.as_dict()), settings)  # the summary is a report too: no secret in it
     if as_json:
         print_json(report.as_dict())
     else:
@@ -73,7 +74,7 @@ class _progress:
 
     def __call__(self, event: str, n: int) -> None:
         if event.startswith("start:"):
-            self.task = self.bar.add_task(event[6:], total=n)
+            self.task = self.bar.add_task(escape(shown(event[6:])), total=n)
         elif event == "bytes" and self.task is not None:
             self.bar.advance(self.task, n)
         elif event == "done" and self.task is not None:
@@ -100,20 +101,23 @@ def print_report(report: dict[str, Any]) -> None:
     names = [Path(f["path"]).name for f in report["files"]]
     for f, name in zip(report["files"], names, strict=True):
         table.add_row(
-            escape(name if names.count(name) == 1 else f["path"]),  # files of the same name: their paths
-            escape(f["source"] or "?"),
+            cell(name if names.count(name) == 1 else f["path"]),  # files of the same name: their paths
+            cell(f["source"] or "?"),
             f"[{style[f['status']]}]{f['status']}[/]",
             str(f["rows_in"]),
             str(f["rows_loaded"]),
             str(f["rows_quarantined"]),
             _changes(f),
-            escape(f["error"] or ""),
+            cell(f["error"]),
         )
     out.print(table)
+    for f, name in zip(report["files"], names, strict=True):
+        for line in column_notes(f):
+            say(f"  {name}: {line}")
     failed = print_test_summary(report["data_tests"])
     for t in failed:
         out.print(
-            f"  [{'red' if t['severity'] == 'error' else 'yellow'}]{t['severity']}[/] {t['name']}: "
+            f"  [{'red' if t['severity'] == 'error' else 'yellow'}]{t['severity']}[/] {escape(shown(t['name']))}: "
             f"{t['failures']} failing rows"
         )
 
@@ -132,6 +136,17 @@ def _changes(f: dict[str, Any]) -> str:
     if f["status"] != "loaded":
         return ""
     return ", ".join(f"{f[key]} {word}" for key, word in CHANGES if f.get(key)) or "nothing"
+
+
+def column_notes(f: dict[str, Any]) -> list[str]:
+    """What a file's report says of its columns, one line each: the layout that read it, the columns not
+    loaded, the optional ones it lacked, and what was ignored."""
+    lines = [f"read with layout {f['layout']}"] if f.get("layout") else []
+    if f.get("extra_columns"):
+        lines.append(f"extra columns, not loaded: {', '.join(f['extra_columns'])}")
+    if f.get("missing_columns"):
+        lines.append(f"optional columns it does not have: {', '.join(f['missing_columns'])}")
+    return lines + list(f.get("notes") or ())
 
 
 def _not_loaded_note(others: list[Path]) -> str:

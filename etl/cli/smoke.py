@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from etl.cli.console import say, shown
+
 
 def smoke_command(
     bucket: Annotated[str, typer.Option("--bucket", help="Raw bucket the pipeline watches.")],
@@ -31,9 +33,9 @@ def smoke_command(
             region=region,
         )
     except Exception as exc:  # a smoke test reports one line, never a traceback
-        typer.echo(f"smoke failed: {describe_failure(exc)}", err=True)
+        typer.echo(shown(f"smoke failed: {describe_failure(exc)}"), err=True)
         raise typer.Exit(code=1) from None
-    typer.echo(
+    say(
         f"smoke ok: {result.uri} {result.status} ({result.rows_loaded} rows) "
         f"in {result.elapsed_seconds:.0f}s, file_id {result.file_id[:12]}"
     )

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from etl.cli.console import fail_with
+from etl.cli.console import fail_with, shown
 from etl.cli.options import JsonOption
 from etl.errors import EtlError
 
@@ -51,5 +51,5 @@ def soak_command(
             f"descriptors {result.fds_before} -> {result.fds[-1] if result.fds else result.fds_before}"
         )
         for problem in problems:
-            typer.echo(f"problem: {problem}", err=True)
+            typer.echo(shown(f"problem: {problem}"), err=True)
     raise typer.Exit(1 if problems else 0)

@@ -25,7 +25,9 @@ from etl.extract.layout import LINE_BREAK, CsvLayout
 READ_BLOCK = 1 << 20  # bytes pyarrow reads per block; it queues up to 32 of them ahead
 # A line _PyarrowInput adds after the file's last byte. Outside quotes it is a record of one field, dropped;
 # a quote that is never closed takes it into its value, which is how such a quote is found even when the
-# record still has the header's field count (the quote opened in the last column).
+# record still has the header's field count (the quote opened in the last column). It is told from the
+# file's own bytes by where it is, never by what it says: it is always the last record (see
+# _LineTracker.settle_end), so a line of the file that reads the same is a record like any other.
 END_MARK = "\x00etl:end-of-file\x00"
 
 
@@ -41,10 +43,11 @@ class _LineTracker:
     """Maps records to the physical line they start on, across chunks.
 
     pyarrow numbers records, not lines (a quoted field may hold line breaks), and hands malformed records to
-    a callback ahead of the chunk they sit in. A record's line is 2 + its record index + the line breaks
-    inside all earlier records.
+    a callback ahead of the chunk they sit in. A record's line is the first line after the header + its
+    record index + the line breaks inside all earlier records.
     """
 
+    header_lines: int = 1  # physical lines of the header record (a quoted header cell may hold line breaks)
     valid_seen: int = 0
     newlines_before: int = 0
     next_index: int = 0  # first record index not yet placed
@@ -54,19 +57,32 @@ class _LineTracker:
     end_mark_seen: bool = False  # END_MARK came as a record of its own: every quote was closed
 
     def handler(self, row: Any) -> str:
-        text = str(row.text)
-        if END_MARK in text:
-            if text.strip("\r\n") == END_MARK:
-                self.end_mark_seen = True
-                return "skip"
-            text = self.without_end_mark(text)  # a quote ran to the end of the file
-        self.malformed.append((int(row.number) - 2, text, int(row.actual_columns)))
+        # pyarrow counts the skipped header lines, then records
+        self.malformed.append(
+            (int(row.number) - 1 - self.header_lines, str(row.text), int(row.actual_columns))
+        )
         return "skip"
+
+    def settle_end(self, held_rows: int) -> None:
+        """Take END_MARK out of the last record, once every record has been read (`held_rows`: valid records
+        not handed over yet). Only the last record can hold it: alone, it is dropped; at the end of a
+        malformed record, a quote ran to the end of the file and the record keeps what came before it. A
+        valid last record is `take_last_record`'s."""
+        if not self.malformed:
+            return
+        index, text, found = self.malformed[-1]
+        if index != self.valid_seen + held_rows + len(self.malformed) - 1:
+            return  # a valid record came after it
+        if text.strip("\r\n") == END_MARK:
+            self.malformed.pop()
+            self.end_mark_seen = True
+        elif text.rstrip("\r\n").endswith(END_MARK):
+            self.malformed[-1] = (index, self.without_end_mark(text), found)
 
     @staticmethod
     def without_end_mark(text: str) -> str:
-        """`text` without END_MARK and the line break before it (added, or the file's last one: a line
-        ending, not part of the value, as pyarrow reports a record's text)."""
+        """`text` without the END_MARK at its end and the line break before it (added, or the file's last
+        one: a line ending, not part of the value, as pyarrow reports a record's text)."""
         text = text[: text.rfind(END_MARK)]
         return text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith(("\n", "\r")) else text
 
@@ -78,7 +94,7 @@ class _LineTracker:
         if self.end_mark_seen or n == 0:
             return table
         last = table.column(table.num_columns - 1)[n - 1].as_py()
-        if last is None or END_MARK not in last:
+        if last is None or not last.rstrip("\r\n").endswith(END_MARK):
             return table
         # the fields before the open one, quoted where CSV needs it (a field holding \r or \n is quoted
         # only when they are in the writer's line terminator), then the open field as it was read
@@ -96,7 +112,7 @@ class _LineTracker:
         come before it)."""
         pending = self.malformed[self._placed_malformed :]
         breaks = sum(_line_breaks(t) for _, t, _ in pending)
-        return 2 + self.valid_seen + len(self.malformed) + self.newlines_before + breaks
+        return 1 + self.header_lines + self.valid_seen + len(self.malformed) + self.newlines_before + breaks
 
     def place(self, embedded: np.ndarray) -> tuple[np.ndarray, list[tuple[int, str, int]]]:
         """Lines of the next chunk's valid records, and the malformed records (line, text, fields found)
@@ -119,7 +135,7 @@ class _LineTracker:
         order = np.argsort(all_index, kind="stable")
         before = np.empty_like(all_newlines)
         before[order] = np.cumsum(all_newlines[order]) - all_newlines[order]
-        lines = 2 + all_index + self.newlines_before + before
+        lines = 1 + self.header_lines + all_index + self.newlines_before + before
         self.newlines_before += int(all_newlines.sum())
         self.valid_seen += n
         placed = [(int(line), text, found) for line, (_, text, found) in zip(lines[n:], pending, strict=True)]
@@ -163,8 +179,8 @@ def _joined(tables: list[pa.Table]) -> pa.Table:
 def _iter_blocks(
     stream: BinaryIO | io.RawIOBase, layout: CsvLayout, *, block_size: int
 ) -> Iterator[tuple[pa.Table, list[MalformedRow], int]]:
-    tracker = _LineTracker()
-    names = _fill_blank_names(layout.header)
+    tracker = _LineTracker(header_lines=layout.header_lines)
+    names = layout.reader_names()
     held: pa.Table | None = None  # one chunk behind the reader: the last one is checked for END_MARK
     try:
         # pyarrow reads UTF-8: another encoding is transcoded first, so the repairs of _PyarrowInput see
@@ -175,7 +191,7 @@ def _iter_blocks(
             read_options=pacsv.ReadOptions(
                 use_threads=False,
                 block_size=block_size,
-                skip_rows=1,
+                skip_rows=layout.header_lines,  # pyarrow skips physical lines, whatever their quotes
                 column_names=names,
                 encoding="utf-8",
             ),
@@ -198,6 +214,7 @@ def _iter_blocks(
             if held is not None:
                 yield _finish_chunk(held, tracker, layout)
             held = pa.Table.from_batches([batch])
+        tracker.settle_end(held.num_rows if held is not None else 0)
         if held is not None and (held := tracker.take_last_record(held, layout.delimiter)).num_rows:
             yield _finish_chunk(held, tracker, layout)
         _, tail = tracker.place(np.zeros(0, dtype=np.int64))
@@ -445,10 +462,6 @@ def _column_name(index: int, header: tuple[str, ...]) -> str:
 def table_of_nothing(layout: CsvLayout) -> pa.Table:
     arrays = [pa.array([], type=pa.string()) for _ in layout.columns]
     return pa.table([*arrays, pa.array([], type=pa.int64())], names=[*layout.columns, "source_row"])
-
-
-def _fill_blank_names(header: tuple[str, ...]) -> list[str]:
-    return [h or f"_unnamed_{i}" for i, h in enumerate(header)]
 
 
 def _explain_arrow_error(exc: pa.ArrowInvalid, layout: CsvLayout) -> str:

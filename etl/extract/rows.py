@@ -10,10 +10,9 @@ from typing import Any, BinaryIO
 
 import pyarrow as pa
 
-from etl.contracts import SourceContract
 from etl.extract.discover import SourceFile
 from etl.extract.identity import Identity, check_unchanged
-from etl.extract.layout import sniff_layout
+from etl.extract.layout import CsvLayout
 from etl.extract.reader import MalformedRow, iter_chunks, read_into
 
 Chunk = tuple[
@@ -23,15 +22,13 @@ Progress = Callable[[str, int], None]  # ("start:<name>", size) | ("bytes", n) |
 
 
 def read_rows(
-    item: SourceFile, ident: Identity, contract: SourceContract, *, block_size: int, progress: Progress
+    item: SourceFile, ident: Identity, layout: CsvLayout, *, block_size: int, progress: Progress
 ) -> Iterator[Chunk]:
-    """The chunks of `item` (see `iter_chunks`), about `block_size` bytes each.
+    """The chunks of `item` in its sniffed `layout` (see `iter_chunks`), about `block_size` bytes each.
 
-    Raises FileRejected before the first chunk when the file cannot be read as `contract`'s source at all,
-    and SourceChanged after the last one when the bytes read are not the ones `ident` hashed. Closing the
-    iterator early closes the file.
+    Raises SourceChanged after the last chunk when the bytes read are not the ones `ident` hashed.
+    Closing the iterator early closes the file.
     """
-    layout = sniff_layout(ident.head, ident.size, contract)
     with item.open() as stream:
         counted = _CountingStream(stream, progress)
         yield from iter_chunks(counted, layout, block_size=block_size)

@@ -48,6 +48,9 @@ class LedgerRow:
     rows_unchanged: int | None = None
     rows_removed: int | None = None
     rows_conflicting: int | None = None
+    layout: str | None = None
+    extra_columns: str | None = None
+    missing_columns: str | None = None
 
 
 LEDGER_BYTES = {c.name: c.length for c in schema.ETL_FILE_LEDGER.columns if c.length}
@@ -79,6 +82,9 @@ class FileOutcome(Protocol):
     error: str | None
     lake_uri: str | None
     quarantine_uri: str | None
+    layout: str | None
+    extra_columns: list[str]
+    missing_columns: list[str]
 
 
 def ledger_row(
@@ -114,7 +120,14 @@ def ledger_row(
         run_id=run_id,
         logical_name=None if logical_name is None else fit_utf8(logical_name, LEDGER_BYTES["logical_name"]),
         replay_of=replay_of,
+        layout=outcome.layout and fit_utf8(outcome.layout, LEDGER_BYTES["layout"]),
+        extra_columns=_listed(outcome.extra_columns, LEDGER_BYTES["extra_columns"]),
+        missing_columns=_listed(outcome.missing_columns, LEDGER_BYTES["missing_columns"]),
     )
+
+
+def _listed(names: list[str], limit: int) -> str | None:
+    return fit_utf8(", ".join(names), limit) if names else None
 
 
 QUARANTINE_REASON_CHARS = 250  # at most 1,000 UTF-8 bytes: etl_quarantine.reason is VARCHAR(1024)

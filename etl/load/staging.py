@@ -71,12 +71,17 @@ class Staging:
         return Staged(kept, self.quarantine_path, dupes.num_rows)
 
     def set_aside_conflicts(
-        self, staged: Staged, conflicts: list[HeldKey], rejects: QuarantineContext
+        self,
+        staged: Staged,
+        conflicts: list[HeldKey],
+        rejects: QuarantineContext,
+        whose: str | None = None,
     ) -> Staged:
-        """Quarantine as key_conflict the rows whose key another logical file holds with other values."""
+        """Quarantine as key_conflict the rows whose key another logical file holds with other values
+        (`whose`: the conflict policy that says so, for the reason; default the contract's)."""
+        whose = whose or f"{self.contract.name}'s conflict policy"
         holder = {row.source_row: row.holder for row in conflicts}
         lines = pa.array(sorted(holder), pa.int64())
-        policy = self.contract.conflict_policy
 
         def reason(taken: pa.Table) -> pa.Array:
             held_by = pa.array([holder[line] for line in taken.column("source_row").to_pylist()], pa.string())
@@ -85,7 +90,7 @@ class Staging:
                 pc.cast(taken.column(self.contract.key), pa.string()),
                 "' is held by ",
                 held_by,
-                f" with other values; {self.contract.name}'s conflict policy is {policy}: this row is not loaded",
+                f" with other values; {whose} is quarantine: this row is not loaded",
                 "",
             )
 

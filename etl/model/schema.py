@@ -305,6 +305,11 @@ ETL_FILE_LEDGER = TableSpec(
         _c("rows_unchanged", I64),  # keys it held already, with the same values
         _c("rows_removed", I64),  # keys of the previous version that this version no longer has
         _c("rows_conflicting", I64),  # keys another logical file held (updated or quarantined by policy)
+        # What was read of the file: the profile layout that read it, and the columns it had beyond the
+        # contract's (not loaded) and the optional ones it lacked, comma-separated
+        _c("layout", S, length=512),
+        _c("extra_columns", S, length=1024),
+        _c("missing_columns", S, length=1024),
     ),
     key=("file_id",),
     sortkey=("finished_at",),

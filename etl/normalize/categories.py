@@ -199,3 +199,16 @@ def category_table(rules: Sequence[CategoryRule]) -> pa.Table:
             "display_order": pa.array(range(1, len(CATEGORIES) + 1), pa.int16()),
         }
     )
+
+
+def with_layout_rules(
+    builtin: Sequence[CategoryRule], rules: Sequence[tuple[str, str]], *, replace: bool = False
+) -> list[CategoryRule]:
+    """A layout's narration rules (category, pattern), in its order, before the built-in ones (or alone):
+    the first rule that matches wins, so a user's rule overrides a built-in one for what both match."""
+    first = min((r.priority for r in builtin), default=0)
+    own = [
+        CategoryRule(first - len(rules) + i, category, pattern, "profile rule")
+        for i, (category, pattern) in enumerate(rules)
+    ]
+    return own if replace else [*own, *builtin]

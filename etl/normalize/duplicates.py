@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from etl.contracts import SourceContract
 from etl.normalize.rejects import QuarantineContext, SetAside, set_aside
-from etl.normalize.validate import TRIMMED_CHARS
+from etl.normalize.text import TRIMMED_CHARS
 
 DUPLICATE_CHECK_ROWS = 5_000_000  # keys per partition of the duplicate check (bounds its memory)
 

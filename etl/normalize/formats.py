@@ -21,11 +21,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from etl.contracts import Column, SourceContract
+from etl.extract.layout import CREDIT, DEBIT, KEPT
 from etl.profiles import Layout, signed_amount_column
 
 NUMERIC_KINDS = {"money", "rate", "int"}
-DEBIT, CREDIT = "__debit", "__credit"  # the reader's names for a layout's debit and credit columns
-KEPT = "__keep__"  # prefix of the reader's names for a layout's kept extra columns
 _PLAIN = r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
 _CONTROL = [chr(c) for c in range(0x20) if chr(c) not in "\t\n\r"] + ["\x7f"]
 
@@ -49,16 +48,20 @@ class Prepared:
     )  # contract column -> text in the contract's format
     refusals: list[Refusal] = field(default_factory=list)
     attributes: pa.Array | None = None  # JSON object of the kept columns, one per row
+    # the text a quarantined row keeps for a contract column the file does not have as such (the signed
+    # amount a layout builds from its debit and credit columns)
+    originals: dict[str, pa.Array] = field(default_factory=dict)
 
 
 def prepare(chunk: pa.Table, contract: SourceContract, layout: Layout | None, delimiter: str) -> Prepared:
     """The chunk's text in the contract's formats (only the columns the layout changes)."""
     text: dict[str, pa.Array] = {}
+    originals: dict[str, pa.Array] = {}
     refusals: list[Refusal] = []
     amount = signed_amount_column(contract)
     if layout is not None and layout.debit and amount is not None and DEBIT in chunk.column_names:
         value, refused = _signed_amount(_column(chunk, DEBIT), _column(chunk, CREDIT), amount, layout)
-        text[amount] = value
+        text[amount] = originals[amount] = value
         refusals.extend(refused)
     for col in contract.columns:
         if col.name not in chunk.column_names and col.name not in text:
@@ -76,7 +79,7 @@ def prepare(chunk: pa.Table, contract: SourceContract, layout: Layout | None, de
             refusals.append(_ambiguous_comma(raw, col))
     kept = [name for name in chunk.column_names if name.startswith(KEPT)]
     attributes = _json_object(chunk, kept) if kept else None
-    return Prepared(text, refusals, attributes)
+    return Prepared(text, refusals, attributes, originals)
 
 
 def _column(chunk: pa.Table, name: str) -> pa.Array:

@@ -63,6 +63,8 @@ def to_store(bad: pa.Table, contract: SourceContract, ctx: QuarantineContext) ->
     if ctx.mask and contract.masked_columns:
         for name in (*contract.masked_columns, "raw_line"):
             bad = bad.set_column(bad.schema.get_field_index(name), name, mask_text(bad.column(name)))
+        reasons = _mask_quoted_values(bad.column("reason"), bad.column("column"), contract.masked_columns)
+        bad = bad.set_column(bad.schema.get_field_index("reason"), "reason", reasons)
     meta = [
         pa.repeat(pa.scalar(ctx.file_id, pa.string()), n),
         pa.repeat(pa.scalar(ctx.uri, pa.string()), n),
@@ -70,6 +72,27 @@ def to_store(bad: pa.Table, contract: SourceContract, ctx: QuarantineContext) ->
         pa.repeat(pa.scalar(ctx.at, pa.timestamp("us")), n),
     ]
     return pa.Table.from_arrays([*bad.columns, *meta], schema=pa.schema([*bad.schema, *QUARANTINE_META]))
+
+
+def _mask_quoted_values(
+    reasons: pa.ChunkedArray, columns: pa.ChunkedArray, masked: tuple[str, ...]
+) -> pa.Array | pa.ChunkedArray:
+    """The reasons with the value they quote masked where the rule is about a masked column.
+
+    A reason quotes a value as `<column> '<value>' <message>` (see `etl.normalize.validate`), and no
+    message holds a quote: everything between the first quote and the last is the value, whatever quotes
+    the value holds itself.
+    """
+    hit = pc.fill_null(pc.is_in(columns, value_set=pa.array(masked, pa.string())), False)
+    if not pc.any(hit).as_py():
+        return reasons
+    texts = reasons.to_pylist()
+    for i in pc.indices_nonzero(hit).to_pylist():
+        text = texts[i]
+        if text and (start := text.find("'")) < (end := text.rfind("'")):
+            value = mask_text(pa.array([text[start + 1 : end]], pa.string()))[0].as_py()
+            texts[i] = f"{text[: start + 1]}{value}{text[end:]}"
+    return pa.array(texts, pa.string())
 
 
 def mask_text(text: pa.Array | pa.ChunkedArray) -> pa.Array:

@@ -1,6 +1,7 @@
 """Vectorised validation and casting of one chunk against its source contract.
 
-Pure: a table of text columns in, typed valid rows and quarantined rows out. Each bad row is quarantined
+Pure: a table of text columns in, typed valid rows and quarantined rows out. What a value's characters
+may be (trimming, NUL bytes, invisible characters) is `etl.normalize.text`. Each bad row is quarantined
 once, under the first rule it breaks (in contract column order), with a reason that quotes the value.
 """
 
@@ -12,11 +13,17 @@ from datetime import date
 from decimal import Decimal
 from functools import partial
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from etl.contracts import Column, SourceContract
+from etl.normalize.formats import Prepared
+from etl.normalize.text import BOM_CHAR as BOM_CHAR  # re-exported: the tests of the trim rule name it here
+from etl.normalize.text import INVISIBLE, character_data, invisible_reason, nul_reason, printable_ascii
+from etl.normalize.text import TRIMMED_CHARS as TRIMMED_CHARS
+from etl.normalize.text import has_nul as _has_nul
+from etl.normalize.text import trim as _trim
+from etl.normalize.text import trimmed_and_filled as _trimmed_and_filled
 
 MONEY = pa.decimal128(18, 2)
 RATE = pa.decimal128(9, 4)
@@ -36,16 +43,6 @@ RULES: tuple[str, ...] = (
     "invalid_text",
     "malformed_row",
     "duplicate_key",
-)
-NUL_SHOWN = "\u2400"  # ␀, how a NUL byte of a value is shown in its reason
-BOM_CHAR = "\ufeff"  # a byte-order mark inside the data (see _trim)
-# What _trim takes off both ends of a value: Unicode's White_Space (what pyarrow's utf8_trim_whitespace
-# takes) and the BOM. The duplicate check's SQL over quarantined keys trims the same.
-TRIMMED_CHARS = (
-    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
-    + "".join(map(chr, range(0x2000, 0x200B)))
-    + "\u2028\u2029\u202f\u205f\u3000"
-    + BOM_CHAR
 )
 DATE_MIN, DATE_MAX = "1900-01-01", "2100-12-31"
 _DAY_MIN, _DAY_MAX = (pa.scalar(date.fromisoformat(d), pa.date32()) for d in (DATE_MIN, DATE_MAX))
@@ -90,13 +87,22 @@ def quarantine_schema(contract: SourceContract) -> pa.Schema:
     return pa.schema([*QUARANTINE_FIELDS, *originals, pa.field("raw_line", pa.string())])
 
 
-def validate(chunk: pa.Table, contract: SourceContract) -> Validated:
-    """Cast every contract column and split the chunk into valid rows and quarantined rows."""
+def validate(chunk: pa.Table, contract: SourceContract, prepared: Prepared | None = None) -> Validated:
+    """Cast every contract column and split the chunk into valid rows and quarantined rows.
+
+    `prepared` is the chunk's text in the contract's formats where a profile's layout differs (see
+    `etl.normalize.formats`): its refusals come first, its text is what the contract's rules read, and the
+    kept columns' JSON becomes the valid rows' `attributes`. A quarantined row keeps the file's own text.
+    """
     n = chunk.num_rows
     typed: dict[str, pa.Array] = {}
-    checks: list[_Check] = []
+    checks: list[_Check] = [
+        _Check(r.mask, r.rule, r.column, r.reason) for r in (prepared.refusals if prepared else ())
+    ]
     for col in contract.columns:
-        if col.name in chunk.column_names:
+        if prepared is not None and col.name in prepared.text:
+            raw = prepared.text[col.name]
+        elif col.name in chunk.column_names:
             raw = chunk.column(col.name).combine_chunks()
         else:
             raw = pa.nulls(n, pa.string())
@@ -121,12 +127,21 @@ def validate(chunk: pa.Table, contract: SourceContract) -> Validated:
         failed = pc.or_(failed, mask)
 
     source_row = chunk.column("source_row")
-    valid = pa.table({**typed, "source_row": source_row})
+    attributes = {"attributes": prepared.attributes} if prepared and prepared.attributes is not None else {}
+    valid = pa.table({**typed, "source_row": source_row, **attributes})
     if not pc.any(failed).as_py():  # a clean chunk: no filtering (a full copy of every column)
         return Validated(valid, quarantine_schema(contract).empty_table())
     valid = valid.filter(pc.invert(failed))
+    derived = prepared.originals if prepared else {}
     originals = {
-        c: (chunk.column(c) if c in chunk.column_names else pa.nulls(n, pa.string())) for c in contract.names
+        c: (
+            chunk.column(c)
+            if c in chunk.column_names
+            else derived[c]
+            if c in derived
+            else pa.nulls(n, pa.string())
+        )
+        for c in contract.names
     }
     bad = pa.table(
         {
@@ -156,57 +171,13 @@ def _cast_column(raw: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
     return value, checks + kind_checks
 
 
-def _trim(raw: pa.Array) -> pa.Array:
-    """Unicode whitespace off both ends, and a byte-order mark (U+FEFF) there too: files concatenated with
-    `cat` leave the second one's BOM at the start of a line, and Unicode does not count it as whitespace, so
-    `\ufeffT1` would be a key of its own beside `T1`. One pass over TRIMMED_CHARS."""
-    return pc.utf8_trim(raw, characters=TRIMMED_CHARS)
-
-
 def _nul_checks(raw: pa.Array, col: Column) -> list[_Check]:
     """A value holding a NUL byte: never text (a binary or corrupted file past the part sniffed for it),
     and what a warehouse would store silently. One scan of the column's bytes finds none, the usual case."""
     if not _has_nul(raw):
         return []
     mask = pc.match_substring(raw, "\x00")
-    return [_Check(mask, "invalid_text", col.name, partial(_nul_reason, col, raw))]
-
-
-def _has_nul(raw: pa.Array) -> bool:
-    if not pa.types.is_string(raw.type) or (layout := _string_layout(raw)) is None:
-        return False
-    bounds, data = layout
-    start, end = int(bounds[0]), int(bounds[-1])
-    if end <= start:
-        return False
-    return int(np.frombuffer(data, dtype=np.uint8, count=end - start, offset=start).min()) == 0
-
-
-def _nul_reason(col: Column, raw: pa.Array) -> pa.Array:
-    """`<column> '<value>' contains a NUL byte`, the NUL shown as the symbol for it (U+2400)."""
-    shown = pc.utf8_slice_codeunits(pc.replace_substring(pc.fill_null(raw, ""), "\x00", NUL_SHOWN), 0, 60)
-    return pc.binary_join_element_wise(
-        f"{col.name} '", shown, f"' contains a NUL byte (shown as {NUL_SHOWN}), which is not text", ""
-    )
-
-
-def _trimmed_and_filled(raw: pa.Array) -> bool:
-    """Whether trimming would change nothing and no value would become NULL: every value is non-empty and
-    starts and ends with a printable ASCII character.
-
-    A look at two bytes per value instead of a trimmed copy of the whole column and an empty test;
-    anything else (a control character, a space or any non-ASCII byte at either end: Unicode spaces
-    such as NBSP) takes the full trim.
-    """
-    if not pa.types.is_string(raw.type) or raw.null_count or (layout := _string_layout(raw)) is None:
-        return False
-    bounds, data = layout
-    starts, ends = bounds[:-1], bounds[1:]
-    if bool((ends <= starts).any()):
-        return False
-    chars = np.frombuffer(data, dtype=np.uint8)
-    first, last = chars[starts], chars[ends - 1]
-    return not bool(((first <= 0x20) | (first >= 0x7F) | (last <= 0x20) | (last >= 0x7F)).any())
+    return [_Check(mask, "invalid_text", col.name, partial(nul_reason, col.name, raw))]
 
 
 def _quote(col: Column, text: pa.Array, message: str) -> Reason:
@@ -220,14 +191,25 @@ def _quoted(col: Column, text: pa.Array, message: str) -> pa.Array:
 
 
 def _cast_id(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
+    checks = _invisible_checks(text, col)
     # bytes, as Redshift's VARCHAR(128) counts them: 100 x 'é' would fail the whole file's COPY there
     lengths = pc.binary_length(text)
     if (pc.max(lengths).as_py() or 0) <= MAX_ID_BYTES:
-        return text, []
+        return text, checks
     too_long = pc.greater(lengths, MAX_ID_BYTES)
     return text, [
-        _Check(too_long, "out_of_range", col.name, _quote(col, text, f"is longer than {MAX_ID_BYTES} bytes"))
+        *checks,
+        _Check(too_long, "out_of_range", col.name, _quote(col, text, f"is longer than {MAX_ID_BYTES} bytes")),
     ]
+
+
+def _invisible_checks(text: pa.Array, col: Column) -> list[_Check]:
+    """An id holding an invisible character inside it (the ends are trimmed): quarantined as `invalid_text`,
+    never made a key of its own. One look at the column's bytes rules it out for printable ASCII."""
+    if printable_ascii(text):
+        return []
+    mask = pc.match_substring_regex(text, INVISIBLE)
+    return [_Check(mask, "invalid_text", col.name, partial(invisible_reason, col.name, text, mask))]
 
 
 def _cast_text(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
@@ -324,7 +306,7 @@ def _arrow_decimal(text: pa.Array, dtype: pa.Decimal128Type) -> pa.Array | None:
     decimals than the scale when the extra ones are zeros ('1.230'). Without them, a successful cast is
     exactly our rule, at half the cost of the regex below.
     """
-    data = _character_data(text)
+    data = character_data(text)
     if b"e" in data or b"E" in data:
         return None
     point = pc.find_substring(text, ".")
@@ -335,24 +317,6 @@ def _arrow_decimal(text: pa.Array, dtype: pa.Decimal128Type) -> pa.Array | None:
         return pc.cast(text, dtype)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-
-
-def _character_data(text: pa.Array) -> bytes:
-    """The bytes of every value of a string array, concatenated."""
-    if text.null_count == len(text) or (layout := _string_layout(text)) is None:
-        return b""
-    bounds, data = layout
-    return memoryview(data)[int(bounds[0]) : int(bounds[-1])].tobytes()
-
-
-def _string_layout(text: pa.Array) -> tuple[np.ndarray, pa.Buffer] | None:
-    """(offsets of this array's values, character data) of a non-empty string array, or None."""
-    if len(text) == 0:
-        return None
-    offsets, data = text.buffers()[1], text.buffers()[2]
-    if offsets is None or data is None:
-        return None
-    return np.frombuffer(offsets, dtype=np.int32, count=text.offset + len(text) + 1)[text.offset :], data
 
 
 def _cast_int(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:

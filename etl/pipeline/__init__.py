@@ -23,6 +23,7 @@ from etl.contracts import CONTRACTS, SourceContract
 from etl.errors import FileRejected
 from etl.extract.discover import SourceFile
 from etl.extract.identity import Identity, identify
+from etl.extract.layout import CsvLayout, sniff_layout
 from etl.extract.reader import MalformedRow
 from etl.extract.rows import Chunk, read_rows
 from etl.load.lake import Lake, open_lake
@@ -38,11 +39,13 @@ from etl.model.dimensions import (
     calendar_range,
 )
 from etl.model.facts import FactContext, build_fact, date_bounds
-from etl.normalize.categories import CategoryRule, load_category_rules
+from etl.normalize.categories import CategoryRule, load_category_rules, with_layout_rules
+from etl.normalize.formats import prepare
 from etl.normalize.rejects import QuarantineContext, malformed_table, to_store
 from etl.normalize.validate import Validated, validate
 from etl.pipeline.report import FileResult, Progress, RunReport, record_error
 from etl.pipeline.workers import run_chain, timed
+from etl.profiles import Layout, Profile, load_profile
 from etl.quality import run_data_tests
 from etl.settings import Settings
 from etl.timing import NullTimer, StageTimer
@@ -73,9 +76,16 @@ def open_pipeline(
     before). When a run fails, `pipeline.report` holds what it did so far.
     """
     use_memory_pool(settings.arrow_memory_pool)
+    profile = load_profile(settings.profile, read_s3=_read_s3)  # refused whole before anything loads
     lake = open_lake(settings)
     with open_warehouse(settings, must_exist=must_exist) as warehouse:
-        yield Pipeline(settings, lake, warehouse, progress=progress, timer=timer)
+        yield Pipeline(settings, lake, warehouse, progress=progress, timer=timer, profile=profile)
+
+
+def _read_s3(uri: str) -> bytes:
+    from etl.extract.s3 import read_object
+
+    return read_object(uri)
 
 
 def use_memory_pool(name: str) -> None:
@@ -109,8 +119,10 @@ class Pipeline:
         rules: Sequence[CategoryRule] | None = None,
         progress: Progress | None = None,
         timer: StageTimer | None = None,
+        profile: Profile | None = None,
     ) -> None:
         self.settings = settings
+        self.profile = profile
         self.timer = timer or NullTimer()
         self.lake = lake
         self.warehouse = warehouse
@@ -198,12 +210,20 @@ class Pipeline:
         own; this only passes each one's product to the next."""
         loaded_at = now()
         mask = self.settings.mask_narration
+        layout = self.profile.layout_for(contract.name, item.logical) if self.profile else None
+        sniffed = sniff_layout(ident.head, ident.size, contract, layout)
+        self._describe(result, layout, sniffed)
+        policy, whose = contract.conflict_policy, f"{contract.name}'s conflict policy"
+        if layout is not None and layout.conflict_policy is not None:
+            policy, whose = layout.conflict_policy, f"the conflict policy of layout {result.layout}"
         rejects = QuarantineContext(ident.file_id, item.uri, self.run_id, loaded_at, mask)
-        facts = FactContext(ident.file_id, loaded_at, self.rules, mask)
-        rows = read_rows(item, ident, contract, block_size=self.settings.chunk_bytes, progress=self.progress)
+        facts = FactContext(ident.file_id, loaded_at, self._rules(layout), mask)
+        rows = read_rows(item, ident, sniffed, block_size=self.settings.chunk_bytes, progress=self.progress)
         spec = schema.TABLES[contract.fact_table]
         with self.lake.workspace(ident.file_id) as work:
-            tally, staging = self._stream(rows, contract, facts, rejects, Staging(work, spec, contract))
+            tally, staging = self._stream(
+                rows, contract, facts, rejects, Staging(work, spec, contract), layout, sniffed
+            )
             pa.default_memory_pool().release_unused()  # the chunks' buffers, before DuckDB needs memory
             span = calendar_range(tally.dates, self.settings.calendar_start, self.settings.calendar_end)
             load = FileLoad(
@@ -214,15 +234,15 @@ class Pipeline:
                 build_dim_date(*span) if span else schema.DIM_DATE.arrow_schema.empty_table(),
                 self._ledger(item, ident, result, started),
                 loaded_at,
-                contract.conflict_policy,
+                policy,
             )
             with self.timer.stage("lake"):
                 staged = staging.finish(
                     rejects, rows=tally.rows_in, memory_limit=self.settings.duckdb_memory_limit
                 )
-                if contract.conflict_policy != "update":
+                if policy != "update":
                     staged = self._check_conflicts(
-                        replace(load, fact_path=staged.fact_path), staging, staged, rejects
+                        replace(load, fact_path=staged.fact_path), staging, staged, rejects, whose
                     )
                 result.rows_in, result.rows_blank = tally.rows_in, tally.rows_blank
                 result.rows_quarantined = tally.rows_quarantined + staged.duplicates + staged.conflicts
@@ -237,7 +257,7 @@ class Pipeline:
                     )
                     result.quarantine_uri = quarantine_uri
                 if item.replay_of is None:  # a replay's rows were all quarantined once already
-                    self._check_budget(contract, result, ident.file_id)
+                    self._check_budget(contract, result, ident.file_id, layout)
                 result.lake_uri = load.fact_uri
                 self.lake.publish(staged.fact_path, load.fact_uri, table=spec.name, kind="curated")
             result.status = "loaded"
@@ -257,7 +277,7 @@ class Pipeline:
                 result.record(counts)
 
     def _check_conflicts(
-        self, load: FileLoad, staging: Staging, staged: Staged, rejects: QuarantineContext
+        self, load: FileLoad, staging: Staging, staged: Staged, rejects: QuarantineContext, whose: str
     ) -> Staged:
         """The rows whose key another logical file holds with other values: set aside under the source's
         conflict policy ("quarantine"), or the file rejected ("reject")."""
@@ -265,25 +285,51 @@ class Pipeline:
         if not conflicts:
             return staged
         contract = staging.contract
-        if contract.conflict_policy == "reject":
+        if load.policy == "reject":
             first = conflicts[0]
             raise FileRejected(
                 f"{len(conflicts)} row(s) have a {contract.key} that another file holds with other values "
-                f"(line {first.source_row}: held by {first.holder}); {contract.name}'s conflict policy is reject"
+                f"(line {first.source_row}: held by {first.holder}); {whose} is reject"
             )
-        return staging.set_aside_conflicts(staged, conflicts, rejects)
+        return staging.set_aside_conflicts(staged, conflicts, rejects, whose)
 
-    def _check_budget(self, contract: SourceContract, result: FileResult, file_id: str) -> None:
+    def _check_budget(
+        self, contract: SourceContract, result: FileResult, file_id: str, layout: Layout | None
+    ) -> None:
         """Reject a file whose quarantined share is above the budget (its quarantine stays in the lake)."""
         budget = self.settings.max_quarantine_rate
+        whose = f"a {contract.name} file"
+        if layout is not None and layout.max_quarantine_rate is not None:
+            budget, whose = layout.max_quarantine_rate, f"layout {result.layout}"
         if not result.rows_in or result.rows_quarantined / result.rows_in <= budget:
             return
         raise FileRejected(
             f"{result.rows_quarantined:,} of {result.rows_in:,} rows "
             f"({result.rows_quarantined / result.rows_in:.1%}) were quarantined, above the budget of "
-            f"{budget:.0%} for a {contract.name} file: nothing of it is loaded; see why with "
+            f"{budget:.0%} for {whose}: nothing of it is loaded; see why with "
             f"`etl quarantine list --rows --file-id {file_id[:12]}`"
         )
+
+    def _rules(self, layout: Layout | None) -> Sequence[CategoryRule]:
+        """The narration rules of a file: its layout's first (or alone), then the built-in ones."""
+        if layout is None or not layout.narration_rules:
+            return self.rules
+        return with_layout_rules(
+            self.rules,
+            [(rule.category, rule.pattern) for rule in layout.narration_rules],
+            replace=layout.narration_rules_mode == "replace",
+        )
+
+    def _describe(self, result: FileResult, layout: Layout | None, sniffed: CsvLayout) -> None:
+        """What the file's report says of its columns: the layout read by, extra and missing columns."""
+        if layout is not None and self.profile is not None:
+            result.layout = f"{self.profile.origin}: {layout.name}"
+        result.extra_columns = list(sniffed.extra)
+        result.missing_columns = list(sniffed.missing)
+        result.notes = [
+            f"column {name} has the name of a lineage column the load adds itself: ignored"
+            for name in sniffed.ignored
+        ]
 
     def _ledger(self, item: SourceFile, ident: Identity, result: FileResult, started: datetime) -> LedgerRow:
         return ledger_row(
@@ -304,15 +350,19 @@ class Pipeline:
         facts: FactContext,
         rejects: QuarantineContext,
         staging: Staging,
+        layout: Layout | None,
+        sniffed: CsvLayout,
     ) -> tuple[_Tally, Staging]:
         """Validate, model and stage every chunk, on threads a chunk apart (see `run_chain`); what the
         chunks counted, and the staging with both its files written and closed."""
         tally, timer = _Tally(), self.timer
+        formats = layout is not None or sniffed.delimiter == ";"  # see etl.normalize.formats
 
         def validate_chunk(chunk: Chunk) -> tuple[Validated, list[MalformedRow]]:
             text, malformed, blanks = chunk
             with timer.stage("validate"):
-                checked = validate(text, contract)
+                prepared = prepare(text, contract, layout, sniffed.delimiter) if formats else None
+                checked = validate(text, contract, prepared)
             tally.rows_in += text.num_rows + len(malformed)
             tally.rows_blank += blanks
             self.progress("rows", text.num_rows)

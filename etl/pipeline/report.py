@@ -33,6 +33,12 @@ class FileResult:
     rows_unchanged: int = 0
     rows_removed: int = 0
     rows_conflicting: int = 0
+    # What was read: the profile layout that read the file ("<profile>: <source>[/<folder>]"), the columns
+    # it had that the load does not read, the optional ones it lacked, and notes on what was ignored
+    layout: str | None = None
+    extra_columns: list[str] = field(default_factory=list)
+    missing_columns: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def record(self, counts: LoadCounts) -> None:
         self.rows_inserted, self.rows_updated, self.rows_unchanged = (

@@ -383,10 +383,10 @@ def test_an_unexpected_defect_fails_only_its_file(env: Env, monkeypatch: pytest.
 
     real = etl.pipeline.validate
 
-    def broken_for_statements(chunk, contract):  # type: ignore[no-untyped-def]
+    def broken_for_statements(chunk, contract, prepared=None):  # type: ignore[no-untyped-def]
         if contract.name == "bank_statements":
             raise RuntimeError("boom\nsecond line")
-        return real(chunk, contract)
+        return real(chunk, contract, prepared)
 
     monkeypatch.setattr(etl.pipeline, "validate", broken_for_statements)
     write(
@@ -558,7 +558,8 @@ def test_the_trimmed_characters_are_what_validation_trims() -> None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from etl.normalize.validate import BOM_CHAR, TRIMMED_CHARS, _trim
+    from etl.normalize.text import BOM_CHAR, FORMAT_CHARS, TRIMMED_CHARS
+    from etl.normalize.validate import _trim
 
     every = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
     padded = pa.array(["x" + c for c in every])
@@ -566,10 +567,11 @@ def test_the_trimmed_characters_are_what_validation_trims() -> None:
     assert "".join(c for c, t in zip(every, trimmed, strict=True) if t == "x") == "".join(
         sorted(TRIMMED_CHARS)
     )
-    # TRIMMED_CHARS is Arrow's own whitespace set, and the BOM, which that set leaves
+    # TRIMMED_CHARS is Arrow's own whitespace set, and the format characters (the BOM among them), which
+    # that set leaves
     whitespace = pc.utf8_trim_whitespace(padded).to_pylist()
     arrow_set = "".join(c for c, t in zip(every, whitespace, strict=True) if t == "x")
-    assert "".join(sorted(TRIMMED_CHARS)) == "".join(sorted(arrow_set + BOM_CHAR))
+    assert "".join(sorted(TRIMMED_CHARS)) == "".join(sorted(arrow_set + FORMAT_CHARS))
     assert pc.utf8_trim_whitespace(pa.array([BOM_CHAR])).to_pylist() == [BOM_CHAR]  # why it is added
 
 

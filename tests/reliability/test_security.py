@@ -276,27 +276,78 @@ def test_etl_run_logs_no_password_and_no_webhook(tmp_path: Path, postgres_url: s
     assert make_pg_env(tmp_path, postgres_url).query("SELECT COUNT(*) FROM fact_bank_transaction") == [(20,)]
 
 
-@pytest.mark.parametrize(
-    "url",
-    [
-        f"postgresql://postgres:{PASSWORD}@127.0.0.1:1/db",  # unreachable
-        f"postgresql://postgres:{PASSWORD}@127.0.0.1:notaport/db",  # psycopg quotes bad options
-        f"postgresql://postgres:{PASSWORD}@[zz/db",  # psycopg quotes the whole URI
-        f"postgresql:postgres:{PASSWORD}@host/db",  # not a URL at all
-        f"mysql://admin:{PASSWORD}@db.internal/risk",  # an unsupported scheme
-    ],
-)
+# URLs a person may type, each with the password: the examples of what parsers quote
+TYPED_URLS = [
+    f"postgresql://postgres:{PASSWORD}@127.0.0.1:1/db",  # unreachable
+    f"postgresql://postgres:{PASSWORD}@127.0.0.1:notaport/db",  # psycopg quotes bad options
+    f"postgresql://postgres:{PASSWORD}@[zz/db",  # psycopg quotes the whole URI
+    f"postgresql:postgres:{PASSWORD}@host/db",  # not a URL at all
+    f"postgresql:/postgres:{PASSWORD}@127.0.0.1:1/db",  # one slash: quoted whole by the backend
+    f"postgresql://postgres:ab%zz{PASSWORD}@127.0.0.1:1/db",  # a raw %: libpq quotes the password alone
+    f"postgresql://postgres:a b{PASSWORD}@127.0.0.1:1/db",  # a space: libpq quotes it too
+    f"postgresql://postgres:p@{PASSWORD}@127.0.0.1:1/db",  # an @: libpq takes the rest for the host
+    f"postgresql+psycopg://postgres:{PASSWORD}@127.0.0.1:1/db",  # the driver suffix, accepted
+    f"redshift:/admin:{PASSWORD}@host/db",  # one slash: quoted whole by the backend
+    f"mysql://admin:{PASSWORD}@db.internal/risk",  # an unsupported scheme
+    f"host=db.internal password={PASSWORD}",  # a key=value conninfo, not a URL
+]
+
+
+@pytest.mark.parametrize("url", TYPED_URLS)
 def test_a_bad_or_unreachable_warehouse_url_is_reported_in_one_line_without_its_password(
     tmp_path: Path, url: str
 ) -> None:
     write(tmp_path / "data", "bank_statements", "s.csv", statements("T", 2))
-    result = CliRunner().invoke(
-        cli_app, ["run", str(tmp_path / "data"), "--lake", str(tmp_path / "lake"), "--warehouse", url]
+    (tmp_path / "lake").mkdir()
+    lake = str(tmp_path / "lake")
+    for args in (
+        ["run", str(tmp_path / "data"), "--lake", lake, "--warehouse", url],
+        ["quality", "--warehouse", url],
+        ["quarantine", "replay", "--lake", lake, "--warehouse", url],
+    ):
+        result = CliRunner().invoke(cli_app, args)
+        assert result.exit_code in {1, 2}, result.output
+        assert isinstance(result.exception, SystemExit), repr(
+            result.exception
+        )  # a one-line error, no traceback
+        assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+        _assert_no_secret(result.output, result.stderr)
+
+
+@pytest.mark.parametrize("url", TYPED_URLS[4:10])
+def test_the_lambda_hides_the_password_of_a_typed_url_in_its_logs_stack_traces_and_response(
+    aws: Aws,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+    handler_logs: io.StringIO,
+    url: str,
+) -> None:
+    monkeypatch.setenv("ETL_WAREHOUSE_URL", url)
+    monkeypatch.setenv("ETL_LOG_LEVEL", "DEBUG")
+    aws.upload("incoming/bank_statements/jan.csv", STATEMENTS)
+    response = lambda_handler(aws.drain(), CONTEXT)
+
+    assert len(response["batchItemFailures"]) == 1  # delivered again: the warehouse may be fixed by then
+    error = response["report"]["error"]
+    assert error.startswith("run failed before its files were processed: "), error
+    logged = handler_logs.getvalue()
+    lines = {entry["message"]: entry for entry in map(json.loads, logged.splitlines())}
+    assert lines[error]["level"] == "ERROR"
+    assert (
+        lines[error]["exception"].startswith("Traceback")
+        and error.split(": ", 1)[1] in lines[error]["exception"]
     )
-    assert result.exit_code in {1, 2}, result.output
-    assert isinstance(result.exception, SystemExit), repr(result.exception)  # a one-line error, no traceback
-    assert "error:" in result.output
-    _assert_no_secret(result.output)
+    assert lines["run report"]["run_report"]["error"] == error
+    captured = capsys.readouterr()
+    _assert_no_secret(
+        logged,
+        _records(caplog),
+        captured.out,
+        captured.err,
+        json.dumps(response, default=str),
+        json.dumps(aws.summaries()),
+    )
 
 
 # ---- (d) narrations masked in the lake, the quarantine and the logs -----------------------------------------------

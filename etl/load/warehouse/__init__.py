@@ -11,7 +11,7 @@ def open_warehouse(settings: Settings, *, must_exist: bool = False) -> Warehouse
     """The backend the URL names. `must_exist`: for commands that only read, an embedded warehouse that
     was never loaded is a configuration error rather than an empty file created on the spot."""
     url = settings.warehouse_url
-    scheme = url.split(":", 1)[0].lower()
+    scheme = url.split(":", 1)[0].lower().split("+", 1)[0]  # postgresql+psycopg: the driver it names is ours
     if scheme == "duckdb":
         from etl.load.warehouse.duckdb import DuckDBWarehouse, path_of
 
@@ -30,7 +30,7 @@ def open_warehouse(settings: Settings, *, must_exist: bool = False) -> Warehouse
         except ImportError as exc:  # pragma: no cover
             raise ConfigError(f"Redshift backend unavailable: {exc}") from None
         return RedshiftWarehouse.from_url(url, settings=settings)  # type: ignore[no-any-return,unused-ignore]
-    raise ConfigError(f"unsupported warehouse URL {url!r}")
+    raise ConfigError(f"unsupported warehouse URL scheme {scheme!r}")
 
 
 __all__ = ["Warehouse", "open_warehouse"]

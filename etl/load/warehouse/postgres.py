@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from psycopg import errors as pgerrors
 from psycopg.pq import TransactionStatus
 
-from etl.errors import ConfigError, WarehouseError
+from etl.errors import ConfigError, Redactor, WarehouseError, redact_urls, url_secrets
 from etl.load.sql import SqlBuilder
 from etl.load.warehouse.base import FileLoad, Warehouse, first_line
 from etl.model.schema import TableSpec
@@ -31,8 +31,7 @@ TRANSIENT_SQLSTATES = {"40001", "40P01", "23505", "57P01", "57P02", "57P03"}
 SCHEMA_LOCK_ID = 0x45544C  # pg_advisory_lock key: one schema creator at a time ("ETL")
 CUSTOMERS_LOCK_ID = 0x45544C43  # pg_advisory_xact_lock key: loads adding vs removing customers ("ETLC")
 _CSV_OPTIONS = pacsv.WriteOptions(include_header=False)
-# user:password@ in a URL, and password=... in a key/value conninfo: never in a message or a log line
-_URL_PASSWORD = re.compile(r"([a-z][a-z0-9+.-]*:(?://)?[^:/?#@\s'\"]*:)[^@\s]*@", re.IGNORECASE)
+# password=... in a key/value conninfo, a fallback for what the URL does not name
 _KV_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 
 
@@ -51,7 +50,9 @@ class PostgresWarehouse(Warehouse):
         # SQLAlchemy-style driver suffixes are accepted: postgresql+psycopg://...
         scheme, _, rest = url.partition("://")
         if not rest:
-            raise ConfigError(f"warehouse URL {redact(url)!r} is not postgresql://user@host:port/database")
+            raise ConfigError(
+                f"warehouse URL {redact(url, url)!r} is not postgresql://user@host:port/database"
+            )
         return cls(f"postgresql://{rest}" if scheme.split("+")[0] in {"postgresql", "postgres"} else url)
 
     def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
@@ -63,10 +64,14 @@ class PostgresWarehouse(Warehouse):
             return conn
         except psycopg.OperationalError as exc:
             raise WarehouseError(
-                f"cannot connect to PostgreSQL: {redact(first_line(exc))}", retryable=True
+                f"cannot connect to PostgreSQL: {redact(first_line(exc), self.conninfo)}", retryable=True
             ) from None
         except psycopg.Error as exc:  # a malformed URL: psycopg quotes it, password included
-            raise ConfigError(f"invalid PostgreSQL URL: {redact(first_line(exc))}") from None
+            raise ConfigError(f"invalid PostgreSQL URL: {redact(first_line(exc), self.conninfo)}") from None
+        except ValueError as exc:  # a host name no resolver takes (IDNA: "Violation of BIDI requirement 2")
+            raise ConfigError(
+                f"invalid PostgreSQL URL: the host name is not valid ({redact(first_line(exc), self.conninfo)})"
+            ) from None
 
     # ---- primitives ----------------------------------------------------------------------------------
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
@@ -172,6 +177,7 @@ def arrow_to_csv(batch: pa.RecordBatch) -> bytes:
     return buffer.getvalue()
 
 
-def redact(text: str) -> str:
-    """`text` with any password of a URL or conninfo in it replaced by ***."""
-    return _KV_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", text))
+def redact(text: str, url: str) -> str:
+    """`text` with the password of `url` hidden however a parser quoted it or a piece of it (see
+    `etl.errors.url_secrets`), and any other URL's or conninfo's password."""
+    return _KV_PASSWORD.sub(r"\1***", redact_urls(Redactor(url_secrets(url))(text)))

@@ -28,7 +28,7 @@ import pyarrow as pa
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
 
-from etl.errors import ConfigError, WarehouseError
+from etl.errors import ConfigError, Redactor, WarehouseError, redact_urls, url_secrets
 from etl.load.sql import SqlBuilder
 from etl.load.warehouse.base import FileLoad, LoadCounts, Warehouse, first_line
 from etl.model.schema import TableSpec
@@ -60,11 +60,20 @@ class RedshiftTarget:
 
     @classmethod
     def parse(cls, url: str) -> RedshiftTarget:
+        try:
+            return cls._parse(url)
+        except (
+            ValueError
+        ):  # Python's URL parser: an unclosed "[" ("Invalid IPv6 URL"), a port that is no number
+            raise ConfigError(_not_redshift(url)) from None
+
+    @classmethod
+    def _parse(cls, url: str) -> RedshiftTarget:
         parts = urlsplit(url)
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         database = parts.path.lstrip("/")
         if parts.scheme != "redshift" or not parts.hostname or not database:
-            raise ConfigError(f"warehouse URL {_redact(url)!r} is not redshift://host:5439/database?...")
+            raise ConfigError(_not_redshift(url))
         iam_role, staging = query.get("iam_role"), query.get("staging")
         if not iam_role or not staging or not staging.startswith("s3://"):
             raise ConfigError("a redshift:// URL needs iam_role=<role arn> and staging=s3://bucket/prefix/")
@@ -300,6 +309,10 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _not_redshift(url: str) -> str:
+    return f"warehouse URL {_redact(url)!r} is not redshift://host:5439/database?..."
+
+
 def _redact(url: str) -> str:
-    parts = urlsplit(url)
-    return url.replace(f":{parts.password}@", ":***@") if parts.password else url
+    """The URL with its password hidden, however it is written (see `etl.errors.url_secrets`)."""
+    return redact_urls(Redactor(url_secrets(url))(url))

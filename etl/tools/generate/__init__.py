@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from etl.contracts import BANK_STATEMENTS, LOAN_APPLICATIONS, REPAYMENTS
+from etl.contracts import BANK_STATEMENTS, LOAN_APPLICATIONS, REPAYMENTS, SourceName
 from etl.tools.generate.applications import (
     APPLICATION_COLUMNS,
     application_columns,
@@ -30,6 +30,7 @@ from etl.tools.generate.applications import (
 from etl.tools.generate.common import customer_ids, make_window, random_streams, write_csv
 from etl.tools.generate.customers import make_customers
 from etl.tools.generate.dirty import DIRTY, make_dirty
+from etl.tools.generate.layouts import LAYOUTS, write_profile
 from etl.tools.generate.repayments import REPAYMENT_COLUMNS, repayment_columns
 from etl.tools.generate.statements import STATEMENT_COLUMNS, bank_statement_table
 
@@ -42,12 +43,17 @@ def generate_dataset(
     dirty_rate: float = 0.0,
     start: date = date(2023, 1, 1),
     months: int = 12,
+    layout: str | None = None,
 ) -> dict[str, Path]:
     """Write loan_applications, bank_statements and repayments CSVs under `out_dir/<source>/`.
 
     `dirty_rate` of the rows of each file get exactly one problem each (see DIRTY_KINDS); every other row
-    is valid. Returns the path of each file by source name.
+    is valid. `layout` (see `layouts.LAYOUTS`) writes them in another layout instead, with the profile that
+    reads them as `out_dir/<layout>.toml` (returned as "profile"). Returns the path of each file by
+    source name.
     """
+    if layout is not None and layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}: use {', '.join(LAYOUTS)}")
     if customers < 1:
         raise ValueError(f"customers must be >= 1, got {customers}")
     if not 0.0 <= dirty_rate <= 1.0:
@@ -59,7 +65,7 @@ def generate_dataset(
     apps = decide(streams["applications"], pick_applications(streams["applications"], people, window), window)
 
     applications = application_columns(apps, people_ids, window)
-    files: list[tuple[str, tuple[str, ...], dict[str, pa.Array]]] = [  # (source, header, columns)
+    files: list[tuple[SourceName, tuple[str, ...], dict[str, pa.Array]]] = [  # (source, header, columns)
         (LOAN_APPLICATIONS.name, APPLICATION_COLUMNS, applications),
         (
             BANK_STATEMENTS.name,
@@ -77,5 +83,14 @@ def generate_dataset(
     paths: dict[str, Path] = {}
     for source, header, table in files:
         columns = make_dirty(streams["dirty"], table, DIRTY[source], dirty_rate)
-        paths[source] = write_csv(out_dir / source / f"{source}.csv", header, columns)
+        where = out_dir / source / f"{source}.csv"
+        if layout is not None:
+            theirs = LAYOUTS[layout][source]
+            where = out_dir / theirs.path
+            if theirs.write is not None:
+                columns = theirs.write({h: columns[h] for h in header}, streams["layout"])
+                header = tuple(columns)
+        paths[source] = write_csv(where, header, columns)
+    if layout is not None:
+        paths["profile"] = write_profile(out_dir, layout)
     return paths

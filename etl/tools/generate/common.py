@@ -137,7 +137,14 @@ def sigmoid(x: Floats) -> Floats:
 
 def random_streams(seed: int) -> dict[str, np.random.Generator]:
     """Independent generators per concern, so changing one table (or the dirt) leaves the others alone."""
-    names = ("customers", "applications", "instalments", "statements", "dirty")  # the order seeds them
+    names = (
+        "customers",
+        "applications",
+        "instalments",
+        "statements",
+        "dirty",
+        "layout",
+    )  # the order seeds them
     children = np.random.SeedSequence(seed).spawn(len(names))
     return {name: np.random.default_rng(child) for name, child in zip(names, children, strict=True)}
 
