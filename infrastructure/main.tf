@@ -78,6 +78,9 @@ locals {
     ETL_LOG_LEVEL                = var.log_level
     POWERTOOLS_SERVICE_NAME      = local.service_name
     POWERTOOLS_METRICS_NAMESPACE = local.metrics_namespace
+    # The profile is read from S3 at each invocation: a new profile applies to the next file without a new
+    # image or a deploy (aws s3 cp my-profile.toml s3://<raw bucket>/<profile_key>). Empty: no profile.
+    ETL_PROFILE = var.profile_key == null ? "" : "s3://${module.raw_bucket.id}/${var.profile_key}"
   }
 
   lambda_environment = merge(local.etl_environment, {
@@ -216,6 +219,7 @@ module "etl_iam" {
   name                = local.name
   raw_bucket_arn      = module.raw_bucket.arn
   raw_prefix          = "incoming/"
+  profile_key         = var.profile_key
   lake_bucket_arn     = module.lake_bucket.arn
   lake_prefixes       = ["lake/", "staging/"]
   kms_key_arn         = module.kms.key_arn

@@ -145,6 +145,17 @@ variable "sqs_max_receive_count" {
   }
 }
 
+variable "profile_key" {
+  type        = string
+  description = "Key in the raw bucket of the ETL profile (ETL_PROFILE: how your files' headers, formats and narrations differ from the contracts), e.g. config/etl-profile.toml; null without one. Upload or change it with aws s3 cp; it applies from the next file."
+  default     = null
+
+  validation {
+    condition     = var.profile_key == null || can(regex("^[A-Za-z0-9!_.*'()/-]+\\.toml$", var.profile_key)) && !startswith(coalesce(var.profile_key, "x"), "incoming/")
+    error_message = "profile_key must be a .toml key outside incoming/ (an upload under incoming/ is taken for data), e.g. config/etl-profile.toml."
+  }
+}
+
 variable "log_level" {
   type        = string
   description = "ETL_LOG_LEVEL of the function and the Fargate task."

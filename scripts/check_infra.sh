@@ -79,6 +79,24 @@ EOF
     exit 1
   fi
   echo "terraform variable validation: refuses a CPU/memory pair Fargate does not offer"
+  # ... a profile key under incoming/ (it would be taken for an upload); an accepted one sets ETL_PROFILE.
+  out=$(echo 'var.profile_key' | TF_CLI_CONFIG_FILE="$work/terraform.rc" \
+    terraform -chdir="$work/infrastructure" console -no-color -var-file=envs/dev.tfvars \
+    -var profile_key=incoming/profile.toml 2>&1 || true)
+  if ! grep -q 'profile_key must be a .toml key outside incoming/' <<<"$out"; then
+    echo "$out" >&2
+    echo "variable validation accepted profile_key=incoming/profile.toml" >&2
+    exit 1
+  fi
+  out=$(echo 'local.etl_environment.ETL_PROFILE' | TF_CLI_CONFIG_FILE="$work/terraform.rc" \
+    terraform -chdir="$work/infrastructure" console -no-color -var-file=envs/dev.tfvars \
+    -var profile_key=config/etl-profile.toml 2>&1 || true)
+  if [ "$(tail -n1 <<<"$out")" != "(known after apply)" ]; then  # s3://<raw bucket, from the account>/...
+    echo "$out" >&2
+    echo "profile_key=config/etl-profile.toml did not set ETL_PROFILE" >&2
+    exit 1
+  fi
+  echo "terraform variable validation: refuses a profile_key under incoming/, accepts config/etl-profile.toml"
 else
   echo "NOTICE: no terraform or no AWS provider mirror at $PROVIDER_MIRROR; skipping offline 'terraform validate' (CI's ci.yml validates)"
 fi

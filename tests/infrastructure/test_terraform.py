@@ -547,6 +547,11 @@ def test_lambda_environment_matches_the_interface_and_holds_no_secrets() -> None
     ):
         assert re.search(rf"\b{name}\s*=", env_expr), name
     assert etl_env["ETL_LAKE"] == "s3://${module.lake_bucket.id}/lake"
+    # the profile in the raw bucket, outside incoming/ (validated), readable by exactly that key; empty: none
+    assert etl_env["ETL_PROFILE"] == (
+        '${var.profile_key == null ? "" : "s3://${module.raw_bucket.id}/${var.profile_key}"}'
+    )
+    assert call_argument("etl_iam", "profile_key") == "${var.profile_key}"
     assert etl_env["POWERTOOLS_SERVICE_NAME"] == "${local.service_name}"
     assert etl_env["POWERTOOLS_METRICS_NAMESPACE"] == "${local.metrics_namespace}"
     assert (root().locals["service_name"], root().locals["metrics_namespace"]) == ("credit-risk-etl", "CreditRiskETL")

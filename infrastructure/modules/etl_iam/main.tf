@@ -30,6 +30,16 @@ data "aws_iam_policy_document" "data_access" {
     resources = ["${var.raw_bucket_arn}/${var.raw_prefix}*"]
   }
 
+  dynamic "statement" {
+    for_each = var.profile_key == null ? [] : [var.profile_key]
+    content {
+      sid       = "ReadProfile"
+      effect    = "Allow"
+      actions   = ["s3:GetObject"]
+      resources = ["${var.raw_bucket_arn}/${statement.value}"]
+    }
+  }
+
   statement {
     sid       = "ListLake"
     effect    = "Allow"

@@ -14,6 +14,12 @@ variable "raw_prefix" {
   default     = "incoming/"
 }
 
+variable "profile_key" {
+  type        = string
+  description = "Key of the ETL profile in the raw bucket the ETL may read (ETL_PROFILE), or null without one."
+  default     = null
+}
+
 variable "lake_bucket_arn" {
   type        = string
   description = "ARN of the lake bucket."
