@@ -26,6 +26,12 @@ ConflictPolicy = Literal["update", "quarantine", "reject"]
 CONFLICT_POLICIES: tuple[ConflictPolicy, ...] = ("update", "quarantine", "reject")
 
 
+# Short labels that dashboards group by (state, loan purpose, channel): 128 bytes hold 42 characters of
+# any script, far more than any such label; a VARCHAR(4096) group-by column costs Redshift memory and
+# temporary disk in every aggregation ("use the smallest possible column size").
+LABEL_BYTES = 128
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -39,6 +45,10 @@ class Column:
     allowed: dict[str, str] = field(default_factory=dict)
     description: str = ""
     masked: bool = False  # hidden (letters x, digits 9) everywhere it is stored when masking is on
+    # text: the longest value in UTF-8 bytes (None: the validator's general limit); its warehouse column is
+    # exactly that wide (Redshift counts VARCHAR in bytes), so a longer value is a quarantined row, not a
+    # failed COPY
+    max_bytes: int | None = None
 
     def range_text(self) -> str:
         if self.nonzero:
@@ -158,8 +168,8 @@ LOAN_APPLICATIONS = SourceContract(
             maximum=Decimal(1000),
             description="Annual interest rate in percent",
         ),
-        Column("loan_purpose", "text", required=False),
-        Column("state", "text", required=False, description="State of residence"),
+        Column("loan_purpose", "text", required=False, max_bytes=LABEL_BYTES),
+        Column("state", "text", required=False, description="State of residence", max_bytes=LABEL_BYTES),
         Column("application_status", "enum", required=False, allowed=_enum(*APPLICATION_STATUSES)),
         Column("decision_date", "date", required=False),
         # A fraud (risk) score from the lender's fraud screening, on the 0-100 scale most vendors use
@@ -192,12 +202,13 @@ BANK_STATEMENTS = SourceContract(
         Column("transaction_amount", "money", nonzero=True, description="Credit > 0, debit < 0"),
         Column("narration", "text", description="Free text from the bank", masked=True),
         Column("balance", "money", description="Balance after the transaction (may be negative)"),
-        Column("channel", "text", required=False),
+        Column("channel", "text", required=False, max_bytes=LABEL_BYTES),
         Column(
             "merchant",
             "text",
             required=False,
             description="Merchant of a card or web payment, as the bank names it",
+            max_bytes=LABEL_BYTES,
         ),
     ),
 )
@@ -235,6 +246,9 @@ SOURCE_ALIASES: dict[str, SourceName] = {folder: c.name for c in REGISTRY for fo
 # Columns the product adds to every row it stores (its lineage): an input column of one of these names is
 # ignored with a note, never read over the product's own.
 LINEAGE_COLUMNS = ("source_file_id", "source_row", "loaded_at", "attributes")
+# The most bytes a row's kept columns may take as one JSON object (the facts' `attributes`): Redshift stages
+# it as text in its widest VARCHAR before JSON_PARSE makes it SUPER. A longer one is quarantined.
+ATTRIBUTES_MAX_BYTES = 65535
 
 
 def normalise_header(name: str) -> str:

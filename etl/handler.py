@@ -31,7 +31,7 @@ from etl.aws.events import ObjectRef, parse_event
 from etl.aws.fargate import CONFIG_EXIT
 from etl.aws.invocation import process_objects
 from etl.aws.log import logger
-from etl.aws.metrics import add_run_metrics, run_metrics
+from etl.aws.metrics import add_run_metrics, emit_source_metrics, run_metrics
 from etl.aws.outcome import Outcome
 from etl.errors import ConfigError, EtlError, hide_in_logs, hide_secrets
 from etl.settings import Settings, settings_from_env
@@ -53,6 +53,7 @@ def lambda_handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     def handle_invocation(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         def count(outcome: Outcome) -> None:
             add_run_metrics(metrics, outcome)
+            emit_source_metrics(outcome)
 
         return handle(event, settings, session=boto3.Session(), on_outcome=count)
 
@@ -137,6 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     metrics = run_metrics()
     outcome = process_objects([ref], settings, session=boto3.Session(), allow_fargate=False)
     add_run_metrics(metrics, outcome)
+    emit_source_metrics(outcome)
     metrics.flush_metrics()
     print(json.dumps(outcome.as_dict(), default=str))
     if outcome.config_error:  # e.g. a warehouse URL without its iam_role: not worth running again

@@ -1,13 +1,21 @@
 """Publish a run summary to SNS and/or a Slack incoming webhook: one path for `etl run` and the Lambda.
 
-`notify_run` is what both call: it finds the channels the settings name (the Slack webhook directly, or from
-its Secrets Manager secret) and publishes. `format_summary` is pure. `publish_summary` never raises: a notification that fails is logged as a warning
-and the run goes on. The webhook URL is a secret (whoever has it can post), so it never appears in a log
-line, an exception message or the summary itself.
+`notify_run` is what both call: it finds the channels the settings name and publishes. `format_summary` and
+`sns_message` are pure. `publish_summary` never raises: a notification that fails is logged as a warning and
+the run goes on.
 
-Plain ``http://`` webhooks are refused, except to a loopback address (127.0.0.0/8 or ::1): such a request
-never leaves the machine, which is how the tests reach a local server. There is deliberately no
-"allow http" switch that could be left on in production.
+On AWS, Slack reads the SNS topic through AWS Chatbot (Amazon Q Developer in chat applications), which posts
+only messages in its custom-notification format and drops any other (the function's VPC has no route to
+Slack). So the summary is published with MessageStructure "json": the "default" message, which Chatbot's
+HTTPS subscription (and a queue) receives, is a custom notification (`{"version": "1.0", "source":
+"custom", "id", "content": {"textType": "client-markdown", "title", "description"}, "metadata"}`), and
+e-mail subscriptions get the plain-text body as before.
+
+A webhook (ETL_SLACK_WEBHOOK_URL) is for runs that can reach Slack, such as `etl run` on a laptop. Its URL
+is a secret (whoever has it can post), so it never appears in a log line, an exception message or the
+summary itself. Plain ``http://`` webhooks are refused, except to a loopback address (127.0.0.0/8 or ::1):
+such a request never leaves the machine, which is how the tests reach a local server. There is
+deliberately no "allow http" switch that could be left on in production.
 """
 
 from __future__ import annotations
@@ -78,7 +86,8 @@ def publish_summary(
     sent: list[str] = []
     if topic_arn:
         try:
-            _publish_sns(sns_client, topic_arn, subject, body, int(report.get("exit_code", -1)))
+            exit_code = int(report.get("exit_code", -1))
+            _publish_sns(sns_client, topic_arn, subject, body, exit_code, str(report.get("run_id", "")))
             sent.append("sns")
         except Exception as exc:
             logger.warning("run summary not published to SNS topic %s: %s", topic_arn, _describe(exc))
@@ -97,56 +106,21 @@ def notify_run(
 ) -> list[str]:
     """Send the run summary to the channels `settings` name; never raises (see `publish_summary`).
 
-    `session` is the boto3 session for SNS and Secrets Manager (a default one when SNS or the secret is
-    configured and none is given).
+    `session` is the boto3 session for SNS (a default one when a topic is configured and none is given).
     """
-    if not (settings.sns_topic_arn or settings.slack_webhook_url or settings.slack_webhook_secret_arn):
+    if not (settings.sns_topic_arn or settings.slack_webhook_url):
         return []
-    if session is None:
-        import boto3  # only when an AWS channel is configured
+    sns_client = None
+    if settings.sns_topic_arn:
+        if session is None:
+            import boto3  # only when SNS is configured
 
-        session = boto3.Session()
-    webhook = slack_webhook(settings, session)
-    if not settings.sns_topic_arn and not webhook:
-        return []
+            session = boto3.Session()
+        sns_client = session.client("sns")
+    webhook = settings.slack_webhook_url.get_secret_value() if settings.slack_webhook_url else None
     return publish_summary(
-        report,
-        topic_arn=settings.sns_topic_arn,
-        slack_webhook_url=webhook,
-        sns_client=session.client("sns") if settings.sns_topic_arn else None,
+        report, topic_arn=settings.sns_topic_arn, slack_webhook_url=webhook, sns_client=sns_client
     )
-
-
-def slack_webhook(settings: Settings, session: boto3.Session) -> str | None:
-    """The Slack webhook URL: the setting itself, or what its secret holds; None (with a warning) when the
-    secret cannot be read or holds none."""
-    if settings.slack_webhook_url is not None:
-        return settings.slack_webhook_url.get_secret_value()
-    if not settings.slack_webhook_secret_arn:
-        return None
-    try:
-        secret = session.client("secretsmanager").get_secret_value(SecretId=settings.slack_webhook_secret_arn)
-    except Exception as exc:  # a missing notification channel must not fail the load
-        logger.warning("Slack webhook secret unreadable, no Slack summary: %s", type(exc).__name__)
-        return None
-    url = webhook_from_secret(str(secret.get("SecretString") or ""))
-    if url is None:
-        logger.warning("Slack webhook secret holds no URL (a URL, or JSON with 'url'), no Slack summary")
-    return url
-
-
-def webhook_from_secret(text: str) -> str | None:
-    """The webhook URL a secret holds: the URL itself, or JSON `{"url": ...}` / `{"webhook_url": ...}`.
-    None for anything else; it is read after the files are committed, so it must not raise."""
-    text = text.strip()
-    if text.startswith("{"):
-        try:
-            value = json.loads(text)
-        except ValueError:
-            return None
-        found = value.get("url") or value.get("webhook_url") if isinstance(value, dict) else None
-        text = found.strip() if isinstance(found, str) else ""
-    return text or None
 
 
 def post_webhook(url: str, body: bytes, headers: Mapping[str, str]) -> int:
@@ -283,7 +257,9 @@ def _one_line(text: str) -> str:
 # --- delivery ------------------------------------------------------------------------------------------------
 
 
-def _publish_sns(sns_client: Any | None, topic_arn: str, subject: str, body: str, exit_code: int) -> None:
+def _publish_sns(
+    sns_client: Any | None, topic_arn: str, subject: str, body: str, exit_code: int, run_id: str
+) -> None:
     if sns_client is None:
         import boto3  # only when SNS is configured and no client was passed in
 
@@ -291,12 +267,39 @@ def _publish_sns(sns_client: Any | None, topic_arn: str, subject: str, body: str
     sns_client.publish(
         TopicArn=topic_arn,
         Subject=subject,
-        Message=_truncate_utf8(body, SNS_MESSAGE_MAX_BYTES),
+        MessageStructure="json",
+        Message=sns_message(run_id, subject, body),
         MessageAttributes={
             "exit_code": {"DataType": "Number", "StringValue": str(exit_code)},
             "status": {"DataType": "String", "StringValue": "succeeded" if exit_code == 0 else "failed"},
         },
     )
+
+
+def chatbot_notification(run_id: str, subject: str, body: str) -> dict[str, Any]:
+    """The run summary as an AWS Chatbot custom notification (rendered in Slack as a card)."""
+    return {
+        "version": "1.0",
+        "source": "custom",
+        "id": run_id,
+        "content": {"textType": "client-markdown", "title": subject, "description": body},
+        "metadata": {"summary": subject, "eventType": "RunSummary"},
+    }
+
+
+def sns_message(run_id: str, subject: str, body: str) -> str:
+    """The Message of a MessageStructure="json" publish: the Chatbot notification as the default, the
+    plain-text body for e-mail; the body is cut (marked "[truncated]") so the whole fits SNS's 256 KiB."""
+    budget = len(body.encode("utf-8"))
+    while True:
+        text = _truncate_utf8(body, budget)
+        message = json.dumps(
+            {"default": json.dumps(chatbot_notification(run_id, subject, text)), "email": text}
+        )
+        size = len(message.encode("utf-8"))
+        if size <= SNS_MESSAGE_MAX_BYTES:
+            return message
+        budget = max(budget * SNS_MESSAGE_MAX_BYTES // size - 256, 0)  # smaller every time round
 
 
 def _post_slack(http_post: HttpPost, url: str, subject: str, body: str) -> None:
@@ -319,7 +322,7 @@ def _truncate_utf8(text: str, max_bytes: int) -> str:
     if len(data) <= max_bytes:
         return text
     marker = "\n[truncated]\n"
-    return data[: max_bytes - len(marker)].decode("utf-8", errors="ignore") + marker
+    return data[: max(max_bytes - len(marker), 0)].decode("utf-8", errors="ignore") + marker
 
 
 def _check_webhook_url(url: str) -> None:

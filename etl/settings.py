@@ -32,9 +32,8 @@ class Settings(BaseSettings):
     )
     glue_database: str | None = Field(None, description="Glue database the S3 lake tables are registered in")
     sns_topic_arn: str | None = Field(None, description="SNS topic that receives run summaries")
-    slack_webhook_url: SecretStr | None = Field(None, description="Slack incoming webhook for run summaries")
-    slack_webhook_secret_arn: str | None = Field(
-        None, description="Secrets Manager ARN holding the Slack webhook URL"
+    slack_webhook_url: SecretStr | None = Field(
+        None, description="Slack incoming webhook for run summaries (local runs; AWS posts through Chatbot)"
     )
     profile: str | None = Field(
         None,

@@ -13,7 +13,16 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from etl.notify import NotificationError, format_summary, post_webhook, publish_summary
+from etl.notify import (
+    SNS_MESSAGE_MAX_BYTES,
+    NotificationError,
+    format_summary,
+    notify_run,
+    post_webhook,
+    publish_summary,
+    sns_message,
+)
+from etl.settings import Settings
 
 REPORT: dict[str, Any] = {
     "run_id": "1a2b3c",
@@ -162,20 +171,61 @@ def _received(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
     return [json.loads(m["Body"]) for m in messages]
 
 
-def test_sns_publish_reaches_a_subscribed_queue(aws: None) -> None:
-    topic_arn, sqs, queue_url = _topic_with_queue()
+CHATBOT = {
+    "version": "1.0",
+    "source": "custom",
+    "id": "1a2b3c",
+    "content": {"textType": "client-markdown", "title": SUBJECT, "description": BODY},
+    "metadata": {"summary": SUBJECT, "eventType": "RunSummary"},
+}
 
-    sent = publish_summary(REPORT, topic_arn=topic_arn, slack_webhook_url=None)
+
+def test_sns_publish_is_a_chatbot_notification_with_the_plain_text_for_email(aws: None) -> None:
+    # AWS Chatbot (Slack) posts only its custom-notification format; its subscription, like a queue's,
+    # receives the "default" message of a MessageStructure="json" publish, e-mail its "email" one.
+    topic_arn, sqs, queue_url = _topic_with_queue()
+    client = boto3.client("sns", region_name="eu-west-1")
+    published: list[dict[str, Any]] = []
+    client.meta.events.register(
+        "provide-client-params.sns.Publish", lambda params, **_: published.append(params)
+    )
+
+    sent = publish_summary(REPORT, topic_arn=topic_arn, slack_webhook_url=None, sns_client=client)
 
     assert sent == ["sns"]
+    [params] = published
+    assert (params["MessageStructure"], params["Subject"]) == ("json", SUBJECT)
+    message = json.loads(params["Message"])
+    assert set(message) == {"default", "email"}
+    assert json.loads(message["default"]) == CHATBOT
+    assert message["email"] == BODY
     (envelope,) = _received(sqs, queue_url)
     assert envelope["TopicArn"] == topic_arn
     assert envelope["Subject"] == SUBJECT
-    assert envelope["Message"] == BODY
+    assert json.loads(envelope["Message"]) == CHATBOT
     assert envelope["MessageAttributes"] == {
         "exit_code": {"Type": "Number", "Value": "1"},
         "status": {"Type": "String", "Value": "failed"},
     }
+
+
+def test_a_long_summary_is_cut_to_fit_one_sns_message() -> None:
+    files = [
+        dict(REPORT["files"][0], path=f"s3://raw/incoming/loan_applications/é-{i:05}.csv")
+        for i in range(3000)
+    ]
+    subject, body = format_summary(dict(REPORT, files=files))
+    assert len(body.encode()) > SNS_MESSAGE_MAX_BYTES
+
+    message = sns_message("1a2b3c", subject, body)
+
+    assert len(message.encode()) <= SNS_MESSAGE_MAX_BYTES
+    parsed = json.loads(message)
+    notification = json.loads(parsed["default"])
+    assert notification["content"]["description"] == parsed["email"]
+    assert parsed["email"].endswith("\n[truncated]\n")
+    assert body.startswith(parsed["email"].removesuffix("\n[truncated]\n"))
+    assert len(parsed["email"]) > 50_000  # cut to fit, not emptied
 
 
 def test_sns_client_is_injectable(aws: None) -> None:
@@ -354,6 +404,29 @@ def test_unreachable_local_webhook_is_a_notification_error() -> None:
         port = sock.getsockname()[1]
     with pytest.raises(NotificationError, match="webhook unreachable"):
         post_webhook(f"http://127.0.0.1:{port}/hook", b"{}", {})
+
+
+def test_the_webhook_is_a_setting_of_its_own_and_no_secret_is_read(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ETL_SLACK_WEBHOOK_SECRET_ARN is gone (the AWS deployment posts to Slack through Chatbot): a value
+    # left in an environment is ignored, and nothing calls Secrets Manager.
+    monkeypatch.setenv("ETL_SLACK_WEBHOOK_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:1:secret:slack")
+    settings = Settings()
+    assert "slack_webhook_secret_arn" not in Settings.model_fields
+    calls: list[str] = []
+    session = boto3.Session(region_name="eu-west-1")
+    session.events.register("before-call", lambda model, **_: calls.append(model.name))
+    assert notify_run(REPORT, settings, session=session) == []
+    posted: list[str] = []
+    local = Settings(slack_webhook_url="https://hooks.example" + SECRET_PATH)
+    monkeypatch.setattr(
+        "etl.notify.post_webhook",
+        lambda url, body, headers: posted.append(url) or 200,  # type: ignore[func-returns-value]
+    )
+    assert notify_run(REPORT, local, session=session) == ["slack"]
+    assert posted == ["https://hooks.example" + SECRET_PATH]
+    assert calls == []
 
 
 def test_nothing_configured_sends_nothing() -> None:

@@ -1,5 +1,10 @@
 """The run's figures as CloudWatch metrics, written as EMF lines on stdout (Lambda ships them; elsewhere they
-are just log lines: no PutMetricData call)."""
+are just log lines: no PutMetricData call).
+
+Two shapes: the invocation's counts with the dimension `service` (one EMF document, flushed by Powertools),
+and `FilesLoaded` per source with the dimensions `service` and `source` (one document per source, written
+at once), which the per-source freshness alarms read (Terraform, modules/monitoring).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,10 @@ import os
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from etl.aws.log import DEFAULT_METRICS_NAMESPACE, SERVICE
+from etl.contracts import CONTRACTS
 
 if TYPE_CHECKING:
     from etl.aws.outcome import Outcome
@@ -18,10 +24,32 @@ if TYPE_CHECKING:
 def run_metrics() -> Metrics:
     """The metrics of this invocation, under POWERTOOLS_METRICS_NAMESPACE and POWERTOOLS_SERVICE_NAME as
     they are now (read per invocation, not at import)."""
-    return Metrics(
-        namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_METRICS_NAMESPACE,
-        service=os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE,
-    )
+    return Metrics(namespace=_namespace(), service=_service())
+
+
+def _namespace() -> str:
+    return os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_METRICS_NAMESPACE
+
+
+def _service() -> str:
+    return os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE
+
+
+def emit_source_metrics(outcome: Outcome) -> None:
+    """`FilesLoaded` of each source (its canonical name), with exactly the dimensions `service` and `source`,
+    zero for a source with no file loaded in this invocation. An EMF document holds one set of dimension
+    values, so each source is a document of its own, printed now (Powertools' single_metric)."""
+    files = outcome.report.files if outcome.report else []
+    for source in CONTRACTS:
+        loaded = sum(f.status == "loaded" and f.source == source for f in files)
+        with single_metric(
+            name="FilesLoaded",
+            unit=MetricUnit.Count,
+            value=loaded,
+            namespace=_namespace(),
+            default_dimensions={"service": _service(), "source": source},
+        ):
+            pass
 
 
 def add_run_metrics(metrics: Metrics, outcome: Outcome) -> None:

@@ -1,4 +1,4 @@
-"""`etl smoke`: after a deploy, one generated CSV through the deployed pipeline end to end."""
+"""`etl smoke`: after a deploy, generated files through the deployed pipeline, checked value by value."""
 
 from __future__ import annotations
 
@@ -12,30 +12,36 @@ from etl.cli.console import say, shown
 def smoke_command(
     bucket: Annotated[str, typer.Option("--bucket", help="Raw bucket the pipeline watches.")],
     workgroup: Annotated[str, typer.Option("--workgroup", help="Redshift Serverless workgroup.")],
-    database: Annotated[str, typer.Option("--database", help="Redshift database holding the ledger.")],
+    database: Annotated[str, typer.Option("--database", help="Redshift database holding the warehouse.")],
     secret_arn: Annotated[
         str | None,
         typer.Option("--secret-arn", help="Secrets Manager ARN for the Data API (default: IAM identity)."),
     ] = None,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the ledger row.")] = 600,
+    schema: Annotated[
+        str, typer.Option("--schema", help="Schema of the warehouse (the URL's schema=; default public).")
+    ] = "public",
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the ledger rows.")] = 600,
+    mask_narration: Annotated[
+        bool,
+        typer.Option("--mask-narration", help="The pipeline masks narrations (ETL_MASK_NARRATION=true)."),
+    ] = False,
     region: Annotated[str | None, typer.Option("--region", help="AWS region (default: environment).")] = None,
 ) -> None:
-    """Upload a generated CSV to the deployed pipeline and wait for its ledger row (post-deploy check)."""
-    from etl.tools.smoke import describe_failure, smoke
+    """Upload a generated file per source to the deployed pipeline, wait for their ledger rows, compare
+    every loaded value, query every mart, and print the verdict (exit 0 when every check passed, else 1)."""
+    from etl.tools.smoke import Target, describe_failure, smoke
 
     try:
-        result = smoke(
-            bucket=bucket,
-            workgroup=workgroup,
-            database=database,
-            secret_arn=secret_arn,
+        verdict = smoke(
+            Target(bucket, workgroup, database, secret_arn, schema),
             timeout_seconds=timeout,
+            mask_narration=mask_narration,
             region=region,
         )
-    except Exception as exc:  # a smoke test reports one line, never a traceback
+    except Exception as exc:  # a smoke test that cannot run reports one line, never a traceback
         typer.echo(shown(f"smoke failed: {describe_failure(exc)}"), err=True)
         raise typer.Exit(code=1) from None
-    say(
-        f"smoke ok: {result.uri} {result.status} ({result.rows_loaded} rows) "
-        f"in {result.elapsed_seconds:.0f}s, file_id {result.file_id[:12]}"
-    )
+    for line in verdict.lines():
+        say(line)
+    if not verdict.ok:
+        raise typer.Exit(code=1)

@@ -14,6 +14,10 @@ from etl.model.dialect import Dialect, bytewise
 from etl.model.schema import ColumnSpec, TableSpec
 
 SMALL_DIMENSIONS = {"dim_date", "dim_credit_band", "dim_transaction_category"}
+# Redshift: the table every load and ledger write locks first (LOCK takes an exclusive lock that also blocks
+# reads). It holds no rows and nothing reads it, so dashboards, the smoke test and the data tests read
+# etl_file_ledger while a load runs.
+LOAD_LOCK_TABLE = "etl_load_lock"
 LINEAGE_COLUMNS = {c.name for c in schema.LINEAGE}
 
 
@@ -27,9 +31,13 @@ class SqlBuilder:
         cols = [
             f"{c.name} {c.sql_type_in(self.dialect)}{'' if c.nullable else ' NOT NULL'}" for c in spec.columns
         ]
-        if self.dialect != "duckdb":
-            # DuckDB checks keys eagerly inside a transaction that updates them; MERGE and the data tests keep
-            # them unique there. PostgreSQL enforces them (concurrent loaders); Redshift records them.
+        if self.dialect == "postgres":
+            # PostgreSQL enforces them (concurrent loaders rely on it). DuckDB checks keys eagerly inside a
+            # transaction that updates them; MERGE and the data tests keep them unique there. Redshift
+            # enforces none but its planner trusts a declared key ("Defining table constraints": a SELECT
+            # DISTINCT may return duplicates; "do not define key constraints ... if you doubt their
+            # validity"): uniqueness rests on the load (MERGE by key under one lock), and the unique_* data
+            # tests that would show a duplicate must not be planned on the assumption that there is none.
             cols.append(f"PRIMARY KEY ({', '.join(spec.key)})")
         ddl = f"CREATE TABLE IF NOT EXISTS {spec.name} (\n  " + ",\n  ".join(cols) + "\n)"
         if self.dialect == "redshift":
@@ -67,7 +75,10 @@ class SqlBuilder:
         return f"{alias}.{column.name}"
 
     def ddl(self) -> list[str]:
-        return [self.create_table(t) for t in schema.ALL_TABLES]
+        statements = [self.create_table(t) for t in schema.ALL_TABLES]
+        if self.dialect == "redshift":
+            statements.append(f"CREATE TABLE IF NOT EXISTS {LOAD_LOCK_TABLE} (id INTEGER)")
+        return statements
 
     # ---- seeds ---------------------------------------------------------------------------------------
     def insert_missing(self, spec: TableSpec, staging: str) -> str:

@@ -29,3 +29,18 @@ def fact_parquet_options(spec: schema.TableSpec) -> dict[str, Any]:
 
 
 QUARANTINE_OPTIONS: dict[str, Any] = {"compression": PARQUET_COMPRESSION}
+
+
+# The staged copy a Redshift COPY ... FORMAT AS PARQUET reads (through Redshift Spectrum): what AWS SDK for
+# pandas writes on its Redshift path (`wr.redshift.copy` -> `wr.s3.to_parquet`: pyarrow's "spark" flavor,
+# format "1.0", snappy). Timestamps are INT96: Spectrum misreads INT64 timestamps that carry only the newer
+# TIMESTAMP logical type (a naive `timestamp[us]` gets no legacy converted type; apache/arrow#38000, where
+# a 2023 value came back as year 161065, and dask/fastparquet#432, INT64 read as 2262-04-09). Snappy is
+# the codec Redshift's own UNLOAD ... PARQUET writes; whether Spectrum reads ZSTD pages is not documented.
+# The lake's curated files keep `fact_parquet_options`: their readers (Athena, DuckDB) read the logical
+# type, and a UTC-adjusted annotation there would make DuckDB read TIMESTAMP WITH TIME ZONE.
+REDSHIFT_COPY_OPTIONS: dict[str, Any] = {
+    "compression": "snappy",
+    "version": "1.0",
+    "use_deprecated_int96_timestamps": True,
+}

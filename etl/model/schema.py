@@ -7,6 +7,7 @@ from typing import Literal
 
 import pyarrow as pa
 
+from etl.contracts import ATTRIBUTES_MAX_BYTES, LABEL_BYTES
 from etl.model.dialect import Dialect
 
 TableKind = Literal["fact", "dim", "meta"]
@@ -30,7 +31,7 @@ _ARROW_TO_SQL: dict[str, str] = {
 # through a VARCHAR staging column (COPY puts a Parquet string into SUPER as a string scalar, not parsed) that
 # the MERGE parses with JSON_PARSE; 65535 bytes is the widest VARCHAR, so the widest text it can stage.
 JSON_TYPES: dict[Dialect, str] = {"duckdb": "JSON", "postgres": "JSONB", "redshift": "SUPER"}
-JSON_MAX_BYTES = 65535
+JSON_MAX_BYTES = ATTRIBUTES_MAX_BYTES
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,9 @@ S, I64, I32, I16, B, D, TS = (
 )
 MONEY, RATIO, RATE = pa.decimal128(18, 2), pa.decimal128(18, 4), pa.decimal128(9, 4)
 ID = 128
+# channel is stored lower-cased, and lower case may be longer in UTF-8 (Arrow's utf8_lower turns the 2-byte
+# "Ⱥ" into the 3-byte "ⱥ", the most any character grows): room for a validated label after it.
+LOWERED_LABEL_BYTES = LABEL_BYTES * 3 // 2
 
 # Extra columns a profile keeps, as one JSON object of text per row (`{"branch": "Ikeja"}`); NULL without.
 ATTRIBUTES = ColumnSpec("attributes", S, json=True)
@@ -122,8 +126,8 @@ FACT_LOAN_APPLICATION = TableSpec(
         _c("loan_to_income", RATIO),
         _c("loan_term_months", I32),
         _c("interest_rate", RATE),
-        _c("loan_purpose", S, length=4096),
-        _c("state", S, length=4096),
+        _c("loan_purpose", S, length=LABEL_BYTES),
+        _c("state", S, length=LABEL_BYTES),
         _c("application_status", S, length=16),
         _c("decision_date", D),
         _c("decision_date_key", I32),
@@ -151,8 +155,8 @@ FACT_BANK_TRANSACTION = TableSpec(
         _c("direction", S, False, 8),
         _c("balance", MONEY, False),
         _c("narration", S, False, 4096),
-        _c("channel", S, length=4096),
-        _c("merchant", S, length=4096),
+        _c("channel", S, length=LOWERED_LABEL_BYTES),
+        _c("merchant", S, length=LABEL_BYTES),  # stored as written (not lower-cased)
         ATTRIBUTES,
         *LINEAGE,
     ),
@@ -217,7 +221,7 @@ DIM_CUSTOMER = TableSpec(
         _c("is_inferred", B, False),
         _c("employment_status", S, length=32),
         _c("annual_income", MONEY),
-        _c("state", S, length=4096),
+        _c("state", S, length=LABEL_BYTES),
         _c("latest_credit_score", I32),
         _c("latest_credit_band_key", I64),
         _c("first_application_date", D),
@@ -239,7 +243,7 @@ DIM_CUSTOMER_HISTORY = TableSpec(
         _c("customer_id", S, False, ID),
         _c("employment_status", S, length=32),
         _c("annual_income", MONEY),
-        _c("state", S, length=4096),
+        _c("state", S, length=LABEL_BYTES),
         _c("valid_from", D, False),
         _c("valid_to", D),
         _c("is_current", B, False),

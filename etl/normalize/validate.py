@@ -213,8 +213,9 @@ def _invisible_checks(text: pa.Array, col: Column) -> list[_Check]:
 
 
 def _cast_text(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
-    too_long = pc.greater(pc.binary_length(text), MAX_TEXT_BYTES)
-    reason = _fixed(f"{col.name} is longer than {MAX_TEXT_BYTES} bytes")
+    limit = col.max_bytes or MAX_TEXT_BYTES
+    too_long = pc.greater(pc.binary_length(text), limit)
+    reason = _fixed(f"{col.name} is longer than {limit} bytes")
     return text, [_Check(too_long, "out_of_range", col.name, reason)]
 
 

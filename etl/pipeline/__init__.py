@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from etl import interrupt
 from etl.contracts import CONTRACTS, SourceContract
-from etl.errors import FileRejected
+from etl.errors import EtlError, FileRejected
 from etl.extract.discover import SourceFile
 from etl.extract.identity import Identity, identify
 from etl.extract.layout import CsvLayout, sniff_layout
@@ -402,6 +402,9 @@ class Pipeline:
         return False
 
     def _record_failure(self, item: SourceFile, result: FileResult, size: int, started: datetime) -> None:
+        """The file's ledger row. When it cannot be written the file is `failed`, not `rejected`: a
+        rejection is acknowledged for good (SQS deletes its message), and one with no ledger row would be
+        recorded nowhere; a failed file is delivered again and its rejection recorded then."""
         try:
             row = ledger_row(
                 item.uri,
@@ -414,9 +417,16 @@ class Pipeline:
                 replay_of=item.replay_of,
             )
             self.warehouse.record_ledger(row)
-        except Exception as exc:  # the run report still carries the rejection
-            if not result.error:
-                result.error = str(exc)
+        except Exception as exc:
+            if self._interrupted(exc):
+                raise KeyboardInterrupt from None
+            if result.status != "rejected":  # a failed file is delivered again anyway; its error says why
+                result.error = result.error or str(exc)
+                return
+            recording = f"its ledger row was not written: {exc.message if isinstance(exc, EtlError) else exc}"
+            result.error = f"{result.error}; {recording}" if result.error else recording
+            result.status = "failed"
+            result.retryable = isinstance(exc, EtlError) and exc.retryable
 
 
 @dataclass

@@ -87,8 +87,16 @@ class Aws:
             return wh.query(sql)
 
     def summaries(self) -> list[dict[str, Any]]:
+        """The SNS envelopes the topic delivered, with `Message` the summary's text: a queue receives the
+        default message, AWS Chatbot's custom notification, whose description is that text."""
         answer = self.sqs.receive_message(QueueUrl=self.summary_queue_url, MaxNumberOfMessages=10)
-        return [json.loads(m["Body"]) for m in answer.get("Messages", [])]
+        envelopes = [json.loads(m["Body"]) for m in answer.get("Messages", [])]
+        for envelope in envelopes:
+            notification = json.loads(envelope["Message"])
+            assert (notification["version"], notification["source"]) == ("1.0", "custom")
+            assert notification["content"]["title"] == envelope["Subject"]
+            envelope["Message"] = notification["content"]["description"]
+        return envelopes
 
 
 @pytest.fixture(params=["duckdb", "postgres"])
@@ -108,7 +116,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, warehouse_url: str) -> Iterator[Aws]:
         "POWERTOOLS_METRICS_NAMESPACE": "CreditRiskETLTest",
     }.items():
         monkeypatch.setenv(name, value)
-    for name in ("AWS_PROFILE", "ETL_SLACK_WEBHOOK_URL", "ETL_SLACK_WEBHOOK_SECRET_ARN"):
+    for name in ("AWS_PROFILE", "ETL_SLACK_WEBHOOK_URL"):
         monkeypatch.delenv(name, raising=False)
     with mock_aws():
         s3, sqs, sns = (boto3.client(n, region_name=REGION) for n in ("s3", "sqs", "sns"))
@@ -442,6 +450,21 @@ def test_an_unreadable_message_whose_object_also_failed_is_listed_once(aws: Aws)
     assert response["batchItemFailures"] == [{"itemIdentifier": upload["messageId"]}]
 
 
+def per_source(emfs: list[dict[str, Any]]) -> dict[str, float]:
+    """FilesLoaded by source from the EMF documents whose only dimensions are service and source, checked
+    against what Terraform's freshness alarms ask for (namespace, metric, dimension names and values)."""
+    found: dict[str, float] = {}
+    for emf in emfs:
+        [directive] = emf["_aws"]["CloudWatchMetrics"]
+        if directive["Dimensions"] != [["service", "source"]]:
+            continue
+        assert directive["Namespace"] == "CreditRiskETLTest"
+        assert directive["Metrics"] == [{"Name": "FilesLoaded", "Unit": "Count"}]
+        assert emf["service"] == "credit-risk-etl"
+        [found[emf["source"]]] = emf["FilesLoaded"]
+    return found
+
+
 def _run_one_statement_file(aws: Aws) -> None:
     aws.upload("incoming/bank_statements/s.csv", STATEMENTS)
     lambda_handler(aws.drain(), CONTEXT)
@@ -461,9 +484,13 @@ def test_metrics_are_printed_as_cloudwatch_emf_and_the_report_logged(
         logging.getLogger("credit-risk-etl").removeHandler(keep)
 
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
-    [emf] = [line for line in lines if "_aws" in line]
+    emfs = [line for line in lines if "_aws" in line]
+    [emf] = [e for e in emfs if e["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"]]]
     [directive] = emf["_aws"]["CloudWatchMetrics"]
     assert directive["Namespace"] == "CreditRiskETLTest"
+    assert emf["service"] == "credit-risk-etl"
+    # FilesLoaded per source, as the freshness alarms read it: {service, source}, every canonical source
+    assert per_source(emfs) == {"loan_applications": 0.0, "bank_statements": 1.0, "repayments": 0.0}
     assert {m["Name"] for m in directive["Metrics"]} >= {
         "FilesLoaded",
         "FilesRejected",
@@ -490,7 +517,10 @@ def test_module_entry_loads_one_object_as_the_fargate_task_does(
     code = main(["--bucket", RAW, "--key", "incoming/loan_applications/big one.csv"])
 
     assert code == 0
-    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    printed = capsys.readouterr().out.strip().splitlines()
+    out = json.loads(printed[-1])
+    emfs = [json.loads(line) for line in printed if line.startswith('{"_aws"')]
+    assert per_source(emfs) == {"loan_applications": 1.0, "bank_statements": 0.0, "repayments": 0.0}
     assert out["run"]["files"][0]["status"] == "loaded"
     assert aws.query("SELECT COUNT(*) FROM fact_loan_application") == [(2,)]
 
@@ -508,44 +538,6 @@ def test_module_entry_with_a_bad_setting_prints_one_line_and_exits_2(
         "use duckdb:///, postgresql:// or redshift://\n"
     )
     assert "secret" not in captured.err and captured.out == ""
-
-
-@pytest.mark.parametrize(
-    ("secret", "url"),
-    [
-        ("https://hooks.slack.com/services/T/B/x\n", "https://hooks.slack.com/services/T/B/x"),
-        ('{"url": "https://hooks.slack.com/services/T/B/y"}', "https://hooks.slack.com/services/T/B/y"),
-        ('{"webhook_url": " https://hooks.slack.com/z "}', "https://hooks.slack.com/z"),
-        ("{url: https://hooks.slack.com/services/T/B/x}", None),  # not JSON
-        ('{"url": 5}', None),
-        ('{"token": "abc"}', None),
-        ("", None),
-    ],
-)
-def test_the_webhook_is_read_from_a_url_or_json_secret_and_anything_else_is_none(
-    secret: str, url: str | None
-) -> None:
-    from etl.notify import webhook_from_secret
-
-    assert webhook_from_secret(secret) == url
-
-
-@duckdb_only
-def test_a_malformed_slack_secret_does_not_fail_an_invocation_whose_files_are_committed(
-    aws: Aws, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    sm = boto3.client("secretsmanager", region_name=REGION)
-    arn = sm.create_secret(Name="etl/slack", SecretString="{url: https://hooks.slack.com/x}")["ARN"]
-    monkeypatch.setenv("ETL_SLACK_WEBHOOK_SECRET_ARN", arn)
-    aws.upload("incoming/loan_applications/a.csv", APPS)
-
-    with caplog.at_level(logging.WARNING):
-        response = lambda_handler(aws.drain(), CONTEXT)
-
-    assert response["batchItemFailures"] == []
-    assert [f["status"] for f in response["report"]["run"]["files"]] == ["loaded"]
-    assert "Slack webhook secret holds no URL" in caplog.text
-    assert aws.summaries()  # the SNS summary still goes out
 
 
 @duckdb_only
@@ -870,7 +862,7 @@ def test_a_given_up_task_is_counted_once_however_often_its_message_comes_back(
         response = lambda_handler(_stopped(3, 75, receive_count=delivery), CONTEXT)
         assert response["batchItemFailures"] == [{"itemIdentifier": "stop-1"}]
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
-    counted = [line["FargateTasksGivenUp"] for line in lines if "_aws" in line]
+    counted = [line["FargateTasksGivenUp"] for line in lines if "_aws" in line and "source" not in line]
     assert counted == [[1.0], [0.0], [0.0]]
 
 

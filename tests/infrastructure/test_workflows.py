@@ -87,6 +87,18 @@ def test_deploy_uses_only_real_etl_quicksight_options() -> None:
     assert {"--account-id", "--dataset-arns", "--principal", "--region", "--dashboard-id"} <= used
 
 
+def test_deploy_uses_only_real_etl_smoke_options() -> None:
+    all_steps = steps("deploy.yml", "deploy")
+    run = all_steps[step_index(all_steps, "etl smoke")]["run"]
+    command = run[run.index("etl smoke") :]
+    used = set(re.findall(r"(--[a-z][a-z-]*)", command))
+    result = CliRunner().invoke(app, ["smoke", "--help"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    real = set(re.findall(r"(--[a-z][a-z-]*)", result.output))
+    assert used <= real, used - real
+    assert {"--bucket", "--workgroup", "--database", "--secret-arn", "--region", "--timeout"} <= used
+
+
 def test_deploy_quicksight_reads_the_spec_from_the_installed_package() -> None:
     # What the QuickSight step runs: the checkout installed non-editable, then `etl quicksight` without
     # --spec from the repository root. The spec therefore has to ship inside the package (package data);

@@ -10,9 +10,9 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
-from etl.contracts import BANK_STATEMENTS, LOAN_APPLICATIONS, SourceContract
+from etl.contracts import BANK_STATEMENTS, LABEL_BYTES, LOAN_APPLICATIONS, SourceContract
 from etl.model.facts import FactContext, build_fact_bank_transaction, build_fact_loan_application
-from etl.normalize.validate import MAX_TEXT_BYTES, validate
+from etl.normalize.validate import validate
 
 APPLICATION = {
     "application_id": "A1",
@@ -114,12 +114,19 @@ def test_a_merchant_is_text_trimmed_as_every_value_and_kept_as_written() -> None
     assert fact.column("merchant").to_pylist() == ["SHOPRITE IKEJA", '"BUKKA HUT", Lekki', "ÈKÓ HOTELS", None]
 
 
-def test_a_merchant_longer_than_the_text_limit_is_quarantined() -> None:
-    long = "M" * (MAX_TEXT_BYTES + 1)
-    checked = validate(_chunk([{**STATEMENT, "merchant": long}], BANK_STATEMENTS), BANK_STATEMENTS)
+def test_a_merchant_longer_than_a_label_is_quarantined() -> None:
+    # a merchant is a label (as channel and state are: VARCHAR(128) in Redshift), not free text
+    assert LABEL_BYTES == 128
+    rows = [
+        {**STATEMENT, "merchant": "M" * LABEL_BYTES},
+        {**STATEMENT, "transaction_id": "T2", "merchant": "M" * (LABEL_BYTES + 1)},
+    ]
+    checked = validate(_chunk(rows, BANK_STATEMENTS), BANK_STATEMENTS)
+    assert checked.valid.column("transaction_id").to_pylist() == ["T1"]
     [bad] = checked.quarantine.to_pylist()
-    assert (bad["rule"], bad["column"], bad["reason"]) == (
+    assert (bad["source_row"], bad["rule"], bad["column"], bad["reason"]) == (
+        3,
         "out_of_range",
         "merchant",
-        f"merchant is longer than {MAX_TEXT_BYTES} bytes",
+        f"merchant is longer than {LABEL_BYTES} bytes",
     )

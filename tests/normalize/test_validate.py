@@ -50,7 +50,8 @@ def one(**changes: str) -> tuple[list[dict[str, object]], list[dict[str, object]
         ({"loan_term_months": "1"}, "loan_term_months", 1),
         ({"application_id": "A" * 128}, "application_id", "A" * 128),
         ({"application_id": "é" * 64}, "application_id", "é" * 64),  # 128 bytes
-        ({"loan_purpose": "x" * 4096}, "loan_purpose", "x" * 4096),
+        ({"loan_purpose": "x" * 128}, "loan_purpose", "x" * 128),  # a label: 128 bytes (LABEL_BYTES)
+        ({"state": "é" * 64}, "state", "é" * 64),
         ({"annual_income": "0"}, "annual_income", Decimal("0.00")),
         ({"loan_amount": "0.01"}, "loan_amount", Decimal("0.01")),
     ],
@@ -173,17 +174,17 @@ def test_good_row_is_cast_exactly() -> None:
             f"application_id '{'é' * 60}' is longer than 128 bytes",
         ),
         (
-            {"loan_purpose": "x" * 4097},
+            {"loan_purpose": "x" * 129},
             "out_of_range",
             "loan_purpose",
-            "loan_purpose is longer than 4096 bytes",
+            "loan_purpose is longer than 128 bytes",
         ),
-        # 2,049 characters but 4,098 bytes: the limit is in bytes, as Redshift's VARCHAR counts
+        # 65 characters but 130 bytes: the limit is in bytes, as Redshift's VARCHAR counts
         (
-            {"loan_purpose": "é" * 2049},
+            {"state": "é" * 65},
             "out_of_range",
-            "loan_purpose",
-            "loan_purpose is longer than 4096 bytes",
+            "state",
+            "state is longer than 128 bytes",
         ),
         # ten digits would overflow the cast to int32: a row quarantined, not a failed file
         (

@@ -138,3 +138,30 @@ def test_a_new_version_that_changes_only_a_kept_column_updates_the_row(kenv: Env
     assert held["G1"] == {"originating_branch": "Ikeja Central"}
     assert held["G3"] == {"originating_branch": 'Wuse "II" \\ Abuja'}
     assert kenv.scalar("SELECT COUNT(DISTINCT source_file_id) FROM fact_bank_transaction") == 1
+
+
+def test_kept_columns_too_long_for_the_attributes_quarantine_their_row(tmp_path: Path) -> None:
+    # Redshift stages attributes as VARCHAR(65535): a longer object would fail the whole file's COPY on every
+    # retry, so its row is quarantined with the reason and the other rows load (as on every warehouse)
+    env = make_env(tmp_path)
+    profile = tmp_path / "kept.toml"
+    profile.write_text(PROFILE, encoding="utf-8")
+    near = "x" * (65535 - len('{"originating_branch":""}'))  # exactly 65535 bytes as JSON
+    write(
+        env.data,
+        "bank_statements",
+        "gtbank/jan.csv",
+        f"{GT_HEADER}\nG1,C1,05-Jan-2024,SALARY,10.00,10.00,{near},T1\n"
+        f"G2,C1,06-Jan-2024,SALARY,10.00,20.00,{near}y,T1\n",
+    )
+    [result] = env.run(profile=str(profile), max_quarantine_rate=1.0).files
+    assert (result.status, result.rows_loaded, result.rows_quarantined) == ("loaded", 1, 1)
+    [row] = pq.read_table(result.quarantine_uri).to_pylist()
+    assert (row["transaction_id"], row["rule"], row["column"], row["reason"]) == (
+        "G2",
+        "out_of_range",
+        "attributes",
+        "the kept columns are longer than 65535 bytes as JSON",
+    )
+    [(held,)] = env.query("SELECT attributes FROM fact_bank_transaction")
+    assert len(held.encode()) == 65535 and json.loads(held) == {"originating_branch": near}

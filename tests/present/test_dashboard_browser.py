@@ -152,6 +152,55 @@ def test_every_visual_renders_without_console_errors(page: Any) -> None:
     assert page.console_errors == []
 
 
+# Mode bar buttons that send a chart (and the data behind it) off the page, or link out of it.
+LEAKING_BUTTONS = {
+    "sendChartToCloud",
+    "sendDataToCloud",
+    "editInChartStudio",
+    "Share chart...",
+    "Edit in Chart Studio",
+}
+
+
+def test_no_chart_offers_to_upload_its_data_or_link_out(page: Any) -> None:
+    spec = load_spec()
+    # every visual Plotly draws (KPI cards are text, the state map an SVG of the page's own: no mode bar)
+    charts = [f"v-{v['id']}" for v in visuals(spec) if v["type"] not in {"kpi", "map"}]
+    # the configuration every rendered chart resolved (plotly.js keeps it as the div's _context)
+    configs = page.eval_on_selector_all(
+        ".js-plotly-plot",
+        """els => els.map(e => ({id: e.id, showSendToCloud: e._context.showSendToCloud,
+            plotlyServerURL: e._context.plotlyServerURL, displaylogo: e._context.displaylogo}))""",
+    )
+    assert [c["id"] for c in configs] == charts
+    for config in configs:
+        assert config == {
+            "id": config["id"],
+            "showSendToCloud": False,
+            "plotlyServerURL": "",
+            "displaylogo": False,
+        }
+    # and what the mode bars hold: local actions only, no upload button, no link anywhere in them
+    for chart in charts:
+        page.hover(f"#{chart}")
+        buttons = page.eval_on_selector_all(
+            f"#{chart} .modebar-btn", "els => els.map(e => [e.dataset.title, e.getAttribute('data-attr')])"
+        )
+        assert buttons, chart  # the mode bar is there (so an absent button is absent, not unrendered)
+        titles = {title for title, _ in buttons}
+        assert not titles & LEAKING_BUTTONS, (chart, titles)
+        assert "Download plot as a PNG" in titles
+    assert page.eval_on_selector_all(".modebar a[href], .modebar [href]", "els => els.length") == 0
+    assert (
+        page.eval_on_selector_all(
+            "[href*='plot.ly'], [href*='plotly.com'], [src*='plot.ly'], [src*='plotly.com']",
+            "els => els.length",
+        )
+        == 0
+    )
+    assert page.console_errors == []
+
+
 def test_kpis_equal_the_warehouse(page: Any, built: tuple[Env, Path]) -> None:
     env = built[0]
     shown = kpis(page)

@@ -1,284 +1,295 @@
-"""The post-deploy smoke test against moto: a real (mocked) S3 upload, a scripted Redshift Data API.
-
-moto's redshift-data backend records statements but never finishes them and always returns the same
-canned rows, so the tests script the two read calls (describe_statement, get_statement_result) on the
-backend; execute_statement and everything on the wire stay moto's.
-"""
+"""The post-deploy self-check against moto: real (mocked) S3 uploads, a scripted Redshift Data API
+(tests/tools/smoke_api.py): a healthy deploy, and what each kind of broken one shows."""
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import date
-from pathlib import Path
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import boto3
 import pytest
-import typer
-from moto import mock_aws
-from moto.core import DEFAULT_ACCOUNT_ID
-from moto.redshiftdata.models import RedshiftDataAPIServiceBackend, redshiftdata_backends
-from typer.testing import CliRunner
 
-from etl.cli.smoke import smoke_command
-from etl.tools.smoke import LEDGER_QUERY, SmokeError, SmokeRejected, SmokeTimeout, build_smoke_csv, run_smoke
+from etl.model import schema
+from etl.model.marts import MARTS
+from etl.tools import smoke as smoke_module
+from etl.tools.smoke import Target
+from etl.tools.smoke_files import SMOKE_CUSTOMER_ID
+from tests.tools.smoke_api import (
+    BUCKET,
+    DATABASE,
+    FILES,
+    SECRET_ARN,
+    TEST_RESULTS,
+    WORKGROUP,
+    Answer,
+    Script,
+    data_test_answer,
+    executed,
+    healthy,
+    ledger_answer,
+    loaded_rows,
+    script,
+    smoke,
+)
 
-REGION = "us-east-1"
-BUCKET = "raw-bucket"
-WORKGROUP = "etl"
-DATABASE = "warehouse"
-SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:{DEFAULT_ACCOUNT_ID}:secret:redshift-admin"
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What one ledger query returns: a row, no row, or a failed statement."""
-
-    row: tuple[str, int] | None = None
-    error: str | None = None
-
-
-NO_ROW = Answer()
-
-
-@dataclass
-class ScriptedLedger:
-    """Answers ledger queries in order, one answer per statement; the last answer repeats."""
-
-    answers: list[Answer]
-    assigned: dict[str, Answer] = field(default_factory=dict)
-
-    def answer(self, statement_id: str) -> Answer:
-        if statement_id not in self.assigned:
-            self.assigned[statement_id] = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
-        return self.assigned[statement_id]
+# ---- a healthy deploy -----------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def session(monkeypatch: pytest.MonkeyPatch) -> Iterator[boto3.session.Session]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
-        yield boto3.session.Session(region_name=REGION)
+def test_a_healthy_pipeline_passes_every_check(
+    session: boto3.session.Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    no_table = Answer(error='ERROR: relation "etl_file_ledger" does not exist')
+    script(
+        monkeypatch,
+        healthy({"loan_applications": [no_table, Answer(), ledger_answer("failed"), ledger_answer()]}),
+    )
+    sent: list[dict[str, Any]] = []
+    session.events.register(
+        "provide-client-params.redshift-data.ExecuteStatement", lambda params, **_: sent.append(dict(params))
+    )
+    puts: list[str] = []
+    session.events.register(
+        "provide-client-params.s3.PutObject", lambda params, **_: puts.append(params["Key"])
+    )
 
+    verdict = smoke(session)
 
-def script_ledger(monkeypatch: pytest.MonkeyPatch, *answers: Answer) -> ScriptedLedger:
-    ledger = ScriptedLedger(list(answers))
-    original_describe = RedshiftDataAPIServiceBackend.describe_statement
-
-    def describe_statement(self: RedshiftDataAPIServiceBackend, statement_id: str) -> dict[str, Any]:
-        described = dict(original_describe(self, statement_id))
-        answer = ledger.answer(statement_id)
-        if answer.error is not None:
-            return {**described, "Status": "FAILED", "Error": answer.error}
-        return {**described, "Status": "FINISHED", "HasResultSet": True}
-
-    def get_statement_result(self: RedshiftDataAPIServiceBackend, statement_id: str) -> dict[str, Any]:
-        answer = ledger.answer(statement_id)
-        records = (
-            [] if answer.row is None else [[{"stringValue": answer.row[0]}, {"longValue": answer.row[1]}]]
+    assert verdict.ok, verdict.lines()
+    s3 = session.client("s3")
+    for file, uri in zip(FILES, verdict.uris, strict=True):
+        key = uri.removeprefix(f"s3://{BUCKET}/")
+        assert key.startswith(f"incoming/{file.contract.name}/smoke-{file.file_id[:12]}-") and key.endswith(
+            ".csv"
         )
-        return {
-            "ColumnMetadata": [{"name": "status"}, {"name": "rows_loaded"}],
-            "Records": records,
-            "TotalNumberRows": len(records),
-        }
-
-    monkeypatch.setattr(RedshiftDataAPIServiceBackend, "describe_statement", describe_statement)
-    monkeypatch.setattr(RedshiftDataAPIServiceBackend, "get_statement_result", get_statement_result)
-    return ledger
-
-
-def executed_statements() -> list[Any]:
-    return list(redshiftdata_backends[DEFAULT_ACCOUNT_ID][REGION].statements.values())
-
-
-@pytest.fixture
-def smoke_csv(tmp_path: Path) -> Path:
-    path = tmp_path / "smoke.csv"
-    path.write_bytes(build_smoke_csv("run0001", date(2026, 1, 31)))
-    return path
-
-
-def smoke(session: boto3.session.Session, csv_path: Path, **overrides: Any) -> Any:
-    arguments: dict[str, Any] = {
-        "bucket": BUCKET,
-        "workgroup": WORKGROUP,
-        "database": DATABASE,
-        "secret_arn": SECRET_ARN,
-        "csv_path": csv_path,
-        "timeout_seconds": 5,
-        "poll_seconds": 0.01,
-        "session": session,
-    }
-    return run_smoke(**(arguments | overrides))
-
-
-def test_smoke_csv_is_a_valid_loan_application_unique_per_run() -> None:
-    first = build_smoke_csv("aaa", date(2026, 1, 31))
-    second = build_smoke_csv("bbb", date(2026, 1, 31))
-
-    assert hashlib.sha256(first).digest() != hashlib.sha256(second).digest()
-    (row,) = csv.DictReader(io.StringIO(first.decode()))
-    assert row["application_id"] == "SMOKE-aaa"
-    assert row["loan_application_date"] == "2026-01-31"
-    assert float(row["loan_amount"]) > 0
-    assert 300 <= int(row["credit_score"]) <= 850
-    assert row["employment_status"] == "Employed"
-    assert float(row["annual_income"]) >= 0
+        assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == file.body
+    lines = verdict.lines()
+    assert lines[:4] == ["etl smoke: 3 file(s) uploaded", *(f"  {uri}" for uri in verdict.uris)]
+    assert lines[4].startswith("  ok    ledger  3 files loaded after ") and lines[4].endswith(
+        ": 9 rows in, 6 loaded, 3 quarantined"
+    )
+    cells = 2 * sum(len(schema.TABLES[f.contract.fact_table].columns) for f in FILES)
+    assert lines[5] == (
+        f"  ok    values  6 rows, {cells} values in 3 fact tables as sent (128-byte ids, cents, dates, NULLs, keys, "
+        "categories; loaded_at within each load)"
+    )
+    assert lines[6:] == [
+        "  ok    tests   the data tests ran after the loads (1 run(s)): 1 passed, 1 warned, 0 failed",
+        f"  ok    marts   all {len(MARTS)} mart_* views answered",
+        "verdict: OK",
+    ]
+    # the applications' ledger is polled until loaded (no table yet, no row, failed, loaded) before the
+    # other files are uploaded: the repayments' customers come from their applications
+    sqls = [s["Sql"] for s in sent]
+    ledger_sql = smoke_module.LEDGER_QUERY.format(schema="public")
+    assert sqls[:4] == [ledger_sql] * 4 and puts == [uri.split("/", 3)[3] for uri in verdict.uris]
+    assert [s["Parameters"][0]["value"] for s in sent[:6]] == [FILES[0].file_id] * 4 + [
+        f.file_id for f in FILES[1:]
+    ]
+    fact_sqls = [sql for sql in sqls if "fact_" in sql]
+    assert [sql.split(" FROM ")[1].split()[0] for sql in fact_sqls] == [
+        f"public.{f.contract.fact_table}" for f in FILES
+    ]
+    assert sqls[-len(MARTS) :] == [f"SELECT * FROM public.{m.name} LIMIT 1" for m in MARTS]
+    assert all(
+        s["WorkgroupName"] == WORKGROUP and s["Database"] == DATABASE and s["SecretArn"] == SECRET_ARN
+        for s in sent
+    )
+    for statement in executed():  # bound, never formatted into the SQL
+        assert not any(f.file_id in statement.query_string for f in FILES)
 
 
-def test_uploads_the_file_and_succeeds_once_the_loaded_row_appears(
-    session: boto3.session.Session, smoke_csv: Path, monkeypatch: pytest.MonkeyPatch
+def test_without_a_secret_the_data_api_uses_the_callers_identity_and_another_schema_is_named(
+    session: boto3.session.Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    script_ledger(monkeypatch, NO_ROW, NO_ROW, Answer(row=("loaded", 1)))
+    script(monkeypatch, healthy())
     sent: list[dict[str, Any]] = []
     session.events.register(
-        "provide-client-params.redshift-data.ExecuteStatement",
-        lambda params, **_: sent.append(dict(params)),
+        "provide-client-params.redshift-data.ExecuteStatement", lambda params, **_: sent.append(dict(params))
     )
 
-    result = smoke(session, smoke_csv)
+    assert smoke(session, Target(BUCKET, WORKGROUP, DATABASE, None, "risk")).ok
 
-    file_id = hashlib.sha256(smoke_csv.read_bytes()).hexdigest()
-    assert (result.status, result.rows_loaded, result.polls) == ("loaded", 1, 3)
-    assert result.file_id == file_id
-    assert result.key.startswith(f"incoming/loan_applications/smoke-{file_id[:12]}-")
-    assert result.key.endswith(".csv")
-    uploaded = session.client("s3").get_object(Bucket=BUCKET, Key=result.key)["Body"].read()
-    assert uploaded == smoke_csv.read_bytes()
-
-    assert len(sent) == 3
-    assert sent[0]["WorkgroupName"] == WORKGROUP
-    assert sent[0]["Database"] == DATABASE
-    assert sent[0]["SecretArn"] == SECRET_ARN
-    assert sent[0]["Parameters"] == [{"name": "file_id", "value": file_id}]
-    for statement in executed_statements():
-        assert statement.query_string == LEDGER_QUERY
-        assert ":file_id" in statement.query_string
-        assert file_id not in statement.query_string
-        assert statement.query_parameters == [{"name": "file_id", "value": file_id}]
+    assert not any("SecretArn" in s for s in sent)
+    assert all(" risk." in s["Sql"] and " public." not in s["Sql"] for s in sent)
 
 
-def test_without_a_secret_the_data_api_uses_the_callers_identity(
-    session: boto3.session.Session, smoke_csv: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    script_ledger(monkeypatch, Answer(row=("loaded", 1)))
-    sent: list[dict[str, Any]] = []
-    session.events.register(
-        "provide-client-params.redshift-data.ExecuteStatement",
-        lambda params, **_: sent.append(dict(params)),
-    )
-
-    smoke(session, smoke_csv, secret_arn=None)
-
-    assert "SecretArn" not in sent[0]
+# ---- what a broken deploy shows -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    "answers",
-    [pytest.param(None, id="statement-never-finishes"), pytest.param([NO_ROW], id="no-ledger-row")],
+    ("table", "changes", "detail"),
+    [
+        # COPY misreading the Parquet timestamp (apache/arrow#38000 saw a 2023 value as year 161065)
+        (
+            "fact_loan_application",
+            {"loaded_at": "161065-10-07 20:24:18.134352"},
+            "fact_loan_application row 1 loaded_at: read 161065-10-07 20:24:18.134352, outside the load",
+        ),
+        (
+            "fact_repayment",
+            {"loaded_at": datetime(2262, 4, 11, 23, 47, 16)},
+            "fact_repayment row 1 loaded_at: read 2262-04-11 23:47:16, outside the load",
+        ),
+        (
+            "fact_loan_application",
+            {"loan_amount": Decimal("1234567.90")},
+            "fact_loan_application row 1 loan_amount: sent Decimal('1234567.89'), read Decimal('1234567.90')",
+        ),
+        (
+            "fact_bank_transaction",
+            {"channel": "Mobile"},
+            "fact_bank_transaction row 1 channel: sent 'mobile', read 'Mobile'",
+        ),
+        (
+            "fact_repayment",
+            {"customer_key": -1},
+            "fact_repayment row 1 customer_key: sent 322292969060255584, read -1",
+        ),
+    ],
 )
-def test_times_out_when_no_loaded_row_appears(
+def test_a_value_that_did_not_round_trip_fails_the_values_check(
     session: boto3.session.Session,
-    smoke_csv: Path,
     monkeypatch: pytest.MonkeyPatch,
-    answers: list[Answer] | None,
+    table: str,
+    changes: dict[str, Any],
+    detail: str,
 ) -> None:
-    if answers is not None:
-        script_ledger(monkeypatch, *answers)
+    file = next(f for f in FILES if f.contract.fact_table == table)
+    rows = loaded_rows(file)
+    rows[0] = {**rows[0], **changes}
+    script(monkeypatch, healthy(tables={table: rows}))
 
-    with pytest.raises(
-        SmokeTimeout, match=r"s3://raw-bucket/incoming/loan_applications/smoke-|still STARTED"
-    ):
-        smoke(session, smoke_csv, timeout_seconds=0.2, poll_seconds=0.02)
+    verdict = smoke(session)
 
-
-def test_a_rejected_file_fails_at_once(
-    session: boto3.session.Session, smoke_csv: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    script_ledger(monkeypatch, Answer(row=("rejected", 0)))
-
-    with pytest.raises(SmokeRejected, match="rejected by the pipeline"):
-        smoke(session, smoke_csv)
+    [_, values, _, _] = verdict.checks
+    assert values.ok is False and values.detail.startswith(detail), values.detail
+    assert verdict.lines()[-1] == "verdict: FAILED (1 of 4 checks)"
 
 
-def test_a_missing_ledger_table_means_not_loaded_yet(
-    session: boto3.session.Session, smoke_csv: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    script_ledger(
-        monkeypatch,
-        Answer(error='ERROR: relation "etl_file_ledger" does not exist'),
-        Answer(row=("loaded", 1)),
-    )
-
-    assert smoke(session, smoke_csv).polls == 2
-
-
-def test_a_failing_ledger_query_is_reported(
-    session: boto3.session.Session, smoke_csv: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    script_ledger(monkeypatch, Answer(error="ERROR: permission denied for relation etl_file_ledger"))
-
-    with pytest.raises(SmokeError, match="ledger query failed: ERROR: permission denied"):
-        smoke(session, smoke_csv)
-
-
-def cli() -> typer.Typer:
-    app = typer.Typer()
-    app.command("smoke")(smoke_command)
-    return app
-
-
-def invoke(*extra: str) -> Any:
-    return CliRunner().invoke(
-        cli(),
-        ["--bucket", BUCKET, "--workgroup", WORKGROUP, "--database", DATABASE, "--region", REGION, *extra],
+def test_a_cut_multibyte_id_is_shown(session: boto3.session.Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    cut = loaded_rows(FILES[0], customer_id=SMOKE_CUSTOMER_ID[:-2])
+    script(monkeypatch, healthy(tables={"fact_loan_application": cut}))
+    [_, values, _, _] = smoke(session).checks
+    sent, read = "'SMOKE-CUSTOM'...'ßßßßßx' (128 bytes)", "'SMOKE-CUSTOM'...'ßßßßßß' (125 bytes)"
+    assert values.detail == (
+        f"fact_loan_application row 1 customer_id: sent {sent}, read {read}; "
+        f"fact_loan_application row 2 customer_id: sent {sent}, read {read}"
     )
 
 
-def test_command_prints_one_line_and_exits_0_on_success(
-    session: boto3.session.Session, monkeypatch: pytest.MonkeyPatch
+def test_a_missing_row_is_counted(session: boto3.session.Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    script(monkeypatch, healthy(tables={"fact_bank_transaction": loaded_rows(FILES[1])[:1]}))
+    [_, values, _, _] = smoke(session).checks
+    assert values.detail == "fact_bank_transaction: 1 rows of the file, expected 2"
+
+
+@pytest.mark.parametrize(
+    ("source", "ledger", "detail", "uploaded"),
+    [
+        (
+            "loan_applications",
+            ledger_answer("rejected", (0, 0, 0), "missing required column: annual_income"),
+            "loan_applications: rejected: missing required column: annual_income",
+            1,  # the others are not sent: their repayments would have no application
+        ),
+        (
+            "repayments",
+            ledger_answer("loaded", (3, 3, 0)),
+            "repayments: loaded, but 3 rows in, 3 loaded, 0 quarantined (expected 3, 2, 1)",
+            3,
+        ),
+        (
+            "bank_statements",
+            Answer(error="ERROR: permission denied for relation etl_file_ledger"),
+            "bank_statements: the ledger query failed: etl-smoke-ledger failed: ERROR: permission denied for relation "
+            "etl_file_ledger",
+            3,
+        ),
+    ],
+)
+def test_a_file_that_did_not_load_as_sent_fails_the_ledger_and_skips_the_values(
+    session: boto3.session.Session,
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+    ledger: Answer,
+    detail: str,
+    uploaded: int,
 ) -> None:
-    script_ledger(monkeypatch, Answer(row=("loaded", 1)))
+    script(monkeypatch, healthy({source: [ledger]}))
 
-    result = invoke("--secret-arn", SECRET_ARN)
+    verdict = smoke(session)
 
-    assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("smoke ok: s3://raw-bucket/incoming/loan_applications/smoke-")
-    assert len(result.stdout.splitlines()) == 1
-    keys = [obj["Key"] for obj in session.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]]
-    assert len(keys) == 1
+    assert len(verdict.uris) == uploaded
+    assert [(c.name, c.ok) for c in verdict.checks] == [
+        ("ledger", False),
+        ("values", None),
+        ("tests", None),
+        ("marts", True),
+    ]
+    assert verdict.checks[0].detail == detail
+    assert verdict.lines()[-4:-2] == [
+        "  skip  values  not read: a file did not load",
+        "  skip  tests   not read: a file did not load",
+    ]
+    assert verdict.lines()[-1] == "verdict: FAILED (3 of 4 checks)"
 
 
-def test_command_reports_a_failure_in_one_line_without_a_traceback(
-    session: boto3.session.Session, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "answer", [None, healthy({"loan_applications": [Answer()]})], ids=["never-finishes", "no-row"]
+)
+def test_no_loaded_row_by_the_deadline_fails_the_ledger(
+    session: boto3.session.Session, monkeypatch: pytest.MonkeyPatch, answer: Script | None
 ) -> None:
-    result = CliRunner().invoke(
-        cli(),
-        ["--bucket", "no-such-bucket", "--workgroup", WORKGROUP, "--database", DATABASE, "--region", REGION],
+    script(monkeypatch, answer)
+    verdict = smoke(session, timeout_seconds=0.2, check_seconds=0.1)
+    assert verdict.checks[0].ok is False
+    assert verdict.checks[0].detail.startswith(
+        "loan_applications: no loaded row after 0 s (last seen: no ledger row)"
     )
 
-    assert result.exit_code == 1
-    assert result.stdout == ""
-    assert result.stderr.startswith("smoke failed: NoSuchBucket:")
-    assert len(result.stderr.splitlines()) == 1
-    assert "Traceback" not in result.output
+
+@pytest.mark.parametrize(
+    ("answers", "ok", "detail"),
+    [
+        (
+            [data_test_answer([]), data_test_answer(TEST_RESULTS)],
+            True,
+            "the data tests ran after the loads (1 run(s)): 1 passed, 1 warned, 0 failed",
+        ),
+        (
+            [data_test_answer([("unique_fact_repayment", "error", "fail"), *TEST_RESULTS])],
+            False,
+            "1 passed, 1 warned, 1 failed: unique_fact_repayment",
+        ),
+        (
+            [data_test_answer([])],
+            False,
+            "no data-test results for run run-a: see its run summary (run error)",
+        ),
+    ],
+)
+def test_the_data_tests_of_the_loads_runs_are_read(
+    session: boto3.session.Session,
+    monkeypatch: pytest.MonkeyPatch,
+    answers: list[Answer],
+    ok: bool,
+    detail: str,
+) -> None:
+    # a run writes its data-test results after its files' ledger rows: polled for until check_seconds
+    script(monkeypatch, healthy(tests={"run-a": answers}))
+    [_, _, tests, _] = smoke(session, check_seconds=0.3).checks
+    assert (tests.ok, tests.detail) == (ok, detail)
 
 
-def test_command_times_out_with_exit_1(session: boto3.session.Session) -> None:
-    result = invoke("--timeout", "0.1")
+def test_a_mart_that_fails_is_named(session: boto3.session.Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = {MARTS[2].name: "ERROR: function now() is a leader-node-only function"}
+    script(monkeypatch, healthy(marts=broken))
 
-    assert result.exit_code == 1
-    assert result.stderr.startswith("smoke failed: ")
-    assert "Traceback" not in result.output
+    [_, _, _, marts] = smoke(session).checks
+
+    assert marts.ok is False
+    assert marts.detail == (
+        f"{len(MARTS) - 1} of {len(MARTS)} answered; {MARTS[2].name}: failed: "
+        "ERROR: function now() is a leader-node-only function"
+    )

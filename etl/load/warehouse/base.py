@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import astuple, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -178,17 +178,22 @@ class Warehouse(abc.ABC):
                 self.stage_table(staging, spec, rows)
                 self.execute(self.sql.insert_missing(spec, staging))
                 self.execute(f"DROP TABLE {staging}")
+            # The time is bound, not CURRENT_TIMESTAMP: on Redshift that is a leader-node-only function, which
+            # fails in an INSERT into a user table ("Leader node-only functions"; GETDATE()/SYSDATE are the
+            # compute-node ones, which DuckDB and PostgreSQL lack).
+            now = datetime.now(UTC).replace(tzinfo=None)
             unknown = self.query("SELECT 1 FROM dim_customer WHERE customer_key = -1")
             if not unknown:
                 self.execute(
                     "INSERT INTO dim_customer (customer_key, customer_id, is_inferred, application_count, updated_at) "
-                    f"VALUES ({UNKNOWN_CUSTOMER_KEY}, '(unknown)', TRUE, 0, CURRENT_TIMESTAMP)"
+                    f"VALUES ({UNKNOWN_CUSTOMER_KEY}, '(unknown)', TRUE, 0, {self.sql.param})",
+                    (now,),
                 )
             ensure_marts(self)  # marts read every table: created after them, same transaction
             self.execute("DELETE FROM etl_schema_version")
             self.execute(
-                f"INSERT INTO etl_schema_version (digest, applied_at) VALUES ({self.sql.param}, CURRENT_TIMESTAMP)",
-                (digest,),
+                f"INSERT INTO etl_schema_version (digest, applied_at) VALUES ({self.sql.param}, {self.sql.param})",
+                (digest, now),
             )
 
     def _added_columns(self) -> list[str]:
@@ -269,12 +274,33 @@ class Warehouse(abc.ABC):
         return (rows[0][0] or "") if rows else None
 
     def record_ledger(self, row: LedgerRow) -> None:
-        """Record a rejected file; a file already loaded keeps its row."""
-        with self.transaction():
-            if self.query(self.sql.ledger_is_loaded(), (row.file_id,)):
+        """Record a rejected or failed file; a file already loaded keeps its row.
+
+        Retried like a load on a transient error (a serialisation conflict with a concurrent load, a lost
+        connection); a failure that remains is raised, so the caller never reports a rejection that left
+        no ledger row."""
+        for attempt in range(1, self.retries + 1):
+            try:
+                with self.transaction():
+                    self._record_ledger(row)
                 return
-            self.execute(self.sql.ledger_delete_unloaded(), (row.file_id,))
-            self.execute(self.sql.ledger_insert(), astuple(row))
+            except Exception as exc:
+                transient = self.is_transient(exc) or (isinstance(exc, EtlError) and exc.retryable)
+                if not transient or attempt == self.retries:
+                    raise WarehouseError(
+                        f"recording the file in etl_file_ledger failed: {first_line(exc)}",
+                        path=row.uri,
+                        retryable=transient,
+                    ) from exc
+                time.sleep(0.2 * 2**attempt)
+                self.reconnect()
+
+    def _record_ledger(self, row: LedgerRow) -> None:
+        """The statements of `record_ledger`, inside its transaction (a backend may lock first, as for a load)."""
+        if self.query(self.sql.ledger_is_loaded(), (row.file_id,)):
+            return
+        self.execute(self.sql.ledger_delete_unloaded(), (row.file_id,))
+        self.execute(self.sql.ledger_insert(), astuple(row))
 
     def load_file(self, load: FileLoad) -> LoadCounts | None:
         """Load one file atomically; None when the same content was committed first by someone else."""

@@ -1,40 +1,60 @@
 """Redshift (redshift-connector): the production warehouse.
 
-URL: ``redshift://<host>:5439/<database>?secret_arn=<arn>&iam_role=<arn>&staging=s3://<bucket>/staging/``.
-Credentials come from the Secrets Manager secret (JSON ``{"username", "password"}``, as Redshift's own
-secrets hold them); ``user:password@`` in the URL is accepted for local testing.
+URL: ``redshift://<host>:5439/<database>?secret_arn=<arn>&iam_role=<arn>&staging=s3://<bucket>/staging/``
+(optional ``&schema=<name>``, default ``public``: every connection sets ``search_path`` to it, so the tables,
+the views and the ledger are made and read there, where QuickSight's datasets look; a schema other than
+``public`` is created when missing). Credentials come from the Secrets Manager secret (JSON ``{"username",
+"password"}``, as Redshift's own secrets hold them); ``user:password@`` in the URL is accepted for local testing.
 
-A file's fact rows are staged as Parquet under a unique prefix ``<staging>/<uuid>/<table>/`` (a non-empty
-prefix is refused: COPY would load whatever else is there), copied with ``COPY <temp> FROM '<prefix>'
-IAM_ROLE '<role>' FORMAT AS PARQUET`` (columns by position) and merged with the statements every backend
-shares; the staged objects are deleted afterwards whatever happens. Small dimension rows are staged with a multi-row
-INSERT of bound parameters. Redshift runs transactions serialisably and does not enforce keys, so a load
-takes ``LOCK etl_file_ledger`` first: concurrent loads queue instead of failing with error 1023, and the
-ledger check inside the lock makes a second loader of the same content skip it.
+A file's fact rows are rewritten as Parquet that COPY reads (``REDSHIFT_COPY_OPTIONS``: INT96 timestamps,
+format 1.0, snappy) and uploaded under a unique prefix ``<staging>/<uuid>/<table>/`` before the file's
+transaction begins (a non-empty prefix is refused: COPY would load whatever else is there). Inside it,
+``COPY <temp> FROM '<prefix>' IAM_ROLE '<role>' FORMAT AS PARQUET STATUPDATE OFF`` (columns by position)
+and the statements every backend shares; the staged objects are deleted afterwards whatever happens. Small
+dimension rows are staged with a multi-row INSERT of bound parameters.
+
+Redshift runs transactions serialisably and enforces no keys, so every load and every ledger write takes
+``LOCK etl_load_lock`` first: concurrent loads queue instead of failing with error 1023, and the ledger
+check inside the lock makes a second loader of the same content skip it. The lock table holds nothing and
+nothing reads it: LOCK also blocks reads, and dashboards, the smoke test and the data tests read the ledger.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import re
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import boto3
 import pyarrow as pa
+import pyarrow.parquet as pq
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
 
 from etl.errors import ConfigError, Redactor, WarehouseError, redact_urls, url_secrets
-from etl.load.sql import SqlBuilder
-from etl.load.warehouse.base import FileLoad, LoadCounts, Warehouse, first_line
+from etl.load.ledger import LedgerRow
+from etl.load.sql import LOAD_LOCK_TABLE, SqlBuilder
+from etl.load.warehouse.base import FileLoad, HeldKey, LoadCounts, Warehouse, first_line
+from etl.model.parquet import REDSHIFT_COPY_OPTIONS
 from etl.model.schema import TableSpec
 from etl.settings import Settings
 
+logger = logging.getLogger(__name__)
+
 INSERT_BATCH_ROWS = 500
+COPY_BATCH_ROWS = 128 * 1024  # rows per batch when rewriting the fact Parquet for COPY (bounded memory)
+# Seconds to wait for the server when connecting. redshift-connector applies its `timeout` to the socket
+# for the whole session, so it is lifted once connected: a COPY or MERGE may run longer than that.
+CONNECT_TIMEOUT_S = 10
+DEFAULT_SCHEMA = "public"
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,126}$")
 # Serialisable isolation violation, and the connection-level failures a new connection may not meet.
 TRANSIENT_MARKERS = (
     "1023",
@@ -57,6 +77,7 @@ class RedshiftTarget:
     user: str | None = None
     password: str | None = None
     region: str | None = None
+    schema: str = DEFAULT_SCHEMA
 
     @classmethod
     def parse(cls, url: str) -> RedshiftTarget:
@@ -79,6 +100,11 @@ class RedshiftTarget:
             raise ConfigError("a redshift:// URL needs iam_role=<role arn> and staging=s3://bucket/prefix/")
         if not query.get("secret_arn") and not (parts.username and parts.password):
             raise ConfigError("a redshift:// URL needs secret_arn=<Secrets Manager arn> (or user:password@)")
+        schema = query.get("schema", DEFAULT_SCHEMA)
+        if not _SCHEMA_NAME.match(schema):
+            raise ConfigError(
+                f"schema={schema!r} in the redshift:// URL is not a lower-case name (letters, digits, _)"
+            )
         return cls(
             host=parts.hostname,
             port=parts.port or 5439,
@@ -89,6 +115,7 @@ class RedshiftTarget:
             user=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
             region=query.get("region"),
+            schema=schema,
         )
 
 
@@ -111,8 +138,25 @@ def copy_statement(staging_table: str, spec: TableSpec, prefix: str, iam_role: s
     """COPY of the staged Parquet into the staging table, without a column list: from columnar files
     Redshift fills the table's columns by position, and their number must match ("COPY from columnar data
     formats"). The staging table is created from `spec` (create_staging) and the Parquet is written with
-    `spec.arrow_schema`, so both hold the same columns in the same order."""
-    return f"COPY {staging_table} FROM {_literal(prefix)} IAM_ROLE {_literal(iam_role)} FORMAT AS PARQUET"
+    `spec.arrow_schema`, so both hold the same columns in the same order.
+
+    STATUPDATE OFF: a COPY into an empty table otherwise runs ANALYZE on it, once per file for a temporary
+    table that is read once. COMPUPDATE is not among the parameters COPY from Parquet accepts (that page
+    lists ACCEPTINVCHARS, FILLRECORD, FROM, IAM_ROLE, CREDENTIALS, STATUPDATE, MANIFEST, the access keys and
+    EXPLICIT_IDS) and it applies no compression encodings from columnar files anyway."""
+    return (
+        f"COPY {staging_table} FROM {_literal(prefix)} IAM_ROLE {_literal(iam_role)} "
+        "FORMAT AS PARQUET STATUPDATE OFF"
+    )
+
+
+def write_copy_parquet(source: Path, target: Path) -> None:
+    """The fact rows of `source` rewritten for COPY with `REDSHIFT_COPY_OPTIONS`, batch by batch: the same
+    columns, rows and values; only the encoding differs (INT96 timestamps, format 1.0, snappy)."""
+    parquet = pq.ParquetFile(source)
+    with pq.ParquetWriter(target, parquet.schema_arrow, **REDSHIFT_COPY_OPTIONS) as out:
+        for batch in parquet.iter_batches(batch_size=COPY_BATCH_ROWS):
+            out.write_batch(batch)
 
 
 def insert_statement(staging_table: str, spec: TableSpec, rows: int) -> str:
@@ -139,6 +183,7 @@ class RedshiftWarehouse(Warehouse):
         self._conn: Any = None
         self._s3: Any = None
         self._in_transaction = False  # between begin() and commit()/rollback()
+        self._copy_prefixes: dict[Path, str] = {}  # a load's fact Parquet -> where it was staged for COPY
 
     @classmethod
     def from_url(
@@ -164,12 +209,34 @@ class RedshiftWarehouse(Warehouse):
 
             connect = redshift_connector.connect
         try:
-            conn = connect(host=t.host, port=t.port, database=t.database, user=user, password=password)
+            conn = connect(
+                host=t.host,
+                port=t.port,
+                database=t.database,
+                user=user,
+                password=password,
+                timeout=CONNECT_TIMEOUT_S,
+            )
         except Exception as exc:
             raise WarehouseError(
                 f"cannot connect to Redshift {t.host}: {first_line(exc)}", retryable=True
             ) from None
+        _lift_socket_timeout(conn)
         conn.autocommit = False
+        try:
+            # Set and committed at once: a SET in a transaction that rolls back is undone with it.
+            cursor = conn.cursor()
+            try:
+                cursor.execute(f"SET search_path TO {t.schema}")
+            finally:
+                cursor.close()
+            conn.commit()
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                conn.close()
+            raise WarehouseError(
+                f"cannot use schema {t.schema} on Redshift {t.host}: {first_line(exc)}", retryable=True
+            ) from None
         return conn
 
     @property
@@ -199,9 +266,8 @@ class RedshiftWarehouse(Warehouse):
 
     def _end_implicit(self) -> None:
         """Outside begin()/commit() a statement is its own transaction. redshift-connector (autocommit off)
-        opens one with any statement, and a ledger read left open would hold its AccessShareLock through the
-        parse of the file: the load's `LOCK etl_file_ledger` (AccessExclusive) in that same transaction is
-        then a lock upgrade, and two loaders upgrading deadlock."""
+        opens one with any statement, and a ledger read left open would hold its locks and its snapshot
+        through the parse of the file, into the load's transaction that its `LOCK` should open."""
         if not self._in_transaction and getattr(self.conn, "in_transaction", False):
             self.conn.commit()
 
@@ -237,23 +303,70 @@ class RedshiftWarehouse(Warehouse):
                 self.execute(insert_statement(staging, spec, len(values)), [v for row in values for v in row])
 
     def stage_file(self, staging: str, spec: TableSpec, load: FileLoad) -> None:
+        """COPY the file's rows from where `load_file` staged them, before its transaction began."""
+        prefix = self._copy_prefixes.get(load.fact_path)
+        if prefix is None:
+            raise WarehouseError(f"{load.fact_path} was not staged for COPY: load it with load_file")
         self.execute(self.sql.create_staging(spec, staging))
+        self.execute(copy_statement(staging, spec, prefix, self.target.iam_role))
+
+    def load_file(self, load: FileLoad) -> LoadCounts | None:
+        """Stage the file's rows on S3, then load them (`Warehouse.load_file`: one transaction, retried on
+        conflicts), then delete what was staged, whatever happened.
+
+        The upload runs before the transaction, so the load's lock is held for its statements only, and
+        a retried transaction COPYs the same objects again instead of uploading them again."""
+        with self._staged_for_copy(load, "loading into"):
+            return super().load_file(load)
+
+    def conflicting_rows(self, load: FileLoad) -> list[HeldKey]:
+        """As every backend's (a read-only transaction that COPYs the rows), with the rows staged first."""
+        with self._staged_for_copy(load, "checking the keys of"):
+            return super().conflicting_rows(load)
+
+    @contextlib.contextmanager
+    def _staged_for_copy(self, load: FileLoad, doing: str) -> Iterator[None]:
+        """The file's rows staged for COPY (`stage_for_copy`) while the body runs; deleted afterwards (a
+        failure to delete is logged: the load's outcome stands, and the prefix is unique)."""
+        try:
+            prefix = self.stage_for_copy(load)
+        except WarehouseError as exc:
+            raise WarehouseError(
+                f"{doing} {load.fact.name} failed: {exc.message}",
+                path=load.ledger.uri,
+                retryable=exc.retryable,
+            ) from exc
+        self._copy_prefixes[load.fact_path] = prefix
+        try:
+            yield
+        finally:
+            del self._copy_prefixes[load.fact_path]
+            try:
+                self.delete_prefix(prefix)
+            except (BotoCoreError, ClientError) as exc:
+                logger.warning("staged objects under %s were not deleted: %s", prefix, exc)
+
+    def stage_for_copy(self, load: FileLoad) -> str:
+        """Write the Parquet COPY reads beside the fact Parquet and upload it to a new, empty prefix."""
+        spec = load.fact
         prefix = f"{self.target.staging}{uuid.uuid4().hex}/{spec.name}/"
         bucket, key_prefix = _split(prefix)
         with _staging_errors(prefix):
             occupied = self.s3.list_objects_v2(Bucket=bucket, Prefix=key_prefix, MaxKeys=1).get("KeyCount", 0)
         if occupied:
             raise WarehouseError(f"staging prefix {prefix} is not empty: refusing to COPY from it")
+        local = load.fact_path.with_name(f"{load.fact_path.stem}.copy.parquet")
         try:
+            write_copy_parquet(load.fact_path, local)
             with _staging_errors(prefix):
-                self.s3.upload_file(str(load.fact_path), bucket, key_prefix + "part.parquet")
-            self.execute(copy_statement(staging, spec, prefix, self.target.iam_role))
+                self.s3.upload_file(str(local), bucket, key_prefix + "part.parquet")
         except BaseException:
             with contextlib.suppress(BotoCoreError, ClientError):  # the first error is the one to report
                 self.delete_prefix(prefix)
             raise
-        with _staging_errors(prefix):
-            self.delete_prefix(prefix)
+        finally:
+            local.unlink(missing_ok=True)
+        return prefix
 
     def delete_prefix(self, prefix: str) -> None:
         bucket, key_prefix = _split(prefix)
@@ -266,12 +379,30 @@ class RedshiftWarehouse(Warehouse):
     # ---- hooks ---------------------------------------------------------------------------------------
     def ensure_schema(self, seeds: Sequence[tuple[TableSpec, pa.Table]]) -> None:
         """Two first loads after an upgrade both set the schema up; one of them can meet a serialisable
-        isolation conflict (1023): it is retried, on a new connection, like a load."""
+        isolation conflict (1023): it is retried, on a new connection, like a load. A schema other than
+        `public` is created first when it is missing (every connection's search_path names it)."""
+        if self.target.schema != DEFAULT_SCHEMA:
+            self.execute(f"CREATE SCHEMA IF NOT EXISTS {self.target.schema}")
         self._set_up_schema_retrying(seeds, (Exception,))
 
+    def schema_is(self, digest: str) -> bool:
+        """As every backend's, and the load lock's table is there too (a load cannot start without it)."""
+        if not super().schema_is(digest):
+            return False
+        return bool(
+            self.query(
+                "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
+                (self.target.schema, LOAD_LOCK_TABLE),
+            )
+        )
+
     def _load_file(self, load: FileLoad, *, exclusive: bool) -> LoadCounts:
-        self.execute("LOCK etl_file_ledger")  # one loader at a time; see the module docstring
+        self.execute(f"LOCK {LOAD_LOCK_TABLE}")  # one loader at a time; see the module docstring
         return super()._load_file(load, exclusive=exclusive)
+
+    def _record_ledger(self, row: LedgerRow) -> None:
+        self.execute(f"LOCK {LOAD_LOCK_TABLE}")  # as a load: the ledger check and write under the same lock
+        super()._record_ledger(row)
 
     def is_transient(self, exc: Exception) -> bool:
         text = str(exc).lower()
@@ -288,6 +419,13 @@ class RedshiftWarehouse(Warehouse):
             self.close()
         except Exception:  # the old connection is gone either way
             self._conn = None
+
+
+def _lift_socket_timeout(conn: Any) -> None:
+    """No timeout on the connected socket (see CONNECT_TIMEOUT_S); redshift-connector keeps it as `_usock`."""
+    sock = getattr(conn, "_usock", None)
+    if sock is not None:
+        sock.settimeout(None)
 
 
 @contextlib.contextmanager

@@ -449,7 +449,18 @@
         : v.type === "heatmap" ? heatmap(v, rows) : v.type === "table" ? table(v, rows) : xy(v, rows);
       el.dataset.empty = traces.length ? "0" : "1";
       el.dataset.absent = missing ? "1" : "0";
-      Plotly.react(`v-${v.id}`, traces, layout, {displaylogo: false, responsive: true});
+      Plotly.react(`v-${v.id}`, traces, layout, {
+        // No customer data leaves the page: no "Share chart..." upload (showSendToCloud is on by default and
+        // posts the chart's data to plotlyServerURL), no destination for one, no link out, no logo link.
+        // showLink, sendData and showEditInChartStudio are the older plotly.js names of the same.
+        showSendToCloud: false,
+        plotlyServerURL: "",
+        showEditInChartStudio: false,
+        showLink: false,
+        sendData: false,
+        displaylogo: false,
+        responsive: true,
+      });
     }
     document.body.dataset.rendered = String(Number(document.body.dataset.rendered || 0) + 1);
   }
