@@ -181,6 +181,9 @@ def read_batches(
         cursor = connection.cursor()
         cursor.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(BATCH_BYTES)})
         try:
+            # text arrives in the database's encoding unless asked for UTF-8 (a LATIN1 database's "é" would
+            # be one byte 0xE9 in the file): the server converts, or refuses a character UTF-8 lacks
+            cursor.execute("SET client_encoding TO 'UTF8'")
             cursor.execute(sql)
             reader = cursor.fetch_record_batch()
         except adbc_driver_manager.Error as exc:
@@ -215,4 +218,6 @@ def _first_line(exc: BaseException) -> str:
     text = lines[0] if lines else type(exc).__name__
     for prefix in ("IO: ", "NOT_FOUND: ", "INVALID_ARGUMENT: ", "UNKNOWN: ", "INTERNAL: "):
         text = text.removeprefix(prefix)
-    return redact_urls(text.replace("[libpq] ", ""))
+    for noise in ("[libpq] ", "Failed to prepare query: ", "Failed to execute query: ", "ERROR:  "):
+        text = text.replace(noise, "")
+    return redact_urls(text)
