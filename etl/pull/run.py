@@ -80,7 +80,8 @@ def loaded_names(settings: Settings, folder: str) -> list[str]:
         with open_warehouse(settings) as warehouse:
             tables = warehouse.query(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
-                f"AND table_name = '{LEDGER}'"
+                f"AND table_name = {warehouse.sql.param}",
+                (LEDGER,),
             )
             if not tables:
                 return []
