@@ -132,6 +132,8 @@ CATEGORIES: tuple[str, ...] = (
     "other",
 )
 
+FRAUD_SCORE_MAX = Decimal(100)
+
 EMPLOYMENT_STATUSES = ("Employed", "Self-Employed", "Unemployed")
 APPLICATION_STATUSES = ("approved", "rejected", "pending")
 CHANNELS = ("mobile", "ussd", "pos", "atm", "web", "branch", "other")
@@ -170,6 +172,17 @@ LOAN_APPLICATIONS = SourceContract(
         Column("state", "text", required=False, description="State of residence", max_bytes=LABEL_BYTES),
         Column("application_status", "enum", required=False, allowed=_enum(*APPLICATION_STATUSES)),
         Column("decision_date", "date", required=False),
+        # A fraud (risk) score from the lender's fraud screening, on the 0-100 scale most vendors use
+        # (MaxMind's risk score 0.01-99, Sift's score 0-100, Stripe Radar's 0-99): higher is riskier. A score
+        # on another scale (0-1, 0-1000) must be converted before loading: above 100 it is quarantined.
+        Column(
+            "fraud_score",
+            "rate",
+            required=False,
+            minimum=Decimal(0),
+            maximum=FRAUD_SCORE_MAX,
+            description="Fraud screening score, 0-100 (higher is riskier), up to 4 decimals",
+        ),
     ),
 )
 
@@ -190,6 +203,13 @@ BANK_STATEMENTS = SourceContract(
         Column("narration", "text", description="Free text from the bank", masked=True),
         Column("balance", "money", description="Balance after the transaction (may be negative)"),
         Column("channel", "text", required=False, max_bytes=LABEL_BYTES),
+        Column(
+            "merchant",
+            "text",
+            required=False,
+            description="Merchant of a card or web payment, as the bank names it",
+            max_bytes=LABEL_BYTES,
+        ),
     ),
 )
 
@@ -226,6 +246,9 @@ SOURCE_ALIASES: dict[str, SourceName] = {folder: c.name for c in REGISTRY for fo
 # Columns the product adds to every row it stores (its lineage): an input column of one of these names is
 # ignored with a note, never read over the product's own.
 LINEAGE_COLUMNS = ("source_file_id", "source_row", "loaded_at", "attributes")
+# The most bytes a row's kept columns may take as one JSON object (the facts' `attributes`): Redshift stages
+# it as text in its widest VARCHAR before JSON_PARSE makes it SUPER. A longer one is quarantined.
+ATTRIBUTES_MAX_BYTES = 65535
 
 
 def normalise_header(name: str) -> str:

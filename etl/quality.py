@@ -208,6 +208,9 @@ def data_tests(scope: RunScope | None = None) -> list[DataTest]:
         _range("fact_loan_application", "loan_amount", "loan_amount > 0"),
         _range("fact_loan_application", "annual_income", "annual_income >= 0"),
         _range(
+            "fact_loan_application", "fraud_score", "fraud_score IS NULL OR fraud_score BETWEEN 0 AND 100"
+        ),
+        _range(
             "fact_bank_transaction",
             "transaction_amount_sign",
             "(direction = 'credit' AND transaction_amount > 0) OR (direction = 'debit' AND transaction_amount < 0)",

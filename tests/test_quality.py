@@ -51,6 +51,8 @@ def _corrupt(env: Env, *, duplicate: bool) -> None:
         )
         wh.execute("UPDATE fact_loan_application SET credit_score = 900 WHERE application_id = 'A1'")
         wh.execute("UPDATE fact_loan_application SET loan_amount = -5 WHERE application_id IN ('A2', 'A3')")
+        # a score above 100 (the rows without one, NULL, pass)
+        wh.execute("UPDATE fact_loan_application SET fraud_score = 100.5 WHERE application_id = 'A3'")
         if duplicate:  # PostgreSQL's primary key refuses this one
             wh.execute(
                 "INSERT INTO fact_bank_transaction SELECT * FROM fact_bank_transaction WHERE transaction_id = 'T5'"
@@ -70,6 +72,7 @@ def test_every_broken_rule_is_counted_exactly(env: Env) -> None:
         "relationships_fact_bank_transaction_customer_key_to_dim_customer": 3,
         "range_fact_loan_application_credit_score": 1,
         "range_fact_loan_application_loan_amount": 2,
+        "range_fact_loan_application_fraud_score": 1,
     }
     if duplicate:
         expected["unique_fact_bank_transaction_transaction_id"] = 1

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from etl.model import schema
 from etl.model.dialect import Dialect, bytewise
-from etl.model.schema import TableSpec
+from etl.model.schema import ColumnSpec, TableSpec
 
 SMALL_DIMENSIONS = {"dim_date", "dim_credit_band", "dim_transaction_category"}
 # Redshift: the table every load and ledger write locks first (LOCK takes an exclusive lock that also blocks
@@ -28,7 +28,9 @@ class SqlBuilder:
 
     # ---- DDL -----------------------------------------------------------------------------------------
     def create_table(self, spec: TableSpec) -> str:
-        cols = [f"{c.name} {c.sql_type}{'' if c.nullable else ' NOT NULL'}" for c in spec.columns]
+        cols = [
+            f"{c.name} {c.sql_type_in(self.dialect)}{'' if c.nullable else ' NOT NULL'}" for c in spec.columns
+        ]
         if self.dialect == "postgres":
             # PostgreSQL enforces them (concurrent loaders rely on it). DuckDB checks keys eagerly inside a
             # transaction that updates them; MERGE and the data tests keep them unique there. Redshift
@@ -55,8 +57,22 @@ class SqlBuilder:
         return "\n" + " ".join(parts)
 
     def create_staging(self, spec: TableSpec, staging: str) -> str:
-        cols = ", ".join(f"{c.name} {c.sql_type}" for c in spec.columns)
+        cols = ", ".join(f"{c.name} {c.staging_type_in(self.dialect)}" for c in spec.columns)
         return f"CREATE TEMPORARY TABLE {staging} ({cols})"
+
+    def staged(self, column: ColumnSpec, alias: str | None = None) -> str:
+        """A staged column's value as the table holds it: Redshift stages a JSON column as text, which
+        JSON_PARSE makes the SUPER the table holds; everywhere else the staged value is the value."""
+        ref = f"{alias}.{column.name}" if alias else column.name
+        return f"JSON_PARSE({ref})" if column.json and self.dialect == "redshift" else ref
+
+    def _comparable(self, column: ColumnSpec, alias: str, *, staged: bool) -> str:
+        """A column's value in a form `=` compares: Redshift's SUPER objects as their serialised JSON (the
+        staged text parsed first, so both sides are serialised alike); others as they are (PostgreSQL
+        compares JSONB by value, DuckDB its JSON by text)."""
+        if column.json and self.dialect == "redshift":
+            return f"JSON_SERIALIZE({self.staged(column, alias) if staged else f'{alias}.{column.name}'})"
+        return f"{alias}.{column.name}"
 
     def ddl(self) -> list[str]:
         statements = [self.create_table(t) for t in schema.ALL_TABLES]
@@ -76,15 +92,18 @@ class SqlBuilder:
 
     def insert_all(self, spec: TableSpec, staging: str) -> str:
         cols = ", ".join(spec.column_names)
-        return f"INSERT INTO {spec.name} ({cols}) SELECT {cols} FROM {staging}"
+        values = ", ".join(self.staged(c) for c in spec.columns)
+        return f"INSERT INTO {spec.name} ({cols}) SELECT {values} FROM {staging}"
 
     def merge(self, spec: TableSpec, staging: str) -> str:
         """Upsert staged rows by natural key: a corrected file updates, a replay changes nothing."""
         # Redshift allows an alias on the source only: the target is named in full.
         on = " AND ".join(f"{spec.name}.{k} = s.{k}" for k in spec.key)
-        updates = ", ".join(f"{c} = s.{c}" for c in spec.column_names if c not in spec.key)
+        updates = ", ".join(
+            f"{c.name} = {self.staged(c, 's')}" for c in spec.columns if c.name not in spec.key
+        )
         cols = ", ".join(spec.column_names)
-        values = ", ".join(f"s.{c}" for c in spec.column_names)
+        values = ", ".join(self.staged(c, "s") for c in spec.columns)
         return (
             f"MERGE INTO {spec.name} USING {staging} AS s ON {on} "
             f"WHEN MATCHED THEN UPDATE SET {updates} "
@@ -103,12 +122,11 @@ class SqlBuilder:
         table's old row groups instead of probing every row (10k rows into 10M: 1.35 s -> 0.01 s). The staged
         Parquet keeps no text statistics, so without it DuckDB cannot tell.
         """
-        cols = ", ".join(spec.column_names)
         keys = ", ".join(spec.key)
         in_range = self.in_staged_range(spec, staging)
         return [
             f"DELETE FROM {spec.name} WHERE ({keys}) IN (SELECT {keys} FROM {staging}) AND {in_range}",
-            f"INSERT INTO {spec.name} ({cols}) SELECT {cols} FROM {staging}",
+            self.insert_all(spec, staging),
         ]
 
     # ---- facts -> dimensions ---------------------------------------------------------------------------
@@ -229,12 +247,14 @@ class SqlBuilder:
         )
 
     # ---- file lineage: versions of a logical file, conflicts with other files --------------------------
-    def same_values(self, spec: TableSpec, left: str, right: str) -> str:
-        """True when rows `left` and `right` of `spec` hold the same values (lineage columns aside), NULLs
-        equal: a condition that is never NULL (NOT of it is the rows differ)."""
-        compared = [c.name for c in spec.columns if c.name not in LINEAGE_COLUMNS and c.name not in spec.key]
+    def same_values(self, spec: TableSpec, staged: str, held: str) -> str:
+        """True when the staged row `staged` and the table's row `held` of `spec` hold the same values
+        (lineage columns aside; the attributes count), NULLs equal: a condition that is never NULL (NOT of it
+        is the rows differ)."""
+        compared = [c for c in spec.columns if c.name not in LINEAGE_COLUMNS and c.name not in spec.key]
         return " AND ".join(
-            f"(COALESCE({left}.{c} = {right}.{c}, FALSE) OR ({left}.{c} IS NULL AND {right}.{c} IS NULL))"
+            f"(COALESCE({self._comparable(c, staged, staged=True)} = {self._comparable(c, held, staged=False)}, "
+            f"FALSE) OR ({staged}.{c.name} IS NULL AND {held}.{c.name} IS NULL))"
             for c in compared
         )
 
@@ -318,7 +338,7 @@ class SqlBuilder:
     def add_column(self, spec: TableSpec, column: str) -> str:
         """A column a newer version added to an existing table (nullable: older rows have none)."""
         col = next(c for c in spec.columns if c.name == column)
-        return f"ALTER TABLE {spec.name} ADD COLUMN {col.name} {col.sql_type}"
+        return f"ALTER TABLE {spec.name} ADD COLUMN {col.name} {col.sql_type_in(self.dialect)}"
 
     def moved_customers(self, spec: TableSpec, staging: str, target: str) -> str:
         """The customers of the file's rows that the load moves to another customer (their old customer)."""

@@ -41,6 +41,14 @@ class FactContext:
     mask: bool = False
 
 
+def _attributes(valid: pa.Table) -> pa.Array | pa.ChunkedArray:
+    """The kept extra columns of each row as one JSON object of text (`attributes`, made by normalisation
+    from a profile's `keep` list), or NULL for every row when the table has none."""
+    if schema.ATTRIBUTES.name in valid.column_names:
+        return valid.column(schema.ATTRIBUTES.name)
+    return pa.nulls(valid.num_rows, pa.string())
+
+
 def _lineage(n: int, ctx: FactContext, source_row: pa.ChunkedArray) -> dict[str, pa.Array]:
     return {
         "source_file_id": pa.repeat(pa.scalar(ctx.file_id, pa.string()), n),
@@ -78,6 +86,8 @@ def build_fact_loan_application(valid: pa.Table, ctx: FactContext) -> pa.Table:
         "application_status": valid.column("application_status"),
         "decision_date": valid.column("decision_date"),
         "decision_date_key": date_key(valid.column("decision_date")),
+        "fraud_score": valid.column("fraud_score"),
+        "attributes": _attributes(valid),
         **_lineage(n, ctx, valid.column("source_row")),
     }
     return pa.table(columns, schema=schema.FACT_LOAN_APPLICATION.arrow_schema)
@@ -103,6 +113,8 @@ def build_fact_bank_transaction(valid: pa.Table, ctx: FactContext) -> pa.Table:
         "balance": valid.column("balance"),
         "narration": narration,
         "channel": pc.utf8_lower(valid.column("channel")),
+        "merchant": valid.column("merchant"),
+        "attributes": _attributes(valid),
         **_lineage(n, ctx, valid.column("source_row")),
     }
     return pa.table(columns, schema=schema.FACT_BANK_TRANSACTION.arrow_schema)
@@ -136,6 +148,7 @@ def build_fact_repayment(valid: pa.Table, ctx: FactContext) -> pa.Table:
         "amount_paid": amount_paid,
         "days_late": pc.if_else(pc.is_null(paid), pa.scalar(None, pa.int32()), days_late),
         "status": status,
+        "attributes": _attributes(valid),
         **_lineage(n, ctx, valid.column("source_row")),
     }
     return pa.table(columns, schema=schema.FACT_REPAYMENT.arrow_schema)

@@ -1,5 +1,6 @@
-"""What the credit-risk marts' columns mean, and the definitions they rest on: the data dictionary's text
-(`etl docs`), kept beside the SQL (`etl.model.mart_sql`, `etl.model.risk_marts`) so they change together."""
+"""What the credit-risk and screening marts' columns mean, and the definitions they rest on: the data
+dictionary's text (`etl docs`), kept beside the SQL (`etl.model.mart_sql`, `etl.model.risk_marts`,
+`etl.model.screening_marts`) so they change together."""
 
 from __future__ import annotations
 
@@ -84,6 +85,19 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
         "0.1-0.25 a moderate shift, from 0.25 a major shift. The baseline is the first quarter of "
         "applications, or the settings' score_baseline (ETL_SCORE_BASELINE). PSI is the one DOUBLE PRECISION "
         "figure of the marts (it needs logarithms); every other ratio and amount is an exact DECIMAL.",
+    ),
+    (
+        "Fraud score band",
+        "The application's fraud_score (0-100, higher is riskier, an optional column of loan_applications) in "
+        "bands 0 to <20, 20 to <40, 40 to <60, 60 to <80 and 80 to 100 (each includes its lower bound; 100 is "
+        "in the last); an application without a score is in the band 'No fraud score', so the bands add up to "
+        "every application.",
+    ),
+    (
+        "Merchant",
+        "The merchant a bank-statement transaction names (an optional column of bank_statements), as loaded "
+        "(trimmed, case kept). Money out at a merchant is its debits' absolute amount; transactions without a "
+        "merchant form the row '(no merchant)' of mart_top_merchants, which has no rank.",
     ),
 )
 
@@ -232,6 +246,45 @@ RISK_COLUMNS: dict[str, dict[str, str]] = {
         "latest_application_date": "The customer's latest application date",
         "volume_rank": "Rank by total_loan_amount, largest first (ties share a rank)",
     },
+    "mart_fraud_score_bands": {
+        "fraud_band": "Fraud score band (see Fraud score band)",
+        "fraud_band_order": "Sort order of fraud_band (1 = 0 to <20 ... 5 = 80 to 100, 6 = No fraud score)",
+        "applications": "Applications in the band (0 when none)",
+        "application_share": "applications / all applications",
+        "approved": "Of those, approved",
+        "rejected": "Of those, rejected",
+        "pending": "Of those, pending",
+        "total_loan_amount": "Amount the band's applications requested",
+        "approved_amount": "Amount of the approved ones",
+        "defaulted_amount": "Loan amount of the band's defaulted loans",
+        "avg_fraud_score": "Average fraud score of the band's applications (NULL for No fraud score)",
+    },
+    "mart_fraud_score_monthly": {
+        "fraud_band": "Fraud score band (see Fraud score band)",
+        "fraud_band_order": "Sort order of fraud_band (1 = 0 to <20 ... 5 = 80 to 100, 6 = No fraud score)",
+        "applications": "Applications of the row",
+        "scored_applications": "Of those, with a fraud score (0 in the band No fraud score)",
+        "approved": "Of those, approved",
+        "rejected": "Of those, rejected",
+        "pending": "Of those, pending",
+        "total_loan_amount": "Amount they requested",
+        "approved_amount": "Amount of the approved ones",
+        "defaulted_amount": "Loan amount of the row's defaulted loans",
+    },
+    "mart_top_merchants": {
+        "merchant": "The merchant, as loaded; '(no merchant)' for the transactions without one",
+        "has_merchant": "1 for a merchant, 0 for the row '(no merchant)'",
+        "transactions": "Transactions naming the merchant",
+        "debit_transactions": "Of those, debits (payments)",
+        "customers": "Distinct customers with a transaction naming the merchant",
+        "total_spend": "Money out: the absolute amount of the debits",
+        "total_income": "Money in from the merchant: the credits (refunds, reversals)",
+        "avg_spend": "total_spend / debit_transactions",
+        "first_transaction_date": "The first transaction naming the merchant",
+        "last_transaction_date": "The last one",
+        "spend_rank": "Rank by total_spend, largest first (ties share a rank); NULL for '(no merchant)'",
+        "customer_rank": "Rank by customers, most first (ties share a rank); NULL for '(no merchant)'",
+    },
     "mart_applications_daily": {
         "application_date": "The calendar day (every day from the first application to the last)",
         "year_month": "Month of the day",
@@ -250,5 +303,6 @@ for _mart in (
     "mart_collection_efficiency_monthly",
     "mart_disbursements_monthly",
     "mart_top_applicants",
+    "mart_fraud_score_monthly",
 ):
     RISK_COLUMNS[_mart] = {**_SEGMENT, **RISK_COLUMNS[_mart]}

@@ -101,6 +101,7 @@ apps AS (
         a.loan_term_months,
         a.interest_rate,
         a.loan_purpose,
+        a.fraud_score,
         COALESCE(a.state, '{UNKNOWN}') AS state,
         COALESCE(a.application_status, 'unknown') AS application_status,
         CASE WHEN a.application_status = 'approved' THEN 1 ELSE 0 END AS is_approved,

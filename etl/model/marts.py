@@ -34,6 +34,7 @@ from etl.model.dialect import Dialect
 from etl.model.exact import BYTEWISE_ID, avg, count, div, money, ratio, render
 from etl.model.mart_sql import APPLICATIONS, UNKNOWN, Mart
 from etl.model.risk_marts import RISK_MARTS
+from etl.model.screening_marts import SCREENING_MARTS, fraud_band
 
 _APPLICATIONS = APPLICATIONS
 
@@ -392,6 +393,8 @@ SELECT
     a.loan_purpose,
     a.application_status,
     a.state,
+    a.fraud_score,
+    {fraud_band("a.fraud_score")} AS fraud_band,
     a.is_approved,
     a.has_repayments,
     a.is_defaulted,
@@ -412,6 +415,7 @@ LEFT JOIN profile p ON p.customer_key = a.customer_key""",
         grain="one application",
     ),
     *RISK_MARTS,
+    *SCREENING_MARTS,
 )
 
 MARTS_BY_NAME = {m.name: m for m in MARTS}

@@ -7,7 +7,8 @@ from typing import Literal
 
 import pyarrow as pa
 
-from etl.contracts import LABEL_BYTES
+from etl.contracts import ATTRIBUTES_MAX_BYTES, LABEL_BYTES
+from etl.model.dialect import Dialect
 
 TableKind = Literal["fact", "dim", "meta"]
 
@@ -26,17 +27,39 @@ _ARROW_TO_SQL: dict[str, str] = {
 }
 
 
+# A JSON object column: its text in Arrow and Parquet, a JSON type in each warehouse. Redshift loads it
+# through a VARCHAR staging column (COPY puts a Parquet string into SUPER as a string scalar, not parsed) that
+# the MERGE parses with JSON_PARSE; 65535 bytes is the widest VARCHAR, so the widest text it can stage.
+JSON_TYPES: dict[Dialect, str] = {"duckdb": "JSON", "postgres": "JSONB", "redshift": "SUPER"}
+JSON_MAX_BYTES = ATTRIBUTES_MAX_BYTES
+
+
 @dataclass(frozen=True)
 class ColumnSpec:
     name: str
     arrow: pa.DataType
     nullable: bool = True
     length: int | None = None  # VARCHAR length (Redshift needs one; bytes, not characters)
+    json: bool = False  # a JSON object, stored as text in the lake (see JSON_TYPES)
 
     @property
     def sql_type(self) -> str:
+        """The type as the data dictionary shows it (DuckDB's name for a JSON column)."""
+        return self.sql_type_in("duckdb")
+
+    def sql_type_in(self, dialect: Dialect) -> str:
+        """The column's type in `dialect`'s warehouse tables."""
+        if self.json:
+            return JSON_TYPES[dialect]
         base = _ARROW_TO_SQL[str(self.arrow)]
         return f"VARCHAR({self.length or 256})" if base == "VARCHAR" else base
+
+    def staging_type_in(self, dialect: Dialect) -> str:
+        """The column's type in a staging table: its table type, except a JSON column on Redshift, staged as
+        text (COPY from Parquet) and parsed by the statements that read the staging table."""
+        if self.json and dialect == "redshift":
+            return f"VARCHAR({JSON_MAX_BYTES})"
+        return self.sql_type_in(dialect)
 
 
 @dataclass(frozen=True)
@@ -76,6 +99,9 @@ ID = 128
 # "Ⱥ" into the 3-byte "ⱥ", the most any character grows): room for a validated label after it.
 LOWERED_LABEL_BYTES = LABEL_BYTES * 3 // 2
 
+# Extra columns a profile keeps, as one JSON object of text per row (`{"branch": "Ikeja"}`); NULL without.
+ATTRIBUTES = ColumnSpec("attributes", S, json=True)
+
 LINEAGE = (
     _c("source_file_id", S, False, 64),
     _c("source_row", I64, False),
@@ -105,6 +131,8 @@ FACT_LOAN_APPLICATION = TableSpec(
         _c("application_status", S, length=16),
         _c("decision_date", D),
         _c("decision_date_key", I32),
+        _c("fraud_score", RATE),
+        ATTRIBUTES,
         *LINEAGE,
     ),
     key=("application_id",),
@@ -128,6 +156,8 @@ FACT_BANK_TRANSACTION = TableSpec(
         _c("balance", MONEY, False),
         _c("narration", S, False, 4096),
         _c("channel", S, length=LOWERED_LABEL_BYTES),
+        _c("merchant", S, length=LABEL_BYTES),  # stored as written (not lower-cased)
+        ATTRIBUTES,
         *LINEAGE,
     ),
     key=("transaction_id",),
@@ -152,6 +182,7 @@ FACT_REPAYMENT = TableSpec(
         _c("amount_paid", MONEY),
         _c("days_late", I32),
         _c("status", S, False, 16),
+        ATTRIBUTES,
         *LINEAGE,
     ),
     key=("repayment_id",),

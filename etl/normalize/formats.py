@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl.contracts import Column, SourceContract
+from etl.contracts import ATTRIBUTES_MAX_BYTES, Column, SourceContract
 from etl.extract.layout import CREDIT, DEBIT, KEPT
 from etl.profiles import Layout, signed_amount_column
 
@@ -79,6 +79,8 @@ def prepare(chunk: pa.Table, contract: SourceContract, layout: Layout | None, de
             refusals.append(_ambiguous_comma(raw, col))
     kept = [name for name in chunk.column_names if name.startswith(KEPT)]
     attributes = _json_object(chunk, kept) if kept else None
+    if attributes is not None:
+        refusals.extend(_too_long_attributes(attributes))
     return Prepared(text, refusals, attributes, originals)
 
 
@@ -216,6 +218,16 @@ def _json_object(chunk: pa.Table, kept: list[str]) -> pa.Array:
         parts += [("{" if i == 0 else ",") + _json_key(key) + ":", value]
     parts.append("}")
     return pc.binary_join_element_wise(*parts, "")
+
+
+def _too_long_attributes(attributes: pa.Array) -> list[Refusal]:
+    """A row whose kept columns make a JSON object longer than a fact's attributes hold (Redshift stages it as
+    a VARCHAR of at most that many bytes: one such row would fail the whole file's COPY on every retry)."""
+    too_long = pc.greater(pc.binary_length(attributes), ATTRIBUTES_MAX_BYTES)
+    if not _any(too_long):
+        return []
+    message = f"the kept columns are longer than {ATTRIBUTES_MAX_BYTES} bytes as JSON"
+    return [Refusal(too_long, "out_of_range", "attributes", lambda: pa.scalar(message))]
 
 
 def _json_key(key: str) -> str:

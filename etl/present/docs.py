@@ -50,6 +50,9 @@ COLUMN_DESCRIPTIONS = {
     "rows_loaded": "Records loaded into the fact table (0 when the file did not load)",
     "rows_quarantined": "Records written to the quarantine",
     "rows_blank": "Lines with no values (empty, or only whitespace and delimiters): neither loaded nor quarantined",
+    "attributes": "The extra columns a profile keeps (`keep`), as one JSON object of text values per row "
+    '(`{"branch": "Ikeja"}`); NULL when the file kept none. JSON in DuckDB, JSONB in PostgreSQL, SUPER in '
+    "Redshift, text in the Parquet lake",
 }
 
 # Mart columns whose meaning is the same in every mart that has them (the definitions of etl/model/marts.py).
@@ -79,6 +82,8 @@ MART_COLUMN_DESCRIPTIONS = {
     "days_overdrawn": "Distinct days on which a transaction left the balance below zero",
     "inflow_to_loan": "Average monthly inflow / loan amount of the customer's latest application",
     "quarantine_rate": "rows_quarantined / rows_in",
+    "fraud_score": "Fraud screening score of the application, 0-100 (NULL when it has none)",
+    "fraud_band": "Fraud score band of the application (see Fraud score band)",
 }
 
 HEADER = (

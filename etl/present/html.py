@@ -97,7 +97,13 @@ def render_html(
         charts = "".join(
             f'<div class="card {"wide" if v["type"] == "table" else ""}">'
             f'<div class="filter-note" data-note-for="{v["id"]}" data-ignored-filters="" hidden></div>'
-            f'<div class="visual" id="v-{v["id"]}" data-visual="{v["id"]}" data-type="{v["type"]}"></div></div>'
+            f'<div class="visual" id="v-{v["id"]}" data-visual="{v["id"]}" data-type="{v["type"]}"></div>'
+            + (
+                f'<div class="visual-note" data-note-of="{v["id"]}">{html.escape(v["note"])}</div>'
+                if v.get("note")
+                else ""
+            )
+            + "</div>"
             for v in sheet["visuals"]
             if v["type"] != "kpi"
         )

@@ -138,11 +138,17 @@ def ignored_filters(spec: Spec, v: dict[str, Any]) -> list[dict[str, Any]]:
 
 def build_visual(spec: Spec, v: dict[str, Any]) -> dict[str, Any]:
     """The visual; one that some filter cannot filter says so in its subtitle (the controls are on every
-    sheet, and nothing else would tell a reader that the numbers are not filtered)."""
+    sheet, and nothing else would tell a reader that the numbers are not filtered), and so does a visual's
+    `note` (what it leaves out, or shows apart: rows without the optional column it is about)."""
     visual = _build_visual(spec, v)
     ignored = ignored_filters(spec, v)
-    if ignored:
-        text = f"Not filtered by {', '.join(f['label'] for f in ignored)} (not in this data)"
+    parts = (
+        [f"Not filtered by {', '.join(f['label'] for f in ignored)} (not in this data)"] if ignored else []
+    )
+    if v.get("note"):
+        parts.append(v["note"])
+    if parts:
+        text = ". ".join(parts)
         next(iter(visual.values()))["Subtitle"] = {"Visibility": "VISIBLE", "FormatText": {"PlainText": text}}
     return visual
 

@@ -26,7 +26,7 @@ GOOD = {
 
 
 def chunk(rows: list[dict[str, str]]) -> pa.Table:
-    cols = {n: pa.array([r[n] for r in rows], pa.string()) for n in BANK_STATEMENTS.names}
+    cols = {n: pa.array([r[n] for r in rows], pa.string()) for n in BANK_STATEMENTS.names if n in GOOD}
     cols["source_row"] = pa.array(range(2, len(rows) + 2), pa.int64())
     return pa.table(cols)
 

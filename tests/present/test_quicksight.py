@@ -95,12 +95,22 @@ def test_a_visual_some_filter_cannot_filter_says_so() -> None:
     )
     assert subtitles["loans_by_state"] == "" and subtitles["kpi_applications"] == ""
     assert subtitles["risk_customers"] == "Not filtered by Month (not in this data)"
+    # a visual's note follows: what it leaves out or shows apart
+    assert subtitles["top_merchants_spend"] == (
+        "Not filtered by Month, Employment status, Credit band, State (not in this data). Transactions without "
+        "a merchant are left out: their money out is the KPI \u201cMoney out with no merchant named\u201d."
+    )
+    assert (
+        subtitles["fraud_band_rates"]
+        == "Applications without a fraud score are the band \u201cNo fraud score\u201d."
+    )
     for v in visuals(spec):
         if v["id"] in subtitles:
             columns = spec["datasets"][v["dataset"]]["columns"]
             missing = [f for f in spec["filters"] if f.get("quicksight_column", f["column"]) not in columns]
-            assert bool(subtitles[v["id"]]) == bool(missing), v["id"]
+            assert bool(subtitles[v["id"]]) == bool(missing or v.get("note")), v["id"]
             assert all(f["label"] in subtitles[v["id"]] for f in missing), v["id"]
+            assert subtitles[v["id"]].endswith(v.get("note", "")), v["id"]
 
 
 def test_an_invalid_enum_is_reported_offline() -> None:

@@ -28,9 +28,12 @@ BANDS = ("Poor", "Fair", "Good", "Very Good", "Exceptional")
 HEADERS = {
     "loan_applications": (
         "application_id,customer_id,loan_amount,loan_application_date,credit_score,employment_status,"
-        "annual_income,loan_term_months,interest_rate,loan_purpose,state,application_status,decision_date"
+        "annual_income,loan_term_months,interest_rate,loan_purpose,state,application_status,decision_date,"
+        "fraud_score"
     ),
-    "bank_statements": "transaction_id,customer_id,transaction_date,transaction_amount,narration,balance,channel",
+    "bank_statements": (
+        "transaction_id,customer_id,transaction_date,transaction_amount,narration,balance,channel,merchant"
+    ),
     "repayments": "repayment_id,application_id,customer_id,due_date,amount_due,paid_date,amount_paid",
 }
 STATES = {
@@ -91,6 +94,7 @@ def application_problems(df: pd.DataFrame) -> pd.Series:
     """True for each row that breaks the loan_applications contract (ignoring duplicate keys)."""
     amount, income = _money(df.loan_amount), _money(df.annual_income)
     score = pd.to_numeric(df.credit_score.where(df.credit_score.str.fullmatch(r"\d+")), errors="coerce")
+    fraud = pd.to_numeric(df.fraud_score.where(df.fraud_score.str.fullmatch(r"\d+\.\d{2}")), errors="coerce")
     applied = _iso_dates(df.loan_application_date)
     good = (
         df.application_id.str.fullmatch(r"APP-\d{6}")
@@ -100,6 +104,7 @@ def application_problems(df: pd.DataFrame) -> pd.Series:
         & score.between(300, 850)
         & df.employment_status.isin(["Employed", "Self-Employed", "Unemployed"])
         & (income >= 0)
+        & ((df.fraud_score == "") | fraud.between(0, 100))  # optional: empty, or a score 0-100
     )
     return ~good.fillna(False).astype(bool)
 

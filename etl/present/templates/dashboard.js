@@ -162,9 +162,28 @@
     legend: {orientation: "h", y: -0.2, traceorder: "normal"}, font: {size: 11}, paper_bgcolor: "#fff", plot_bgcolor: "#fff",
   }, extra || {});
 
-  function emptyFigure(v) {
+  // Plotly does not wrap an annotation: break a long message between words
+  function wrap(text, width) {
+    const lines = [];
+    for (const word of text.split(" ")) {
+      const last = lines.length - 1;
+      if (last >= 0 && (lines[last] + " " + word).length <= width) lines[last] += " " + word; else lines.push(word);
+    }
+    return lines.join("<br>");
+  }
+
+  function emptyFigure(v, message) {
     return [[], layoutFor(v, {xaxis: {visible: false}, yaxis: {visible: false}, annotations: [
-      {text: EMPTY, xref: "paper", yref: "paper", x: 0.5, y: 0.5, showarrow: false, font: {size: 15, color: "#52606d"}}]})];
+      {text: wrap(esc(message || EMPTY), 60), xref: "paper", yref: "paper", x: 0.5, y: 0.5, showarrow: false,
+       font: {size: message ? 13 : 15, color: "#52606d"}}]})];
+  }
+
+  // A visual about an optional column (`present_if`: its dataset's columns that count what carries it)
+  // whose data nowhere carries it says so (`absent_text`), instead of an empty or all-"none" chart that
+  // could be read as a finding. Judged on the whole dataset, not the filtered rows.
+  function absent(v) {
+    if (!v.present_if) return false;
+    return !v.present_if.some(c => { const i = idx(v.dataset, c); return DATA[v.dataset].rows.some(r => r[i] !== null && Number(r[i]) !== 0); });
   }
 
   // Whole-number steps for counts, so an axis never shows 0.5 of a loan
@@ -425,8 +444,11 @@
       if (v.type === "kpi") { renderKpi(v, rows); continue; }
       const el = document.getElementById(`v-${v.id}`);
       if (v.type === "map") { el.dataset.empty = drawMap(v, rows, el) ? "1" : "0"; continue; }
-      const [traces, layout] = v.type === "heatmap" ? heatmap(v, rows) : v.type === "table" ? table(v, rows) : xy(v, rows);
+      const missing = absent(v);
+      const [traces, layout] = missing ? emptyFigure(v, v.absent_text)
+        : v.type === "heatmap" ? heatmap(v, rows) : v.type === "table" ? table(v, rows) : xy(v, rows);
       el.dataset.empty = traces.length ? "0" : "1";
+      el.dataset.absent = missing ? "1" : "0";
       Plotly.react(`v-${v.id}`, traces, layout, {
         // No customer data leaves the page: no "Share chart..." upload (showSendToCloud is on by default and
         // posts the chart's data to plotlyServerURL), no destination for one, no link out, no logo link.

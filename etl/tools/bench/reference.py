@@ -19,7 +19,8 @@ from etl.tools.bench.common import sql_string
 
 TYPED_DDL = (
     "CREATE TABLE t (transaction_id VARCHAR, customer_id VARCHAR, transaction_date DATE, "
-    "transaction_amount DECIMAL(18,2), narration VARCHAR, balance DECIMAL(18,2), channel VARCHAR)"
+    "transaction_amount DECIMAL(18,2), narration VARCHAR, balance DECIMAL(18,2), channel VARCHAR, "
+    "merchant VARCHAR)"
 )
 
 

@@ -70,6 +70,10 @@ MIN_LOAN, MAX_LOAN = 50_000, 5_000_000  # NGN
 MIN_RATE, MAX_RATE = 12.50, 35.00  # percent a year
 
 
+FRAUD_MISSING = 0.08  # applications the fraud screening returned no score for
+FRAUD_DECLINE_FROM, FRAUD_DECLINE_SHARE = 80.0, 0.5  # the lender declines half the approvals scored from 80
+
+
 @dataclass(frozen=True)
 class Applications:
     """One row per application, in file order (by application date)."""
@@ -86,6 +90,7 @@ class Applications:
     purpose: Ints
     status: Ints  # index into APPLICATION_STATUSES
     decision: Ints  # days from the window start; -1 while pending
+    fraud: Floats  # fraud screening score 0-100 (2 decimals), NaN where the screening returned none
 
     @property
     def loan_to_income(self) -> Floats:
@@ -164,9 +169,41 @@ def decide(
     approved = ~pending & (rng.random(m) < approve)
     status = np.where(pending, 2, np.where(approved, 0, 1)).astype(np.int64)
     decision = np.where(pending, -1, offset + rng.integers(0, 15, m)).astype(np.int64)
+    fraud, status = _fraud_screening(rng, score, lti, status)
     return Applications(
-        customer, offset, employment, income, state, score, amount, term, rate_bp, purpose, status, decision
+        customer,
+        offset,
+        employment,
+        income,
+        state,
+        score,
+        amount,
+        term,
+        rate_bp,
+        purpose,
+        status,
+        decision,
+        fraud,
     )
+
+
+def _fraud_screening(rng: np.random.Generator, score: Ints, lti: Floats, status: Ints) -> tuple[Floats, Ints]:
+    """(fraud score, status after the fraud rule) of each application. Drawn after every other draw of the
+    decision, so the rest of an application does not depend on it.
+
+    Most applications score low; weaker credit and a stretched loan-to-income score a little higher, and the
+    score's latent part also raises the chance of missing instalments (`repayments`), so higher bands
+    default more. The lender declines half the approvals scored from FRAUD_DECLINE_FROM.
+    """
+    m = len(score)
+    latent = rng.standard_normal(m)
+    logit = -1.9 + 1.1 * latent + 0.4 * (620.0 - score) / 100.0 + 0.3 * np.log(lti / 0.4)
+    fraud = np.round(100.0 * sigmoid(logit), 2)
+    fraud = np.where(rng.random(m) < FRAUD_MISSING, np.nan, fraud)
+    declined = (
+        (status == 0) & (np.nan_to_num(fraud) >= FRAUD_DECLINE_FROM) & (rng.random(m) < FRAUD_DECLINE_SHARE)
+    )
+    return fraud, np.where(declined, 1, status).astype(np.int64)
 
 
 def application_columns(apps: Applications, people_ids: pa.Array, window: Window) -> dict[str, pa.Array]:
@@ -185,6 +222,9 @@ def application_columns(apps: Applications, people_ids: pa.Array, window: Window
         "state": label_array(STATES, apps.state),
         "application_status": label_array(APPLICATION_STATUSES, apps.status),
         "decision_date": date_strings(window.start, np.where(decided, apps.decision, apps.offset), decided),
+        "fraud_score": money_text(
+            np.round(np.nan_to_num(apps.fraud) * 100).astype(np.int64), ~np.isnan(apps.fraud)
+        ),
     }
 
 

@@ -54,7 +54,12 @@ DIRTY: dict[str, _DirtySpec] = {
         ),
         numbers=("loan_amount", "credit_score", "annual_income"),
         dates=("loan_application_date",),
-        out_of_range=(("credit_score", "900"), ("loan_amount", "-5.00"), ("annual_income", "-1.00")),
+        out_of_range=(
+            ("credit_score", "900"),
+            ("loan_amount", "-5.00"),
+            ("annual_income", "-1.00"),
+            ("fraud_score", "100.01"),
+        ),
         enums=(("employment_status", "Retired"),),
         money=("loan_amount", "annual_income"),
     ),

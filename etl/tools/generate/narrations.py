@@ -23,7 +23,8 @@ class _Kind:
     scale: float  # median amount as a fraction of the monthly base
     sigma: float  # lognormal spread
     unit: int  # rounding unit in kobo
-    templates: tuple[str, ...]  # "channel|narration template"
+    # "channel|narration template", or "channel|narration template|merchant template"
+    templates: tuple[str, ...]
 
 
 _NAMES = (
@@ -145,7 +146,9 @@ _SALARY_TEMPLATES = (
 SALARY_VARIANTS = len(_EMPLOYERS) * len(_SALARY_TEMPLATES)
 
 
-# "channel|narration" templates per kind; {placeholders} are filled from the word lists above.
+# "channel|narration" templates per kind; {placeholders} are filled from the word lists above. Card and web
+# payments to a business name it as their merchant ("channel|narration|merchant"); transfers, cash, fees and
+# the rest have none.
 _TEMPLATES: dict[str, tuple[str, ...]] = {
     "salary": tuple(f"{channel}|{template}" for template, channel in _SALARY_TEMPLATES),
     "business_in": (
@@ -172,17 +175,21 @@ _TEMPLATES: dict[str, tuple[str, ...]] = {
         "branch|FT {name} FAMILY SUPPORT",
         'web|NIP/{bank}/{name}/"SCHOOL FEES"',
     ),
-    "pos": ("pos|POS PURCHASE {merchant}", "pos|POS/WEB PMT {merchant}", "web|WEB PAYMENT {online}"),
-    "fuel": ("pos|POS PURCHASE {fuel}", "pos|POS/WEB PMT {fuel}"),
+    "pos": (
+        "pos|POS PURCHASE {merchant}|{merchant}",
+        "pos|POS/WEB PMT {merchant}|{merchant}",
+        "web|WEB PAYMENT {online}|{online}",
+    ),
+    "fuel": ("pos|POS PURCHASE {fuel}|{fuel}", "pos|POS/WEB PMT {fuel}|{fuel}"),
     "utilities": (
-        "web|IKEDC PREPAID METER {meter}",
+        "web|IKEDC PREPAID METER {meter}|IKEDC",
         "mobile|EKEDC TOKEN PURCHASE {meter}",
-        "web|AEDC POSTPAID BILL {meter}",
+        "web|AEDC POSTPAID BILL {meter}|AEDC",
         "mobile|PHED ELECTRICITY PAYMENT",
-        "web|DSTV SUBSCRIPTION COMPACT",
+        "web|DSTV SUBSCRIPTION COMPACT|DSTV",
         "mobile|GOTV MAX RENEWAL",
         "ussd|STARTIMES NOVA",
-        "web|LAWMA BILL PAYMENT",
+        "web|LAWMA BILL PAYMENT|LAWMA",
         "branch|LAGOS WATER BOARD",
     ),
     "airtime": (
@@ -201,11 +208,11 @@ _TEMPLATES: dict[str, tuple[str, ...]] = {
     "betting_out": (
         "mobile|NIP TRF TO BET9JA",
         "mobile|SPORTYBET WALLET FUNDING",
-        "web|POS/WEB PMT NAIRABET",
-        "web|1XBET DEPOSIT",
+        "web|POS/WEB PMT NAIRABET|NAIRABET",
+        "web|1XBET DEPOSIT|1XBET",
         "mobile|BETKING ONLINE",
         "ussd|MERRYBET TOPUP",
-        "web|BETWAY NG DEPOSIT",
+        "web|BETWAY NG DEPOSIT|BETWAY NG",
     ),
     "betting_in": ("mobile|BET9JA WINNINGS", "mobile|SPORTYBET WITHDRAWAL", "web|BETKING PAYOUT"),
     "loan_repayment": (
@@ -283,10 +290,12 @@ _POOL_SIZE = 48  # narrations per non-salary kind
 
 @dataclass(frozen=True)
 class _Pools:
-    """Narrations and channels of every kind in one array; salary narrations are per month and variant."""
+    """Narrations, channels and merchants of every kind in one array; salary narrations are per month and
+    variant."""
 
     narration: pa.Array
     channel: pa.Array
+    merchant: pa.Array  # NULL where the transaction names no merchant
     start: Ints  # first pool index of each kind
     size: Ints  # pool entries of each kind (salary: per month)
     category_of: tuple[str, ...]  # expected category of each pool entry
@@ -297,14 +306,16 @@ def build_pools(months: Sequence[date]) -> _Pools:
     rng = np.random.default_rng(20230101)
     texts: list[str] = []
     channels: list[str] = []
+    merchants: list[str | None] = []
     kinds: list[int] = []
     start: list[int] = []
     size: list[int] = []
     for index, kind in enumerate(KINDS):
         start.append(len(texts))
+        entries: list[tuple[str, str, str | None]]
         if index == SALARY_KIND:
             entries = [
-                (template.format(**_month_words(month), employer=employer), channel)
+                (template.format(**_month_words(month), employer=employer), channel, None)
                 for month in months
                 for employer in _EMPLOYERS
                 for channel, template in (t.split("|", 1) for t in kind.templates)
@@ -313,15 +324,20 @@ def build_pools(months: Sequence[date]) -> _Pools:
         else:
             entries = []
             for i in range(_POOL_SIZE):
-                channel, template = kind.templates[i % len(kind.templates)].split("|", 1)
-                entries.append((template.format(**_fillers(rng)), channel))
+                channel, template, *merchant = kind.templates[i % len(kind.templates)].split("|")
+                words = _fillers(rng)
+                entries.append(
+                    (template.format(**words), channel, merchant[0].format(**words) if merchant else None)
+                )
             size.append(_POOL_SIZE)
-        texts.extend(t for t, _ in entries)
-        channels.extend(c for _, c in entries)
+        texts.extend(t for t, _, _ in entries)
+        channels.extend(c for _, c, _ in entries)
+        merchants.extend(m for _, _, m in entries)
         kinds.extend([index] * len(entries))
     return _Pools(
         narration=pa.array(texts, pa.string()),
         channel=pa.array(channels, pa.string()),
+        merchant=pa.array(merchants, pa.string()),
         start=np.array(start, dtype=np.int64),
         size=np.array(size, dtype=np.int64),
         category_of=tuple(KINDS[k].category for k in kinds),
@@ -356,10 +372,10 @@ def _fillers(rng: np.random.Generator) -> dict[str, str]:
 
 def narrate(
     rng: np.random.Generator, pools: _Pools, kind: Ints, month: Ints, employer: Ints
-) -> tuple[pa.Array, pa.Array]:
-    """Narration and channel for each transaction: pool lookups, no per-row Python."""
+) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """Narration, channel and merchant for each transaction: pool lookups, no per-row Python."""
     pick = np.floor(rng.random(len(kind)) * pools.size[kind]).astype(np.int64)
     salary = kind == SALARY_KIND
     pick = np.where(salary, month * SALARY_VARIANTS + employer, pick)
     index = pa.array(pools.start[kind] + pick)
-    return pools.narration.take(index), pools.channel.take(index)
+    return pools.narration.take(index), pools.channel.take(index), pools.merchant.take(index)

@@ -144,7 +144,7 @@ def _statement_columns(
     offset: Ints,
     amount_kobo: Ints,
     balance_kobo: Ints,
-    narration: tuple[pa.Array, pa.Array],
+    narration: tuple[pa.Array, pa.Array, pa.Array],  # narration, channel, merchant
     people_ids: pa.Array,
     window: Window,
     first_id: int = 1,
@@ -157,6 +157,7 @@ def _statement_columns(
         "narration": narration[0],
         "balance": money_text(balance_kobo),
         "channel": narration[1],
+        "merchant": narration[2],
     }
 
 

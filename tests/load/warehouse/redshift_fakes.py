@@ -137,6 +137,7 @@ def repayment_rows() -> pa.Table:
         "amount_paid": ["100.01", None],
         "days_late": [4, None],
         "status": ["late", "missed"],
+        "attributes": ['{"branch":"Ikeja"}', None],  # a profile's kept columns: JSON text, staged as text
         "source_file_id": ["f" * 64, "f" * 64],
         "source_row": [2, 3],
         "loaded_at": [LOADED_AT, LOADED_AT],

@@ -107,6 +107,9 @@ def test_every_mart_answers_select_star(warehouse: Marts) -> None:
         "mart_top_applicants": 6,
         "mart_applications_daily": 26,  # 2024-05-10 .. 2024-06-04
         "mart_quarantine": 0,
+        "mart_fraud_score_bands": 6,  # every band, empty ones too: no application has a fraud score
+        "mart_fraud_score_monthly": 3,  # all in "No fraud score": the three segment months
+        "mart_top_merchants": 1,  # "(no merchant)": no statement names one
     }
     # sums of two 6e15 instalments do not fit DECIMAL(18,2) and stay exact
     assert warehouse.query(
