@@ -54,6 +54,15 @@ class WarehouseError(EtlError):
         self.retryable = retryable
 
 
+class SourceDatabaseError(EtlError):
+    """Extracting from a lender's database failed (unreachable, a query that failed while it ran, a cursor
+    with NULLs or going backwards): nothing was written and no mark advanced. Exit code 1."""
+
+    def __init__(self, message: str, *, path: str | None = None, retryable: bool = False) -> None:
+        super().__init__(message, path=path)
+        self.retryable = retryable
+
+
 class LakeError(EtlError):
     """Writing to the lake failed; storage errors are usually transient."""
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
@@ -105,10 +104,7 @@ class Layout(BaseModel):
     @field_validator("source")
     @classmethod
     def _known_source(cls, value: str) -> str:
-        found = source_from_folder(value)
-        if found is None:
-            raise ValueError(f"unknown source {value!r}: use {source_list()}")
-        return found
+        return known_source(value)
 
     @field_validator("folder")
     @classmethod
@@ -195,6 +191,14 @@ class Layout(BaseModel):
         return tuple(normalise_header(h) for h in self.keep)
 
 
+def known_source(value: str) -> str:
+    """The source a name or folder alias means; ValueError naming the sources otherwise."""
+    found = source_from_folder(value)
+    if found is None:
+        raise ValueError(f"unknown source {value!r}: use {source_list()}")
+    return found
+
+
 def check_date_format(value: str) -> str:
     """`value` when it is a strptime format of a day: %d, %m or %b/%B, %Y or %y, and literal text."""
     directives = re.findall(r"%(.)", value)
@@ -216,13 +220,128 @@ def signed_amount_column(contract: SourceContract) -> str | None:
     return next((c.name for c in contract.columns if c.kind == "money" and c.nonzero), None)
 
 
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
+_LOOKBACK = re.compile(r"^\s*(\d+)\s*(second|minute|hour|day)s?\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+class Extraction(BaseModel):
+    """Where one source's rows come from in a lender's own database (`[[extract]]`), for `etl extract`.
+
+    The connection URL is read from the environment variable `url_env` names: a profile holds no secret.
+    Files go to `<out>/<source>/<name>/`; `columns` maps the result's column names to the contract's, as a
+    layout's `columns` maps headers.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    source: str
+    url_env: str
+    table: str | None = None
+    query: str | None = None
+    mode: Literal["full", "incremental"] = "full"
+    cursor: str | None = None
+    lookback: Annotated[int, Field(ge=0)] | str | None = None  # an integer (id cursors) or "2 hours"
+    columns: dict[str, str] = Field(default_factory=dict)  # their column -> contract column
+    timezone: str = "UTC"  # timestamps with a time zone are written as wall time there
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, value: str) -> str:
+        return known_source(value)
+
+    @field_validator("name")
+    @classmethod
+    def _folder_name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(f"name {value!r}: lower-case letters, digits, '_' and '-' (it names a folder)")
+        return value
+
+    @field_validator("url_env")
+    @classmethod
+    def _env_name(cls, value: str) -> str:
+        if "://" in value or not _ENV_NAME.match(value):
+            raise ValueError(
+                "give the NAME of the environment variable that holds the database URL, never the URL itself"
+            )
+        return value
+
+    @field_validator("table")
+    @classmethod
+    def _table_name(cls, value: str | None) -> str | None:
+        if value is not None and not _TABLE.match(value):
+            raise ValueError(f"table {value!r}: a name like loans or core.loans (anything else: use query)")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Africa/Lagos)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Extraction:
+        contract = CONTRACTS[self.source]  # type: ignore[index]
+        if (self.table is None) == (self.query is None or not self.query.strip()):
+            raise ValueError("give exactly one of table and query")
+        if self.mode == "incremental" and not self.cursor:
+            raise ValueError(
+                "mode incremental needs a cursor column (such as updated_at or an increasing id)"
+            )
+        if self.mode == "full" and (self.cursor or self.lookback is not None):
+            raise ValueError("cursor and lookback belong to mode incremental; mode full reads every row")
+        if isinstance(self.lookback, str) and not _LOOKBACK.match(self.lookback):
+            raise ValueError(
+                f"lookback {self.lookback!r}: an integer (id cursors) or '<n> seconds|minutes|hours|days'"
+            )
+        targets: dict[str, str] = {}
+        for theirs, ours in self.columns.items():
+            if ours not in contract.names:
+                raise ValueError(
+                    f"columns.{theirs!r}: {self.source} has no column {ours!r} "
+                    f"(its columns: {', '.join(contract.names)})"
+                )
+            if ours in targets:
+                raise ValueError(f"columns: {targets[ours]!r} and {theirs!r} both map to {ours}")
+            targets[ours] = theirs
+        return self
+
+    @property
+    def folder(self) -> str:
+        """`<source>/<name>`: the folder its files go to under the output folder, and their logical prefix."""
+        return f"{self.source}/{self.name}"
+
+    def lookback_seconds(self) -> int | None:
+        """A time look-back in seconds; None when none is given or it is a count (an id cursor's)."""
+        if not isinstance(self.lookback, str):
+            return None
+        match = _LOOKBACK.match(self.lookback)
+        assert match is not None  # checked by the validator
+        return int(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
+
+    def layout(self) -> Layout:
+        """The layout its files are read with: the contract's own format (extraction writes ISO dates and
+        plain numbers) and, for increments, conflict policy "update": a row changed in the source arrives in
+        a later increment, which is another logical file, and must update the row, not conflict with it."""
+        policy: ConflictPolicy | None = "update" if self.mode == "incremental" else None
+        return Layout(source=self.source, folder=self.name, conflict_policy=policy)
+
+
 @dataclass(frozen=True)
 class Profile:
-    """A loaded profile: its layouts, and where it came from (for messages)."""
+    """A loaded profile: its layouts, its extractions, and where it came from (for messages)."""
 
     origin: str
     layouts: tuple[Layout, ...] = ()
-    extract: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
+    extract: tuple[Extraction, ...] = field(default_factory=tuple)
 
     def layout_for(self, source: SourceName, logical: str | None) -> Layout | None:
         """The most specific layout for a file of `source` known as `logical` (`<source>/<path>`)."""
@@ -243,6 +362,7 @@ class _File(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     layout: list[Layout] = Field(default_factory=list)
+    extract: list[Extraction] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _one_layout_per_folder(self) -> _File:
@@ -255,6 +375,18 @@ class _File(BaseModel):
                     + (f" in folder {layout.folder!r}" if layout.folder else "")
                 )
             seen[where] = i
+        names: dict[str, int] = {}
+        for i, entry in enumerate(self.extract):
+            if entry.name in names:
+                raise ValueError(
+                    f"extract[{names[entry.name]}] and extract[{i}] are both named {entry.name!r}"
+                )
+            names[entry.name] = i
+            if (entry.source, entry.name) in seen:
+                raise ValueError(
+                    f"extract[{i}] writes to {entry.folder}/, which layout[{seen[(entry.source, entry.name)]}] "
+                    "also describes: give the extraction another name"
+                )
         return self
 
 
@@ -268,7 +400,8 @@ def parse_profile(text: str, origin: str) -> Profile:
         parsed = _File.model_validate(data)
     except ValidationError as exc:
         raise ProfileError(f"profile {origin}: {_first_problem(exc)}") from None
-    return Profile(origin, tuple(parsed.layout))
+    extracted = tuple(entry.layout() for entry in parsed.extract)
+    return Profile(origin, (*parsed.layout, *extracted), tuple(parsed.extract))
 
 
 def _first_problem(exc: ValidationError) -> str:
@@ -310,6 +443,7 @@ def load_profile(location: str | None, *, read_s3: Any = None) -> Profile | None
 
 __all__ = [
     "CONFLICT_POLICIES",
+    "Extraction",
     "Layout",
     "NarrationRule",
     "Profile",

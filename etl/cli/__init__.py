@@ -20,6 +20,7 @@ from etl.cli.bench import bench_command
 from etl.cli.console import err, shown
 from etl.cli.dashboard import dashboard_command
 from etl.cli.docs import docs_command
+from etl.cli.extract import extract_command
 from etl.cli.generate import generate_command
 from etl.cli.insights import insights_command
 from etl.cli.quality import quality_command
@@ -36,6 +37,7 @@ app = typer.Typer(
     help="Credit-risk ETL: CSV files -> Parquet lake -> star-schema warehouse.",
 )
 app.command("run")(run_command)
+app.command("extract")(extract_command)
 app.command("generate")(generate_command)
 app.command("quality")(quality_command)
 app.command("bench")(bench_command)

@@ -1,0 +1,92 @@
+"""`etl extract`: pull the profile's `[[extract]]` tables or queries from a lender's database into CSV files
+that `etl run` then loads."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from etl.cli.console import build_settings, fail, fail_with, first_line, note, print_json, say
+from etl.cli.options import JsonOption, ProfileOption, WarehouseOption
+from etl.errors import EtlError, exit_code_of, hide_secrets, url_secrets
+
+
+def extract_command(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Extractions to run, by name (default: all of the profile's)")
+    ] = None,
+    out: Annotated[
+        Path, typer.Option(help="Folder the files go to, as `etl run` reads it: <out>/<source>/<name>/")
+    ] = Path("data"),
+    full_refresh: Annotated[
+        bool,
+        typer.Option(
+            "--full-refresh", help="Incremental extractions read every row again, ignoring the mark"
+        ),
+    ] = False,
+    warehouse: WarehouseOption = None,
+    profile: ProfileOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Extract tables or queries from your database (the profile's [[extract]] entries) into CSV files for `etl run`."""
+    from etl.extract.s3 import read_object
+    from etl.profiles import load_profile
+    from etl.pull.run import extract, loaded_names, source_url
+
+    settings = build_settings(warehouse_url=warehouse, profile=profile)
+    try:
+        loaded = load_profile(settings.profile, read_s3=read_object)
+    except EtlError as exc:
+        raise fail_with(exc) from None
+    if loaded is None or not loaded.extract:
+        where = f"profile {loaded.origin} has" if loaded else "no profile (--profile or ETL_PROFILE):"
+        raise fail(f"{where} no [[extract]] entries: see README, 'Load from your database'", 2)
+    known = {e.name: e for e in loaded.extract}
+    unknown = [n for n in names or [] if n not in known]
+    if unknown:
+        raise fail(f"profile {loaded.origin} has no extraction {unknown[0]!r} (it has {', '.join(known)})", 2)
+    entries = [known[n] for n in dict.fromkeys(names)] if names else list(loaded.extract)
+    try:
+        urls = {e.name: source_url(e, os.environ) for e in entries}
+    except EtlError as exc:
+        raise fail_with(exc) from None
+    for url in urls.values():
+        hide_secrets(url_secrets(url))
+
+    results, code = [], 0
+    for entry in entries:
+        try:
+            done = extract(
+                entry, urls[entry.name], out, loaded_names(settings, entry.folder), full_refresh=full_refresh
+            )
+        except EtlError as exc:
+            code = max(code, exit_code_of(exc))
+            note(f"error: {exc}")
+            continue
+        except OSError as exc:
+            code = max(code, 1)
+            note(f"error: extraction {entry.name}: cannot write under {out}: {first_line(exc)}")
+            continue
+        results.append(done.as_dict())
+        if not as_json:
+            say(_line(done.as_dict()))
+    if as_json:
+        print_json({"extracted": results, "exit_code": code})
+    elif results and code == 0:
+        say(f"next: etl run {out}" + (f" --profile {loaded.origin}" if profile else ""))
+    raise typer.Exit(code)
+
+
+def _line(result: dict[str, object]) -> str:
+    name, path, rows = result["name"], result["path"], result["rows"]
+    if path is None:
+        return f"{name}: nothing new since {result['previous_mark']}"
+    span = ""
+    if result["mode"] == "incremental":
+        span = f", cursor {result['from'] or 'start'} .. {result['to']}"
+    replaced = result["replaced_pending"]
+    also = f" (replaces {len(replaced)} unloaded increment(s))" if replaced else ""  # type: ignore[arg-type]
+    return f"{name}: {rows} rows -> {path}{span}{also}"

@@ -1,0 +1,85 @@
+"""A lender's source database in the tests' PostgreSQL server, and a profile extracting from it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from etl.profiles import Extraction, load_profile
+from etl.pull.run import Extracted, extract, loaded_names
+from tests.helpers import Env, make_env
+from tests.plugins.postgres import PostgresServer
+
+STATEMENTS = """
+CREATE TABLE txns (
+    txn_ref text PRIMARY KEY, account text NOT NULL, posted_at timestamptz NOT NULL,
+    amount numeric(18,2) NOT NULL, remarks text NOT NULL, balance numeric(18,2) NOT NULL,
+    updated_at timestamptz
+)"""
+MAPPING = (
+    'columns = { txn_ref = "transaction_id", account = "customer_id", posted_at = "transaction_date", '
+    'amount = "transaction_amount", remarks = "narration" }'
+)
+
+
+def profile_text(*, mode: str = "incremental", extra: str = "", table: str = "txns") -> str:
+    cursor = 'cursor = "updated_at"\n' if mode == "incremental" else ""
+    return (
+        f'[[extract]]\nname = "core"\nsource = "bank_statements"\nurl_env = "LENDER_DB_URL"\n'
+        f'table = "{table}"\nmode = "{mode}"\n{cursor}{extra}\n{MAPPING}\n'
+    )
+
+
+@dataclass
+class Lender:
+    """The source database, a warehouse and the profile that ties them, driven as a user would."""
+
+    url: str
+    env: Env
+    profile: Path
+
+    def sql(self, statement: str, params: Any = None) -> None:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(statement, params)
+
+    def use(self, text: str) -> None:
+        self.profile.write_text(text, encoding="utf-8")
+        self.env.settings = self.env.settings.model_copy(update={"profile": str(self.profile)})
+
+    @property
+    def entry(self) -> Extraction:
+        loaded = load_profile(str(self.profile))
+        assert loaded is not None
+        return loaded.extract[0]
+
+    def extract(self, *, full_refresh: bool = False) -> Extracted:
+        entry = self.entry
+        names = loaded_names(self.env.settings, entry.folder)
+        return extract(entry, self.url, self.env.data, names, full_refresh=full_refresh)
+
+    def load(self) -> Any:
+        return self.env.run()
+
+
+@pytest.fixture
+def source_url(postgres_server: PostgresServer) -> Iterator[str]:
+    name = f"lender_{uuid.uuid4().hex[:12]}"
+    url = postgres_server.create_database(name)
+    try:
+        yield url
+    finally:
+        postgres_server.drop_database(name)
+
+
+@pytest.fixture
+def lender(source_url: str, tmp_path: Path) -> Lender:
+    found = Lender(source_url, make_env(tmp_path), tmp_path / "profile.toml")
+    found.sql(STATEMENTS)
+    found.use(profile_text())
+    return found
