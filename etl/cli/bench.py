@@ -14,6 +14,7 @@ from etl.errors import EtlError
 
 if TYPE_CHECKING:
     from etl.tools.bench import BenchResult, IncrementalResult
+    from etl.tools.bench.layout import LayoutBenchResult
     from etl.tools.bench.startup import StartupResult
 
 
@@ -55,6 +56,14 @@ def bench_command(
             "(best of --repeat)",
         ),
     ] = False,
+    layout: Annotated[
+        str | None,
+        typer.Option(
+            help="What a profile costs: about --rows transactions loaded as the contracts lay them out and "
+            "as this bank layout's export read through its profile (every format rule), side by side "
+            "(layouts: those of `etl generate --layout`)",
+        ),
+    ] = None,
     soak: Annotated[
         bool, typer.Option("--soak", help="Run the long soak instead (200 mixed files; same as `etl soak`)")
     ] = False,
@@ -73,6 +82,11 @@ def bench_command(
 
             began = run_startup(repeat=repeat, echo=echo)
             lines, data = format_startup(began), began.as_dict()
+        elif layout is not None:
+            from etl.tools.bench.layout import run_layout_bench
+
+            measured = run_layout_bench(rows, layout, repeat=repeat, echo=echo)
+            lines, data = format_layout(measured), measured.as_dict()
         elif incremental:
             from etl.tools.bench import run_incremental
 
@@ -98,6 +112,19 @@ def bench_command(
         return
     for line in lines:
         say(line)
+
+
+def format_layout(result: LayoutBenchResult) -> list[str]:
+    """`etl bench --layout` as the lines it prints."""
+    return [
+        f"bank statements: {result.rows:,} rows ({result.customers:,} customers), loaded two ways, "
+        f"best of {result.repeat}",
+        f"contract layout          {result.plain_seconds:8.2f} s   {result.rows / result.plain_seconds:,.0f} rows/s, "
+        f"{result.plain_bytes / (1 << 20):.1f} MiB",
+        f"{result.layout + ' + profile':<24} {result.profile_seconds:8.2f} s   "
+        f"{result.rows / result.profile_seconds:,.0f} rows/s, {result.profile_bytes / (1 << 20):.1f} MiB",
+        f"the profile costs {result.slowdown:+.1%}",
+    ]
 
 
 def _sizes(text: str) -> list[int]:

@@ -1,6 +1,6 @@
 """`etl bench`: speed and memory of the pipeline as measured facts, beside what the engine alone does.
 
-Four measurements (the first two on files made by the product's generator):
+Five measurements (the first two on files made by the product's generator):
 
 - `run_bench` (`full`): one bank-statement file of N rows (and its customers' applications) loaded into a
   fresh lake and warehouse, beside two references on the same CSV: DuckDB's typed `COPY` into a table, and
@@ -10,6 +10,8 @@ Four measurements (the first two on files made by the product's generator):
   references as whole processes instead, start-up included, as a user meets them.
 - `run_incremental` (`incremental`): a small file of new transactions into warehouses that already hold
   0, 1M, 10M transactions, per stage in-process and as whole `etl run` processes.
+- `run_layout_bench` (`layout`): what a profile costs: the same generated rows loaded as the contracts lay
+  them out and as a bank's export read through its profile (every format rule), alternately.
 - `run_startup` (`startup`): what every process pays before it works: `etl --help`, an empty and a tiny
   `etl run`, `import etl.handler` (the Lambda's init) and the bare interpreter, as whole processes.
 

@@ -31,6 +31,7 @@ def run_pipeline(
     with_tests: bool = True,
     data_tests: str | None = None,
     whole_suite: bool = False,
+    profile: str | None = None,
 ) -> dict[str, Any]:
     """Run the real pipeline on `data` into a lake and warehouse under `run_dir`; report as a dict."""
     from etl.extract.discover import discover
@@ -53,6 +54,8 @@ def run_pipeline(
             overrides[name] = value
     if data_tests is not None:
         overrides["data_tests"] = data_tests
+    if profile is not None:
+        overrides["profile"] = profile
     settings = Settings(**overrides)
     timer = StageTimer()
     files = discover([data])
@@ -101,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-tests", action="store_true", help="skip the data tests (building a base)")
     parser.add_argument("--data-tests", choices=("scoped", "daily", "full"))
     parser.add_argument("--whole-suite", action="store_true", help="then time the whole suite, apart")
+    parser.add_argument("--profile", help="the profile the files are read with")
     args = parser.parse_args(argv)
     try:
         result = run_pipeline(
@@ -110,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             with_tests=not args.no_tests,
             data_tests=args.data_tests,
             whole_suite=args.whole_suite,
+            profile=args.profile,
         )
     except EtlError as exc:
         print(f"error: {exc}", file=sys.stderr)
