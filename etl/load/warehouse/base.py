@@ -285,15 +285,16 @@ class Warehouse(abc.ABC):
                     self._record_ledger(row)
                 return
             except Exception as exc:
-                transient = self.is_transient(exc) or (isinstance(exc, EtlError) and exc.retryable)
-                if not transient or attempt == self.retries:
-                    raise WarehouseError(
-                        f"recording the file in etl_file_ledger failed: {first_line(exc)}",
-                        path=row.uri,
-                        retryable=transient,
-                    ) from exc
-                time.sleep(0.2 * 2**attempt)
-                self.reconnect()
+                self._retry_or_raise(exc, attempt, "recording the file in etl_file_ledger", row.uri)
+
+    def _retry_or_raise(self, exc: Exception, attempt: int, what: str, path: str | None) -> None:
+        """After failed attempt `attempt` of `what`: a WarehouseError when `exc` is not transient (our own
+        errors say whether a retry may help) or the attempts are spent; otherwise back off and reconnect."""
+        transient = self.is_transient(exc) or (isinstance(exc, EtlError) and exc.retryable)
+        if not transient or attempt == self.retries:
+            raise WarehouseError(f"{what} failed: {first_line(exc)}", path=path, retryable=transient) from exc
+        time.sleep(0.2 * 2**attempt)
+        self.reconnect()
 
     def _record_ledger(self, row: LedgerRow) -> None:
         """The statements of `record_ledger`, inside its transaction (a backend may lock first, as for a load)."""
@@ -316,16 +317,7 @@ class Warehouse(abc.ABC):
             except Exception as exc:
                 if self.is_duplicate_key(exc) and self.is_loaded_after_conflict(load.ledger.file_id):
                     return None
-                # our own errors say themselves whether a retry may help (a failed staging upload does)
-                transient = self.is_transient(exc) or (isinstance(exc, EtlError) and exc.retryable)
-                if not transient or attempt == self.retries:
-                    raise WarehouseError(
-                        f"loading into {load.fact.name} failed: {first_line(exc)}",
-                        path=load.ledger.uri,
-                        retryable=transient,
-                    ) from exc
-                time.sleep(0.2 * 2**attempt)
-                self.reconnect()
+                self._retry_or_raise(exc, attempt, f"loading into {load.fact.name}", load.ledger.uri)
         return None  # pragma: no cover - the loop always returns or raises
 
     def conflicting_rows(self, load: FileLoad) -> list[HeldKey]:
@@ -339,15 +331,9 @@ class Warehouse(abc.ABC):
             try:
                 return self._conflicting_rows(load, logical)
             except Exception as exc:
-                transient = self.is_transient(exc) or (isinstance(exc, EtlError) and exc.retryable)
-                if not transient or attempt == self.retries:
-                    raise WarehouseError(
-                        f"checking {load.fact.name} for conflicting keys failed: {first_line(exc)}",
-                        path=load.ledger.uri,
-                        retryable=transient,
-                    ) from exc
-                time.sleep(0.2 * 2**attempt)
-                self.reconnect()
+                self._retry_or_raise(
+                    exc, attempt, f"checking {load.fact.name} for conflicting keys", load.ledger.uri
+                )
         return []  # pragma: no cover - the loop always returns or raises
 
     def _conflicting_rows(self, load: FileLoad, logical: str) -> list[HeldKey]:
