@@ -29,7 +29,7 @@ FILL = (
     "timestamptz '2024-01-01 00:00+00' + n * interval '7 seconds', "
     "((CASE WHEN n %% 3 = 0 THEN 1 ELSE -1 END) * (1 + n %% 250000) / 100.0)::numeric(18,2), "
     "'POS PURCHASE SHOP ' || (n %% 977) || ' LAGOS', (n %% 9000000 / 100.0)::numeric(18,2), "
-    "timestamptz '2024-01-01 00:00+00' + n * interval '7 seconds' FROM generate_series(%s, %s) AS n"
+    "timestamptz '2024-01-01 00:00+00' + n * interval '7 seconds' FROM generate_series(%s::bigint, %s::bigint) AS n"
 )
 MAPPING = (
     'columns = { txn_ref = "transaction_id", account = "customer_id", posted_at = "transaction_date", '
