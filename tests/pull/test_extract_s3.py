@@ -185,3 +185,40 @@ def test_an_entry_names_exactly_one_of_url_env_and_url_secret(keys: str, problem
     with pytest.raises(ProfileError) as caught:
         parse_profile(text, "p.toml")
     assert problem in str(caught.value) and "pw@" not in str(caught.value)
+
+
+def test_the_command_writes_to_s3_and_never_prints_a_secrets_password(
+    lender: Lender, aws: boto3.Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from etl.cli import app
+
+    lender.sql(ROWS)
+    monkeypatch.chdir(tmp_path)
+    secrets = aws.client("secretsmanager")
+    secrets.create_secret(Name="lender/core", SecretString=_rds_json(lender.url, "Cli-s3cret-77"))
+    lender.use(profile_text().replace('url_env = "LENDER_DB_URL"', 'url_secret = "lender/core"'))
+    args = ["extract", "--profile", str(lender.profile), "--warehouse", "duckdb:///w.duckdb"]
+
+    done = CliRunner().invoke(app, [*args, "--out", f"s3://{RAW}/incoming", "--json"])
+
+    assert done.exit_code == 0, done.output
+    [result] = json.loads(done.stdout)["extracted"]
+    assert result["path"] == f"s3://{RAW}/{PREFIX}start--20240303T120000.000000Z.csv"
+    assert _keys(aws) == [PREFIX + "start--20240303T120000.000000Z.csv"]
+    assert not (tmp_path / "data").exists()  # nothing local
+    # ETL_EXTRACT_OUT is the default of --out
+    monkeypatch.setenv("ETL_EXTRACT_OUT", f"s3://{RAW}/elsewhere")
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert f"-> s3://{RAW}/elsewhere/bank_statements/core/start--" in again.stdout
+    # the same secret, the source unreachable: one line, exit 1, its password nowhere
+    down = json.loads(_rds_json(lender.url, "Cli-s3cret-77")) | {"host": "127.0.0.1", "port": 1}
+    secrets.put_secret_value(SecretId="lender/core", SecretString=json.dumps(down))
+    failed = CliRunner().invoke(app, [*args, "--json"])
+    assert failed.exit_code == 1
+    everything = failed.stdout + failed.stderr
+    assert "error: extraction core: cannot connect" in everything and "Traceback" not in everything
+    for piece in ("Cli-s3cret-77", "s3cret", "Cli-s3"):
+        assert piece not in everything, piece
