@@ -89,7 +89,14 @@ class S3Folder:
         return sorted(n for n in found if n.endswith(".csv"))
 
     def remove(self, name: str) -> None:
-        self.s3.delete_object(Bucket=self.bucket, Key=self.prefix + name)
+        try:
+            self.s3.delete_object(Bucket=self.bucket, Key=self.prefix + name)
+        except Exception as exc:  # the new file is in place; the next extraction replaces this one again
+            raise SourceDatabaseError(
+                f"deleting the replaced increment s3://{self.bucket}/{self.prefix}{name} failed: "
+                f"{_first_line(exc)}",
+                retryable=True,
+            ) from None
 
 
 def destination(out: str | Path, folder: str, *, session: boto3.Session | None = None) -> Destination:
