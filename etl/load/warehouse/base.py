@@ -111,6 +111,10 @@ class Warehouse(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None: ...
 
+    def stage_customers(self, staging: str, load: FileLoad) -> None:
+        """Create temporary table `staging` holding the file's customers by key (`schema.FILE_CUSTOMERS`)."""
+        self.stage_table(staging, schema.FILE_CUSTOMERS, load.customer_ids)
+
     def drop_staging(self, staging: str) -> None:
         """Remove what `stage_file` created (a backend may stage as a view rather than a table)."""
         self.execute(f"DROP TABLE {staging}")
@@ -424,7 +428,7 @@ class Warehouse(abc.ABC):
 
         # The customers of the staged rows that dim_customer lacks, as inferred members with the file's
         # customer_id (the facts keep only the key); an application load then makes its own full members.
-        self.stage_table(FILE_CUSTOMERS, schema.FILE_CUSTOMERS, load.customer_ids)
+        self.stage_customers(FILE_CUSTOMERS, load)
         self.execute(sql.insert_inferred_customers(staging, FILE_CUSTOMERS, now))
         self.execute(f"DROP TABLE {FILE_CUSTOMERS}")
         if defines:
