@@ -147,7 +147,7 @@ class SqlBuilder:
         return (
             "INSERT INTO dim_customer (customer_key, customer_id, is_inferred, application_count, updated_at) "
             f"SELECT c.customer_key, MIN(c.customer_id), TRUE, 0, {now} FROM {customers} c "
-            f"WHERE c.customer_key <> -1 AND c.customer_key IN (SELECT customer_key FROM {staging}) "
+            f"WHERE c.customer_key <> -1 AND c.customer_key IN (SELECT DISTINCT customer_key FROM {staging}) "
             "AND NOT EXISTS (SELECT 1 FROM dim_customer d WHERE d.customer_key = c.customer_key) "
             "GROUP BY c.customer_key"
         )

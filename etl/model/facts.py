@@ -162,12 +162,15 @@ def build_fact(contract: SourceContract, valid: pa.Table, ctx: FactContext) -> p
     return BUILDERS[contract.fact_table](valid, ctx)
 
 
-def file_customers(valid: pa.Table) -> pa.Table:
+def file_customers(valid: pa.Table, fact: pa.Table) -> pa.Table:
     """The customers a chunk of valid rows names, once each, by key (`schema.FILE_CUSTOMERS`): the facts keep
     the key only, and the load makes a customer the warehouse does not know yet a member of dim_customer
-    with its natural id. A row without a customer_id (an optional column of repayments) names none."""
+    with its natural id. `fact` is the chunk's fact rows (their customer_key, not hashed again). A row
+    without a customer_id (an optional column of repayments) names none."""
     ids = valid.column("customer_id")
-    named = pa.table({"customer_key": surrogate_keys(ids), "customer_id": ids}).filter(pc.is_valid(ids))
+    named = pa.table({"customer_key": fact.column("customer_key"), "customer_id": ids}).filter(
+        pc.is_valid(ids)
+    )
     distinct = named.group_by(["customer_key", "customer_id"], use_threads=False).aggregate([])
     return distinct.select(list(schema.FILE_CUSTOMERS.column_names)).cast(schema.FILE_CUSTOMERS.arrow_schema)
 

@@ -426,7 +426,7 @@ class Pipeline:
                 if bad.num_rows:
                     bad = to_store(bad, contract, rejects)
                 tally.dates.extend(date_bounds(valid.valid, contract.date_columns))
-                tally.customers.append(file_customers(valid.valid))
+                tally.customers.append(file_customers(valid.valid, fact))
             tally.rows_quarantined += bad.num_rows
             return fact, bad
 
