@@ -19,7 +19,7 @@ import pytest
 from tests.helpers import APP_HEADER, REPAY_HEADER, STMT_HEADER, write
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("pyarrow", "duckdb", "pandas", "numpy", "awswrangler", "boto3")
+HEAVY = ("pyarrow", "duckdb", "pandas", "numpy", "awswrangler", "boto3", "connectorx", "pymysql")
 
 # Runs `body` in a fresh interpreter and prints, at exit (after any sys.exit), which HEAVY modules it loaded.
 PROBE = """

@@ -117,7 +117,7 @@ def extract(
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f".extracting-{os.getpid()}.csv.partial"  # hidden: `etl run` skips it
     try:
-        rows, high = _write(entry, url, build_query(entry, low), partial, previous)
+        rows, high = _write(entry, url, build_query(entry, low, url), partial, previous)
         if incremental and (high is None or rows == 0):
             partial.unlink()
             return Extracted(entry.name, entry.source, entry.mode, None, 0, low, None, previous)
