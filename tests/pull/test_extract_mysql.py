@@ -198,3 +198,20 @@ def test_incremental_into_a_postgresql_warehouse(my_lender: MySQLLender, postgre
     assert _amounts(my_lender)["T1"] == Decimal("-0.01")
     assert _total(my_lender) == Decimal("99999999999799.88")
     assert my_lender.extract().previous == second.high
+
+
+def test_rows_arrive_in_batches_of_the_configured_size(
+    my_lender: MySQLLender, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from etl.pull import mysql
+
+    monkeypatch.setattr(mysql, "BATCH_ROWS", 2)
+    my_lender.sql(ROWS)
+    my_lender.sql(
+        "INSERT INTO txns VALUES ('T4','C2','2024-03-04 09:00',-50.05,'AIRTIME',1,'2024-03-04 09:00')"
+    )
+    entry = my_lender.entry
+    with mysql.read_batches(entry, my_lender.url, mysql.build_query(entry, None)) as (schema, batches):
+        sizes = [batch.num_rows for batch in batches]
+    assert [n for n in sizes if n] == [2, 2] and schema.field("updated_at").type.tz == "UTC"
+    assert my_lender.extract().rows == 4  # and the file holds every batch
