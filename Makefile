@@ -8,10 +8,11 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv demo test check lint typecheck import-layers pytest infra-check workflow-check clean lock
+.PHONY: help venv demo demo-extract test check lint typecheck import-layers pytest infra-check workflow-check clean lock
 
 help:
 	@echo "make demo   - create .venv, install, load the sample in data/ into demo/ (its own lake and warehouse) and write demo/dashboard.html"
+	@echo "make demo-extract - try etl extract: a throwaway PostgreSQL seeded as a lender's database, extracted and loaded on two days (demo/extract/)"
 	@echo "make test   - create .venv, install, run ruff, mypy and the whole test suite (what CI runs)"
 
 # Bytecode is compiled at install (site-packages and the editable etl/): with PYTHONDONTWRITEBYTECODE set,
@@ -35,6 +36,10 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/etl run data/loan_applications data/bank_statements data/repayments --lake demo/lake --warehouse duckdb:///demo/warehouse.duckdb
 	$(BIN)/etl dashboard --lake demo/lake --warehouse duckdb:///demo/warehouse.duckdb --out demo/dashboard.html
+
+# `etl extract` in one command: a throwaway PostgreSQL seeded as a lender's database, two days of extracts.
+demo-extract: $(STAMP)
+	bash scripts/demo_extract.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check etl tests

@@ -1,5 +1,6 @@
 """`etl bench`: the pipeline timed beside DuckDB's typed load and the job's physical floor; a small file
-into large warehouses (`--incremental`); what every process pays before it works (`--startup`)."""
+into large warehouses (`--incremental`); what every process pays before it works (`--startup`); what a
+profile costs (`--layout`); `etl extract` of a large table (`--extract`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from etl.errors import EtlError
 
 if TYPE_CHECKING:
     from etl.tools.bench import BenchResult, IncrementalResult
+    from etl.tools.bench.extract import ExtractBenchResult
     from etl.tools.bench.layout import LayoutBenchResult
     from etl.tools.bench.startup import StartupResult
 
@@ -64,6 +66,14 @@ def bench_command(
             "(layouts: those of `etl generate --layout`)",
         ),
     ] = None,
+    extract: Annotated[
+        str | None,
+        typer.Option(
+            metavar="VAR",
+            help="Time `etl extract` of a scratch table of --rows and then 10x --rows rows (peak RSS at each) "
+            "in the PostgreSQL database whose URL is in environment variable VAR",
+        ),
+    ] = None,
     soak: Annotated[
         bool, typer.Option("--soak", help="Run the long soak instead (200 mixed files; same as `etl soak`)")
     ] = False,
@@ -82,6 +92,11 @@ def bench_command(
 
             began = run_startup(repeat=repeat, echo=echo)
             lines, data = format_startup(began), began.as_dict()
+        elif extract is not None:
+            from etl.tools.bench.extract import run_extract_bench
+
+            pulled = run_extract_bench(rows, extract, repeat=repeat, echo=echo)
+            lines, data = format_extract(pulled), pulled.as_dict()
         elif layout is not None:
             from etl.tools.bench.layout import run_layout_bench
 
@@ -112,6 +127,18 @@ def bench_command(
         return
     for line in lines:
         say(line)
+
+
+def format_extract(result: ExtractBenchResult) -> list[str]:
+    """`etl bench --extract` as the lines it prints."""
+    lines = [f"etl extract (full mode) of a PostgreSQL table, whole processes, best of {result.repeat}:"]
+    for size in result.sizes:
+        lines.append(
+            f"  {size['rows']:>12,} rows {size['seconds']:8.2f} s  {size['rows_per_second']:>10,} rows/s"
+            f"  {size['csv_bytes'] / (1 << 20):8.1f} MiB CSV  peak RSS {size['peak_rss_mb']:6.1f} MiB"
+        )
+    lines.append(f"peak RSS for 10x the rows: {result.rss_growth:+.1%}")
+    return lines
 
 
 def format_layout(result: LayoutBenchResult) -> list[str]:

@@ -31,7 +31,7 @@ def extract_command(
     profile: ProfileOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Extract tables or queries from your database (the profile's [[extract]] entries) into CSV files for `etl run`."""
+    """Extract tables or queries from your database (the profile's \\[\\[extract]] entries) into CSV files for `etl run`."""
     from etl.extract.s3 import read_object
     from etl.profiles import load_profile
     from etl.pull.run import extract, loaded_names, source_url

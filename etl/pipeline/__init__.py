@@ -8,7 +8,6 @@ threads a chunk apart (`workers.run_chain`), and the next file is hashed while t
 
 from __future__ import annotations
 
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -20,6 +19,7 @@ from datetime import UTC, date, datetime
 import pyarrow as pa
 
 from etl import interrupt
+from etl.arrowenv import arrow_without_pandas
 from etl.contracts import CONTRACTS, SourceContract
 from etl.errors import EtlError, FileRejected
 from etl.extract.discover import SourceFile
@@ -118,33 +118,6 @@ def use_memory_pool(name: str) -> None:
         return
     if pa.default_memory_pool().backend_name != pool.backend_name:
         pa.set_memory_pool(pool)
-
-
-class _NoPandas:
-    """A finder that makes `import pandas` fail, while `arrow_without_pandas` asks pyarrow its question."""
-
-    @staticmethod
-    def find_spec(name: str, path: object = None, target: object = None) -> None:
-        if name == "pandas":
-            raise ModuleNotFoundError("pandas is not used by this process", name=name)
-
-
-def arrow_without_pandas() -> None:
-    """Settle pyarrow's "is pandas installed?" as no, unless pandas is imported already.
-
-    pyarrow asks it the first time pa.array or pa.scalar meets a Python object (to recognise pandas
-    objects), and asking imports pandas: 0.3-0.5 s of every run for a library the product never hands to
-    pyarrow. Asked once while pandas cannot be imported, the answer sticks for those checks; a real
-    conversion (Table.to_pandas, awswrangler's from_pandas) still imports pandas when it happens. Process-wide
-    and idempotent, so entry points call it (through `open_pipeline`) before any thread starts.
-    """
-    if "pandas" in sys.modules or _NoPandas in sys.meta_path:
-        return
-    sys.meta_path.insert(0, _NoPandas)
-    try:
-        pa.scalar(0)
-    finally:
-        sys.meta_path.remove(_NoPandas)
 
 
 class Pipeline:

@@ -1,8 +1,8 @@
 """Reading a source database in Arrow record batches, and shaping each batch into CSV text columns.
 
 The URL's scheme picks the database: PostgreSQL here, MySQL and MariaDB in `etl.pull.mysql` (which yields
-batches of the same shape, so planning the columns and writing them is one path). The ADBC PostgreSQL driver streams a query's result (PostgreSQL's binary COPY) as Arrow record batches of
-about `BATCH_BYTES`, so memory stays flat in the table's size and no row passes through Python. Each column
+batches of the same shape, so planning the columns and writing them is one path). The ADBC PostgreSQL
+driver streams a query's result (PostgreSQL's binary COPY) as Arrow record batches of about `BATCH_BYTES`, so memory stays flat in the table's size and no row passes through Python. Each column
 is planned once from the result's schema: NUMERIC arrives as its exact decimal text, timestamps with a time
 zone are written as wall time (with its offset) in the extraction's zone, and a type with no faithful CSV
 form is refused before anything is written.
@@ -11,7 +11,7 @@ form is refused before anything is written.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,7 +121,7 @@ def _converter(field: pa.Field, entry: Extraction) -> Convert | None:
         if kind.tz is None:
             return _same
         zone = pa.timestamp(kind.unit, tz=entry.timezone)
-        return lambda a: pc.strftime(a.cast(zone), format="%Y-%m-%d %H:%M:%S%z")
+        return lambda a: wall_time(a.cast(zone))
     if (
         pa.types.is_integer(kind)
         or pa.types.is_floating(kind)
@@ -133,6 +133,31 @@ def _converter(field: pa.Field, entry: Extraction) -> Convert | None:
     ):
         return _same
     return None
+
+
+_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+
+
+def wall_time(array: pa.Array) -> pa.Array:
+    """Zoned timestamps as the wall time in their zone with its UTC offset: `2024-03-01 10:00:00.000000+0100`.
+
+    What `pc.strftime(array, "%Y-%m-%d %H:%M:%S%z")` writes, about 10x faster (3.4 s -> 0.35 s for 1M
+    values): the local time's plain cast to text, then its offset, formatted once per distinct offset (a
+    zone has a handful) and joined on.
+    """
+    local = pc.local_timestamp(array)
+    unit = array.type.unit
+    seconds = pc.divide(pc.subtract(local.cast(pa.int64()), array.cast(pa.int64())), _PER_SECOND[unit])
+    offsets = pc.unique(seconds)
+    labels = pa.array([None if s is None else _utc_offset(s) for s in offsets.to_pylist()], pa.string())
+    suffix = labels.take(pc.index_in(seconds, value_set=offsets))
+    return pc.binary_join_element_wise(local.cast(pa.string()), suffix, "")
+
+
+def _utc_offset(seconds: int) -> str:
+    """+HHMM as strftime's %z writes it (seconds of a historical local mean time dropped)."""
+    sign, seconds = ("-", -seconds) if seconds < 0 else ("+", seconds)
+    return f"{sign}{seconds // 3600:02d}{seconds % 3600 // 60:02d}"
 
 
 def _same(array: pa.Array) -> pa.Array:
@@ -180,33 +205,51 @@ def read_batches(
         with mysql.read_batches(entry, url, sql) as found:
             yield found
         return
+    # The driver's low-level API, not its DB-API module: that one imports pyarrow.dataset and with it pandas
+    # (0.67-0.89 s of every `etl extract` here, against 0.04 s for these two).
     import adbc_driver_manager
-    import adbc_driver_postgresql.dbapi as postgresql
+    import adbc_driver_postgresql
 
     if not url.lower().startswith(("postgresql://", "postgres://")):
         raise ConfigError(
             f"extraction {entry.name}: ${entry.url_env} is not a postgresql:// or mysql:// URL "
             "(PostgreSQL, MySQL and MariaDB are the source databases supported)"
         )
-    try:
-        connection = postgresql.connect(url)
-    except adbc_driver_manager.Error as exc:
-        raise _driver_error(entry, "cannot connect", exc) from None
-    try:
-        cursor = connection.cursor()
-        cursor.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(BATCH_BYTES)})
+    with ExitStack() as opened:
+        try:
+            database = adbc_driver_postgresql.connect(url)
+            opened.callback(_quietly(database.close))
+            connection = adbc_driver_manager.AdbcConnection(database)
+            opened.callback(_quietly(connection.close))
+        except adbc_driver_manager.Error as exc:
+            raise _driver_error(entry, "cannot connect", exc) from None
+        statement = adbc_driver_manager.AdbcStatement(connection)
+        opened.callback(_quietly(statement.close))
+        statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(BATCH_BYTES)})
         try:
             # text arrives in the database's encoding unless asked for UTF-8 (a LATIN1 database's "é" would
             # be one byte 0xE9 in the file): the server converts, or refuses a character UTF-8 lacks
-            cursor.execute("SET client_encoding TO 'UTF8'")
-            cursor.execute(sql)
-            reader = cursor.fetch_record_batch()
+            statement.set_sql_query("SET client_encoding TO 'UTF8'")
+            statement.execute_update()
+            statement.set_sql_query(sql)
+            stream, _ = statement.execute_query()
+            reader = pa.RecordBatchReader._import_from_c(stream.address)
         except adbc_driver_manager.Error as exc:
             raise _driver_error(entry, "the query failed", exc) from None
+        opened.callback(reader.close)
         yield reader.schema, _guarded(entry, reader)
-    finally:
+
+
+def _quietly(close: Callable[[], None]) -> Callable[[], None]:
+    """`close`, ignoring the driver's errors (closing after a failure must not hide the failure)."""
+
+    def closing() -> None:
+        import adbc_driver_manager
+
         with suppress(adbc_driver_manager.Error):
-            connection.close()
+            close()
+
+    return closing
 
 
 def _guarded(entry: Extraction, reader: Any) -> Iterator[pa.RecordBatch]:

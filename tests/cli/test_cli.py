@@ -375,3 +375,26 @@ def test_etl_alone_prints_the_help_and_nothing_on_stderr(tmp_path: Path) -> None
     done = etl(cwd=tmp_path)
     assert done.returncode == 2 and done.stderr == ""
     assert "Credit-risk ETL" in done.stdout and "run" in done.stdout
+
+
+def test_no_help_text_loses_words_to_markup() -> None:
+    # Rich reads `[name]` in a help text as a style tag and drops it: "the profile's [[extract]] entries"
+    # printed as "the profile's [] entries". Every command's help, rendered as a user sees it.
+    from typer.main import get_command
+    from typer.testing import CliRunner
+
+    from etl.cli import app
+
+    root = get_command(app)
+    paths: list[list[str]] = []
+    for name, command in getattr(root, "commands", {}).items():
+        paths.append([name])
+        paths.extend([name, sub] for sub in getattr(command, "commands", {}))
+    assert len(paths) >= 13
+    runner = CliRunner()
+    for path in paths:
+        shown = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
+        assert shown.exit_code == 0, (path, shown.output)
+        assert "[]" not in shown.output, (path, [line for line in shown.output.splitlines() if "[]" in line])
+    extract = runner.invoke(app, ["extract", "--help"], env={"COLUMNS": "200"}).output
+    assert "the profile's [[extract]] entries" in extract
