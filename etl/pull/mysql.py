@@ -147,7 +147,7 @@ def _describe(entry: Extraction, url: str, sql: str) -> list[tuple[str, int]]:
             host=parts.hostname or "localhost",
             port=parts.port or 3306,
             user=unquote(parts.username or ""),
-            password=unquote(parts.password or ""),
+            password=unquote(parts.password or "").encode(),  # UTF-8 (PyMySQL would send latin-1)
             database=unquote(parts.path.lstrip("/")) or None,
             charset="utf8mb4",
             connect_timeout=CONNECT_TIMEOUT_S,

@@ -10,6 +10,7 @@ import pytest
 from etl.pull.run import loaded_names
 from etl.settings import Settings
 from tests.helpers import by_path
+from tests.plugins.mariadb import MariaDBServer
 from tests.pull.conftest import MySQLLender, profile_text
 
 pytestmark = pytest.mark.mariadb
@@ -215,3 +216,18 @@ def test_rows_arrive_in_batches_of_the_configured_size(
         sizes = [batch.num_rows for batch in batches]
     assert [n for n in sizes if n] == [2, 2] and schema.field("updated_at").type.tz == "UTC"
     assert my_lender.extract().rows == 4  # and the file holds every batch
+
+
+def test_a_password_with_url_characters_works_percent_encoded(
+    my_lender: MySQLLender, mariadb_server: MariaDBServer
+) -> None:
+    # RDS generates such passwords; url_secret quotes them into the URL, and both readers must decode them
+    from urllib.parse import quote
+
+    password = "p@ss:w/rd%#?é"
+    mariadb_server.execute(f"CREATE USER IF NOT EXISTS 'odd'@'%' IDENTIFIED BY '{password}'")
+    mariadb_server.execute("GRANT SELECT ON *.* TO 'odd'@'%'")
+    my_lender.sql(ROWS)
+    database = my_lender.url.rsplit("/", 1)[1]
+    my_lender.url = f"mysql://odd:{quote(password, safe='')}@127.0.0.1:{mariadb_server.port}/{database}"
+    assert my_lender.extract().rows == 3
