@@ -3,6 +3,7 @@
 set -euo pipefail
 need=()
 if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then need+=(postgresql); fi
+if ! command -v mariadbd >/dev/null && ! test -x /usr/sbin/mariadbd; then need+=(mariadb-server); fi  # tests/plugins/mariadb.py
 if ! command -v chromium >/dev/null; then need+=(chromium); fi
 if ! command -v jq >/dev/null; then need+=(jq); fi  # tests/infrastructure/test_deploy_guard.py
 if ((${#need[@]})); then

@@ -1,6 +1,6 @@
 """Shared pytest configuration: plugins used across the suite."""
 
-pytest_plugins = ["tests.plugins.postgres"]
+pytest_plugins = ["tests.plugins.postgres", "tests.plugins.mariadb"]
 
 from pathlib import Path  # noqa: E402
 

@@ -13,13 +13,14 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from tests.helpers import APP_HEADER, REPAY_HEADER, STMT_HEADER, write
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("pyarrow", "duckdb", "pandas", "numpy", "awswrangler", "boto3")
+HEAVY = ("pyarrow", "duckdb", "pandas", "numpy", "awswrangler", "boto3", "connectorx", "pymysql")
 
 # Runs `body` in a fresh interpreter and prints, at exit (after any sys.exit), which HEAVY modules it loaded.
 PROBE = """
@@ -181,9 +182,43 @@ def test_etl_extract_never_imports_pandas(tmp_path: Path, postgres_url: str) -> 
     )
     env = {"PATH": "/usr/bin:/bin", "SRC_URL": postgres_url}
     body = cli("extract", "--profile", "p.toml", "--out", "out", "--warehouse", "duckdb:///w.duckdb")
-    assert "pandas" not in loaded(body, tmp_path, env)
+    modules = loaded(body, tmp_path, env)
+    assert "pandas" not in modules and not {"connectorx", "pymysql"} & modules  # MySQL's readers: not here
     written = tmp_path / "out" / "bank_statements" / "t" / "full.csv"
     assert written.read_text().splitlines() == [
         '"transaction_id","customer_id","transaction_date","transaction_amount","narration","balance"',
         '"T1","C1","2024-03-01 10:00:00.000000+0000","10.50","POS","99.99"',
+    ]
+
+
+def test_etl_extract_from_mysql_never_imports_pandas(tmp_path: Path, mariadb_url: str) -> None:
+    import pymysql
+
+    from tests.plugins.mariadb import USER
+
+    url = urlsplit(mariadb_url)
+    with (
+        pymysql.connect(
+            host=url.hostname, port=url.port or 3306, user=USER, password=url.password, database=url.path[1:]
+        ) as conn,
+        conn.cursor() as cursor,
+    ):
+        cursor.execute(
+            "CREATE TABLE t (transaction_id varchar(9), customer_id varchar(9), transaction_date datetime,"
+            " transaction_amount decimal(18,2), narration text, balance decimal(18,2))"
+        )
+        cursor.execute("INSERT INTO t VALUES ('T1', 'C1', '2024-03-01 10:00', 10.50, 'POS', 99.99)")
+        conn.commit()
+    (tmp_path / "p.toml").write_text(
+        '[[extract]]\nname = "t"\nsource = "bank_statements"\nurl_env = "SRC_URL"\ntable = "t"\n',
+        encoding="utf-8",
+    )
+    env = {"PATH": "/usr/bin:/bin", "SRC_URL": mariadb_url}
+    body = cli("extract", "--profile", "p.toml", "--out", "out", "--warehouse", "duckdb:///w.duckdb")
+    modules = loaded(body, tmp_path, env)
+    assert {"connectorx", "pymysql"} <= modules and "pandas" not in modules
+    written = tmp_path / "out" / "bank_statements" / "t" / "full.csv"
+    assert written.read_text().splitlines() == [
+        '"transaction_id","customer_id","transaction_date","transaction_amount","narration","balance"',
+        '"T1","C1",2024-03-01 10:00:00.000000,"10.50","POS","99.99"',
     ]

@@ -136,7 +136,7 @@ def extract(
     folder = destination(out, entry.folder, session=session)
     partial = folder.staging()
     try:
-        rows, high = _write(entry, url, build_query(entry, low), partial, previous)
+        rows, high = _write(entry, url, build_query(entry, low, url), partial, previous)
         if incremental and (high is None or rows == 0):
             partial.unlink()
             return Extracted(entry.name, entry.source, entry.mode, None, 0, low, None, previous)

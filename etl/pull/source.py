@@ -1,7 +1,8 @@
 """Reading a source database in Arrow record batches, and shaping each batch into CSV text columns.
 
-The ADBC PostgreSQL driver streams a query's result (PostgreSQL's binary COPY) as Arrow record batches of
-about `BATCH_BYTES`, so memory stays flat in the table's size and no row passes through Python. Each column
+The URL's scheme picks the database: PostgreSQL here, MySQL and MariaDB in `etl.pull.mysql` (which yields
+batches of the same shape, so planning the columns and writing them is one path). The ADBC PostgreSQL
+driver streams a query's result (PostgreSQL's binary COPY) as Arrow record batches of about `BATCH_BYTES`, so memory stays flat in the table's size and no row passes through Python. Each column
 is planned once from the result's schema: NUMERIC arrives as its exact decimal text, timestamps with a time
 zone are written as wall time (with its offset) in the extraction's zone, and a type with no faithful CSV
 form is refused before anything is written.
@@ -20,6 +21,7 @@ import pyarrow.compute as pc
 from etl.contracts import CONTRACTS
 from etl.errors import ConfigError, SourceDatabaseError, redact_urls
 from etl.profiles import Extraction
+from etl.pull import mysql
 from etl.pull.marks import Mark, MarkKind
 
 BATCH_BYTES = 8 << 20  # the driver's batch size hint
@@ -39,9 +41,11 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def build_query(entry: Extraction, low: Mark | None) -> str:
+def build_query(entry: Extraction, low: Mark | None, url: str = "postgresql://") -> str:
     """The statement that reads the entry: every row, or those from `low` on (and any NULL cursor, to be
-    refused rather than skipped without a word)."""
+    refused rather than skipped without a word), in the SQL of the database `url` names."""
+    if mysql.is_mysql(url):
+        return mysql.build_query(entry, low)
     base = f"SELECT * FROM {entry.table}" if entry.table else (entry.query or "").strip().rstrip(";")
     if entry.mode != "incremental" or low is None:
         return base
@@ -60,6 +64,7 @@ def plan_columns(schema: pa.Schema, entry: Extraction) -> list[ColumnPlan]:
                 f"extraction {entry.name}: columns.{theirs!r} is not a column of the result "
                 f"(its columns: {', '.join(names)})"
             )
+    cast, exact = _HINTS[(schema.metadata or {}).get(b"etl.dialect") == mysql.DIALECT]
     plans = []
     for field in schema:
         header = entry.columns.get(field.name, field.name)
@@ -67,12 +72,12 @@ def plan_columns(schema: pa.Schema, entry: Extraction) -> list[ColumnPlan]:
         if convert is None:
             raise ConfigError(
                 f"extraction {entry.name}: column {field.name!r} is of type {_type_name(field)}, which has no "
-                "exact CSV form: cast it in a query (for example ::text or ::numeric)"
+                f"exact CSV form: cast it in a query (for example {cast})"
             )
         if header in money and pa.types.is_floating(field.type):
             raise ConfigError(
                 f"extraction {entry.name}: column {field.name!r} -> {header} is a floating-point number, which "
-                "cannot hold money exactly: make it NUMERIC in the source or cast it (::numeric(18,2)) in a query"
+                f"cannot hold money exactly: make it {exact}"
             )
         plans.append(ColumnPlan(field.name, header, convert))
     headers = [p.header for p in plans]
@@ -90,11 +95,17 @@ def plan_columns(schema: pa.Schema, entry: Extraction) -> list[ColumnPlan]:
     return plans
 
 
+# (a cast to text, how to make money exact) in a message, for PostgreSQL and for MySQL
+_HINTS = {
+    False: ("::text or ::numeric", "NUMERIC in the source or cast it (::numeric(18,2)) in a query"),
+    True: ("CAST(x AS CHAR)", "DECIMAL in the source or cast it (CAST(x AS DECIMAL(18,2))) in a query"),
+}
+
+
 def _type_name(field: pa.Field) -> str:
     meta = field.metadata or {}
-    return (meta.get(b"POSTGRESQL:type") or meta.get(b"ADBC:postgresql:typname") or b"").decode() or str(
-        field.type
-    )
+    name = meta.get(b"POSTGRESQL:type") or meta.get(b"ADBC:postgresql:typname") or meta.get(mysql.TYPE_KEY)
+    return (name or b"").decode() or str(field.type)
 
 
 def _converter(field: pa.Field, entry: Extraction) -> Convert | None:
@@ -190,6 +201,10 @@ def read_batches(
     """The result of `sql` on the entry's database: its schema and its batches as they stream in. Driver
     errors become one line: ConfigError for what only a changed profile or database can fix (no such table
     or column, bad SQL, refused login), SourceDatabaseError otherwise (unreachable, a failure mid-read)."""
+    if mysql.is_mysql(url):
+        with mysql.read_batches(entry, url, sql) as found:
+            yield found
+        return
     # The driver's low-level API, not its DB-API module: that one imports pyarrow.dataset and with it pandas
     # (0.67-0.89 s of every `etl extract` here, against 0.04 s for these two).
     import adbc_driver_manager
@@ -197,8 +212,8 @@ def read_batches(
 
     if not url.lower().startswith(("postgresql://", "postgres://")):
         raise ConfigError(
-            f"extraction {entry.name}: ${entry.url_env} is not a postgresql:// URL "
-            "(PostgreSQL is the source database supported)"
+            f"extraction {entry.name}: ${entry.url_env} is not a postgresql:// or mysql:// URL "
+            "(PostgreSQL, MySQL and MariaDB are the source databases supported)"
         )
     with ExitStack() as opened:
         try:

@@ -1,4 +1,4 @@
-"""A lender's source database in the tests' PostgreSQL server, and a profile extracting from it."""
+"""A lender's source database in the tests' PostgreSQL or MariaDB server, and a profile extracting from it."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 from etl.profiles import Extraction, load_profile
 from etl.pull.run import Extracted, extract, loaded_names
 from tests.helpers import Env, make_env
+from tests.plugins.mariadb import MariaDBServer
 from tests.plugins.postgres import PostgresServer
 
 STATEMENTS = """
@@ -81,5 +82,35 @@ def source_url(postgres_server: PostgresServer) -> Iterator[str]:
 def lender(source_url: str, tmp_path: Path) -> Lender:
     found = Lender(source_url, make_env(tmp_path), tmp_path / "profile.toml")
     found.sql(STATEMENTS)
+    found.use(profile_text())
+    return found
+
+
+# The same table in MariaDB: posted_at has no zone (DATETIME), the cursor is an instant (TIMESTAMP, kept in UTC)
+MYSQL_STATEMENTS = """
+CREATE TABLE txns (
+    txn_ref varchar(20) PRIMARY KEY, account varchar(20) NOT NULL, posted_at datetime(6) NOT NULL,
+    amount decimal(18,2) NOT NULL, remarks varchar(200) NOT NULL, balance decimal(18,2) NOT NULL,
+    updated_at timestamp(6) NULL
+) CHARACTER SET utf8mb4"""
+
+
+@dataclass
+class MySQLLender(Lender):
+    """A lender whose system runs on MariaDB; statements run as root, the session's zone UTC unless given."""
+
+    server: MariaDBServer | None = None
+
+    def sql(self, statement: str, params: Any = None, *, zone: str = "+00:00") -> None:
+        assert self.server is not None
+        with self.server.connect(self.url.rsplit("/", 1)[1]) as conn, conn.cursor() as cursor:
+            cursor.execute(f"SET time_zone = '{zone}'")
+            cursor.execute(statement, params)
+
+
+@pytest.fixture
+def my_lender(mariadb_server: MariaDBServer, mariadb_url: str, tmp_path: Path) -> MySQLLender:
+    found = MySQLLender(mariadb_url, make_env(tmp_path), tmp_path / "profile.toml", mariadb_server)
+    found.sql(MYSQL_STATEMENTS)
     found.use(profile_text())
     return found

@@ -95,6 +95,7 @@ REVIEWED_LITERALS = {
     ),  # read_parquet('<our scratch path, quotes doubled>') in a view
     # CAST('<a mark: printed from a date or datetime parsed out of a file name, never user text>' AS ...)
     ("etl/pull/marks.py", "sql_literal"),
+    ("etl/pull/mysql.py", "literal"),  # the same marks, in MySQL's CAST('...' AS DATETIME(6))
 }
 
 
