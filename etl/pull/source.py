@@ -212,7 +212,7 @@ def read_batches(
 
     if not url.lower().startswith(("postgresql://", "postgres://")):
         raise ConfigError(
-            f"extraction {entry.name}: ${entry.url_env} is not a postgresql:// or mysql:// URL "
+            f"extraction {entry.name}: {entry.url_origin} is not a postgresql:// or mysql:// URL "
             "(PostgreSQL, MySQL and MariaDB are the source databases supported)"
         )
     with ExitStack() as opened:

@@ -222,3 +222,21 @@ def test_the_command_writes_to_s3_and_never_prints_a_secrets_password(
     assert "error: extraction core: cannot connect" in everything and "Traceback" not in everything
     for piece in ("Cli-s3cret-77", "s3cret", "Cli-s3"):
         assert piece not in everything, piece
+
+
+def test_a_secret_holding_another_databases_url_names_the_secret_not_a_variable(
+    aws: boto3.Session, tmp_path: Path
+) -> None:
+    aws.client("secretsmanager").create_secret(Name="lender/mssql", SecretString="mssql://u:Secret99@db/core")
+    profile = parse_profile(
+        profile_text().replace('url_env = "LENDER_DB_URL"', 'url_secret = "lender/mssql"'), "p.toml"
+    )
+    entry = profile.extract[0]
+    url = source_url(entry, {}, session=aws)
+    with pytest.raises(ConfigError) as caught:
+        extract(entry, url, tmp_path / "out", [], session=aws)
+    assert str(caught.value) == (
+        "extraction core: secret lender/mssql is not a postgresql:// or mysql:// URL "
+        "(PostgreSQL, MySQL and MariaDB are the source databases supported)"
+    )
+    assert [p for p in (tmp_path / "out").rglob("*") if p.is_file()] == []
