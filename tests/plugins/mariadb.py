@@ -13,10 +13,8 @@ user (or `nobody`), which owns the temporary folder.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import pwd
-import shlex
 import shutil
 import signal
 import subprocess
@@ -30,7 +28,9 @@ from pathlib import Path
 import pymysql
 import pytest
 
-from tests.plugins.postgres import _free_port, _read, _tail
+from tests.plugins.debian import apt_install
+from tests.plugins.debian import tail as _tail
+from tests.plugins.postgres import _free_port, _read
 
 HOST = "127.0.0.1"
 USER, PASSWORD = "etl", "etl-pw"
@@ -115,22 +115,10 @@ def install_mariadb() -> tuple[Path, Path]:
             "MariaDB binaries (mariadb-install-db, mariadbd) not found; install them "
             "(Debian: apt-get install mariadb-server) or run the tests as root"
         )
-    with open(Path(tempfile.gettempdir()) / "etl-tests-mariadb-install.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        found = find_binaries()
-        if found is None:
-            env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-            for command in (
-                ["apt-get", "update", "-qq"],
-                ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "mariadb-server"],
-            ):
-                result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-                if result.returncode != 0:
-                    raise MariaDBUnavailable(
-                        f"MariaDB is not installed and `{shlex.join(command)}` failed "
-                        f"(exit {result.returncode}): {_tail(result.stderr or result.stdout)}"
-                    )
-            found = find_binaries()
+    problem = apt_install("mariadb-server", lambda: find_binaries() is not None)
+    if problem:
+        raise MariaDBUnavailable(f"MariaDB is not installed and {problem}")
+    found = find_binaries()
     if found is None:
         raise MariaDBUnavailable("apt-get installed mariadb-server but mariadbd is still not to be found")
     return found

@@ -12,7 +12,6 @@ which owns the temporary folder.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import glob
 import os
 import pwd
@@ -29,6 +28,9 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+
+from tests.plugins.debian import apt_install
+from tests.plugins.debian import tail as _tail
 
 SUPERUSER = "postgres"
 HOST = "127.0.0.1"
@@ -119,23 +121,10 @@ def install_postgresql() -> Path:
             "PostgreSQL binaries (initdb, pg_ctl) not found on PATH or in /usr/lib/postgresql/*/bin; "
             "install them (Debian: apt-get install postgresql) or run the tests as root"
         )
-    # xdist workers may get here together; dpkg allows one installer at a time.
-    with open(Path(tempfile.gettempdir()) / "etl-tests-postgresql-install.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        bindir = find_bindir()
-        if bindir is None:
-            env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-            for command in (
-                ["apt-get", "update", "-qq"],
-                ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "postgresql"],
-            ):
-                result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-                if result.returncode != 0:
-                    raise PostgresUnavailable(
-                        f"PostgreSQL is not installed and `{shlex.join(command)}` failed "
-                        f"(exit {result.returncode}): {_tail(result.stderr or result.stdout)}"
-                    )
-            bindir = find_bindir()
+    problem = apt_install("postgresql", lambda: find_bindir() is not None)
+    if problem:
+        raise PostgresUnavailable(f"PostgreSQL is not installed and {problem}")
+    bindir = find_bindir()
     if bindir is None:
         raise PostgresUnavailable("apt-get installed postgresql but initdb/pg_ctl are still not to be found")
     return bindir
@@ -252,7 +241,3 @@ def _read(path: Path) -> str:
         return path.read_text(errors="replace")
     except OSError:
         return ""
-
-
-def _tail(text: str, lines: int = 20) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
