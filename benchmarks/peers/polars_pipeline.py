@@ -226,72 +226,70 @@ def run(csv_path: Path, out: Path, rules_path: Path) -> dict[str, int | str]:
         .with_row_index("source_row", offset=2)
         .with_columns(pl.col("source_row").cast(pl.Int64))
     )
-    frame = frame.with_columns(pl.when(trimmed(c) != "").then(trimmed(c)).alias(f"_t_{c}") for c in names)
-
     typed: dict[str, pl.Expr] = {}
     checks: list[Check] = []
     for name, kind, required, limit in CONTRACT:
         typed[name], own = column_checks(name, kind, required, limit)
         checks += own
-    failed = pl.any_horizontal(m.fill_null(False) for m, _, _, _ in checks)
+    marks = [f"_c{i}" for i in range(len(checks))]
+    # Lazy, so polars shares the subexpressions (each money column's parse) and runs columns in parallel;
+    # the masks over every row, the reasons (strings) only for the rows that fail.
+    frame = (
+        frame.lazy()
+        .with_columns(pl.when(trimmed(c) != "").then(trimmed(c)).alias(f"_t_{c}") for c in names)
+        .with_columns(
+            *(check[0].fill_null(False).alias(mark) for check, mark in zip(checks, marks, strict=True)),
+            *(v.alias(f"_v_{n}") for n, v in typed.items()),
+        )
+        .with_columns(pl.any_horizontal(marks).alias("_failed"))
+        .collect()
+    )
 
     def first(pick: int) -> pl.Expr:
         expr: pl.Expr | pl.When | pl.Then = pl
-        for check in checks:
-            expr = expr.when(check[0].fill_null(False)).then(
-                check[pick] if pick == 3 else pl.lit(check[pick])
-            )  # type: ignore[union-attr]
+        for check, mark in zip(checks, marks, strict=True):
+            chosen = check[pick] if pick == 3 else pl.lit(check[pick])
+            expr = expr.when(pl.col(mark)).then(chosen)  # type: ignore[union-attr]
         return expr.otherwise(None)  # type: ignore[union-attr]
 
-    frame = frame.with_columns(
-        failed.alias("_failed"),
-        first(1).alias("rule"),
-        first(2).alias("column"),
-        first(3).alias("reason"),
-        *(v.alias(f"_v_{n}") for n, v in typed.items()),
+    bad = frame.filter(pl.col("_failed")).select(
+        "source_row", first(1).alias("rule"), first(2).alias("column"), first(3).alias("reason"), *names
     )
     # duplicate keys: every occurrence with a key counts (valid or not); the last one's line wins
-    frame = frame.with_columns(
-        pl.col("source_row").max().over(f"_t_{KEY}").alias("_kept_row"),
-        (~pl.col("_failed")).sort_by("source_row").last().over(f"_t_{KEY}").alias("_kept_valid"),
+    key = pl.col(f"_t_{KEY}")
+    repeated = frame.filter(key.is_not_null() & key.is_duplicated()).with_columns(
+        pl.col("source_row").max().over(key).alias("_kept_row"),
+        (~pl.col("_failed")).last().over(key).alias("_kept_valid"),
     )
-    dup = (
-        ~pl.col("_failed") & pl.col(f"_t_{KEY}").is_not_null() & (pl.col("source_row") < pl.col("_kept_row"))
-    )
-    dup_reason = pl.concat_str(
-        [
+    kept = pl.col("_kept_row").cast(pl.String)
+    superseded = repeated.filter(~pl.col("_failed") & (pl.col("source_row") < pl.col("_kept_row"))).select(
+        "source_row",
+        pl.lit("duplicate_key").alias("rule"),
+        pl.lit(KEY).alias("column"),
+        pl.concat_str(
             pl.lit(f"duplicate {KEY} '"),
-            pl.col(f"_t_{KEY}"),
+            key,
             pl.lit("': line "),
-            pl.col("_kept_row").cast(pl.String),
+            kept,
             pl.lit(" holds a later occurrence, which supersedes this one"),
             pl.when(pl.col("_kept_valid"))
             .then(pl.lit(""))
             .otherwise(
                 pl.concat_str(
-                    [
-                        pl.lit("; line "),
-                        pl.col("_kept_row").cast(pl.String),
-                        pl.lit(" is quarantined itself, so no row of this key loads"),
-                    ]
+                    pl.lit("; line "), kept, pl.lit(" is quarantined itself, so no row of this key loads")
                 )
             ),
-        ]
+        ).alias("reason"),
+        *names,
     )
-    frame = frame.with_columns(
-        pl.when(dup).then(pl.lit("duplicate_key")).otherwise(pl.col("rule")).alias("rule"),
-        pl.when(dup).then(pl.lit(KEY)).otherwise(pl.col("column")).alias("column"),
-        pl.when(dup).then(dup_reason).otherwise(pl.col("reason")).alias("reason"),
-        (pl.col("_failed") | dup).alias("_failed"),
-    )
-
-    quarantine = frame.filter(pl.col("_failed")).select(
-        "source_row", "rule", "column", "reason", *names, pl.lit(None, pl.String).alias("raw_line")
-    )
+    quarantine = pl.concat([bad, superseded]).sort("source_row")
+    quarantine = quarantine.with_columns(pl.lit(None, pl.String).alias("raw_line"))
     quarantine.write_parquet(out / "quarantine.parquet", compression="zstd")
 
-    valid = frame.filter(~pl.col("_failed")).select(
-        "source_row", *(pl.col(f"_v_{n}").alias(n) for n in names)
+    valid = (
+        frame.filter(~pl.col("_failed"))
+        .join(superseded.select("source_row"), on="source_row", how="anti")
+        .select("source_row", *(pl.col(f"_v_{n}").alias(n) for n in names))
     )
     customers = valid.get_column("customer_id").unique()
     customer_keys = pl.DataFrame(
