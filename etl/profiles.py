@@ -222,6 +222,10 @@ def signed_amount_column(contract: SourceContract) -> str | None:
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# A secret's name (letters, digits and /_+=.@-) or its ARN; nothing with a space or a scheme.
+_SECRET_ID = re.compile(
+    r"^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:)?[A-Za-z0-9/_+=.@-]{1,512}$"
+)
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
 _LOOKBACK = re.compile(r"^\s*(\d+)\s*(second|minute|hour|day)s?\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
@@ -230,7 +234,8 @@ _UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 class Extraction(BaseModel):
     """Where one source's rows come from in a lender's own database (`[[extract]]`), for `etl extract`.
 
-    The connection URL is read from the environment variable `url_env` names: a profile holds no secret.
+    The connection URL is read from the environment variable `url_env` names, or from the AWS Secrets
+    Manager secret `url_secret` names (an ARN or a name; see `etl.pull.secret`): a profile holds no secret.
     Files go to `<out>/<source>/<name>/`; `columns` maps the result's column names to the contract's, as a
     layout's `columns` maps headers.
     """
@@ -239,7 +244,8 @@ class Extraction(BaseModel):
 
     name: str
     source: str
-    url_env: str
+    url_env: str | None = None
+    url_secret: str | None = None
     table: str | None = None
     query: str | None = None
     mode: Literal["full", "incremental"] = "full"
@@ -262,10 +268,20 @@ class Extraction(BaseModel):
 
     @field_validator("url_env")
     @classmethod
-    def _env_name(cls, value: str) -> str:
-        if "://" in value or not _ENV_NAME.match(value):
+    def _env_name(cls, value: str | None) -> str | None:
+        if value is not None and ("://" in value or not _ENV_NAME.match(value)):
             raise ValueError(
                 "give the NAME of the environment variable that holds the database URL, never the URL itself"
+            )
+        return value
+
+    @field_validator("url_secret")
+    @classmethod
+    def _secret_id(cls, value: str | None) -> str | None:
+        if value is not None and ("://" in value or not _SECRET_ID.match(value)):
+            raise ValueError(
+                "give the ARN or the NAME of the Secrets Manager secret that holds the database URL, "
+                "never the URL itself"
             )
         return value
 
@@ -290,6 +306,8 @@ class Extraction(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> Extraction:
         contract = CONTRACTS[self.source]  # type: ignore[index]
+        if (self.url_env is None) == (self.url_secret is None):
+            raise ValueError("give exactly one of url_env and url_secret (where the database URL is kept)")
         if (self.table is None) == (self.query is None or not self.query.strip()):
             raise ValueError("give exactly one of table and query")
         if self.mode == "incremental" and not self.cursor:
@@ -313,6 +331,11 @@ class Extraction(BaseModel):
                 raise ValueError(f"columns: {targets[ours]!r} and {theirs!r} both map to {ours}")
             targets[ours] = theirs
         return self
+
+    @property
+    def url_origin(self) -> str:
+        """Where the URL is kept, for messages: `$NAME` or `secret ID`."""
+        return f"${self.url_env}" if self.url_env else f"secret {self.url_secret}"
 
     @property
     def folder(self) -> str:

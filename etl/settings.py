@@ -41,6 +41,11 @@ class Settings(BaseSettings):
         description="Profile of the input files' layouts: a TOML file, locally or s3://bucket/key "
         "(default: every file as the contracts describe it)",
     )
+    extract_out: str = Field(
+        "data",
+        description="Where `etl extract` writes its files (<out>/<source>/<name>/): a local folder, or "
+        "s3://bucket/prefix (on AWS the raw bucket's incoming/, which loads them like uploads)",
+    )
     log_level: LogLevel = "INFO"
     chunk_bytes: int = Field(4 << 20, ge=1 << 16, description="CSV bytes parsed per chunk (bounds memory)")
     max_quarantine_rate: float = Field(
@@ -144,6 +149,19 @@ class Settings(BaseSettings):
             )
         if not rest.split("/", 1)[0]:
             raise ValueError(f"lake {value!r} names no bucket: use s3://bucket/prefix")
+        return f"s3://{rest}"
+
+    @field_validator("extract_out")
+    @classmethod
+    def _extract_location(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("the extraction output is empty: use a local folder or s3://bucket/prefix")
+        if "://" not in value:
+            return value
+        scheme, rest = value.split("://", 1)
+        if scheme.lower() != "s3" or not rest.split("/", 1)[0]:
+            raise ValueError(f"extraction output {value!r}: use a local folder or s3://bucket/prefix")
         return f"s3://{rest}"
 
     @field_validator("warehouse_url")

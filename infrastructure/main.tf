@@ -81,7 +81,13 @@ locals {
     # The profile is read from S3 at each invocation: a new profile applies to the next file without a new
     # image or a deploy (aws s3 cp my-profile.toml s3://<raw bucket>/<profile_key>). Empty: no profile.
     ETL_PROFILE = var.profile_key == null ? "" : "s3://${module.raw_bucket.id}/${var.profile_key}"
+    # Where `etl extract` writes on AWS (scheduled extraction): the raw bucket's incoming/, loaded like uploads.
+    ETL_EXTRACT_OUT = "s3://${module.raw_bucket.id}/incoming"
   }
+
+  # Scheduled extraction: the names the schedule module and the alarms share (no module depends on the other).
+  extraction_name    = "${local.name}-extract"
+  extraction_enabled = length(var.extractions) > 0
 
   lambda_environment = merge(local.etl_environment, {
     ETL_FARGATE_CLUSTER         = module.fargate.cluster_name
@@ -186,6 +192,8 @@ module "monitoring" {
   service_name                = local.service_name
   alarm_name_prefix           = local.name
   source_freshness_hours      = var.freshness_alarm_hours
+  extraction_schedule_group   = local.extraction_enabled ? local.extraction_name : null
+  extraction_dlq_name         = local.extraction_enabled ? "${local.extraction_name}-dlq" : null
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -272,6 +280,34 @@ module "lambda" {
   fargate_cluster_name   = module.fargate.cluster_name
   fargate_task_family    = module.fargate.task_definition_family
   fargate_role_arns      = [module.fargate.task_role_arn, module.fargate.execution_role_arn]
+}
+
+# Scheduled extraction from the lender's database (etl extract): nothing without var.extractions.
+module "extract_schedule" {
+  source = "./modules/extract_schedule"
+  count  = local.extraction_enabled ? 1 : 0
+
+  name                               = local.extraction_name
+  account_id                         = local.account_id
+  extractions                        = var.extractions
+  function_arn                       = module.lambda.function_arn
+  cluster_arn                        = module.fargate.cluster_arn
+  task_family                        = module.fargate.task_definition_family
+  container_name                     = module.fargate.container_name
+  fargate_role_arns                  = [module.fargate.task_role_arn, module.fargate.execution_role_arn]
+  subnet_ids                         = module.network.private_subnet_ids
+  security_group_ids                 = [module.network.workload_security_group_id]
+  workload_security_group_id         = module.network.workload_security_group_id
+  etl_role_names                     = [module.lambda.role_name, module.fargate.task_role_name]
+  raw_bucket_arn                     = module.raw_bucket.arn
+  raw_prefix                         = "incoming/"
+  kms_key_arn                        = module.kms.key_arn
+  source_database_security_group_id  = var.source_database_security_group_id
+  source_database_port               = var.source_database_port
+  source_database_ingress            = var.source_database_ingress
+  source_database_secret_arn         = var.source_database_secret_arn
+  source_database_secret_kms_key_arn = var.source_database_secret_kms_key_arn
+  maximum_retry_attempts             = var.extraction_retry_attempts
 }
 
 # Lambda refuses a reservation that leaves less than 100 of the account's concurrency unreserved. New

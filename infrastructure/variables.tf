@@ -515,3 +515,97 @@ variable "quicksight_principal_arn" {
     error_message = "quicksight_principal_arn is required when quicksight_enabled is true."
   }
 }
+
+# ---- scheduled extraction from the lender's database (etl extract; docs/deployment.md) -----------------------
+
+variable "extractions" {
+  type = list(object({
+    name                = string
+    schedule_expression = string
+    target              = optional(string, "lambda")
+    timezone            = optional(string, "UTC")
+  }))
+  description = "Extractions (the profile's [[extract]] entries, by name) that EventBridge Scheduler runs: a rate(), cron() or at() expression, in the function (lambda, up to its timeout) or the Fargate task (fargate, big pulls). Empty: nothing of scheduled extraction is created."
+  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.extractions : can(regex("^[a-z0-9][a-z0-9_-]{0,63}$", e.name))])
+    error_message = "extractions[*].name must be an [[extract]] entry's name: lower-case letters, digits, _ and -, at most 64 characters."
+  }
+
+  validation {
+    condition     = length(distinct([for e in var.extractions : e.name])) == length(var.extractions)
+    error_message = "extractions[*].name must be unique."
+  }
+
+  validation {
+    condition     = alltrue([for e in var.extractions : contains(["lambda", "fargate"], e.target)])
+    error_message = "extractions[*].target must be lambda or fargate."
+  }
+
+  validation {
+    condition     = alltrue([for e in var.extractions : can(regex("^(rate|cron|at)\\(.+\\)$", e.schedule_expression))])
+    error_message = "extractions[*].schedule_expression must be rate(...), cron(...) or at(...), e.g. rate(1 hour) or cron(0 2 * * ? *)."
+  }
+}
+
+variable "source_database_security_group_id" {
+  type        = string
+  description = "Security group of the source database the extractions read: the ETL's group gets egress to it on source_database_port, and it gets the matching ingress (see source_database_ingress). Null: no rule (the database is reachable otherwise)."
+  default     = null
+
+  validation {
+    condition     = var.source_database_security_group_id == null || can(regex("^sg-[0-9a-f]{8,17}$", var.source_database_security_group_id))
+    error_message = "source_database_security_group_id must be a security group ID such as sg-0123456789abcdef0."
+  }
+}
+
+variable "source_database_port" {
+  type        = number
+  description = "TCP port of the source database (PostgreSQL 5432, MySQL 3306)."
+  default     = 5432
+
+  validation {
+    condition     = var.source_database_port >= 1 && var.source_database_port <= 65535 && floor(var.source_database_port) == var.source_database_port
+    error_message = "source_database_port must be a whole number between 1 and 65535."
+  }
+}
+
+variable "source_database_ingress" {
+  type        = bool
+  description = "Add the ingress rule (from the ETL's security group) on the source database's security group; false when another stack owns that group's rules."
+  default     = true
+}
+
+variable "source_database_secret_arn" {
+  type        = string
+  description = "Secrets Manager ARN of the source database's URL (or RDS JSON) that [[extract]] entries name in url_secret; the function and the task may read exactly this secret. Null: none."
+  default     = null
+
+  validation {
+    condition     = var.source_database_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", var.source_database_secret_arn))
+    error_message = "source_database_secret_arn must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<suffix>)."
+  }
+}
+
+variable "source_database_secret_kms_key_arn" {
+  type        = string
+  description = "Customer managed KMS key that encrypts that secret (kms:Decrypt through Secrets Manager only); null for the AWS managed key."
+  default     = null
+
+  validation {
+    condition     = var.source_database_secret_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]+$", var.source_database_secret_kms_key_arn))
+    error_message = "source_database_secret_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+}
+
+variable "extraction_retry_attempts" {
+  type        = number
+  description = "Retries of a scheduled delivery EventBridge Scheduler could not make, before it goes to the schedule dead-letter queue."
+  default     = 3
+
+  validation {
+    condition     = var.extraction_retry_attempts >= 0 && var.extraction_retry_attempts <= 185 && floor(var.extraction_retry_attempts) == var.extraction_retry_attempts
+    error_message = "extraction_retry_attempts must be a whole number between 0 and 185."
+  }
+}

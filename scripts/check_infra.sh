@@ -97,6 +97,27 @@ EOF
     exit 1
   fi
   echo "terraform variable validation: refuses a profile_key under incoming/, accepts config/etl-profile.toml"
+  # ... scheduled extraction: a target that is neither lambda nor fargate is refused; a configured one is
+  # accepted (with the source database's security group and secret) and makes the schedule module.
+  out=$(echo 'var.extractions' | TF_CLI_CONFIG_FILE="$work/terraform.rc" \
+    terraform -chdir="$work/infrastructure" console -no-color -var-file=envs/dev.tfvars \
+    -var 'extractions=[{name="core",schedule_expression="rate(1 hour)",target="ec2"}]' 2>&1 || true)
+  if ! grep -q 'extractions\[\*\].target must be lambda or fargate' <<<"$out"; then
+    echo "$out" >&2
+    echo "variable validation accepted an extraction with target ec2" >&2
+    exit 1
+  fi
+  out=$(echo 'length(module.extract_schedule)' | TF_CLI_CONFIG_FILE="$work/terraform.rc" \
+    terraform -chdir="$work/infrastructure" console -no-color -var-file=envs/dev.tfvars \
+    -var 'extractions=[{name="core",schedule_expression="cron(0 2 * * ? *)",target="fargate",timezone="Africa/Lagos"}]' \
+    -var source_database_security_group_id=sg-0123456789abcdef0 \
+    -var source_database_secret_arn=arn:aws:secretsmanager:eu-west-1:123456789012:secret:lender/core-AbCdEf 2>&1 || true)
+  if [ "$(tail -n1 <<<"$out")" != "1" ]; then
+    echo "$out" >&2
+    echo "a configured extraction did not make the extract_schedule module" >&2
+    exit 1
+  fi
+  echo "terraform variable validation: refuses an extraction target ec2, accepts a fargate extraction (schedule module made)"
 else
   echo "NOTICE: no terraform or no AWS provider mirror at $PROVIDER_MIRROR; skipping offline 'terraform validate' (CI's ci.yml validates)"
 fi

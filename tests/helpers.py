@@ -16,6 +16,15 @@ APP_HEADER = "application_id,customer_id,loan_amount,loan_application_date,credi
 STMT_HEADER = "transaction_id,customer_id,transaction_date,transaction_amount,narration,balance"
 REPAY_HEADER = "repayment_id,application_id,due_date,amount_due,paid_date,amount_paid"
 
+# The transactions with what the fact keeps as keys read through their dimensions (issue 21: the fact holds no
+# customer_id, category or transaction_date), under the fact's own name: `SELECT category FROM {TRANSACTIONS}`.
+TRANSACTIONS = (
+    "(SELECT t.*, c.customer_id, d.date AS transaction_date, g.category FROM fact_bank_transaction t "
+    "JOIN dim_customer c ON c.customer_key = t.customer_key "
+    "JOIN dim_date d ON d.date_key = t.transaction_date_key "
+    "JOIN dim_transaction_category g ON g.category_key = t.category_key) AS fact_bank_transaction"
+)
+
 
 def write(folder: Path, source: str, name: str, text: str | bytes, *, encoding: str = "utf-8") -> Path:
     path = folder / source / name

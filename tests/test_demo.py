@@ -94,6 +94,8 @@ def test_make_demo_prints_no_note_about_the_samples_readme(tmp_path: Path) -> No
     import duckdb
 
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
-        assert con.execute("SELECT application_id, customer_id FROM fact_loan_application").fetchall() == [
+        assert con.execute(
+            "SELECT f.application_id, c.customer_id FROM fact_loan_application f JOIN dim_customer c USING (customer_key)"
+        ).fetchall() == [
             ("APP-000001", "MINE-1")  # the user's row only: the sample's APP-000001 is in demo/ alone
         ]

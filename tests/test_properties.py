@@ -91,8 +91,9 @@ def test_reconciliation_exact_values_and_replay(rows: list[tuple[tuple[str, obje
         loaded = {
             r[0]: r[1:]
             for r in env.query(
-                "SELECT application_id, customer_id, loan_amount, loan_application_date, "
-                "credit_score, employment_status, annual_income FROM fact_loan_application"
+                "SELECT f.application_id, c.customer_id, f.loan_amount, f.loan_application_date, "
+                "f.credit_score, f.employment_status, f.annual_income "
+                "FROM fact_loan_application f JOIN dim_customer c USING (customer_key)"
             )
         }
         assert loaded == expected

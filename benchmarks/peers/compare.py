@@ -129,7 +129,7 @@ def outcome(warehouse: Path, quarantine_glob: str) -> dict[str, Any]:
     try:
         table = "fact_bank_transaction"
         summary = con.execute(FACT_SUMMARY.format(table=table)).fetchone()
-        per_category = dict(con.execute(f"SELECT category, COUNT(*) FROM {table} GROUP BY 1").fetchall())
+        per_category = dict(con.execute(f"SELECT category_key, COUNT(*) FROM {table} GROUP BY 1").fetchall())
         bad = con.execute(
             f"SELECT source_row, rule FROM read_parquet('{quarantine_glob}') ORDER BY source_row"
         ).fetchall()

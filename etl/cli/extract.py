@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -19,8 +19,12 @@ def extract_command(
         list[str] | None, typer.Argument(help="Extractions to run, by name (default: all of the profile's)")
     ] = None,
     out: Annotated[
-        Path, typer.Option(help="Folder the files go to, as `etl run` reads it: <out>/<source>/<name>/")
-    ] = Path("data"),
+        str | None,
+        typer.Option(
+            help="Where the files go, as `etl run` reads them: <out>/<source>/<name>/; a folder, or "
+            "s3://bucket/incoming to have the raw bucket load them [env ETL_EXTRACT_OUT; default: data]"
+        ),
+    ] = None,
     full_refresh: Annotated[
         bool,
         typer.Option(
@@ -36,7 +40,8 @@ def extract_command(
     from etl.profiles import load_profile
     from etl.pull.run import extract, loaded_names, source_url
 
-    settings = build_settings(warehouse_url=warehouse, profile=profile)
+    settings = build_settings(warehouse_url=warehouse, profile=profile, extract_out=out)
+    where = settings.extract_out
     try:
         loaded = load_profile(settings.profile, read_s3=read_object)
     except EtlError as exc:
@@ -50,7 +55,8 @@ def extract_command(
         raise fail(f"profile {loaded.origin} has no extraction {unknown[0]!r} (it has {', '.join(known)})", 2)
     entries = [known[n] for n in dict.fromkeys(names)] if names else list(loaded.extract)
     try:
-        urls = {e.name: source_url(e, os.environ) for e in entries}
+        session = _session() if any(e.url_secret for e in entries) or where.startswith("s3://") else None
+        urls = {e.name: source_url(e, os.environ, session=session) for e in entries}
     except EtlError as exc:
         raise fail_with(exc) from None
     for url in urls.values():
@@ -60,7 +66,12 @@ def extract_command(
     for entry in entries:
         try:
             done = extract(
-                entry, urls[entry.name], out, loaded_names(settings, entry.folder), full_refresh=full_refresh
+                entry,
+                urls[entry.name],
+                where if where.startswith("s3://") else Path(where),
+                loaded_names(settings, entry.folder),
+                full_refresh=full_refresh,
+                session=session,
             )
         except EtlError as exc:
             code = max(code, exit_code_of(exc))
@@ -68,16 +79,24 @@ def extract_command(
             continue
         except OSError as exc:
             code = max(code, 1)
-            note(f"error: extraction {entry.name}: cannot write under {out}: {first_line(exc)}")
+            note(f"error: extraction {entry.name}: cannot write under {where}: {first_line(exc)}")
             continue
         results.append(done.as_dict())
         if not as_json:
             say(_line(done.as_dict()))
     if as_json:
         print_json({"extracted": results, "exit_code": code})
+    elif results and code == 0 and where.startswith("s3://"):
+        say("next: nothing to do; the bucket's notifications load the new files")
     elif results and code == 0:
-        say(f"next: etl run {out}" + (f" --profile {loaded.origin}" if profile else ""))
+        say(f"next: etl run {where}" + (f" --profile {loaded.origin}" if profile else ""))
     raise typer.Exit(code)
+
+
+def _session() -> Any:
+    import boto3
+
+    return boto3.Session()
 
 
 def _line(result: dict[str, object]) -> str:

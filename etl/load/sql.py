@@ -134,27 +134,31 @@ class SqlBuilder:
         """A repayment belongs to its application's customer; without a known application, to the file's
         customer_id, else to the unknown member."""
         return [
-            f"UPDATE {staging} SET customer_key = f.customer_key, customer_id = f.customer_id "
+            f"UPDATE {staging} SET customer_key = f.customer_key "
             f"FROM fact_loan_application f WHERE f.application_key = {staging}.application_key",
             f"UPDATE {staging} SET customer_key = -1 WHERE customer_key IS NULL",
         ]
 
-    def insert_inferred_customers(self, staging: str, now: str) -> str:
-        """Customers seen only in statements or repayments become inferred members, so every fact joins."""
+    def insert_inferred_customers(self, staging: str, customers: str, now: str) -> str:
+        """Customers of the staged rows that dim_customer lacks become inferred members, so every fact joins:
+        their natural id comes from `customers` (the file's customers by key, `schema.FILE_CUSTOMERS`), as the
+        facts keep only the key. A repayment resolved to its application's customer names a key the
+        application's load made already; one with neither application nor customer_id is the unknown member."""
         return (
             "INSERT INTO dim_customer (customer_key, customer_id, is_inferred, application_count, updated_at) "
-            f"SELECT s.customer_key, MIN(s.customer_id), TRUE, 0, {now} FROM {staging} s "
-            "WHERE s.customer_key <> -1 AND s.customer_id IS NOT NULL "
-            "AND NOT EXISTS (SELECT 1 FROM dim_customer d WHERE d.customer_key = s.customer_key) "
-            "GROUP BY s.customer_key"
+            f"SELECT c.customer_key, MIN(c.customer_id), TRUE, 0, {now} FROM {customers} c "
+            f"WHERE c.customer_key <> -1 AND c.customer_key IN (SELECT DISTINCT customer_key FROM {staging}) "
+            "AND NOT EXISTS (SELECT 1 FROM dim_customer d WHERE d.customer_key = c.customer_key) "
+            "GROUP BY c.customer_key"
         )
 
     def refresh_customers(self, staging: str, now: str) -> list[str]:
-        """Type 1 attributes of the customers in this file, from their latest application in the warehouse."""
+        """Type 1 attributes of the customers in this file, from their latest application in the warehouse.
+        Every one of them is a member already (`insert_inferred_customers` ran first): it is updated."""
         latest = (
-            "SELECT customer_key, customer_id, employment_status, annual_income, state, credit_score, "
+            "SELECT customer_key, employment_status, annual_income, state, credit_score, "
             "credit_band_key, first_date, last_date, n FROM ("
-            "SELECT f.customer_key, f.customer_id, f.employment_status, f.annual_income, f.state, f.credit_score, "
+            "SELECT f.customer_key, f.employment_status, f.annual_income, f.state, f.credit_score, "
             "f.credit_band_key, "
             "ROW_NUMBER() OVER (PARTITION BY f.customer_key ORDER BY f.loan_application_date DESC, "
             f"{bytewise('f.application_id', self.dialect)} DESC) AS rn, "
@@ -166,16 +170,12 @@ class SqlBuilder:
         )
         return [
             f"CREATE TEMPORARY TABLE stg_customer_latest AS {latest}",
-            "MERGE INTO dim_customer USING stg_customer_latest AS s ON dim_customer.customer_key = s.customer_key "
-            "WHEN MATCHED THEN UPDATE SET customer_id = s.customer_id, is_inferred = FALSE, "
+            "UPDATE dim_customer SET is_inferred = FALSE, "
             "employment_status = s.employment_status, annual_income = s.annual_income, state = s.state, "
             "latest_credit_score = s.credit_score, latest_credit_band_key = s.credit_band_key, "
             "first_application_date = s.first_date, latest_application_date = s.last_date, "
             f"application_count = s.n, updated_at = {now} "
-            "WHEN NOT MATCHED THEN INSERT (customer_key, customer_id, is_inferred, employment_status, annual_income, "
-            "state, latest_credit_score, latest_credit_band_key, first_application_date, latest_application_date, "
-            "application_count, updated_at) VALUES (s.customer_key, s.customer_id, FALSE, s.employment_status, "
-            f"s.annual_income, s.state, s.credit_score, s.credit_band_key, s.first_date, s.last_date, s.n, {now})",
+            "FROM stg_customer_latest s WHERE dim_customer.customer_key = s.customer_key",
             "DROP TABLE stg_customer_latest",
         ]
 
@@ -183,13 +183,13 @@ class SqlBuilder:
         """Type 2 history rebuilt from all applications of the affected customers: order-independent, replay-safe."""
         order = f"ORDER BY a.loan_application_date, {bytewise('a.application_id', self.dialect)}"
         changes = (
-            "SELECT a.customer_key, a.customer_id, a.employment_status, a.annual_income, a.state, "
+            "SELECT a.customer_key, d.customer_id, a.employment_status, a.annual_income, a.state, "
             "a.loan_application_date, a.application_id, "
             f"LAG(a.employment_status) OVER (PARTITION BY a.customer_key {order}) AS prev_status, "
             f"LAG(a.annual_income) OVER (PARTITION BY a.customer_key {order}) AS prev_income, "
             f"LAG(a.state) OVER (PARTITION BY a.customer_key {order}) AS prev_state, "
             f"ROW_NUMBER() OVER (PARTITION BY a.customer_key {order}) AS rn "
-            "FROM fact_loan_application a "
+            "FROM fact_loan_application a JOIN dim_customer d ON d.customer_key = a.customer_key "
             f"WHERE a.customer_key IN (SELECT customer_key FROM {staging})"
         )
         changed = (
@@ -227,7 +227,7 @@ class SqlBuilder:
             f"CREATE TEMPORARY TABLE {moved} AS SELECT DISTINCT r.customer_key FROM fact_repayment r "
             f"JOIN {staging} f ON r.application_key = f.application_key WHERE r.customer_key <> f.customer_key "
             f"UNION SELECT customer_key FROM {affected}",
-            "UPDATE fact_repayment SET customer_key = f.customer_key, customer_id = f.customer_id "
+            "UPDATE fact_repayment SET customer_key = f.customer_key "
             f"FROM {staging} f WHERE fact_repayment.application_key = f.application_key "
             "AND fact_repayment.customer_key <> f.customer_key",
             self.remove_orphans(moved),
@@ -339,6 +339,19 @@ class SqlBuilder:
         """A column a newer version added to an existing table (nullable: older rows have none)."""
         col = next(c for c in spec.columns if c.name == column)
         return f"ALTER TABLE {spec.name} ADD COLUMN {col.name} {col.sql_type_in(self.dialect)}"
+
+    def drop_columns(self, spec: TableSpec, columns: list[str]) -> list[str]:
+        """Drop retired `columns` from an existing table. The mart views are made again by the schema step
+        that runs this: PostgreSQL refuses to drop a column a view reads, so CASCADE drops those views (and
+        only views read a fact). Redshift drops no column of the sort key: a table whose old sort key is among
+        them gets its new one first."""
+        statements = []
+        old_sortkey = schema.RETIRED_SORTKEYS.get(spec.name, ())
+        if self.dialect == "redshift" and set(old_sortkey) & set(columns):
+            statements.append(f"ALTER TABLE {spec.name} ALTER COMPOUND SORTKEY ({', '.join(spec.sortkey)})")
+        cascade = "" if self.dialect == "duckdb" else " CASCADE"
+        statements += [f"ALTER TABLE {spec.name} DROP COLUMN {column}{cascade}" for column in columns]
+        return statements
 
     def moved_customers(self, spec: TableSpec, staging: str, target: str) -> str:
         """The customers of the file's rows that the load moves to another customer (their old customer)."""

@@ -25,10 +25,10 @@ MAX_RATIO = 10**13  # DECIMAL(18,4) holds less than 10^14
 
 
 @cache
-def _category_columns() -> tuple[pa.Array, pa.Array]:
-    """The name and dimension key of every category, by code; made on first use (a pa.array at import
-    imports pandas: see `etl.pipeline.arrow_without_pandas`)."""
-    return pa.array(CATEGORIES, pa.string()), pa.array([surrogate_key_of(c) for c in CATEGORIES], pa.int64())
+def _category_keys() -> pa.Array:
+    """The dimension key of every category, by code; made on first use (a pa.array at import imports pandas:
+    see `etl.pipeline.arrow_without_pandas`)."""
+    return pa.array([surrogate_key_of(c) for c in CATEGORIES], pa.int64())
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,6 @@ def build_fact_loan_application(valid: pa.Table, ctx: FactContext) -> pa.Table:
         "application_id": valid.column("application_id"),
         "application_key": surrogate_keys(valid.column("application_id")),
         "customer_key": surrogate_keys(valid.column("customer_id")),
-        "customer_id": valid.column("customer_id"),
         "application_date_key": date_key(valid.column("loan_application_date")),
         "credit_band_key": surrogate_keys(band),
         "loan_application_date": valid.column("loan_application_date"),
@@ -103,11 +102,8 @@ def build_fact_bank_transaction(valid: pa.Table, ctx: FactContext) -> pa.Table:
     columns = {
         "transaction_id": valid.column("transaction_id"),
         "customer_key": surrogate_keys(valid.column("customer_id")),
-        "customer_id": valid.column("customer_id"),
         "transaction_date_key": date_key(valid.column("transaction_date")),
-        "transaction_date": valid.column("transaction_date"),
-        "category_key": pc.take(_category_columns()[1], codes),
-        "category": pc.take(_category_columns()[0], codes),
+        "category_key": pc.take(_category_keys(), codes),
         "transaction_amount": amount,
         "direction": pc.if_else(pc.greater(amount, pa.scalar(0, schema.MONEY)), "credit", "debit"),
         "balance": valid.column("balance"),
@@ -133,13 +129,11 @@ def build_fact_repayment(valid: pa.Table, ctx: FactContext) -> pa.Table:
     partial = pc.less(paid_amount, amount_due)
     late = pc.greater(pc.fill_null(days_late, 0), 0)
     status = pc.if_else(nothing, "missed", pc.if_else(partial, "partial", pc.if_else(late, "late", "paid")))
-    customer_id = valid.column("customer_id")
     columns = {
         "repayment_id": valid.column("repayment_id"),
         "application_id": valid.column("application_id"),
         "application_key": surrogate_keys(valid.column("application_id")),
-        "customer_key": surrogate_keys(customer_id),
-        "customer_id": customer_id,
+        "customer_key": surrogate_keys(valid.column("customer_id")),
         "due_date": due,
         "due_date_key": date_key(due),
         "paid_date": paid,
@@ -166,6 +160,19 @@ BUILDERS: dict[str, Builder] = {
 def build_fact(contract: SourceContract, valid: pa.Table, ctx: FactContext) -> pa.Table:
     """The fact rows of one chunk of valid rows of `contract`'s source."""
     return BUILDERS[contract.fact_table](valid, ctx)
+
+
+def file_customers(valid: pa.Table, fact: pa.Table) -> pa.Table:
+    """The customers a chunk of valid rows names, once each, by key (`schema.FILE_CUSTOMERS`): the facts keep
+    the key only, and the load makes a customer the warehouse does not know yet a member of dim_customer
+    with its natural id. `fact` is the chunk's fact rows (their customer_key, not hashed again). A row
+    without a customer_id (an optional column of repayments) names none."""
+    ids = valid.column("customer_id")
+    named = pa.table({"customer_key": fact.column("customer_key"), "customer_id": ids}).filter(
+        pc.is_valid(ids)
+    )
+    distinct = named.group_by(["customer_key", "customer_id"], use_threads=False).aggregate([])
+    return distinct.select(list(schema.FILE_CUSTOMERS.column_names)).cast(schema.FILE_CUSTOMERS.arrow_schema)
 
 
 def date_bounds(fact: pa.Table, columns: Sequence[str]) -> list[date]:

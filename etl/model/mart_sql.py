@@ -86,7 +86,7 @@ apps AS (
         a.application_id,
         a.application_key,
         a.customer_key,
-        a.customer_id,
+        cu.customer_id,
         a.loan_application_date,
         d.year_month,
         CAST(d.year AS VARCHAR(4)) || '-Q' || CAST(d.quarter AS VARCHAR(1)) AS year_quarter,
@@ -121,6 +121,7 @@ apps AS (
             THEN {div("CAST(a.loan_amount AS DECIMAL(38,2)) * a.interest_rate * a.loan_term_months", "1200", places=6)}
         END AS expected_interest
     FROM fact_loan_application a
+    JOIN dim_customer cu ON cu.customer_key = a.customer_key
     JOIN dim_date d ON d.date_key = a.application_date_key
     JOIN dim_credit_band b ON b.credit_band_key = a.credit_band_key
     LEFT JOIN repayment_outcome r ON r.application_key = a.application_key
@@ -133,7 +134,7 @@ loan AS (
     SELECT
         a.application_id,
         a.application_key,
-        a.customer_id,
+        cu.customer_id,
         a.loan_amount,
         a.credit_score,
         b.credit_band,
@@ -146,6 +147,7 @@ loan AS (
         s.instalments,
         s.scheduled_total
     FROM fact_loan_application a
+    JOIN dim_customer cu ON cu.customer_key = a.customer_key
     JOIN dim_date d ON d.date_key = a.application_date_key
     JOIN dim_credit_band b ON b.credit_band_key = a.credit_band_key
     JOIN (

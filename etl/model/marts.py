@@ -55,10 +55,11 @@ _LOAN_MEASURES = f"""
 # inflow_to_loan (monthly inflow / loan amount) is DECIMAL(38,4): DECIMAL(9,4) overflows from 10^5.
 _PROFILE = f"""
 tx AS (
-    SELECT t.customer_key, t.transaction_date, d.year_month, t.category, t.direction,
+    SELECT t.customer_key, d.date AS transaction_date, d.year_month, g.category, t.direction,
            t.transaction_amount, t.balance
     FROM fact_bank_transaction t
     JOIN dim_date d ON d.date_key = t.transaction_date_key
+    JOIN dim_transaction_category g ON g.category_key = t.category_key
 ),
 flows AS (
     SELECT
@@ -265,7 +266,7 @@ GROUP BY credit_band, band_order, employment_status""",
 SELECT
     d.year_month,
     CAST(d.year_month || '-01' AS DATE) AS month_start,
-    t.category,
+    g.category,
     t.direction,
     CASE WHEN t.direction = 'credit' THEN 'income' ELSE 'spending' END AS flow,
     COALESCE(p.employment_status, '{UNKNOWN}') AS employment_status,
@@ -278,8 +279,9 @@ SELECT
     {money("SUM(CASE WHEN t.direction = 'credit' THEN t.transaction_amount ELSE 0 END)")} AS total_income
 FROM fact_bank_transaction t
 JOIN dim_date d ON d.date_key = t.transaction_date_key
+JOIN dim_transaction_category g ON g.category_key = t.category_key
 LEFT JOIN profile p ON p.customer_key = t.customer_key
-GROUP BY d.year_month, CAST(d.year_month || '-01' AS DATE), t.category, t.direction, p.employment_status, p.credit_band, p.state""",
+GROUP BY d.year_month, CAST(d.year_month || '-01' AS DATE), g.category, t.direction, p.employment_status, p.credit_band, p.state""",
         grain="month x category x direction x customer employment/band/state",
     ),
     Mart(

@@ -115,7 +115,6 @@ FACT_LOAN_APPLICATION = TableSpec(
         _c("application_id", S, False, ID),
         _c("application_key", I64, False),
         _c("customer_key", I64, False),
-        _c("customer_id", S, False, ID),
         _c("application_date_key", I32, False),
         _c("credit_band_key", I64, False),
         _c("loan_application_date", D, False),
@@ -146,11 +145,8 @@ FACT_BANK_TRANSACTION = TableSpec(
     (
         _c("transaction_id", S, False, ID),
         _c("customer_key", I64, False),
-        _c("customer_id", S, False, ID),
         _c("transaction_date_key", I32, False),
-        _c("transaction_date", D, False),
         _c("category_key", I64, False),
-        _c("category", S, False, 32),
         _c("transaction_amount", MONEY, False),
         _c("direction", S, False, 8),
         _c("balance", MONEY, False),
@@ -162,7 +158,7 @@ FACT_BANK_TRANSACTION = TableSpec(
     ),
     key=("transaction_id",),
     distkey="customer_key",
-    sortkey=("transaction_date",),
+    sortkey=("transaction_date_key",),  # yyyymmdd: sorts as the date does
 )
 
 FACT_REPAYMENT = TableSpec(
@@ -172,8 +168,9 @@ FACT_REPAYMENT = TableSpec(
         _c("repayment_id", S, False, ID),
         _c("application_id", S, False, ID),
         _c("application_key", I64, False),
-        _c("customer_key", I64),  # resolved from the application in the warehouse when the file lacks it
-        _c("customer_id", S, length=ID),
+        # The application's customer, resolved in the warehouse; without a known application the file's
+        # customer_id's (an inferred member), else the unknown member (-1)
+        _c("customer_key", I64),
         _c("due_date", D, False),
         _c("due_date_key", I32, False),
         _c("paid_date", D),
@@ -361,6 +358,28 @@ ETL_SCHEMA_VERSION = TableSpec(
         _c("applied_at", TS, False),
     ),
     key=("digest",),
+)
+
+# Columns earlier versions kept in the facts as copies of their dimensions' attributes (issue 21: a fact holds
+# keys, measures and degenerate dimensions). The schema step drops them from an existing warehouse: they were
+# NOT NULL, so rows that no longer carry them could not be inserted beside them.
+RETIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "fact_loan_application": ("customer_id",),
+    "fact_bank_transaction": ("customer_id", "transaction_date", "category"),
+    "fact_repayment": ("customer_id",),
+}
+
+# The sort keys (Redshift) those versions gave the tables whose sort key was a retired column: Redshift drops
+# no sort key column, so such a table gets its new sort key first.
+RETIRED_SORTKEYS: dict[str, tuple[str, ...]] = {"fact_bank_transaction": ("transaction_date",)}
+
+# A file's customers by key, staged beside its fact rows (not a warehouse table): the facts keep the key only,
+# and a customer the warehouse does not know yet becomes a member of dim_customer with this natural id.
+FILE_CUSTOMERS = TableSpec(
+    "file_customers",
+    "meta",
+    (_c("customer_key", I64, False), _c("customer_id", S, False, ID)),
+    key=("customer_key",),
 )
 
 FACTS = (FACT_LOAN_APPLICATION, FACT_BANK_TRANSACTION, FACT_REPAYMENT)

@@ -143,9 +143,10 @@ GROUP BY fraud_band, fraud_band_order, year_month, CAST(year_month || '-01' AS D
         COUNT(DISTINCT customer_key) AS customers,
         SUM(CASE WHEN direction = 'debit' THEN -transaction_amount ELSE 0 END) AS total_spend,
         SUM(CASE WHEN direction = 'credit' THEN transaction_amount ELSE 0 END) AS total_income,
-        MIN(transaction_date) AS first_transaction_date,
-        MAX(transaction_date) AS last_transaction_date
-    FROM fact_bank_transaction
+        MIN(d.date) AS first_transaction_date,
+        MAX(d.date) AS last_transaction_date
+    FROM fact_bank_transaction t
+    JOIN dim_date d ON d.date_key = t.transaction_date_key
     GROUP BY COALESCE(merchant, '{NO_MERCHANT}'), CASE WHEN merchant IS NULL THEN 0 ELSE 1 END
 )
 SELECT

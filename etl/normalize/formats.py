@@ -27,6 +27,8 @@ from etl.profiles import Layout, signed_amount_column
 NUMERIC_KINDS = {"money", "rate", "int"}
 _PLAIN = r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
 _CONTROL = [chr(c) for c in range(0x20) if chr(c) not in "\t\n\r"] + ["\x7f"]
+_CONTROL_CLASS = "[" + "".join(f"\\x{ord(ch):02x}" for ch in _CONTROL) + "]"  # RE2: any of them
+_NEEDS_ESCAPE = r'[\\"\x00-\x1f\x7f]'
 
 
 @dataclass(frozen=True)
@@ -112,19 +114,59 @@ def _dates(raw: pa.Array, col: Column, fmt: str) -> tuple[pa.Array, list[Refusal
     """ISO text of the dates written in `fmt`; a value that is not one (30/02, 5/13 in %d/%m) is refused.
 
     strptime rolls an impossible day over (30 February becomes 1 March), so a date is taken only when it
-    prints back as it was written (case and leading zeros aside: `5-jan-2024` is `05-Jan-2024`).
+    is written as `fmt` says, every field in place (case and leading zeros aside: `5-jan-2024` is
+    `05-Jan-2024`), and its day of the month is the day written. A format with a directive the pattern
+    does not know (%j, the day of the year: profiles allow %d %m %b %B %Y %y %j) is checked by printing the
+    date back instead (about 3x slower).
     """
     text = _trimmed(raw)
     parsed = pc.strptime(text, format=fmt, unit="s", error_is_null=True)
-    back = pc.strftime(parsed, format=fmt)
-    same = pc.equal(_comparable(back), _comparable(text))
+    pattern = _format_pattern(fmt)
+    if pattern is None:
+        back = pc.strftime(parsed, format=fmt)
+        same = pc.equal(_comparable(back), _comparable(text))
+    else:
+        same = pc.match_substring_regex(text, pattern)
+        if "%d" in fmt:
+            written = pc.cast(pc.struct_field(pc.extract_regex(text, pattern), "day"), pa.int64(), safe=False)
+            same = pc.and_(same, pc.equal(written, pc.day(parsed)))
     ok = pc.and_(pc.is_valid(parsed), pc.fill_null(same, False))
-    iso = pc.if_else(ok, pc.strftime(parsed, format="%Y-%m-%d"), pa.scalar(None, pa.string()))
+    iso = pc.if_else(ok, parsed.cast(pa.date32()).cast(pa.string()), pa.scalar(None, pa.string()))
     bad = pc.and_(pc.is_valid(text), pc.invert(ok))
     refused = [
         Refusal(bad, "invalid_date", col.name, _quoted(col, raw, f"does not match the date format {fmt}"))
     ]
     return iso, refused if _any(bad) else []
+
+
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+_DIRECTIVES = {
+    "d": r"(?P<day>\d{1,2})",
+    "m": r"\d{1,2}",
+    "Y": r"\d{4}",
+    "y": r"\d{2}",
+    "b": "(?:" + "|".join(m[:3] for m in _MONTHS.split("|")) + ")",
+    "B": f"(?:{_MONTHS})",
+    "%": "%",
+}
+
+
+def _format_pattern(fmt: str) -> str | None:
+    """A regular expression (RE2) a value written in strptime format `fmt` matches whole; the day of the month
+    captured as `day`. None for a directive not in `_DIRECTIVES` (or %d twice)."""
+    parts, i = ["(?i)^"], 0
+    while i < len(fmt):
+        if fmt[i] != "%":
+            parts.append(re.escape(fmt[i]))
+            i += 1
+            continue
+        directive = fmt[i + 1 : i + 2]
+        if directive not in _DIRECTIVES:
+            return None
+        parts.append(_DIRECTIVES[directive])
+        i += 2
+    pattern = "".join(parts) + "$"
+    return None if pattern.count("?P<day>") > 1 else pattern
 
 
 def _comparable(text: pa.Array) -> pa.Array:
@@ -237,11 +279,15 @@ def _json_key(key: str) -> str:
 
 
 def _json_string(text: pa.Array) -> pa.Array:
-    escaped = pc.replace_substring(pc.replace_substring(text, "\\", "\\\\"), '"', '\\"')
-    for ch, code in (("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
-        escaped = pc.replace_substring(escaped, ch, code)
-    for ch in _CONTROL:
-        if _any(pc.match_substring(escaped, ch)):
-            escaped = pc.replace_substring(escaped, ch, f"\\u{ord(ch):04x}")
+    escaped = text
+    # one scan says whether anything needs escaping at all (a branch name rarely does), instead of a pass
+    # per character that might: 0.95 -> 0.1 s per 200k rows
+    if _any(pc.match_substring_regex(text, _NEEDS_ESCAPE)):
+        escaped = pc.replace_substring(pc.replace_substring(text, "\\", "\\\\"), '"', '\\"')
+        for ch, code in (("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
+            escaped = pc.replace_substring(escaped, ch, code)
+        if _any(pc.match_substring_regex(escaped, _CONTROL_CLASS)):
+            for ch in _CONTROL:
+                escaped = pc.replace_substring(escaped, ch, f"\\u{ord(ch):04x}")
     quoted = pc.binary_join_element_wise('"', escaped, '"', "")
     return pc.if_else(pc.is_valid(text), quoted, pa.scalar("null", pa.string()))

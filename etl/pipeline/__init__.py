@@ -39,7 +39,7 @@ from etl.model.dimensions import (
     build_dim_transaction_category,
     calendar_range,
 )
-from etl.model.facts import FactContext, build_fact, date_bounds
+from etl.model.facts import FactContext, build_fact, date_bounds, file_customers
 from etl.normalize.categories import CategoryRule, load_category_rules, with_layout_rules
 from etl.normalize.formats import prepare
 from etl.normalize.rejects import QuarantineContext, malformed_table, to_store
@@ -254,6 +254,7 @@ class Pipeline:
                 staging.fact_path,
                 self.lake.curated_uri(spec.name, ident.file_id),
                 build_dim_date(*span) if span else schema.DIM_DATE.arrow_schema.empty_table(),
+                tally.file_customers(),
                 self._ledger(item, ident, result, started),
                 loaded_at,
                 policy,
@@ -397,7 +398,8 @@ class Pipeline:
                 bad = pa.concat_tables([valid.quarantine, malformed_table(malformed, contract)])
                 if bad.num_rows:
                     bad = to_store(bad, contract, rejects)
-                tally.dates.extend(date_bounds(fact, contract.date_columns))
+                tally.dates.extend(date_bounds(valid.valid, contract.date_columns))
+                tally.customers.append(file_customers(valid.valid, fact))
             tally.rows_quarantined += bad.num_rows
             return fact, bad
 
@@ -459,6 +461,13 @@ class _Tally:
     rows_blank: int = 0
     rows_quarantined: int = 0
     dates: list[date] = field(default_factory=list)
+    customers: list[pa.Table] = field(default_factory=list)  # each chunk's customers by key
+
+    def file_customers(self) -> pa.Table:
+        """The file's customers by key, once each (`schema.FILE_CUSTOMERS`)."""
+        if not self.customers:
+            return schema.FILE_CUSTOMERS.arrow_schema.empty_table()
+        return pa.concat_tables(self.customers).group_by(["customer_key", "customer_id"]).aggregate([])
 
 
 def now() -> datetime:

@@ -1,8 +1,8 @@
 """One extraction: read the warehouse's mark, stream the source's rows into a CSV file, name it by its range.
 
-Nothing here writes to the warehouse. The file lands in `<out>/<source>/<name>/` under a hidden name and is
-renamed when complete, so `etl run` never sees half a file; the mark advances only when `etl run` loads
-the file (its ledger row commits with its rows; see `etl.pull.marks`).
+Nothing here writes to the warehouse. The file lands in `<out>/<source>/<name>/` (a local folder or an S3
+prefix, `etl.pull.destination`) only when complete, so `etl run` never sees half a file; the mark advances
+only when `etl run` loads the file (its ledger row commits with its rows; see `etl.pull.marks`).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -19,9 +20,13 @@ import pyarrow.csv as pacsv
 from etl.arrowenv import arrow_without_pandas
 from etl.errors import ConfigError, EtlError, SourceDatabaseError, WarehouseError
 from etl.profiles import Extraction
+from etl.pull.destination import Destination, destination
 from etl.pull.marks import FULL_FILE, Mark, increment_name, mark_of, range_of
 from etl.pull.source import build_query, csv_batch, cursor_kind, plan_columns, read_batches
 from etl.settings import Settings
+
+if TYPE_CHECKING:
+    import boto3
 
 LEDGER = "etl_file_ledger"
 
@@ -39,13 +44,14 @@ class Extracted:
     high: Mark | None = None  # the largest cursor value written
     previous: Mark | None = None  # the mark the warehouse held
     removed: tuple[str, ...] = field(default_factory=tuple)  # pending increments this one replaces
+    uri: str | None = None  # where the file is: its path, or s3://bucket/key
 
     def as_dict(self) -> dict[str, object]:
         return {
             "name": self.name,
             "source": self.source,
             "mode": self.mode,
-            "path": None if self.path is None else str(self.path),
+            "path": self.uri or (None if self.path is None else str(self.path)),
             "rows": self.rows,
             "from": None if self.low is None else self.low.shown(),
             "to": None if self.high is None else self.high.shown(),
@@ -54,8 +60,14 @@ class Extracted:
         }
 
 
-def source_url(entry: Extraction, env: Mapping[str, str]) -> str:
-    """The entry's database URL, from the environment variable it names; ConfigError when unset."""
+def source_url(entry: Extraction, env: Mapping[str, str], *, session: boto3.Session | None = None) -> str:
+    """The entry's database URL, from the environment variable it names (ConfigError when unset) or from
+    its Secrets Manager secret (`etl.pull.secret`)."""
+    if entry.url_secret:
+        from etl.pull.secret import url_from_secret
+
+        return url_from_secret(entry.name, entry.url_secret, session=session)
+    assert entry.url_env is not None  # exactly one of them: the profile's validator
     url = env.get(entry.url_env, "").strip()
     if not url:
         raise ConfigError(
@@ -98,7 +110,13 @@ def loaded_names(settings: Settings, folder: str) -> list[str]:
 
 
 def extract(
-    entry: Extraction, url: str, out: Path, loaded: list[str], *, full_refresh: bool = False
+    entry: Extraction,
+    url: str,
+    out: Path | str,
+    loaded: list[str],
+    *,
+    full_refresh: bool = False,
+    session: boto3.Session | None = None,
 ) -> Extracted:
     """Extract one entry into `out` given the logical names of its loaded files; see the module's docstring."""
     arrow_without_pandas()  # pa.array of Python values would import pandas: 0.5 s of every extraction
@@ -115,9 +133,8 @@ def extract(
             )
         except ValueError as exc:
             raise ConfigError(f"extraction {entry.name}: lookback {entry.lookback!r} {exc}") from None
-    folder = out / entry.source / entry.name
-    folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / f".extracting-{os.getpid()}.csv.partial"  # hidden: `etl run` skips it
+    folder = destination(out, entry.folder, session=session)
+    partial = folder.staging()
     try:
         rows, high = _write(entry, url, build_query(entry, low), partial, previous)
         if incremental and (high is None or rows == 0):
@@ -130,12 +147,11 @@ def extract(
                 "source?): check it, then run with --full-refresh"
             )
         assert high is not None or not incremental
-        final = folder / (increment_name(low, high) if incremental and high else FULL_FILE)
-        os.replace(partial, final)
+        final, uri = folder.publish(partial, increment_name(low, high) if incremental and high else FULL_FILE)
     finally:
         partial.unlink(missing_ok=True)
-    removed = _replace_pending(folder, entry, loaded, final, high) if incremental else ()
-    return Extracted(entry.name, entry.source, entry.mode, final, rows, low, high, previous, removed)
+    removed = _replace_pending(folder, entry, loaded, final.name, high) if incremental else ()
+    return Extracted(entry.name, entry.source, entry.mode, final, rows, low, high, previous, removed, uri)
 
 
 def _write(
@@ -175,18 +191,18 @@ def _write(
 
 
 def _replace_pending(
-    folder: Path, entry: Extraction, loaded: list[str], final: Path, high: Mark | None
+    folder: Destination, entry: Extraction, loaded: list[str], final: str, high: Mark | None
 ) -> tuple[str, ...]:
     """Remove the increments of this entry that were extracted but never loaded and that the new file
     covers (a crash, or no `etl run`, between two extractions): loading them after it would put older values
     back."""
     done = {name.rsplit("/", 1)[-1] for name in loaded if name.startswith(entry.folder + "/")}
     removed = []
-    for path in sorted(folder.glob("*.csv")):
-        found = range_of(path.name)
-        if path == final or path.name in done or found is None or high is None:
+    for name in folder.names():
+        found = range_of(name)
+        if name == final or name in done or found is None or high is None:
             continue
         if found[1].kind == high.kind and found[1] <= high:
-            path.unlink()
-            removed.append(path.name)
+            folder.remove(name)
+            removed.append(name)
     return tuple(removed)

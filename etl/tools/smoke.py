@@ -7,7 +7,8 @@ the Redshift Data API, checks four things and prints a one-screen verdict:
 1. ledger: each file's `etl_file_ledger` row says `loaded`, with 3 rows in, 2 loaded, 1 quarantined;
 2. values: every row of each file in its fact table equals, column by column, what the pipeline's own code
    builds from the same bytes: 128-byte multibyte ids, cents, negative amounts, dates, NULLs, the
-   surrogate and date keys, the ratio, the category, the repayment's customer the warehouse resolved; and
+   surrogate and date keys, the ratio, the category, the repayment's customer the warehouse resolved (the
+   customer's id, the category and the transaction's date read through their dimensions); and
    `loaded_at`, the timestamp COPY read from Parquet, lies between the ledger's started_at and finished_at
    (a misread timestamp lands centuries away);
 3. tests: the data tests ran after each load (their results are in etl_data_test_result under the run
@@ -35,7 +36,13 @@ from etl.errors import ConfigError, EtlError
 from etl.model import schema
 from etl.model.marts import MARTS
 from etl.tools.redshift_data import DataApi, DataApiError, DataApiTimeout, Result
-from etl.tools.smoke_files import SmokeFile, build_smoke_files, expected_rows
+from etl.tools.smoke_files import (
+    THROUGH_DIMENSIONS,
+    SmokeFile,
+    build_smoke_files,
+    expected_rows,
+    smoke_columns,
+)
 
 if TYPE_CHECKING:  # boto3 costs ~0.4 s to import: only the smoke command needs it
     import boto3
@@ -45,7 +52,6 @@ LEDGER_QUERY = (
     "FROM {schema}.etl_file_ledger WHERE file_id = :file_id"
 )
 TESTS_QUERY = "SELECT test_name, severity, status FROM {schema}.etl_data_test_result WHERE run_id = :run_id"
-FACT_QUERY = "SELECT {columns} FROM {schema}.{table} WHERE source_file_id = :file_id ORDER BY source_row"
 MART_QUERY = "SELECT * FROM {schema}.{mart} LIMIT 1"
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,126}$")
 
@@ -120,6 +126,23 @@ def check_ledger(
     )
 
 
+def fact_query(spec: schema.TableSpec, schema_name: str) -> str:
+    """The rows of one file in `spec`'s table, with what the fact keeps as keys read through its dimensions
+    (LEFT JOIN: a member the dimension lacks shows as a NULL that differs, not as a missing row)."""
+    dims = THROUGH_DIMENSIONS[spec.name]
+    columns = [f"f.{c}" for c in spec.column_names] + [
+        f"d{i}.{d.column} AS {d.name}" for i, d in enumerate(dims)
+    ]
+    joins = "".join(
+        f" LEFT JOIN {schema_name}.{d.dimension} d{i} ON d{i}.{d.key} = f.{d.fact_key}"
+        for i, d in enumerate(dims)
+    )
+    return (
+        f"SELECT {', '.join(columns)} FROM {schema_name}.{spec.name} f{joins} "
+        "WHERE f.source_file_id = :file_id ORDER BY f.source_row"
+    )
+
+
 def compare_rows(
     spec: schema.TableSpec, expected: Sequence[dict[str, Any]], got: Result, ledger: list[Any]
 ) -> list[str]:
@@ -127,7 +150,7 @@ def compare_rows(
     loaded_at must lie within the load the ledger row records."""
     if len(got.rows) != len(expected):
         return [f"{spec.name}: {len(got.rows)} rows of the file, expected {len(expected)}"]
-    types = {c.name: c.arrow for c in spec.columns}
+    types = smoke_columns(spec)
     started, finished = _typed(ledger[4], schema.TS), _typed(ledger[5], schema.TS)
     wrong: list[str] = []
     for number, (want, row) in enumerate(zip(expected, got.rows, strict=True), start=1):
@@ -152,7 +175,7 @@ def check_values(compared: Sequence[tuple[schema.TableSpec, int, list[str]]]) ->
         more = f" (+{len(wrong) - 2} more)" if len(wrong) > 2 else ""
         return Check("values", False, "; ".join(wrong[:2]) + more)
     rows = sum(n for _, n, _ in compared)
-    cells = sum(n * len(spec.columns) for spec, n, _ in compared)
+    cells = sum(n * len(smoke_columns(spec)) for spec, n, _ in compared)
     return Check(
         "values",
         True,
@@ -298,7 +321,7 @@ def _check_values(
     compared = []
     for file, (rows, _) in zip(files, expected, strict=True):
         spec = schema.TABLES[file.contract.fact_table]
-        sql = FACT_QUERY.format(columns=", ".join(spec.column_names), schema=schema_name, table=spec.name)
+        sql = fact_query(spec, schema_name)
         try:
             got = api.run(
                 sql,

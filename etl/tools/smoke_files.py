@@ -8,6 +8,8 @@ applications of the same run, so the warehouse resolves their customer from thos
 What each file must leave is what the pipeline's own code (extract, validation, model: the code the Lambda
 runs) builds from the same bytes, except where the warehouse adds to it: a repayment's customer comes from
 its application there, and `loaded_at` is the time of the load (the check bounds it by the ledger row).
+Beside the fact's columns, what the fact keeps as keys is read through its dimensions (`THROUGH_DIMENSIONS`:
+the customer's id, the category's name, the transaction's date), so those values are checked too.
 """
 
 from __future__ import annotations
@@ -21,12 +23,48 @@ from typing import Any
 
 import pyarrow as pa
 
-from etl.contracts import BANK_STATEMENTS, LOAN_APPLICATIONS, REPAYMENTS, SourceContract
+from etl.contracts import BANK_STATEMENTS, CATEGORIES, LOAN_APPLICATIONS, REPAYMENTS, SourceContract
+from etl.model import schema
 from etl.model.keys import surrogate_key_of
 
 ID_BYTES = 128
 # 15 + 2 x 56 + 1 = 128 bytes: the longest id the contract takes, multibyte between its ends
 SMOKE_CUSTOMER_ID = "SMOKE-CUSTOMER-" + "ß" * 56 + "x"
+
+
+@dataclass(frozen=True)
+class DimensionColumn:
+    """A value the fact keeps as a key, read through its dimension: `dimension.column` where `dimension.key`
+    equals the fact's `fact_key`, named `name` in the rows read."""
+
+    name: str
+    arrow: pa.DataType
+    dimension: str
+    column: str
+    fact_key: str
+    key: str
+
+
+_CUSTOMER_ID = DimensionColumn(
+    "customer_id", schema.S, "dim_customer", "customer_id", "customer_key", "customer_key"
+)
+THROUGH_DIMENSIONS: dict[str, tuple[DimensionColumn, ...]] = {
+    "fact_loan_application": (_CUSTOMER_ID,),
+    "fact_bank_transaction": (
+        _CUSTOMER_ID,
+        DimensionColumn(
+            "category", schema.S, "dim_transaction_category", "category", "category_key", "category_key"
+        ),
+        DimensionColumn("transaction_date", schema.D, "dim_date", "date", "transaction_date_key", "date_key"),
+    ),
+    "fact_repayment": (_CUSTOMER_ID,),
+}
+
+
+def smoke_columns(spec: schema.TableSpec) -> dict[str, pa.DataType]:
+    """The columns the check reads for a fact table, with their types: the fact's, then those it reads
+    through the dimensions."""
+    return {c.name: c.arrow for c in spec.columns} | {d.name: d.arrow for d in THROUGH_DIMENSIONS[spec.name]}
 
 
 @dataclass(frozen=True)
@@ -109,6 +147,7 @@ def expected_rows(file: SmokeFile, *, mask_narration: bool = False) -> tuple[lis
         ident = identify(item)
         context = FactContext(ident.file_id, datetime(2000, 1, 1), load_category_rules(), mask_narration)
         facts: list[pa.Table] = []
+        named: list[pa.Table] = []  # the values read through the dimensions, from the same rows
         quarantined = 0
         sniffed = sniff_layout(ident.head, ident.size, contract)  # no profile: the contract's own layout
         for text, malformed, _ in read_rows(
@@ -116,8 +155,13 @@ def expected_rows(file: SmokeFile, *, mask_narration: bool = False) -> tuple[lis
         ):
             checked = validate(text, contract)
             facts.append(build_fact(contract, checked.valid, context))
+            named.append(_through_dimensions(contract.fact_table, checked.valid))
             quarantined += checked.quarantine.num_rows + len(malformed)
-    rows = pa.concat_tables(facts).drop_columns(["loaded_at"]).to_pylist()
+    built = pa.concat_tables(facts).drop_columns(["loaded_at"]).to_pylist()
+    rows = [f | d for f, d in zip(built, pa.concat_tables(named).to_pylist(), strict=True)]
+    if "category_key" in schema.TABLES[contract.fact_table].column_names:  # as the narration rules name it
+        name = {surrogate_key_of(c): c for c in CATEGORIES}
+        rows = [{**row, "category": name[row["category_key"]]} for row in rows]
     if (
         contract.customers == "infers_via_application"
     ):  # the warehouse gives them their application's customer
@@ -126,3 +170,10 @@ def expected_rows(file: SmokeFile, *, mask_narration: bool = False) -> tuple[lis
             for row in rows
         ]
     return rows, quarantined
+
+
+def _through_dimensions(table: str, valid: pa.Table) -> pa.Table:
+    """The values `table`'s rows read through their dimensions as the file gave them (the category aside:
+    the narration rules name it, from the key the fact builder chose)."""
+    names = [d.name for d in THROUGH_DIMENSIONS[table] if d.name != "category"]
+    return valid.select(names)

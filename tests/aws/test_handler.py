@@ -229,10 +229,12 @@ def test_uploads_flow_through_sqs_into_the_lake_glue_and_the_warehouse(aws: Aws)
 
     # the warehouse holds exactly the expected rows
     assert aws.query(
-        "SELECT application_id, customer_id, loan_amount FROM fact_loan_application ORDER BY 1"
+        "SELECT f.application_id, c.customer_id, f.loan_amount FROM fact_loan_application f "
+        "JOIN dim_customer c USING (customer_key) ORDER BY 1"
     ) == [("A1", "C1", Decimal("100.10")), ("A2", "C2", Decimal("200.20"))]
     assert aws.query(
-        "SELECT transaction_id, customer_id, category FROM fact_bank_transaction ORDER BY 1"
+        "SELECT t.transaction_id, c.customer_id, g.category FROM fact_bank_transaction t "
+        "JOIN dim_customer c USING (customer_key) JOIN dim_transaction_category g USING (category_key) ORDER BY 1"
     ) == [
         ("T1", "C1", "salary"),
         ("T2", "C9", "betting"),

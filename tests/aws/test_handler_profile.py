@@ -11,6 +11,7 @@ import pytest
 
 from etl.handler import lambda_handler
 from tests.aws.test_handler import CONTEXT, RAW, Aws, aws, warehouse_url  # noqa: F401 (fixtures)
+from tests.helpers import TRANSACTIONS
 
 PROFILE_KEY = "config/etl-profile.toml"
 PROFILE = """
@@ -53,7 +54,7 @@ def test_the_lambda_loads_a_bank_export_by_the_profile_it_reads_from_s3(profiled
         f"s3://{RAW}/{PROFILE_KEY}: bank_statements/gtbank",
     )
     assert profiled.query(
-        "SELECT transaction_id, transaction_amount, balance, category FROM fact_bank_transaction "
+        f"SELECT transaction_id, transaction_amount, balance, category FROM {TRANSACTIONS} "
         "ORDER BY transaction_id"
     ) == [
         ("G1", Decimal("250000.00"), Decimal("250000.00"), "salary"),
@@ -70,7 +71,7 @@ def test_a_profile_changed_in_s3_applies_to_the_next_invocation(profiled: Aws) -
 
     lambda_handler(profiled.drain(), CONTEXT)
 
-    assert profiled.query("SELECT transaction_id, category FROM fact_bank_transaction ORDER BY 1") == [
+    assert profiled.query(f"SELECT transaction_id, category FROM {TRANSACTIONS} ORDER BY 1") == [
         ("G1", "salary"),
         ("G2", "pos"),
         ("G3", "salary"),

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 
 from tests.cli.test_cli import etl
-from tests.helpers import write
+from tests.helpers import TRANSACTIONS, write
 
 WAREHOUSE = ["--lake", "lake", "--warehouse", "duckdb:///w.duckdb"]
 
@@ -74,7 +74,7 @@ def test_a_bank_export_is_refused_without_its_profile_and_loads_exactly_with_it(
     query = (
         "SELECT COUNT(*), SUM(transaction_amount), SUM(balance), "
         "SUM(CASE WHEN category = 'salary' THEN transaction_amount END), "
-        "SUM(CASE WHEN category = 'other' THEN 1 ELSE 0 END) FROM fact_bank_transaction"
+        f"SUM(CASE WHEN category = 'other' THEN 1 ELSE 0 END) FROM {TRANSACTIONS}"
     )
     con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
     theirs = con.execute(query).fetchone()
@@ -143,7 +143,7 @@ def test_the_fix_loop_exports_the_quarantine_edits_it_and_loads_the_fixed_file(t
         "column source_row has the name of a lineage column the load adds itself: ignored"
     ]
     assert _sum(w, "SELECT SUM(transaction_amount) FROM fact_bank_transaction") == Decimal("-1150.25")
-    assert _sum(w, "SELECT transaction_date FROM fact_bank_transaction WHERE transaction_id = 'G2'") == (
+    assert _sum(w, f"SELECT transaction_date FROM {TRANSACTIONS} WHERE transaction_id = 'G2'") == (
         __import__("datetime").date(2024, 1, 2)
     )
     still = etl(

@@ -862,7 +862,9 @@ def test_eventbridge_rule_deliveries_are_alarmed() -> None:
     monitoring = load("modules/monitoring")
     (alarm,) = monitoring.resources("aws_cloudwatch_metric_alarm").values()
     assert alarm["for_each"] == "${local.all_alarms}"
-    assert monitoring.locals["all_alarms"] == "${merge(local.alarms, local.event_rule_alarms, local.freshness_alarms)}"
+    assert monitoring.locals["all_alarms"] == (
+        "${merge(local.alarms, local.event_rule_alarms, local.freshness_alarms, local.extraction_alarms)}"
+    )
     expr = re.sub(r"\s+", " ", monitoring.locals["event_rule_alarms"])
     settings = (
         'statistic = "Sum", period = 300, evaluation_periods = 1, datapoints_to_alarm = 1, '

@@ -17,14 +17,32 @@ def _limit(contract: SourceContract, name: str) -> int:
     return MAX_ID_BYTES if column.kind == "id" else column.max_bytes or MAX_TEXT_BYTES
 
 
+# The facts keep customer_id's key only: the id itself lands in dim_customer (staged as FILE_CUSTOMERS).
+_IN_DIMENSIONS = {"customer_id": (schema.DIM_CUSTOMER, schema.DIM_CUSTOMER_HISTORY, schema.FILE_CUSTOMERS)}
+
+
 @pytest.mark.parametrize("contract", list(CONTRACTS.values()), ids=lambda c: c.name)
 def test_each_validated_text_fits_its_fact_column(contract: SourceContract) -> None:
     fact = schema.TABLES[contract.fact_table]
     for column in contract.columns:
         if column.kind not in {"id", "text"}:
             continue
-        width = next(c.length for c in fact.columns if c.name == column.name)
-        assert width is not None and width >= _limit(contract, column.name), (contract.name, column.name)
+        for table in _IN_DIMENSIONS.get(column.name, (fact,)):
+            width = next(c.length for c in table.columns if c.name == column.name)
+            assert width is not None and width >= _limit(contract, column.name), (table.name, column.name)
+
+
+def test_the_facts_hold_no_copy_of_a_dimension_attribute() -> None:
+    """Issue 21: a fact holds keys, measures and degenerate dimensions; customer_id, category and the
+    transaction's date are read through dim_customer, dim_transaction_category and dim_date."""
+    for table, retired in schema.RETIRED_COLUMNS.items():
+        assert not set(retired) & set(schema.TABLES[table].column_names), table
+    assert {c for f in schema.FACTS for c in f.column_names} & {
+        "customer_id",
+        "category",
+        "transaction_date",
+    } == set()
+    assert schema.FACT_BANK_TRANSACTION.sortkey == ("transaction_date_key",)
 
 
 def test_group_by_labels_are_right_sized_where_the_validator_holds_them() -> None:

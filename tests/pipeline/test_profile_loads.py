@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from tests.helpers import STMT_HEADER, Env, by_path, make_env, write
+from tests.helpers import STMT_HEADER, TRANSACTIONS, Env, by_path, make_env, write
 from tests.load.warehouse.pg import make_pg_env
 
 GTBANK = """
@@ -58,7 +58,7 @@ def penv(request: pytest.FixtureRequest, tmp_path: Path) -> Env:
 def facts(env: Env) -> list[tuple[Any, ...]]:
     return env.query(
         "SELECT transaction_id, customer_id, transaction_date, transaction_amount, direction, balance, "
-        "category FROM fact_bank_transaction ORDER BY transaction_id"
+        f"category FROM {TRANSACTIONS} ORDER BY transaction_id"
     )
 
 
@@ -193,7 +193,7 @@ def test_narration_rules_can_replace_the_built_in_ones(tmp_path: Path) -> None:
         f"{STMT_HEADER}\nT1,C1,2024-01-05,-5.00,HOUSE RENT SALARY,1.00\nT2,C1,2024-01-06,-5.00,SALARY,1.00\n",
     )
     env.run(profile=str(profile))
-    assert env.query("SELECT transaction_id, category FROM fact_bank_transaction ORDER BY 1") == [
+    assert env.query(f"SELECT transaction_id, category FROM {TRANSACTIONS} ORDER BY 1") == [
         ("T1", "rent"),  # the user's rule, not the built-in salary rule
         ("T2", "other"),  # the built-in rules are off
     ]

@@ -18,7 +18,7 @@ import pytest
 from etl.present.html import write_dashboard
 from etl.present.spec import load_spec, visuals
 from etl.tools.generate import generate_dataset
-from tests.helpers import APP_HEADER, STMT_HEADER, Env, make_env, write
+from tests.helpers import APP_HEADER, STMT_HEADER, TRANSACTIONS, Env, make_env, write
 
 pytestmark = pytest.mark.browser
 
@@ -256,7 +256,7 @@ def test_money_out_by_category_has_no_zero_bars(page: Any, built: tuple[Env, Pat
     shown = dict(bars(page, "spend_by_category")["Money out"])
     sql = dict(
         env.query(
-            "SELECT category, -SUM(transaction_amount) FROM fact_bank_transaction WHERE direction = 'debit'"
+            f"SELECT category, -SUM(transaction_amount) FROM {TRANSACTIONS} WHERE direction = 'debit'"
             " GROUP BY category"
         )
     )

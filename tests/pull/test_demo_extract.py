@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from decimal import Decimal
 from pathlib import Path
@@ -34,7 +35,7 @@ def test_make_demo_extract_loads_two_days_from_a_seeded_database(tmp_path: Path)
     assert "loans: 49 rows ->" in day2 and "txns: 4 rows ->" in day2 and "instalments: 2 rows ->" in day2
     assert "1 updated, 48 unchanged, 1 removed" in day2
     assert "2 new, 1 updated, 1 unchanged" in day2 and "1 new, 1 unchanged" in day2
-    assert day2.count("data tests: 130 passed, 0 failed") == 1
+    assert len(re.findall(r"data tests: \d+ passed, 0 failed, 0 warnings", day2)) == 1
 
     # the warehouse against the generator's own rows (the seed the script loaded into the source database)
     seed = generate_dataset(tmp_path / "seed", customers=40, seed=7, months=6)

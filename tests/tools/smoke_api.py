@@ -19,7 +19,7 @@ from moto.redshiftdata.models import RedshiftDataAPIServiceBackend, redshiftdata
 
 from etl.model import schema
 from etl.tools.smoke import Target, run_smoke
-from etl.tools.smoke_files import SmokeFile, build_smoke_files, expected_rows
+from etl.tools.smoke_files import SmokeFile, build_smoke_files, expected_rows, smoke_columns
 
 REGION = "us-east-1"
 BUCKET = "raw-bucket"
@@ -91,7 +91,7 @@ def data_test_answer(results: list[tuple[str, str, str]]) -> Answer:
 
 
 def table_answer(table: str, rows: list[dict[str, Any]]) -> Answer:
-    names = schema.TABLES[table].column_names
+    names = tuple(smoke_columns(schema.TABLES[table]))
     return Answer(names, tuple(tuple(field(row[n]) for n in names) for row in rows))
 
 

@@ -34,6 +34,7 @@ class FileLoad:
     fact_path: Path  # local Parquet of the file's deduplicated fact rows
     fact_uri: str  # the same rows in the lake (Redshift COPYs a staged copy of fact_path, not this object)
     dates: pa.Table  # dim_date rows covering the file's dates
+    customer_ids: pa.Table  # the file's customers by key (schema.FILE_CUSTOMERS), for dim_customer
     ledger: LedgerRow  # its logical_name and replay_of say what the file replaces
     loaded_at: datetime
     policy: ConflictPolicy = (
@@ -70,6 +71,7 @@ class KeysTakenMeanwhile(EtlError):
 
 
 AFFECTED_CUSTOMERS = "stg_affected_customers"
+FILE_CUSTOMERS = "stg_file_customers"
 QUARANTINE_BATCH_ROWS = 100_000  # quarantined rows staged at once into etl_quarantine
 
 
@@ -108,6 +110,10 @@ class Warehouse(abc.ABC):
 
     @abc.abstractmethod
     def close(self) -> None: ...
+
+    def stage_customers(self, staging: str, load: FileLoad) -> None:
+        """Create temporary table `staging` holding the file's customers by key (`schema.FILE_CUSTOMERS`)."""
+        self.stage_table(staging, schema.FILE_CUSTOMERS, load.customer_ids)
 
     def drop_staging(self, staging: str) -> None:
         """Remove what `stage_file` created (a backend may stage as a view rather than a table)."""
@@ -165,8 +171,9 @@ class Warehouse(abc.ABC):
         digest = self.schema_digest(seeds)
         if self.schema_is(digest):
             return
-        # Columns a newer version added to existing tables: each its own statement, outside the schema
-        # transaction (Redshift alters no table inside one), and nullable (older rows have no value).
+        # Columns a newer version added to existing tables, and retired ones: each its own statement, outside
+        # the schema transaction (Redshift alters no table inside one); added ones are nullable (older rows
+        # have no value).
         for statement in self._added_columns():
             self.execute(statement)
         with self.transaction():
@@ -197,18 +204,29 @@ class Warehouse(abc.ABC):
             )
 
     def _added_columns(self) -> list[str]:
+        """The statements that bring an existing warehouse's tables to this version's columns: add the
+        columns a newer version added (nullable), drop the retired ones (`schema.RETIRED_COLUMNS`)."""
         present: dict[str, set[str]] = {}
         for table, column in self.query(
             "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema()"
         ):
             present.setdefault(str(table).lower(), set()).add(str(column).lower())
-        return [
+        added = [
             self.sql.add_column(spec, column.name)
             for spec in schema.ALL_TABLES
             if spec.name in present
             for column in spec.columns
             if column.name not in present[spec.name]
         ]
+        retired = [
+            statement
+            for table, columns in schema.RETIRED_COLUMNS.items()
+            if table in present and present[table] & set(columns)
+            for statement in self.sql.drop_columns(
+                schema.TABLES[table], [c for c in columns if c in present[table]]
+            )
+        ]
+        return added + retired
 
     def _name_logical_files(self) -> None:
         """Give the loaded files of a ledger from before file lineage their logical name (from their URI),
@@ -408,6 +426,11 @@ class Warehouse(abc.ABC):
         self.execute(sql.insert_missing(schema.DIM_DATE, "stg_dim_date"))
         self.execute("DROP TABLE stg_dim_date")
 
+        # The customers of the staged rows that dim_customer lacks, as inferred members with the file's
+        # customer_id (the facts keep only the key); an application load then makes its own full members.
+        self.stage_customers(FILE_CUSTOMERS, load)
+        self.execute(sql.insert_inferred_customers(staging, FILE_CUSTOMERS, now))
+        self.execute(f"DROP TABLE {FILE_CUSTOMERS}")
         if defines:
             for statement in [
                 *sql.refresh_customers(AFFECTED_CUSTOMERS, now),
@@ -416,10 +439,8 @@ class Warehouse(abc.ABC):
                 *sql.relink_repayments(staging, AFFECTED_CUSTOMERS),
             ]:
                 self.execute(statement)
-        else:
-            self.execute(sql.insert_inferred_customers(staging, now))
-            if exclusive:
-                self.execute(sql.remove_orphans(AFFECTED_CUSTOMERS))
+        elif exclusive:
+            self.execute(sql.remove_orphans(AFFECTED_CUSTOMERS))
         if exclusive:
             self.execute(f"DROP TABLE {AFFECTED_CUSTOMERS}")
         if load.ledger.logical_name is not None and load.ledger.replay_of is None:

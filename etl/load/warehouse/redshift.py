@@ -43,7 +43,7 @@ from etl.load.ledger import LedgerRow
 from etl.load.sql import LOAD_LOCK_TABLE, SqlBuilder
 from etl.load.warehouse.base import FileLoad, HeldKey, LoadCounts, Warehouse, first_line
 from etl.model.parquet import REDSHIFT_COPY_OPTIONS
-from etl.model.schema import TableSpec
+from etl.model.schema import FILE_CUSTOMERS, TableSpec
 from etl.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -157,6 +157,17 @@ def write_copy_parquet(source: Path, target: Path) -> None:
     with pq.ParquetWriter(target, parquet.schema_arrow, **REDSHIFT_COPY_OPTIONS) as out:
         for batch in parquet.iter_batches(batch_size=COPY_BATCH_ROWS):
             out.write_batch(batch)
+
+
+def customers_prefix(prefix: str) -> str:
+    """Where a load's customers are staged beside its fact rows: `<staging>/<uuid>/file_customers/` for the
+    fact's `<staging>/<uuid>/<fact>/` (COPY reads every object under a prefix: not under the fact's)."""
+    return prefix.rstrip("/").rsplit("/", 1)[0] + f"/{FILE_CUSTOMERS.name}/"
+
+
+def _staged_prefixes(load: FileLoad, prefix: str) -> list[str]:
+    """What `stage_for_copy` staged for `load` at `prefix`: its fact rows, and its customers if it names any."""
+    return [prefix, customers_prefix(prefix)] if load.customer_ids.num_rows else [prefix]
 
 
 def insert_statement(staging_table: str, spec: TableSpec, rows: int) -> str:
@@ -310,6 +321,19 @@ class RedshiftWarehouse(Warehouse):
         self.execute(self.sql.create_staging(spec, staging))
         self.execute(copy_statement(staging, spec, prefix, self.target.iam_role))
 
+    def stage_customers(self, staging: str, load: FileLoad) -> None:
+        """COPY the file's customers from where `load_file` staged them (an application file names about as
+        many customers as rows: 500-row INSERTs, as small tables are staged, would be thousands of
+        statements); none staged when the file names none."""
+        prefix = self._copy_prefixes.get(load.fact_path)
+        if prefix is None:
+            raise WarehouseError(f"{load.fact_path} was not staged for COPY: load it with load_file")
+        self.execute(self.sql.create_staging(FILE_CUSTOMERS, staging))
+        if load.customer_ids.num_rows:
+            self.execute(
+                copy_statement(staging, FILE_CUSTOMERS, customers_prefix(prefix), self.target.iam_role)
+            )
+
     def load_file(self, load: FileLoad) -> LoadCounts | None:
         """Stage the file's rows on S3, then load them (`Warehouse.load_file`: one transaction, retried on
         conflicts), then delete what was staged, whatever happened.
@@ -341,10 +365,11 @@ class RedshiftWarehouse(Warehouse):
             yield
         finally:
             del self._copy_prefixes[load.fact_path]
-            try:
-                self.delete_prefix(prefix)
-            except (BotoCoreError, ClientError) as exc:
-                logger.warning("staged objects under %s were not deleted: %s", prefix, exc)
+            for staged in _staged_prefixes(load, prefix):
+                try:
+                    self.delete_prefix(staged)
+                except (BotoCoreError, ClientError) as exc:
+                    logger.warning("staged objects under %s were not deleted: %s", staged, exc)
 
     def stage_for_copy(self, load: FileLoad) -> str:
         """Write the Parquet COPY reads beside the fact Parquet and upload it to a new, empty prefix."""
@@ -356,16 +381,25 @@ class RedshiftWarehouse(Warehouse):
         if occupied:
             raise WarehouseError(f"staging prefix {prefix} is not empty: refusing to COPY from it")
         local = load.fact_path.with_name(f"{load.fact_path.stem}.copy.parquet")
+        customers = load.fact_path.with_name("file_customers.copy.parquet")
         try:
             write_copy_parquet(load.fact_path, local)
             with _staging_errors(prefix):
                 self.s3.upload_file(str(local), bucket, key_prefix + "part.parquet")
+            if load.customer_ids.num_rows:  # the file's customers by key, beside it (`stage_customers`)
+                rows = load.customer_ids.select(list(FILE_CUSTOMERS.column_names))
+                pq.write_table(rows.cast(FILE_CUSTOMERS.arrow_schema), customers, **REDSHIFT_COPY_OPTIONS)
+                _, customers_key = _split(customers_prefix(prefix))
+                with _staging_errors(prefix):
+                    self.s3.upload_file(str(customers), bucket, customers_key + "part.parquet")
         except BaseException:
             with contextlib.suppress(BotoCoreError, ClientError):  # the first error is the one to report
-                self.delete_prefix(prefix)
+                for staged in _staged_prefixes(load, prefix):
+                    self.delete_prefix(staged)
             raise
         finally:
             local.unlink(missing_ok=True)
+            customers.unlink(missing_ok=True)
         return prefix
 
     def delete_prefix(self, prefix: str) -> None:

@@ -25,7 +25,7 @@ COLUMNS = (
 )
 # Rows from..to of the scratch table: every value derived from n, nothing random (the same table each time).
 FILL = (
-    "INSERT INTO {table} SELECT 'TXN-' || lpad(n::text, 10, '0'), 'CUST-' || lpad((n %% 40000)::text, 6, '0'), "
+    "INSERT INTO {} SELECT 'TXN-' || lpad(n::text, 10, '0'), 'CUST-' || lpad((n %% 40000)::text, 6, '0'), "
     "timestamptz '2024-01-01 00:00+00' + n * interval '7 seconds', "
     "((CASE WHEN n %% 3 = 0 THEN 1 ELSE -1 END) * (1 + n %% 250000) / 100.0)::numeric(18,2), "
     "'POS PURCHASE SHOP ' || (n %% 977) || ' LAGOS', (n %% 9000000 / 100.0)::numeric(18,2), "
@@ -60,6 +60,7 @@ def run_extract_bench(
 ) -> ExtractBenchResult:
     """Extract a scratch table of `rows` and then `10 * rows` rows as whole `etl extract` processes."""
     import psycopg
+    from psycopg import sql
 
     say = echo or (lambda message: None)
     url = os.environ.get(url_env, "").strip()
@@ -79,20 +80,30 @@ def run_extract_bench(
     )
     measured: list[dict[str, Any]] = []
     try:
+        # composed by psycopg: the table's name quoted as an identifier
+        name = sql.Identifier(table)
+        create, fill = (
+            sql.SQL("CREATE UNLOGGED TABLE {} (" + COLUMNS + ")").format(name),
+            sql.SQL(FILL).format(name),
+        )
+        analyze, drop = (
+            sql.SQL("VACUUM ANALYZE {}").format(name),
+            sql.SQL("DROP TABLE IF EXISTS {}").format(name),
+        )
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f"CREATE UNLOGGED TABLE {table} ({COLUMNS})")
+            conn.execute(create)
         try:
             filled = 0
             for size in (rows, rows * 10):
                 say(f"filling {table} to {size:,} rows")
                 with psycopg.connect(url, autocommit=True) as conn:
-                    conn.execute(FILL.format(table=table), (filled + 1, size))
-                    conn.execute(f"VACUUM ANALYZE {table}")
+                    conn.execute(fill, (filled + 1, size))
+                    conn.execute(analyze)
                 filled = size
                 measured.append(_extract(size, profile, root, repeat, say))
         finally:
             with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute(f"DROP TABLE IF EXISTS {table}")
+                conn.execute(drop)
     except psycopg.Error as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise BenchError(f"--extract {url_env}: {first}") from None

@@ -47,3 +47,8 @@ output "task_stopped_rule_name" {
   description = "Name of that rule (dimension RuleName of its AWS/Events metrics)."
   value       = aws_cloudwatch_event_rule.task_stopped.name
 }
+
+output "task_role_name" {
+  description = "Name of the task role (policies of optional features attach to it)."
+  value       = aws_iam_role.task.name
+}

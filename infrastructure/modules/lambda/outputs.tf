@@ -17,3 +17,8 @@ output "log_group_name" {
   description = "Log group of the function."
   value       = aws_cloudwatch_log_group.this.name
 }
+
+output "role_name" {
+  description = "Execution role name (policies of optional features attach to it)."
+  value       = aws_iam_role.this.name
+}

@@ -214,7 +214,57 @@ locals {
     }
   }
 
-  all_alarms = merge(local.alarms, local.event_rule_alarms, local.freshness_alarms)
+  # Scheduled extraction (only with a schedule group): deliveries EventBridge Scheduler could not make
+  # (TargetErrorCount: Invoke or RunTask refused; after the retries they reach the DLQ), the DLQ itself,
+  # and the ETL's own count of extractions that failed (source unreachable, a missing secret, a refused
+  # payload: the function or the task ran and said so). A function error after a successful delivery also
+  # shows in lambda_errors above, and a failed asynchronous invocation ends in the uploads' DLQ.
+  extraction_alarms = var.extraction_schedule_group == null ? {} : {
+    extraction_target_errors = {
+      name                = "${var.extraction_schedule_group}-target-errors"
+      description         = "EventBridge Scheduler could not start a scheduled extraction (the function's Invoke or the task's RunTask failed; see the schedule DLQ)."
+      namespace           = "AWS/Scheduler"
+      metric_name         = "TargetErrorCount"
+      dimensions          = { ScheduleGroup = var.extraction_schedule_group }
+      statistic           = "Sum"
+      period              = 300
+      evaluation_periods  = 1
+      datapoints_to_alarm = 1
+      comparison_operator = "GreaterThanThreshold"
+      threshold           = 0
+      treat_missing_data  = "notBreaching"
+    }
+    extraction_dlq_depth = {
+      name                = "${coalesce(var.extraction_dlq_name, "${var.extraction_schedule_group}-dlq")}-not-empty"
+      description         = "Scheduled extractions EventBridge Scheduler gave up on after its retries are in the schedule dead-letter queue."
+      namespace           = "AWS/SQS"
+      metric_name         = "ApproximateNumberOfMessagesVisible"
+      dimensions          = { QueueName = coalesce(var.extraction_dlq_name, "${var.extraction_schedule_group}-dlq") }
+      statistic           = "Maximum"
+      period              = 300
+      evaluation_periods  = 1
+      datapoints_to_alarm = 1
+      comparison_operator = "GreaterThanThreshold"
+      threshold           = 0
+      treat_missing_data  = "notBreaching"
+    }
+    extraction_failures = {
+      name                = "${local.alarm_name_prefix}-extractions-failed"
+      description         = "A scheduled extraction failed (ExtractionsFailed > 0): see the \"extract report\" log line of the function or the task."
+      namespace           = var.metrics_namespace
+      metric_name         = "ExtractionsFailed"
+      dimensions          = { service = var.service_name }
+      statistic           = "Sum"
+      period              = 300
+      evaluation_periods  = 1
+      datapoints_to_alarm = 1
+      comparison_operator = "GreaterThanThreshold"
+      threshold           = 0
+      treat_missing_data  = "notBreaching"
+    }
+  }
+
+  all_alarms = merge(local.alarms, local.event_rule_alarms, local.freshness_alarms, local.extraction_alarms)
 }
 
 resource "aws_cloudwatch_metric_alarm" "this" {

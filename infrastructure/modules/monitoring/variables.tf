@@ -95,3 +95,15 @@ variable "alarm_name_prefix" {
   description = "Prefix of the names of the alarms on the ETL's own metrics (data tests, freshness); default the topic name."
   default     = null
 }
+
+variable "extraction_schedule_group" {
+  type        = string
+  description = "Schedule group of the scheduled extractions (AWS/Scheduler metrics), or null without scheduled extraction: then no extraction alarm."
+  default     = null
+}
+
+variable "extraction_dlq_name" {
+  type        = string
+  description = "Dead-letter queue of the extraction schedules (deliveries EventBridge Scheduler gave up on), or null."
+  default     = null
+}

@@ -128,7 +128,6 @@ def repayment_rows() -> pa.Table:
         "application_id": ["A1", "A2"],
         "application_key": [11, 12],
         "customer_key": [21, None],
-        "customer_id": ["C1", None],
         "due_date": [datetime(2023, 2, 1).date(), datetime(2023, 3, 1).date()],
         "due_date_key": [20230201, 20230301],
         "paid_date": [datetime(2023, 2, 5).date(), None],
@@ -184,6 +183,7 @@ def fact_load(tmp_path: Path, rows: pa.Table | None = None) -> FileLoad:
         path,
         "s3://lake/x.parquet",
         schema.DIM_DATE.arrow_schema.empty_table(),
+        schema.FILE_CUSTOMERS.arrow_schema.empty_table(),
         ledger,
         now,
     )

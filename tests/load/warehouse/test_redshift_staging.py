@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -15,7 +17,7 @@ from etl.errors import WarehouseError
 from etl.extract.discover import discover
 from etl.load.lake import LocalLake
 from etl.load.warehouse import redshift
-from etl.load.warehouse.redshift import copy_statement, write_copy_parquet
+from etl.load.warehouse.redshift import copy_statement, customers_prefix, write_copy_parquet
 from etl.model import schema
 from etl.pipeline import Pipeline
 from etl.settings import Settings
@@ -274,3 +276,36 @@ def test_a_rejection_whose_ledger_row_cannot_be_written_fails_the_file(
     )
     assert report.exit_code == 1
     assert len(made) == (3 if retryable else 1)  # Warehouse.retries attempts, each on a new connection
+
+
+def test_the_files_customers_are_copied_beside_its_rows_and_deleted_afterwards(
+    aws: Any, secret_arn: str, tmp_path: Path
+) -> None:
+    """The facts keep the customer's key only: the file's customers (key, id) are staged for COPY beside its
+    rows, under their own prefix (COPY reads every object under a prefix), not inserted 500 rows at a time."""
+    wh, made = make_warehouse(f"{URL}&secret_arn={secret_arn}")
+    customers = pa.table({"customer_key": [21, 22], "customer_id": ["C1", "ü" * 64]})
+    staged: dict[str, list[dict[str, Any]]] = {}
+    real_execute = wh.execute
+
+    def spy(sql: str, params: Any = ()) -> None:
+        if sql.startswith("COPY stg_file_customers"):
+            for key in staged_keys(aws):
+                body = aws.get_object(Bucket="etl-staging", Key=key)["Body"].read()
+                staged[key.split("/")[-2]] = pq.read_table(io.BytesIO(body)).to_pylist()
+        real_execute(sql, params)
+
+    wh.execute = spy  # type: ignore[method-assign]
+    load = replace(fact_load(tmp_path, repayment_rows()), customer_ids=customers)
+    assert wh.load_file(load) is not None
+
+    log = made[0].log
+    fact_copy = next(sql for sql in log if sql.startswith("COPY stg_fact_repayment"))
+    prefix = fact_copy.split("'")[1]
+    assert customers_prefix(prefix) == prefix.removesuffix("fact_repayment/") + "file_customers/"
+    assert copy_statement("stg_file_customers", schema.FILE_CUSTOMERS, customers_prefix(prefix), ROLE) in log
+    assert staged["file_customers"] == customers.to_pylist()
+    assert len(staged["fact_repayment"]) == 2
+    assert not any(sql.startswith("INSERT INTO stg_file_customers") for sql in log)
+    assert staged_keys(aws) == []
+    assert list(tmp_path.iterdir()) == [tmp_path / "fact.parquet"]  # the local copies are gone too
