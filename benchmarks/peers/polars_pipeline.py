@@ -23,7 +23,8 @@ etl/normalize/duplicates.py, etl/normalize/categories.py, etl/model/facts.py, et
 - derives the surrogate keys as the product does: customer and category keys are the first 8 bytes of
   BLAKE2b(natural key) as a signed big-endian 64-bit integer, date keys yyyymmdd;
 - writes the fact rows (the lean fact_bank_transaction's columns: keys, no copied attributes) to a zstd
-  Parquet file and upserts them into a DuckDB table by transaction_id (the product's DuckDB upsert: delete the staged keys, insert the rows).
+  Parquet file and upserts them into a DuckDB table by transaction_id (the product's DuckDB upsert: delete
+  the staged keys, insert the rows).
 
 It leaves out what the product does beyond that: encoding and delimiter sniffing, UTF-16, multi-line
 headers, `malformed_row` (a row with the wrong number of fields stops polars' reader), blank-line counting,
