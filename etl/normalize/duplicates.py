@@ -60,11 +60,16 @@ def find_duplicates(
             # for nothing), and counting hashes is a quarter cheaper than counting strings.
             repeated = con.execute(f"SELECT COUNT(*) - COUNT(DISTINCT hash(k)) FROM ({scope}) s").fetchall()
             if repeated[0][0]:  # rare: only then the window that finds which line wins
+                # over the occurrences of the repeated hashes only: a window over every key of a 1M-row file
+                # sorted them all for the few dozen a real file repeats (the check 0.40 -> 0.17 s for 400k rows, 60 repeated)
                 found.append(
                     con.sql(
+                        f"WITH s AS ({scope}), repeated AS (SELECT hash(k) AS h FROM s GROUP BY 1 "
+                        "HAVING COUNT(*) > 1) "
                         "SELECT source_row, kept_row, kept_valid FROM (SELECT source_row, valid, "
                         "MAX(source_row) OVER (PARTITION BY k) AS kept_row, "
-                        f"arg_max(valid, source_row) OVER (PARTITION BY k) AS kept_valid FROM ({scope}) s) o "
+                        "arg_max(valid, source_row) OVER (PARTITION BY k) AS kept_valid "
+                        "FROM s WHERE hash(k) IN (SELECT h FROM repeated)) o "
                         "WHERE valid AND source_row < kept_row"
                     ).to_arrow_table()
                 )
