@@ -122,7 +122,10 @@ def validate(chunk: pa.Table, contract: SourceContract, prepared: Prepared | Non
         if pc.any(new).as_py():
             rule = pc.if_else(new, pa.scalar(check.rule), rule)
             column = pc.if_else(new, pa.scalar(check.column), column)
-            reason = pc.if_else(new, check.reason(), reason)
+            if isinstance(check.reason, _Quote):
+                reason = pc.replace_with_mask(reason, new, check.reason.only(new))
+            else:
+                reason = pc.if_else(new, check.reason(), reason)
         failed = pc.or_(failed, mask)
 
     source_row = chunk.column("source_row")
@@ -179,14 +182,30 @@ def _nul_checks(raw: pa.Array, col: Column) -> list[_Check]:
     return [_Check(mask, "invalid_text", col.name, partial(nul_reason, col.name, raw))]
 
 
+@dataclass(frozen=True)
+class _Quote:
+    """`<column> '<value>' <message>`, built on demand: for the rows that fail (`only`), or all of them."""
+
+    column: str
+    text: pa.Array
+    message: str
+
+    def __call__(self) -> pa.Array:
+        return self._of(self.text)
+
+    def only(self, rows: pa.Array) -> pa.Array:
+        """The reasons of the rows where `rows` is true, in order: a chunk with a few bad values formats a
+        few messages, not one per row (0.2 s of every 400k rows of a file with 0.06 % bad rows)."""
+        return self._of(self.text.filter(rows))
+
+    def _of(self, text: pa.Array) -> pa.Array:
+        shown = pc.utf8_slice_codeunits(pc.fill_null(text, ""), 0, 60)
+        return pc.binary_join_element_wise(f"{self.column} '", shown, f"' {self.message}", "")
+
+
 def _quote(col: Column, text: pa.Array, message: str) -> Reason:
     """`<column> '<value>' <message>`, vectorised, built on demand."""
-    return partial(_quoted, col, text, message)
-
-
-def _quoted(col: Column, text: pa.Array, message: str) -> pa.Array:
-    shown = pc.utf8_slice_codeunits(pc.fill_null(text, ""), 0, 60)
-    return pc.binary_join_element_wise(f"{col.name} '", shown, f"' {message}", "")
+    return _Quote(col.name, text, message)
 
 
 def _cast_id(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
