@@ -5,7 +5,7 @@
 # at the end), seeds a small lender database from the generator (its own table and column names: loans,
 # txns, instalments), then runs what a scheduler would run on two days:
 #   day 1: etl extract (full loans, incremental txns by updated_at, incremental instalments by seq) + etl run
-#   day 2: a loan approved, a withdrawn loan deleted, a transaction corrected, new rows added;
+#   day 2: a pending loan approved, a rejected loan deleted, a transaction corrected, new rows added;
 #          etl extract + etl run again: only the new and changed rows are read, the deletion is seen
 # Everything it writes stays in demo/extract/ (profile, extracted files, lake, warehouse); each run starts
 # that folder afresh.

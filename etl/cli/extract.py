@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from etl.cli.console import build_settings, fail, fail_with, first_line, note, print_json, say
-from etl.cli.options import JsonOption, ProfileOption, WarehouseOption
+from etl.cli.options import ExtractProfileOption, JsonOption, WarehouseOption
 from etl.errors import EtlError, exit_code_of, hide_secrets, url_secrets
 
 
@@ -22,7 +22,7 @@ def extract_command(
         str | None,
         typer.Option(
             help="Where the files go, as `etl run` reads them: <out>/<source>/<name>/; a folder, or "
-            "s3://bucket/incoming to have the raw bucket load them [env ETL_EXTRACT_OUT; default: data]"
+            "s3://bucket/incoming to have the raw bucket load them (env ETL_EXTRACT_OUT; default: data)"
         ),
     ] = None,
     full_refresh: Annotated[
@@ -32,7 +32,7 @@ def extract_command(
         ),
     ] = False,
     warehouse: WarehouseOption = None,
-    profile: ProfileOption = None,
+    profile: ExtractProfileOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Extract tables or queries from your database (the profile's \\[\\[extract]] entries) into CSV files for `etl run`."""

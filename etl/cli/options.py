@@ -16,3 +16,12 @@ ProfileOption = Annotated[
         "formats, debit/credit columns, narration rules, kept columns; a file or s3://bucket/key",
     ),
 ]
+ExtractProfileOption = Annotated[
+    str | None,
+    typer.Option(
+        "--profile",
+        help="Profile (TOML; env ETL_PROFILE) whose \\[\\[extract]] entries say which tables or queries to read, "
+        "from which database (the NAME of a variable or a Secrets Manager secret holding the URL), full or "
+        "incremental, and how their columns map to the contracts; a file or s3://bucket/key",
+    ),
+]

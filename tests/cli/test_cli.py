@@ -398,3 +398,13 @@ def test_no_help_text_loses_words_to_markup() -> None:
         assert "[]" not in shown.output, (path, [line for line in shown.output.splitlines() if "[]" in line])
     extract = runner.invoke(app, ["extract", "--help"], env={"COLUMNS": "200"}).output
     assert "the profile's [[extract]] entries" in extract
+    assert "ETL_EXTRACT_OUT" in extract  # was "[env ETL_EXTRACT_OUT; default: data]": gone without a trace
+    # and at the source: a '[' Rich may read as a tag must be escaped in every help text
+    import re
+
+    texts: list[tuple[str, str]] = []
+    for name, command in getattr(root, "commands", {}).items():
+        for cmd in [command, *getattr(command, "commands", {}).values()]:
+            texts.append((name, cmd.help or ""))
+            texts.extend((f"{name} {p.name}", getattr(p, "help", None) or "") for p in cmd.params)
+    assert [where for where, text in texts if re.search(r"(?<!\\)\[", text)] == []
