@@ -69,6 +69,12 @@ class LakeError(EtlError):
     retryable = True
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, or its type when it has none."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 def exit_code_of(exc: EtlError) -> int:
     """The command line's exit code for an error: 2 for usage or configuration, 1 otherwise."""
     return 2 if isinstance(exc, ConfigError) else 1

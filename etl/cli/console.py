@@ -71,12 +71,6 @@ def note(message: str) -> None:
     err.print(shown(message), markup=False, highlight=False, soft_wrap=True)
 
 
-def first_line(exc: BaseException) -> str:
-    """The first line of an exception's message, or its type when it has none."""
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
-
-
 def build_settings(**flags: Any) -> Settings:
     """Flags win over ETL_* environment variables, which win over defaults.
 

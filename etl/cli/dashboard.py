@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from etl.cli.console import build_settings, fail, fail_with, first_line, say
+from etl.cli.console import build_settings, fail, fail_with, say
 from etl.cli.options import WarehouseOption
-from etl.errors import EtlError
+from etl.errors import EtlError, first_line
 
 
 def dashboard_command(

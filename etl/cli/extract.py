@@ -9,9 +9,9 @@ from typing import Annotated, Any
 
 import typer
 
-from etl.cli.console import build_settings, fail, fail_with, first_line, note, print_json, say
+from etl.cli.console import build_settings, fail, fail_with, note, print_json, say
 from etl.cli.options import ExtractProfileOption, JsonOption, WarehouseOption
-from etl.errors import EtlError, exit_code_of, hide_secrets, url_secrets
+from etl.errors import EtlError, exit_code_of, first_line, hide_secrets, url_secrets
 
 
 def extract_command(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from etl.cli.console import build_settings, fail, fail_with, first_line, print_json, say
+from etl.cli.console import build_settings, fail, fail_with, print_json, say
 from etl.cli.options import JsonOption, WarehouseOption
-from etl.errors import EtlError
+from etl.errors import EtlError, first_line
 
 
 def insights_command(warehouse: WarehouseOption = None, as_json: JsonOption = False) -> None:

@@ -6,10 +6,10 @@ from typing import Annotated
 
 import typer
 
-from etl.cli.console import build_settings, cell, fail, fail_with, first_line, out, print_json
+from etl.cli.console import build_settings, cell, fail, fail_with, out, print_json
 from etl.cli.options import WarehouseOption
 from etl.cli.run import print_test_summary
-from etl.errors import EtlError
+from etl.errors import EtlError, first_line
 
 
 def quality_command(

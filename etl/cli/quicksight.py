@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from etl.cli.console import build_settings, fail, first_line, print_json, say
-from etl.errors import EtlError
+from etl.cli.console import build_settings, fail, print_json, say
+from etl.errors import EtlError, first_line
 from etl.present.quicksight import DEFAULT_DASHBOARD_ID
 
 

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from etl.errors import SourceDatabaseError
+from etl.errors import SourceDatabaseError, first_line
 
 if TYPE_CHECKING:
     import boto3
@@ -68,7 +68,7 @@ class S3Folder:
             self.s3.upload_file(str(staged), self.bucket, key)
         except Exception as exc:
             raise SourceDatabaseError(
-                f"uploading s3://{self.bucket}/{key} failed: {_first_line(exc)}", retryable=True
+                f"uploading s3://{self.bucket}/{key} failed: {first_line(exc)}", retryable=True
             ) from None
         finally:
             staged.unlink(missing_ok=True)
@@ -84,7 +84,7 @@ class S3Folder:
                 found += [o["Key"][len(self.prefix) :] for o in page.get("Contents", [])]
         except Exception as exc:
             raise SourceDatabaseError(
-                f"listing s3://{self.bucket}/{self.prefix} failed: {_first_line(exc)}", retryable=True
+                f"listing s3://{self.bucket}/{self.prefix} failed: {first_line(exc)}", retryable=True
             ) from None
         return sorted(n for n in found if n.endswith(".csv"))
 
@@ -94,7 +94,7 @@ class S3Folder:
         except Exception as exc:  # the new file is in place; the next extraction replaces this one again
             raise SourceDatabaseError(
                 f"deleting the replaced increment s3://{self.bucket}/{self.prefix}{name} failed: "
-                f"{_first_line(exc)}",
+                f"{first_line(exc)}",
                 retryable=True,
             ) from None
 
@@ -111,7 +111,3 @@ def destination(out: str | Path, folder: str, *, session: boto3.Session | None =
 
     s3 = (session or boto3.Session()).client("s3")
     return S3Folder(bucket, (f"{prefix}/" if prefix else "") + folder + "/", s3)
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

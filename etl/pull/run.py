@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from etl.arrowenv import arrow_without_pandas
-from etl.errors import ConfigError, EtlError, SourceDatabaseError, WarehouseError
+from etl.errors import ConfigError, EtlError, SourceDatabaseError, WarehouseError, first_line
 from etl.profiles import Extraction
 from etl.pull.destination import Destination, destination
 from etl.pull.marks import FULL_FILE, Mark, increment_name, mark_of, range_of
@@ -104,8 +104,9 @@ def loaded_names(settings: Settings, folder: str) -> list[str]:
     except EtlError:
         raise
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise WarehouseError(f"reading the extraction marks from {LEDGER} failed: {first}") from None
+        raise WarehouseError(
+            f"reading the extraction marks from {LEDGER} failed: {first_line(exc)}"
+        ) from None
     return [str(name) for (name,) in rows if name]
 
 

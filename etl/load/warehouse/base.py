@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from etl.contracts import ConflictPolicy, CustomerRole
-from etl.errors import EtlError, WarehouseError
+from etl.errors import EtlError, WarehouseError, first_line
 from etl.extract.discover import logical_from_uri
 from etl.load.ledger import LedgerRow
 from etl.load.sql import SqlBuilder
@@ -489,8 +489,3 @@ class Warehouse(abc.ABC):
             return
         with self.transaction():  # one statement: a round trip per row cost more than the tests themselves
             self.execute(self.sql.test_result_insert(len(rows)), [value for row in rows for value in row])
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

@@ -19,9 +19,9 @@ import pyarrow.parquet as pq
 from psycopg import errors as pgerrors
 from psycopg.pq import TransactionStatus
 
-from etl.errors import ConfigError, Redactor, WarehouseError, redact_urls, url_secrets
+from etl.errors import ConfigError, Redactor, WarehouseError, first_line, redact_urls, url_secrets
 from etl.load.sql import SqlBuilder
-from etl.load.warehouse.base import FileLoad, Warehouse, first_line
+from etl.load.warehouse.base import FileLoad, Warehouse
 from etl.model.schema import TableSpec
 
 COPY_BATCH_ROWS = 50_000

@@ -38,10 +38,10 @@ import pyarrow.parquet as pq
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
 
-from etl.errors import ConfigError, Redactor, WarehouseError, redact_urls, url_secrets
+from etl.errors import ConfigError, Redactor, WarehouseError, first_line, redact_urls, url_secrets
 from etl.load.ledger import LedgerRow
 from etl.load.sql import LOAD_LOCK_TABLE, SqlBuilder
-from etl.load.warehouse.base import FileLoad, HeldKey, LoadCounts, Warehouse, first_line
+from etl.load.warehouse.base import FileLoad, HeldKey, LoadCounts, Warehouse
 from etl.model.parquet import REDSHIFT_COPY_OPTIONS
 from etl.model.schema import FILE_CUSTOMERS, TableSpec
 from etl.settings import Settings

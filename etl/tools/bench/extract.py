@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from etl.errors import first_line
 from etl.tools.bench.common import BenchError, etl_command, machine, measure_process
 
 COLUMNS = (
@@ -105,8 +106,7 @@ def run_extract_bench(
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute(drop)
     except psycopg.Error as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise BenchError(f"--extract {url_env}: {first}") from None
+        raise BenchError(f"--extract {url_env}: {first_line(exc)}") from None
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return ExtractBenchResult(url_env=url_env, sizes=measured, repeat=repeat, machine=machine())
