@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from etl.aws.log import logger
-from etl.errors import ConfigError, EtlError, hide_secrets, redact, url_secrets
+from etl.errors import ConfigError, EtlError, first_line, hide_secrets, redact, url_secrets
 
 if TYPE_CHECKING:
     import boto3
@@ -133,6 +133,7 @@ def run_extractions(
 def _entries(request: ExtractRequest, settings: Settings, session: boto3.Session) -> list[Any]:
     from etl.extract.s3 import read_object
     from etl.profiles import load_profile
+    from etl.pull.run import select_extractions
 
     if not settings.extract_out.startswith("s3://"):
         raise ConfigError(
@@ -144,17 +145,11 @@ def _entries(request: ExtractRequest, settings: Settings, session: boto3.Session
     if profile is None or not profile.extract:
         where = f"profile {profile.origin} has" if profile else "no profile (ETL_PROFILE):"
         raise ConfigError(f"{where} no [[extract]] entries to run")
-    known = {e.name: e for e in profile.extract}
-    unknown = [n for n in request.names if n not in known]
-    if unknown:
-        raise ConfigError(
-            f"profile {profile.origin} has no extraction {unknown[0]!r} (it has {', '.join(known)})"
-        )
-    return [known[n] for n in request.names] if request.names else list(profile.extract)
+    return select_extractions(profile, request.names)
 
 
 def record_failure(outcome: ExtractOutcome, exc: EtlError, name: str | None) -> None:
-    line = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+    line = redact(first_line(exc))
     outcome.errors.append(line)
     outcome.retryable = outcome.retryable or bool(getattr(exc, "retryable", False))
     outcome.config_error = outcome.config_error or isinstance(exc, ConfigError)

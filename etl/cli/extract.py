@@ -38,7 +38,7 @@ def extract_command(
     """Extract tables or queries from your database (the profile's \\[\\[extract]] entries) into CSV files for `etl run`."""
     from etl.extract.s3 import read_object
     from etl.profiles import load_profile
-    from etl.pull.run import extract, loaded_names, source_url
+    from etl.pull.run import extract, loaded_names, select_extractions, source_url
 
     settings = build_settings(warehouse_url=warehouse, profile=profile, extract_out=out)
     where = settings.extract_out
@@ -49,12 +49,8 @@ def extract_command(
     if loaded is None or not loaded.extract:
         where = f"profile {loaded.origin} has" if loaded else "no profile (--profile or ETL_PROFILE):"
         raise fail(f"{where} no [[extract]] entries: see README, 'Load from your database'", 2)
-    known = {e.name: e for e in loaded.extract}
-    unknown = [n for n in names or [] if n not in known]
-    if unknown:
-        raise fail(f"profile {loaded.origin} has no extraction {unknown[0]!r} (it has {', '.join(known)})", 2)
-    entries = [known[n] for n in dict.fromkeys(names)] if names else list(loaded.extract)
     try:
+        entries = select_extractions(loaded, names or [])
         session = _session() if any(e.url_secret for e in entries) or where.startswith("s3://") else None
         urls = {e.name: source_url(e, os.environ, session=session) for e in entries}
     except EtlError as exc:

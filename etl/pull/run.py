@@ -8,7 +8,7 @@ only when `etl run` loads the file (its ledger row commits with its rows; see `e
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,7 +19,7 @@ import pyarrow.csv as pacsv
 
 from etl.arrowenv import arrow_without_pandas
 from etl.errors import ConfigError, EtlError, SourceDatabaseError, WarehouseError, first_line
-from etl.profiles import Extraction
+from etl.profiles import Extraction, Profile
 from etl.pull.destination import Destination, destination
 from etl.pull.marks import FULL_FILE, Mark, increment_name, mark_of, range_of
 from etl.pull.source import build_query, csv_batch, cursor_kind, plan_columns, read_batches
@@ -75,6 +75,19 @@ def source_url(entry: Extraction, env: Mapping[str, str], *, session: boto3.Sess
             "export the source database's URL in it"
         )
     return url
+
+
+def select_extractions(profile: Profile, names: Iterable[str]) -> list[Extraction]:
+    """The profile's extractions named (in that order, each once), or all of them when none is named;
+    ConfigError naming the first unknown one. The command line and the scheduled run both choose this way."""
+    known = {e.name: e for e in profile.extract}
+    wanted = list(dict.fromkeys(names))
+    unknown = [n for n in wanted if n not in known]
+    if unknown:
+        raise ConfigError(
+            f"profile {profile.origin} has no extraction {unknown[0]!r} (it has {', '.join(known)})"
+        )
+    return [known[n] for n in wanted] if wanted else list(profile.extract)
 
 
 def loaded_names(settings: Settings, folder: str) -> list[str]:
