@@ -155,7 +155,7 @@ def _describe(entry: Extraction, url: str, sql: str) -> list[tuple[str, int]]:
     except pymysql.MySQLError as exc:
         raise _driver_error(entry, "cannot connect", exc) from None
     except ValueError as exc:  # a port that is not a number
-        raise ConfigError(f"extraction {entry.name}: ${entry.url_env} is not a usable URL: {exc}") from None
+        raise ConfigError(f"extraction {entry.name}: {entry.url_origin} is not a usable URL: {exc}") from None
     try:
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT * FROM ({sql}) AS etl_describe LIMIT 0")

@@ -240,3 +240,19 @@ def test_a_secret_holding_another_databases_url_names_the_secret_not_a_variable(
         "(PostgreSQL, MySQL and MariaDB are the source databases supported)"
     )
     assert [p for p in (tmp_path / "out").rglob("*") if p.is_file()] == []
+
+
+def test_a_secret_holding_an_unusable_mysql_url_names_the_secret_not_a_variable(
+    aws: boto3.Session, tmp_path: Path
+) -> None:
+    aws.client("secretsmanager").create_secret(
+        Name="lender/my", SecretString="mysql://u:Secret99@db:port/core"
+    )
+    profile = parse_profile(
+        profile_text().replace('url_env = "LENDER_DB_URL"', 'url_secret = "lender/my"'), "p.toml"
+    )
+    entry = profile.extract[0]
+    with pytest.raises(ConfigError) as caught:
+        extract(entry, source_url(entry, {}, session=aws), tmp_path / "out", [], session=aws)
+    assert str(caught.value).startswith("extraction core: secret lender/my is not a usable URL: ")
+    assert "Secret99" not in str(caught.value)
