@@ -76,17 +76,33 @@ def trimmed_and_filled(raw: pa.Array) -> bool:
     return not bool(((first <= 0x20) | (first >= 0x7F) | (last <= 0x20) | (last >= 0x7F)).any())
 
 
-def invisible_reason(column: str, text: pa.Array, mask: pa.Array) -> pa.Array:
-    """`<column> 'TXN<U+200B>-1' holds an invisible character (shown as <U+200B>)...`, for the few rows
-    that do."""
-    values = text.to_pylist()
-    reasons: list[str | None] = [None] * len(values)
+def unprintable_rows(text: pa.Array) -> np.ndarray:
+    """The rows holding a byte that is not printable ASCII (or a space), found by one look at the column's
+    bytes: only these can hold an invisible character."""
+    if not pa.types.is_string(text.type) or (layout := string_layout(text)) is None:
+        return np.empty(0, dtype=np.int64)
+    bounds, data = layout
+    start, end = int(bounds[0]), int(bounds[-1])
+    if end <= start:
+        return np.empty(0, dtype=np.int64)
+    chars = np.frombuffer(data, dtype=np.uint8, count=end - start, offset=start)
+    at = np.flatnonzero((chars - np.uint8(0x20)) >= 0x5F) + start  # below 0x20 wraps round to >= 0xE0
+    return np.unique(np.searchsorted(bounds, at, side="right") - 1)
+
+
+def invisible_reason(column: str, text: pa.Array) -> pa.Array:
+    """`<column> 'TXN<U+200B>-1' holds an invisible character (shown as <U+200B>)...`, for each value of
+    `text` (the few that hold one)."""
     pattern = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029" + re.escape(FORMAT_CHARS) + "]")
-    for i in pc.indices_nonzero(pc.fill_null(mask, False)).to_pylist():
-        found = pattern.findall(values[i])
-        shown = pattern.sub(lambda m: f"<U+{ord(m.group(0)):04X}>", values[i])[:80]
+    reasons: list[str | None] = []
+    for value in text.to_pylist():
+        if value is None:
+            reasons.append(None)
+            continue
+        found = pattern.findall(value)
+        shown = pattern.sub(lambda m: f"<U+{ord(m.group(0)):04X}>", value)[:80]
         marks = ", ".join(dict.fromkeys(f"<U+{ord(c):04X}>" for c in found))
-        reasons[i] = (
+        reasons.append(
             f"{column} '{shown}' holds an invisible character (shown as {marks}), which no key may hold"
         )
     return pa.array(reasons, pa.string())
@@ -116,10 +132,3 @@ def nul_reason(column: str, raw: pa.Array) -> pa.Array:
     return pc.binary_join_element_wise(
         f"{column} '", shown, f"' contains a NUL byte (shown as {NUL_SHOWN}), which is not text", ""
     )
-
-
-def printable_ascii(text: pa.Array) -> bool:
-    """Whether every byte of every value is printable ASCII (or a space): no invisible character can be
-    there, found by one look at the column's bytes."""
-    data = np.frombuffer(character_data(text), dtype=np.uint8)
-    return not len(data) or (int(data.min()) >= 0x20 and int(data.max()) < 0x7F)

@@ -402,6 +402,32 @@ def test_the_no_trim_shortcut_gives_what_trimming_gives(text: str) -> None:
     assert _trimmed_and_filled(pa.array(["a", None])) is False
 
 
+def test_invisible_characters_are_found_in_the_rows_that_hold_them_whatever_their_neighbours() -> None:
+    from etl.normalize.text import unprintable_rows
+
+    values = ["T1", "T\u200b2", "caf\u00e9", None, "", "T\x1f3", "T4", "\u00a0"]
+    raw = pa.concat_arrays([pa.array(["x"]), pa.array(values, pa.string())]).slice(1)
+    assert unprintable_rows(raw).tolist() == [1, 2, 5, 7]
+    assert unprintable_rows(pa.array(["T1", "T2"])).tolist() == []
+    rows = [
+        {
+            "transaction_id": tid,
+            "customer_id": "C1",
+            "transaction_date": "2023-01-15",
+            "transaction_amount": "10",
+            "narration": "POS",
+            "balance": "1",
+        }
+        for tid in ("T1", "T\u200b2", "caf\u00e9", "T\x1f3", "T4")
+    ]
+    result = validate(chunk(rows, BANK_STATEMENTS), BANK_STATEMENTS)
+    assert result.valid.column("transaction_id").to_pylist() == ["T1", "caf\u00e9", "T4"]
+    assert result.quarantine.column("reason").to_pylist() == [
+        "transaction_id 'T<U+200B>2' holds an invisible character (shown as <U+200B>), which no key may hold",
+        "transaction_id 'T<U+001F>3' holds an invisible character (shown as <U+001F>), which no key may hold",
+    ]
+
+
 def test_a_byte_order_mark_at_either_end_of_a_value_is_trimmed_like_whitespace() -> None:
     # `cat a.csv b.csv` leaves b's BOM at the start of a line: "\ufeffT1" must be the key T1, not a new one
     rows = [
