@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 
 from etl.contracts import BANK_STATEMENTS
 from etl.errors import EtlError
-from etl.tools.bench.common import LAMBDA_SIZING, BenchError, cpu_seconds, peak_rss_bytes
+from etl.tools.bench.common import LAMBDA_SIZING, BenchError, copy_to_disk, cpu_seconds, peak_rss_bytes
 
 
 def run_pipeline(
@@ -44,7 +43,7 @@ def run_pipeline(
     run_dir.mkdir(parents=True, exist_ok=True)
     warehouse = run_dir / "warehouse.duckdb"
     if base is not None:
-        shutil.copyfile(base, warehouse)
+        copy_to_disk(base, warehouse)
     overrides: dict[str, Any] = {
         "lake": str(run_dir / "lake"),
         "warehouse_url": f"duckdb:///{warehouse.resolve()}",

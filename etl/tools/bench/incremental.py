@@ -2,8 +2,11 @@
 
 For each base size (default 0, 1M and 10M transactions) a base warehouse is built once: the customers'
 applications and that many generated transactions, loaded by the real pipeline without data tests (10M
-takes minutes). Then a file of `file_rows` new transactions (ids after the base's, the same customers) is
-loaded into a copy of each base, the copy made before any clock starts:
+takes minutes). Then one file of `file_rows` new transactions (ids after the largest base's, for the
+largest base's customers) is loaded into a copy of each base, the copy made and flushed to disk before any
+clock starts. The same file into every base: only the warehouse differs. (Until 2026-12-07 each base had a
+file of its own customers: 50 for the empty base against 50,000 for the 10M one, which put the file's own
+extra customers in the ratio.)
 
 - in-process, in a child process with stage times (the run timed from inside, start-up apart), and the
   time the whole data-test suite would have taken on the same warehouse, for comparison;
@@ -29,6 +32,7 @@ from etl.tools.bench.common import (
     ROWS_PER_CUSTOMER,
     STATEMENTS_CSV,
     BenchError,
+    copy_to_disk,
     etl_command,
     fresh,
     machine,
@@ -94,12 +98,12 @@ def run_incremental(
     ordered = sorted(set(sizes))
     try:
         bases = {rows: _base(root, rows, file_rows, seed, say) for rows in ordered}
-        files = {rows: _increment(root, rows, file_rows, seed) for rows in ordered}
+        increment = _increment(root, ordered[-1], file_rows, seed)
         rounds: dict[int, list[dict[str, Any]]] = {rows: [] for rows in ordered}
         for attempt in range(1, repeat + 1):
             for rows in ordered:
                 say(f"a {file_rows:,}-row file into {rows:,} transactions ({attempt}/{repeat})")
-                rounds[rows].append(_measure(root / "run", bases[rows][0], files[rows], file_rows))
+                rounds[rows].append(_measure(root / "run", bases[rows][0], increment, file_rows))
         results = [_summary(rows, bases[rows], rounds[rows]) for rows in ordered]
         first = results[0]
         for r in results:
@@ -177,7 +181,7 @@ def _measure(run_root: Path, base: Path, increment: Path, file_rows: int) -> dic
     if not added or child["data_tests_failed"] or child["whole_suite_failed"]:
         raise BenchError(f"the file did not load cleanly into {base}: {child}")
     whole = fresh(run_root / "process")
-    shutil.copyfile(base, whole / "warehouse.duckdb")
+    copy_to_disk(base, whole / "warehouse.duckdb")
     command = [
         *etl_command(),
         "run",
