@@ -400,7 +400,7 @@ class Pipeline:
                 if bad.num_rows:
                     bad = to_store(bad, contract, rejects)
                 tally.dates.extend(date_bounds(valid.valid, contract.date_columns))
-                tally.customers.append(file_customers(valid.valid, fact))
+                tally.add_customers(file_customers(valid.valid, fact))
             tally.rows_quarantined += bad.num_rows
             return fact, bad
 
@@ -454,6 +454,9 @@ class Pipeline:
             result.retryable = isinstance(exc, EtlError) and exc.retryable
 
 
+COMPACT_CUSTOMERS_ROWS = 200_000  # a file's customers are folded into one table past this many rows
+
+
 @dataclass
 class _Tally:
     """What a file's chunks counted; each field is written by one stage's thread, read after they end."""
@@ -462,13 +465,27 @@ class _Tally:
     rows_blank: int = 0
     rows_quarantined: int = 0
     dates: list[date] = field(default_factory=list)
-    customers: list[pa.Table] = field(default_factory=list)  # each chunk's customers by key
+    customers: list[pa.Table] = field(default_factory=list)  # the chunks' customers by key, since compacted
+    _pending: int = 0  # rows in `customers` beyond the compacted first table
+    _compacted: int = 0
+
+    def add_customers(self, chunk: pa.Table) -> None:
+        """A chunk's customers. The tables are folded into one distinct table once they hold more rows than
+        it did: each chunk names most of a large file's customers again (10M statements of 50,000
+        customers: 29,000 per chunk), and keeping every chunk's made the streaming phase's peak RSS grow
+        with the file (+90 MiB at 10M rows)."""
+        self.customers.append(chunk)
+        self._pending += chunk.num_rows
+        if self._pending > max(COMPACT_CUSTOMERS_ROWS, self._compacted):
+            self.customers = [self.file_customers()]
+            self._compacted, self._pending = self.customers[0].num_rows, 0
 
     def file_customers(self) -> pa.Table:
         """The file's customers by key, once each (`schema.FILE_CUSTOMERS`)."""
         if not self.customers:
             return schema.FILE_CUSTOMERS.arrow_schema.empty_table()
-        return pa.concat_tables(self.customers).group_by(["customer_key", "customer_id"]).aggregate([])
+        distinct = pa.concat_tables(self.customers).group_by(["customer_key", "customer_id"]).aggregate([])
+        return distinct.select(schema.FILE_CUSTOMERS.column_names).cast(schema.FILE_CUSTOMERS.arrow_schema)
 
 
 def now() -> datetime:

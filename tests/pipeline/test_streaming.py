@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 
 from etl.extract.discover import discover
 from etl.load.lake import LocalLake
@@ -50,3 +51,30 @@ def test_arrow_memory_does_not_grow_with_file_size(tmp_path: Path) -> None:
     # a whole-file approach would hold > 15 MB of Arrow buffers; chunks of 256 KB keep the peak flat
     assert large_peak < 1.5 * small_peak + (2 << 20), (small_peak, large_peak)
     assert large_peak < 8 << 20
+
+
+def _customers(ids: range) -> pa.Table:
+    from etl.model.schema import FILE_CUSTOMERS
+
+    return pa.table(
+        {"customer_key": [i * 7 for i in ids], "customer_id": [f"C{i}" for i in ids]},
+        schema=FILE_CUSTOMERS.arrow_schema,
+    )
+
+
+def test_a_files_customers_are_folded_as_chunks_arrive(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each chunk of a large file names most of its customers again: the tally keeps them once, so what it
+    holds is bounded by the file's customers, not by its chunks."""
+    import etl.pipeline
+
+    monkeypatch.setattr(etl.pipeline, "COMPACT_CUSTOMERS_ROWS", 2_500)
+    tally = etl.pipeline._Tally()
+    for _ in range(60):  # the same 1,000 customers in every chunk, then 500 new ones in each of ten
+        tally.add_customers(_customers(range(1_000)))
+        assert sum(t.num_rows for t in tally.customers) <= 4_000
+    for chunk in range(10):
+        tally.add_customers(_customers(range(1_000 + 500 * chunk, 1_500 + 500 * chunk)))
+    folded = tally.file_customers()
+    assert folded.num_rows == 6_000 and len(set(folded.column("customer_id").to_pylist())) == 6_000
+    assert sum(folded.column("customer_key").to_pylist()) == 7 * sum(range(6_000))
+    assert folded.schema == etl.pipeline.schema.FILE_CUSTOMERS.arrow_schema
