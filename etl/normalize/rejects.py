@@ -7,6 +7,7 @@ that has one, so nothing the contract hides is stored in the quarantine either.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -131,14 +132,28 @@ def set_aside(
     """
     kept_path = work / f"fact.{why.rule}.parquet"
     moved: list[pa.Table] = []
-    source_file = pq.ParquetFile(fact_path)
-    with pq.ParquetWriter(kept_path, source_file.schema_arrow, **fact_options) as out:
+    plain = pq.ParquetFile(fact_path).schema_arrow
+    # The columns the writer dictionary-encodes are read as the dictionaries they are stored as and written
+    # back from them: decoding them to text and hashing every value again was half the rewrite (1M rows:
+    # 0.50-0.63 -> 0.38-0.40 s). The file is the same: its Parquet schema, and the Arrow schema stored in it
+    # for readers, are those of a plain write (a stored dictionary type would make pyarrow read them back so).
+    dictionary = fact_options.get("use_dictionary")
+    encoded = [
+        name
+        for name in (dictionary if isinstance(dictionary, list) else [])
+        if name in plain.names and pa.types.is_string(plain.field(name).type)
+    ]
+    source_file = pq.ParquetFile(fact_path, read_dictionary=encoded)
+    with pq.ParquetWriter(
+        kept_path, source_file.schema_arrow, **{**fact_options, "store_schema": False}
+    ) as out:
         for table in _row_groups(source_file):
             chosen = pc.is_in(table.column("source_row"), value_set=source_rows)
             if pc.any(chosen).as_py():
-                moved.append(table.filter(chosen))
+                moved.append(table.filter(chosen).cast(plain))
                 table = table.filter(pc.invert(chosen))
             out.write_table(table)
+        out.add_key_value_metadata({"ARROW:schema": base64.b64encode(plain.serialize().to_pybytes())})
     taken = pa.concat_tables(moved)
     n = taken.num_rows
     originals = {

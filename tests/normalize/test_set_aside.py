@@ -69,6 +69,12 @@ def test_rows_are_set_aside_from_any_row_group_and_the_rest_keep_their_order(tmp
 
     left = pq.ParquetFile(kept)
     assert left.metadata.num_row_groups == 3
+    # the file a plain write makes: the same Parquet schema and the same Arrow schema stored for readers
+    # (the dictionary-encoded text columns are rewritten from their dictionaries)
+    assert str(left.schema).split("\n")[1:] == str(pq.ParquetFile(staged).schema).split("\n")[1:]
+    assert left.metadata.metadata == pq.ParquetFile(staged).metadata.metadata
+    assert left.schema_arrow == SPEC.arrow_schema
+    assert left.read().column("narration").type == pa.string()
     assert left.read().column("source_row").to_pylist() == [2, 4, 5, 6, 7, 8, 9, 10, 11]
     assert sum(left.read().column("transaction_amount").to_pylist(), Decimal(0)) == Decimal("-64.25")
     moved = pq.read_table(quarantine).to_pylist()
