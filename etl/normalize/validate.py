@@ -18,6 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from etl.contracts import Column, SourceContract
+from etl.normalize.checks import Check, Of, first_failures, fixed, quote
+from etl.normalize.dates import leading_days
 from etl.normalize.formats import Prepared
 from etl.normalize.text import BOM_CHAR as BOM_CHAR  # re-exported: the tests of the trim rule name it here
 from etl.normalize.text import INVISIBLE, character_data, invisible_reason, nul_reason, unprintable_rows
@@ -67,21 +69,6 @@ class Validated:
     quarantine: pa.Table
 
 
-Reason = Callable[[], pa.Array | pa.Scalar]
-
-
-@dataclass(frozen=True)
-class _Check:
-    mask: pa.Array  # True where the row breaks the rule
-    rule: str
-    column: str
-    reason: Reason  # built only when some row breaks the rule: clean chunks never format a message
-
-
-def _fixed(message: str) -> Reason:
-    return partial(pa.scalar, message)
-
-
 def quarantine_schema(contract: SourceContract) -> pa.Schema:
     originals = [pa.field(c, pa.string()) for c in contract.names]
     return pa.schema([*QUARANTINE_FIELDS, *originals, pa.field("raw_line", pa.string())])
@@ -96,8 +83,8 @@ def validate(chunk: pa.Table, contract: SourceContract, prepared: Prepared | Non
     """
     n = chunk.num_rows
     typed: dict[str, pa.Array] = {}
-    checks: list[_Check] = [
-        _Check(r.mask, r.rule, r.column, r.reason) for r in (prepared.refusals if prepared else ())
+    checks: list[Check] = [
+        Check(r.mask, r.rule, r.column, r.reason) for r in (prepared.refusals if prepared else ())
     ]
     for col in contract.columns:
         if prepared is not None and col.name in prepared.text:
@@ -114,7 +101,7 @@ def validate(chunk: pa.Table, contract: SourceContract, prepared: Prepared | Non
     source_row = chunk.column("source_row")
     attributes = {"attributes": prepared.attributes} if prepared and prepared.attributes is not None else {}
     valid = pa.table({**typed, "source_row": source_row, **attributes})
-    failures = _first_failures(checks, n)
+    failures = first_failures(checks, n)
     if failures is None:  # a clean chunk: no filtering (a full copy of every column)
         return Validated(valid, quarantine_schema(contract).empty_table())
     failed, rows, rule, column, reason = failures
@@ -144,57 +131,7 @@ def validate(chunk: pa.Table, contract: SourceContract, prepared: Prepared | Non
     return Validated(valid, bad)
 
 
-def _first_failures(
-    checks: list[_Check], n: int
-) -> tuple[np.ndarray, pa.Array, pa.Array, pa.Array, pa.Array] | None:
-    """Which of `n` rows break a check, and for each such row (in row order) the first check it breaks:
-    (failed mask, rows, rule, column, reason), or None when no row breaks any.
-
-    Bad rows are few: each check's failing rows are taken as indices, and only their reasons are built.
-    Per-row if_else over every row of the chunk for each broken check cost 8 ms per 40,000-row chunk
-    of a file with 0.06 % bad rows (a quarter of its validation)."""
-    failed = np.zeros(n, dtype=bool)
-    rows: list[np.ndarray] = []
-    rules: list[pa.Array] = []
-    columns: list[pa.Array] = []
-    reasons: list[pa.Array] = []
-    for check in checks:
-        if not pc.any(check.mask).as_py():  # nulls count as passing
-            continue
-        broken = pc.indices_nonzero(_array(check.mask)).to_numpy()
-        new = broken[~failed[broken]]
-        failed[broken] = True
-        if not len(new):
-            continue
-        at = pa.array(new)
-        rows.append(new)
-        rules.append(pa.repeat(pa.scalar(check.rule, pa.string()), len(new)))
-        columns.append(pa.repeat(pa.scalar(check.column, pa.string()), len(new)))
-        if isinstance(check.reason, _Of):
-            reasons.append(check.reason.at(at))
-        else:
-            told = check.reason()
-            if isinstance(told, pa.Scalar):
-                reasons.append(pa.repeat(told.cast(pa.string()), len(new)))
-            else:
-                reasons.append(_array(told.take(at)).cast(pa.string()))
-    if not rows:
-        return None
-    order = pa.array(np.argsort(np.concatenate(rows), kind="stable"))
-    return (
-        failed,
-        pa.array(np.sort(np.concatenate(rows))),
-        pa.concat_arrays(rules).take(order),
-        pa.concat_arrays(columns).take(order),
-        pa.concat_arrays(reasons).take(order),
-    )
-
-
-def _array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-
-
-def _cast_column(raw: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
+def _cast_column(raw: pa.Array, col: Column) -> tuple[pa.Array, list[Check]]:
     if _trimmed_and_filled(raw):  # most columns of a real file: nothing to trim, nothing empty
         text = raw
     else:
@@ -202,49 +139,22 @@ def _cast_column(raw: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
         text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
     checks = _nul_checks(raw, col)
     if col.required:
-        checks.append(_Check(pc.is_null(text), "required", col.name, _fixed(f"{col.name} is empty")))
+        checks.append(Check(pc.is_null(text), "required", col.name, fixed(f"{col.name} is empty")))
     caster = _CASTERS[col.kind]
     value, kind_checks = caster(text, col)
     return value, checks + kind_checks
 
 
-def _nul_checks(raw: pa.Array, col: Column) -> list[_Check]:
+def _nul_checks(raw: pa.Array, col: Column) -> list[Check]:
     """A value holding a NUL byte: never text (a binary or corrupted file past the part sniffed for it),
     and what a warehouse would store silently. One scan of the column's bytes finds none, the usual case."""
     if not _has_nul(raw):
         return []
     mask = pc.match_substring(raw, "\x00")
-    return [_Check(mask, "invalid_text", col.name, _Of(partial(nul_reason, col.name), raw))]
+    return [Check(mask, "invalid_text", col.name, Of(partial(nul_reason, col.name), raw))]
 
 
-@dataclass(frozen=True)
-class _Of:
-    """A reason made from the text of the rows that fail, built for those rows only (`at`): a chunk with a
-    few bad values formats a few messages, not one per row (0.2 s of every 400k rows of a file with
-    0.06 % bad rows)."""
-
-    make: Callable[[pa.Array], pa.Array]
-    text: pa.Array
-
-    def __call__(self) -> pa.Array:
-        return self.make(self.text)
-
-    def at(self, rows: pa.Array) -> pa.Array:
-        """The reasons of the rows at the indices `rows`, in that order."""
-        return self.make(self.text.take(rows))
-
-
-def _quoted(column: str, message: str, text: pa.Array) -> pa.Array:
-    shown = pc.utf8_slice_codeunits(pc.fill_null(text, ""), 0, 60)
-    return pc.binary_join_element_wise(f"{column} '", shown, f"' {message}", "")
-
-
-def _quote(col: Column, text: pa.Array, message: str) -> Reason:
-    """`<column> '<value>' <message>`, vectorised, built on demand."""
-    return _Of(partial(_quoted, col.name, message), text)
-
-
-def _cast_id(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
+def _cast_id(text: pa.Array, col: Column) -> tuple[pa.Array, list[Check]]:
     checks = _invisible_checks(text, col)
     # bytes, as Redshift's VARCHAR(128) counts them: 100 x 'é' would fail the whole file's COPY there
     lengths = pc.binary_length(text)
@@ -253,31 +163,33 @@ def _cast_id(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
     too_long = pc.greater(lengths, MAX_ID_BYTES)
     return text, [
         *checks,
-        _Check(too_long, "out_of_range", col.name, _quote(col, text, f"is longer than {MAX_ID_BYTES} bytes")),
+        Check(too_long, "out_of_range", col.name, quote(col, text, f"is longer than {MAX_ID_BYTES} bytes")),
     ]
 
 
-def _invisible_checks(text: pa.Array, col: Column) -> list[_Check]:
+def _invisible_checks(text: pa.Array, col: Column) -> list[Check]:
     """An id holding an invisible character inside it (the ends are trimmed): quarantined as `invalid_text`,
     never made a key of its own. Only a value with a byte that is not printable ASCII can hold one: one
     look at the column's bytes finds those rows, and only they are searched."""
     odd = unprintable_rows(text)
     if not len(odd):
         return []
-    hit = pc.match_substring_regex(text.take(pa.array(odd)), INVISIBLE).to_numpy(zero_copy_only=False)
+    hit = pc.fill_null(pc.match_substring_regex(text.take(pa.array(odd)), INVISIBLE), False).to_numpy(
+        zero_copy_only=False
+    )
     mask = np.zeros(len(text), dtype=bool)
     mask[odd[hit]] = True
-    return [_Check(pa.array(mask), "invalid_text", col.name, _Of(partial(invisible_reason, col.name), text))]
+    return [Check(pa.array(mask), "invalid_text", col.name, Of(partial(invisible_reason, col.name), text))]
 
 
-def _cast_text(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
+def _cast_text(text: pa.Array, col: Column) -> tuple[pa.Array, list[Check]]:
     limit = col.max_bytes or MAX_TEXT_BYTES
     too_long = pc.greater(pc.binary_length(text), limit)
-    reason = _fixed(f"{col.name} is longer than {limit} bytes")
-    return text, [_Check(too_long, "out_of_range", col.name, reason)]
+    reason = fixed(f"{col.name} is longer than {limit} bytes")
+    return text, [Check(too_long, "out_of_range", col.name, reason)]
 
 
-def _decimal_caster(dtype: pa.Decimal128Type) -> Callable[[pa.Array, Column], tuple[pa.Array, list[_Check]]]:
+def _decimal_caster(dtype: pa.Decimal128Type) -> Callable[[pa.Array, Column], tuple[pa.Array, list[Check]]]:
     int_digits, scale = dtype.precision - dtype.scale, dtype.scale
 
     # Plain numbers that fit by construction (most of any real file) skip the full parse below.
@@ -313,7 +225,7 @@ def _decimal_caster(dtype: pa.Decimal128Type) -> Callable[[pa.Array, Column], tu
         )
         return value, is_number, overflow, too_fine
 
-    def cast(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
+    def cast(text: pa.Array, col: Column) -> tuple[pa.Array, list[Check]]:
         fast = _arrow_decimal(text, dtype)
         if fast is not None:
             return fast, _range_checks(fast, text, col)
@@ -333,23 +245,23 @@ def _decimal_caster(dtype: pa.Decimal128Type) -> Callable[[pa.Array, Column], tu
                 for m, p in zip((is_number, overflow, too_fine), parsed[1:], strict=True)
             )
         checks = [
-            _Check(
+            Check(
                 pc.and_(pc.is_valid(text), pc.invert(is_number)),
                 "invalid_number",
                 col.name,
-                _quote(col, text, "is not a number"),
+                quote(col, text, "is not a number"),
             ),
-            _Check(
+            Check(
                 overflow,
                 "decimal_overflow",
                 col.name,
-                _quote(col, text, f"does not fit DECIMAL({dtype.precision},{scale})"),
+                quote(col, text, f"does not fit DECIMAL({dtype.precision},{scale})"),
             ),
-            _Check(
+            Check(
                 too_fine,
                 "decimal_scale",
                 col.name,
-                _quote(col, text, f"has more than {scale} decimal places"),
+                quote(col, text, f"has more than {scale} decimal places"),
             ),
         ]
         return value, checks + _range_checks(value, text, col)
@@ -378,22 +290,20 @@ def _arrow_decimal(text: pa.Array, dtype: pa.Decimal128Type) -> pa.Array | None:
         return None
 
 
-def _cast_int(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
+def _cast_int(text: pa.Array, col: Column) -> tuple[pa.Array, list[Check]]:
     is_int = pc.match_substring_regex(text, _INTEGER)
     short = pc.less_equal(pc.utf8_length(pc.utf8_ltrim(text, characters="+-0")), 9)
     ok = pc.and_(is_int, short)
     unsigned = pc.replace_substring_regex(text, r"^\+", "")  # Arrow's integer cast refuses a leading +
     value = pc.cast(pc.if_else(ok, unsigned, pa.scalar(None, pa.string())), pa.int32())
     checks = [
-        _Check(
+        Check(
             pc.and_(pc.is_valid(text), pc.invert(is_int)),
             "invalid_integer",
             col.name,
-            _quote(col, text, "is not a whole number"),
+            quote(col, text, "is not a whole number"),
         ),
-        _Check(
-            pc.and_(is_int, pc.invert(short)), "out_of_range", col.name, _quote(col, text, "is too large")
-        ),
+        Check(pc.and_(is_int, pc.invert(short)), "out_of_range", col.name, quote(col, text, "is too large")),
     ]
     return value, checks + _range_checks(value, text, col)
 
@@ -406,7 +316,7 @@ def _day_bounds() -> tuple[pa.Scalar, pa.Scalar]:
     return first, last
 
 
-def _cast_date(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
+def _cast_date(text: pa.Array, col: Column) -> tuple[pa.Array, list[Check]]:
     lengths = pc.min_max(pc.binary_length(text))
     if lengths["min"].as_py() == lengths["max"].as_py() == 10:  # all YYYY-MM-DD, or not dates at all
         try:  # Arrow takes exactly YYYY-MM-DD with a real month and day, and refuses anything else
@@ -416,46 +326,47 @@ def _cast_date(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
         else:
             first, last = _day_bounds()
             early = pc.or_(pc.less(value, first), pc.greater(value, last))
-            return value, [_Check(early, "out_of_range", col.name, _quote(col, text, _OUTSIDE))]
-    shaped = pc.match_substring_regex(text, _DATE)
-    day = pc.utf8_slice_codeunits(pc.if_else(shaped, text, pa.scalar(None, pa.string())), 0, 10)
-    try:  # fast path: every shaped value is a real calendar day
-        value = pc.cast(day, pa.date32())
-        real = pc.is_valid(day)
-    except pa.ArrowInvalid:
-        parsed = pc.cast(pc.strptime(day, format="%Y-%m-%d", unit="s", error_is_null=True), pa.date32())
-        # strptime rolls 2023-02-30 over to March: a real date must print back as it was written.
-        real = pc.fill_null(pc.equal(pc.cast(parsed, pa.string()), day), False)
-        value = pc.if_else(real, parsed, pa.scalar(None, pa.date32()))
-    in_range = pc.and_(pc.greater_equal(day, DATE_MIN), pc.less_equal(day, DATE_MAX))
+            return value, [Check(early, "out_of_range", col.name, quote(col, text, _OUTSIDE))]
+    # Arrow refused the chunk (a value that is not YYYY-MM-DD, an impossible day, or a time part): each
+    # value's first ten characters are read as a day from the bytes, and only values longer than that
+    # (a time part, or anything else after the day) are matched against the contract's whole shape.
+    value, real, longer = leading_days(text)
+    if longer.any():
+        rows = np.flatnonzero(longer)
+        shaped = pc.fill_null(pc.match_substring_regex(text.take(pa.array(rows)), _DATE), False)
+        shaped = shaped.to_numpy(zero_copy_only=False)
+        real[rows[~shaped]] = False
+        value = pc.if_else(pa.array(real), value, pa.scalar(None, pa.date32()))
+    first, last = _day_bounds()
+    is_real = pa.array(real)
     checks = [
-        _Check(
-            pc.and_(pc.is_valid(text), pc.invert(real)),
+        Check(
+            pc.and_(pc.is_valid(text), pc.invert(is_real)),
             "invalid_date",
             col.name,
-            _quote(col, text, "is not a valid date (expected YYYY-MM-DD)"),
+            quote(col, text, "is not a valid date (expected YYYY-MM-DD)"),
         ),
-        _Check(
-            pc.and_(real, pc.invert(in_range)),
+        Check(
+            pc.and_(is_real, pc.or_(pc.less(value, first), pc.greater(value, last))),
             "out_of_range",
             col.name,
-            _quote(col, text, _OUTSIDE),
+            quote(col, text, _OUTSIDE),
         ),
     ]
     return value, checks
 
 
-def _cast_enum(text: pa.Array, col: Column) -> tuple[pa.Array, list[_Check]]:
+def _cast_enum(text: pa.Array, col: Column) -> tuple[pa.Array, list[Check]]:
     spelled = pc.utf8_lower(pc.replace_substring_regex(text, r"[\s\x{00A0}_\-]+", ""))
     keys = pa.array(list(col.allowed))
     index = pc.index_in(spelled, value_set=keys)
     value = pc.take(pa.array(list(col.allowed.values())), index)
     allowed = ", ".join(col.allowed.values())
     bad = pc.and_(pc.is_valid(text), pc.is_null(index))
-    return value, [_Check(bad, "invalid_enum", col.name, _quote(col, text, f"is not one of {allowed}"))]
+    return value, [Check(bad, "invalid_enum", col.name, quote(col, text, f"is not one of {allowed}"))]
 
 
-def _range_checks(value: pa.Array, text: pa.Array, col: Column) -> list[_Check]:
+def _range_checks(value: pa.Array, text: pa.Array, col: Column) -> list[Check]:
     masks: list[pa.Array] = []
     if col.nonzero:
         masks.append(pc.equal(value, _scalar(Decimal(0), value.type)))
@@ -470,11 +381,11 @@ def _range_checks(value: pa.Array, text: pa.Array, col: Column) -> list[_Check]:
     for extra in masks[1:]:
         mask = pc.or_(mask, extra)
     return [
-        _Check(
+        Check(
             mask,
             "out_of_range",
             col.name,
-            _quote(col, text, f"is outside the allowed range ({col.range_text()})"),
+            quote(col, text, f"is outside the allowed range ({col.range_text()})"),
         )
     ]
 
@@ -485,20 +396,20 @@ def _scalar(number: Decimal, dtype: pa.DataType) -> pa.Scalar:
     return pa.scalar(int(number), type=dtype)
 
 
-def _cross_checks(contract: SourceContract, typed: dict[str, pa.Array]) -> list[_Check]:
+def _cross_checks(contract: SourceContract, typed: dict[str, pa.Array]) -> list[Check]:
     """The contract's cross-field rules, on the typed values (a missing date breaks none)."""
     return [
-        _Check(
+        Check(
             pc.less(typed[check.column], typed[check.reference]),
             check.rule,
             check.column,
-            _fixed(f"{check.column} is before {check.reference}"),
+            fixed(f"{check.column} is before {check.reference}"),
         )
         for check in contract.checks
     ]
 
 
-_CASTERS: dict[str, Callable[[pa.Array, Column], tuple[pa.Array, list[_Check]]]] = {
+_CASTERS: dict[str, Callable[[pa.Array, Column], tuple[pa.Array, list[Check]]]] = {
     "id": _cast_id,
     "text": _cast_text,
     "money": _decimal_caster(MONEY),
