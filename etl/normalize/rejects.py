@@ -154,7 +154,7 @@ def set_aside(
                 table = table.filter(pc.invert(chosen))
             out.write_table(table)
         out.add_key_value_metadata({"ARROW:schema": base64.b64encode(plain.serialize().to_pybytes())})
-    taken = pa.concat_tables(moved)
+    taken = pa.concat_tables(moved) if moved else plain.empty_table()
     n = taken.num_rows
     originals = {
         c: (pc.cast(taken.column(c), pa.string()) if c in taken.column_names else pa.nulls(n, pa.string()))

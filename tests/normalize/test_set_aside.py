@@ -89,3 +89,25 @@ def test_rows_are_set_aside_from_any_row_group_and_the_rest_keep_their_order(tmp
         "-3.25",
         "f" * 64,
     )
+
+
+def test_nothing_to_set_aside_leaves_the_rows_and_the_quarantine_as_they_were(tmp_path: Path) -> None:
+    options = fact_parquet_options(SPEC)
+    staged, quarantine = tmp_path / "fact.parquet", tmp_path / "quarantine.parquet"
+    pq.write_table(_facts(range(2, 6)), staged, **options)
+    pq.write_table(stored_schema(BANK_STATEMENTS).empty_table(), quarantine, **QUARANTINE_OPTIONS)
+    why = SetAside("key_conflict", "transaction_id", _reason)
+    for lines in ([99], []):
+        kept = set_aside(
+            staged,
+            pa.array(lines, pa.int64()),
+            why,
+            BANK_STATEMENTS,
+            CTX,
+            quarantine,
+            tmp_path,
+            fact_options=options,
+            quarantine_options=QUARANTINE_OPTIONS,
+        )
+        assert pq.read_table(kept).column("source_row").to_pylist() == [2, 3, 4, 5]
+        assert pq.read_table(quarantine).num_rows == 0
