@@ -2,11 +2,12 @@
 
 For each base size (default 0, 1M and 10M transactions) a base warehouse is built once: the customers'
 applications and that many generated transactions, loaded by the real pipeline without data tests (10M
-takes minutes). Then one file of `file_rows` new transactions (ids after the largest base's, for the
-largest base's customers) is loaded into a copy of each base, the copy made and flushed to disk before any
-clock starts. The same file into every base: only the warehouse differs. (Until 2026-12-07 each base had a
-file of its own customers: 50 for the empty base against 50,000 for the 10M one, which put the file's own
-extra customers in the ratio.)
+takes minutes). Every base holds the same customers (those of the largest base: one per 200 of its
+transactions), so the empty base is those customers' applications alone. Then one file of `file_rows` new
+transactions (ids after the largest base's, for those customers) is loaded into a copy of each base, the
+copy made and flushed to disk before any clock starts: the same file, the same customers known, only the
+number of transactions differs. (Until 2026-12-07 each base had customers and a file of its own: 50 for the
+empty base against 50,000 for the 10M one, which put the file's own extra customers in the ratio.)
 
 - in-process, in a child process with stage times (the run timed from inside, start-up apart), and the
   time the whole data-test suite would have taken on the same warehouse, for comparison;
@@ -97,8 +98,9 @@ def run_incremental(
     root.mkdir(parents=True, exist_ok=True)
     ordered = sorted(set(sizes))
     try:
-        bases = {rows: _base(root, rows, file_rows, seed, say) for rows in ordered}
-        increment = _increment(root, ordered[-1], file_rows, seed)
+        customers = customers_for(ordered[-1], file_rows)  # every base knows the same customers
+        bases = {rows: _base(root, rows, customers, seed, say) for rows in ordered}
+        increment = _increment(root, ordered[-1], file_rows, customers, seed)
         rounds: dict[int, list[dict[str, Any]]] = {rows: [] for rows in ordered}
         for attempt in range(1, repeat + 1):
             for rows in ordered:
@@ -124,14 +126,14 @@ def customers_for(base_rows: int, file_rows: int) -> int:
     return max(1, max(base_rows, file_rows) // ROWS_PER_CUSTOMER)
 
 
-def _base(root: Path, rows: int, file_rows: int, seed: int, say: Callable[[str], None]) -> tuple[Path, float]:
+def _base(root: Path, rows: int, customers: int, seed: int, say: Callable[[str], None]) -> tuple[Path, float]:
     """The base warehouse of `rows` transactions (and its build seconds), reused when kept before."""
     from etl.tools.generate.applications import generate_loan_applications_file
     from etl.tools.generate.statements import generate_bank_statements_file
 
     folder = root / f"base-{rows}"
     warehouse, marker = folder / "warehouse.duckdb", folder / "base.json"
-    wanted = {"rows": rows, "customers": customers_for(rows, file_rows), "seed": seed}
+    wanted = {"rows": rows, "customers": customers, "seed": seed}
     if warehouse.is_file() and marker.is_file() and json.loads(marker.read_text()) == wanted:
         say(f"reusing the base of {rows:,} transactions in {folder}")
         return warehouse, 0.0
@@ -147,8 +149,8 @@ def _base(root: Path, rows: int, file_rows: int, seed: int, say: Callable[[str],
     return warehouse, float(built["pipeline_seconds"]) + float(built["startup_seconds"])
 
 
-def _increment(root: Path, rows: int, file_rows: int, seed: int) -> Path:
-    """A folder with one statements file of new transactions (ids after the base's) for the base's customers.
+def _increment(root: Path, rows: int, file_rows: int, customers: int, seed: int) -> Path:
+    """A folder with one statements file of new transactions (ids after `rows`) for the bases' customers.
 
     The file has a name of its own (`INCREMENT_CSV`): under the base file's name it would be that file's
     next version, which replaces the base's rows (file lineage) instead of adding to them.
@@ -159,7 +161,7 @@ def _increment(root: Path, rows: int, file_rows: int, seed: int) -> Path:
     generate_bank_statements_file(
         folder / INCREMENT_CSV,
         rows=file_rows,
-        customers=customers_for(rows, file_rows),
+        customers=customers,
         seed=seed + 1,
         first_id=rows + 1,
     )
