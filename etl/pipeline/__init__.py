@@ -161,6 +161,8 @@ class Pipeline:
             for i, item in enumerate(items):
                 identity, ahead = ahead, (pool.submit(identify, items[i + 1]) if i + 1 < len(items) else None)
                 report.files.append(self.process(item, identity))
+                if i + 1 < len(items):  # the next file's streaming starts from what this one's load left
+                    self.warehouse.release_memory()
                 if interrupt.requested():  # a client may have swallowed it whole in a statement that ended
                     raise KeyboardInterrupt
         if with_tests:

@@ -111,3 +111,22 @@ def test_nothing_to_set_aside_leaves_the_rows_and_the_quarantine_as_they_were(tm
         )
         assert pq.read_table(kept).column("source_row").to_pylist() == [2, 3, 4, 5]
         assert pq.read_table(quarantine).num_rows == 0
+
+
+def test_the_duplicate_check_runs_with_half_the_duckdb_cap() -> None:
+    import duckdb
+
+    from etl.normalize.duplicates import _halve_memory_limit
+
+    for given, halved in (
+        ("128MB", "61.0 MiB"),
+        ("1GB", "476.7 MiB"),
+        ("256MiB", "128.0 MiB"),
+        ("8MB", "16.0 MiB"),
+    ):
+        con = duckdb.connect(":memory:", config={"memory_limit": given})
+        try:
+            _halve_memory_limit(con)
+            assert con.execute("SELECT current_setting('memory_limit')").fetchall() == [(halved,)], given
+        finally:
+            con.close()

@@ -133,6 +133,9 @@ class Warehouse(abc.ABC):
     def is_duplicate_key(self, exc: Exception) -> bool:
         return False
 
+    def release_memory(self) -> None:  # noqa: B027 - optional hook; a server's memory is not this process's
+        """Give back the memory the last file's load left cached in this process, before the next file."""
+
     def lock_customers(self, *, exclusive: bool) -> None:  # noqa: B027 - optional hook
         """Until the transaction ends, order loads that rely on which customers exist (shared) against loads
         that may remove customers (exclusive); backends whose loads never overlap need nothing."""

@@ -22,7 +22,7 @@ class DuckDBWarehouse(Warehouse):
     sql = SqlBuilder("duckdb", "?")
 
     def __init__(self, path: str, *, memory_limit: str = "1GB") -> None:
-        self.path = path
+        self.path, self.memory_limit = path, memory_limit
         self._views: set[str] = set()
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -105,6 +105,19 @@ class DuckDBWarehouse(Warehouse):
 
     def is_interrupt(self, exc: BaseException) -> bool:
         return isinstance(exc, duckdb.InterruptException)
+
+    def release_memory(self) -> None:
+        """Lower DuckDB's memory limit for a moment: it evicts the blocks it cached (they are on disk) and
+        gives its allocator's free memory back. After the 50,000 applications of the 10M bench the process
+        held 44 MiB more than DuckDB had in use, and the statements' streaming phase started from there
+        (peak RSS 425-442 -> 419-421 MiB)."""
+        try:
+            self.con.execute("SET memory_limit = '1MB'")
+        except duckdb.Error:  # it could not evict that much: it evicted what it could
+            pass
+        finally:
+            limit = self.memory_limit.replace("'", "''")
+            self.con.execute(f"SET memory_limit = '{limit}'")
 
     def close(self) -> None:
         self.con.close()
