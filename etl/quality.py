@@ -316,6 +316,7 @@ def choose_scope(
     since: datetime,
     now: datetime,
     removed_rows: int = 0,
+    loaded_rows: int = 0,
 ) -> RunScope | None:
     """The scope of a run's data tests (`ETL_DATA_TESTS`); None: the whole suite.
 
@@ -327,14 +328,28 @@ def choose_scope(
     A run that removed rows (`removed_rows`: a new version of a file without some of its predecessor's
     keys) runs the whole suite whatever the mode: rows of other files may point at what it removed (a
     repayment at a withdrawn application), and those rows are not the run's.
+
+    A run that loaded at least half of the rows the warehouse holds (`loaded_rows`, against the loaded
+    files' rows in the ledger) runs the whole suite too: it checks everything the scoped one would, and
+    when the run's rows are most of the warehouse it costs less than the scoped suite's joins (1M rows into
+    a warehouse of a few: 0.49 s scoped against 0.27 s whole).
     """
     if (
         mode == "full"
         or removed_rows
         or (mode == "daily" and not tested_since(warehouse, datetime.combine(now.date(), time())))
+        or (loaded_rows and 2 * loaded_rows >= _warehouse_rows(warehouse))
     ):
         return None
     return RunScope(tuple(dict.fromkeys(file_ids)), since)
+
+
+def _warehouse_rows(warehouse: Warehouse) -> int:
+    """The rows of the files the ledger says are loaded (and not replaced by a newer version)."""
+    held = warehouse.query(
+        "SELECT COALESCE(SUM(rows_loaded), 0) FROM etl_file_ledger WHERE status = 'loaded' AND superseded_by IS NULL"
+    )
+    return int(held[0][0])
 
 
 def tested_since(warehouse: Warehouse, moment: datetime) -> bool:

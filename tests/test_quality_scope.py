@@ -305,6 +305,19 @@ def test_the_first_run_of_a_day_runs_the_whole_suite_then_runs_are_scoped(env: E
         )
 
 
+def test_a_run_that_loaded_half_the_warehouse_or_more_runs_the_whole_suite(env: Env) -> None:
+    """The whole suite checks everything the scoped one does, and costs less when the run is most of it."""
+    _load_history(env)  # two files of two rows each: 4 rows loaded, by the ledger
+    now = datetime.now()
+    with open_warehouse(env.settings) as wh:
+        assert choose_scope("scoped", wh, ["f"], since=now, now=now, loaded_rows=1) == RunScope(("f",), now)
+        assert choose_scope("scoped", wh, ["f"], since=now, now=now, loaded_rows=2) is None
+        assert choose_scope("daily", wh, ["f"], since=now, now=now, loaded_rows=3) is None
+        assert choose_scope("scoped", wh, ["f"], since=now, now=now) == RunScope(
+            ("f",), now
+        )  # nothing loaded
+
+
 def test_a_file_id_is_quoted_as_sql_text(env: Env) -> None:
     _load_history(env)
     scope = RunScope(("x' OR '1' = '1",), datetime(2024, 1, 1))

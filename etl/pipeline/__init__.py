@@ -177,6 +177,7 @@ class Pipeline:
                     since=report.started_at,
                     now=checked_at,
                     removed_rows=sum(f.rows_removed for f in report.files),
+                    loaded_rows=sum(f.rows_loaded for f in report.files if f.status == "loaded"),
                 )
                 report.data_tests = run_data_tests(self.warehouse, self.run_id, checked_at, scope=scope)
             if interrupt.requested():
