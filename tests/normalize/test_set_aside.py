@@ -47,6 +47,22 @@ def _reason(taken: pa.Table) -> pa.Array:
     )
 
 
+def _set_aside(staged: Path, lines: list[int], quarantine: Path, work: Path) -> Path:
+    why = SetAside("duplicate_key", "transaction_id", _reason)
+    options = fact_parquet_options(SPEC)
+    return set_aside(
+        staged,
+        pa.array(lines, pa.int64()),
+        why,
+        BANK_STATEMENTS,
+        CTX,
+        quarantine,
+        work,
+        fact_options=options,
+        quarantine_options=QUARANTINE_OPTIONS,
+    )
+
+
 def test_rows_are_set_aside_from_any_row_group_and_the_rest_keep_their_order(tmp_path: Path) -> None:
     options = fact_parquet_options(SPEC)
     staged, quarantine = tmp_path / "fact.parquet", tmp_path / "quarantine.parquet"
@@ -55,17 +71,7 @@ def test_rows_are_set_aside_from_any_row_group_and_the_rest_keep_their_order(tmp
             out.write_table(_facts(lines))
     pq.write_table(stored_schema(BANK_STATEMENTS).empty_table(), quarantine, **QUARANTINE_OPTIONS)
 
-    kept = set_aside(
-        staged,
-        pa.array([3, 12, 13], pa.int64()),
-        SetAside("duplicate_key", "transaction_id", _reason),
-        BANK_STATEMENTS,
-        CTX,
-        quarantine,
-        tmp_path,
-        fact_options=options,
-        quarantine_options=QUARANTINE_OPTIONS,
-    )
+    kept = _set_aside(staged, [3, 12, 13], quarantine, tmp_path)
 
     left = pq.ParquetFile(kept)
     assert left.metadata.num_row_groups == 3
@@ -96,19 +102,8 @@ def test_nothing_to_set_aside_leaves_the_rows_and_the_quarantine_as_they_were(tm
     staged, quarantine = tmp_path / "fact.parquet", tmp_path / "quarantine.parquet"
     pq.write_table(_facts(range(2, 6)), staged, **options)
     pq.write_table(stored_schema(BANK_STATEMENTS).empty_table(), quarantine, **QUARANTINE_OPTIONS)
-    why = SetAside("key_conflict", "transaction_id", _reason)
     for lines in ([99], []):
-        kept = set_aside(
-            staged,
-            pa.array(lines, pa.int64()),
-            why,
-            BANK_STATEMENTS,
-            CTX,
-            quarantine,
-            tmp_path,
-            fact_options=options,
-            quarantine_options=QUARANTINE_OPTIONS,
-        )
+        kept = _set_aside(staged, lines, quarantine, tmp_path)
         assert pq.read_table(kept).column("source_row").to_pylist() == [2, 3, 4, 5]
         assert pq.read_table(quarantine).num_rows == 0
 

@@ -402,6 +402,17 @@ def test_the_no_trim_shortcut_gives_what_trimming_gives(text: str) -> None:
     assert _trimmed_and_filled(pa.array(["a", None])) is False
 
 
+def _statements(*ids: str) -> pa.Table:
+    """A chunk of bank-statement rows that differ only in their transaction_id."""
+    base = {
+        "customer_id": "C1",
+        "transaction_date": "2023-01-15",
+        "transaction_amount": "10",
+        "narration": "POS",
+    }
+    return chunk([{"transaction_id": tid, **base, "balance": "1"} for tid in ids], BANK_STATEMENTS)
+
+
 def test_invisible_characters_are_found_in_the_rows_that_hold_them_whatever_their_neighbours() -> None:
     from etl.normalize.text import unprintable_rows
 
@@ -409,18 +420,7 @@ def test_invisible_characters_are_found_in_the_rows_that_hold_them_whatever_thei
     raw = pa.concat_arrays([pa.array(["x"]), pa.array(values, pa.string())]).slice(1)
     assert unprintable_rows(raw).tolist() == [1, 2, 5, 7]
     assert unprintable_rows(pa.array(["T1", "T2"])).tolist() == []
-    rows = [
-        {
-            "transaction_id": tid,
-            "customer_id": "C1",
-            "transaction_date": "2023-01-15",
-            "transaction_amount": "10",
-            "narration": "POS",
-            "balance": "1",
-        }
-        for tid in ("T1", "T\u200b2", "caf\u00e9", "T\x1f3", "T4")
-    ]
-    result = validate(chunk(rows, BANK_STATEMENTS), BANK_STATEMENTS)
+    result = validate(_statements("T1", "T\u200b2", "caf\u00e9", "T\x1f3", "T4"), BANK_STATEMENTS)
     assert result.valid.column("transaction_id").to_pylist() == ["T1", "caf\u00e9", "T4"]
     assert result.quarantine.column("reason").to_pylist() == [
         "transaction_id 'T<U+200B>2' holds an invisible character (shown as <U+200B>), which no key may hold",
@@ -452,17 +452,6 @@ def test_a_byte_order_mark_at_either_end_of_a_value_is_trimmed_like_whitespace()
 
 
 def test_padded_and_empty_values_are_trimmed_and_made_empty_whatever_the_rest_of_the_column() -> None:
-    rows = [
-        {
-            "transaction_id": tid,
-            "customer_id": "C1",
-            "transaction_date": "2023-01-15",
-            "transaction_amount": "10",
-            "narration": "POS",
-            "balance": "1",
-        }
-        for tid in ("T1", " T2 ", "\u00a0T3", "")
-    ]
-    result = validate(chunk(rows, BANK_STATEMENTS), BANK_STATEMENTS)
+    result = validate(_statements("T1", " T2 ", "\u00a0T3", ""), BANK_STATEMENTS)
     assert [r["transaction_id"] for r in result.valid.to_pylist()] == ["T1", "T2", "T3"]
     assert [(r["source_row"], r["rule"]) for r in result.quarantine.to_pylist()] == [(5, "required")]
