@@ -69,8 +69,8 @@ class LakeError(EtlError):
     retryable = True
 
 
-def first_line(exc: BaseException) -> str:
-    """The first line of an exception's message, or its type when it has none."""
+def first_line(exc: BaseException | str) -> str:
+    """The first line of an exception's message (or of a driver's message text), or its type when it has none."""
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
 

@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 
 import pyarrow as pa
 
-from etl.errors import ConfigError, SourceDatabaseError, redact_urls
+from etl.errors import ConfigError, SourceDatabaseError, first_line, redact_urls
 from etl.profiles import Extraction
 from etl.pull.marks import Mark
 
@@ -220,5 +220,4 @@ def _driver_error(entry: Extraction, what: str, exc: Exception) -> Exception:
 
 
 def _first_line(exc: BaseException | str) -> str:
-    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-    return redact_urls(lines[0] if lines else type(exc).__name__)
+    return redact_urls(first_line(exc).strip())

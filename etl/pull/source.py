@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from etl.contracts import CONTRACTS
-from etl.errors import ConfigError, SourceDatabaseError, redact_urls
+from etl.errors import ConfigError, SourceDatabaseError, first_line, redact_urls
 from etl.profiles import Extraction
 from etl.pull import mysql
 from etl.pull.marks import Mark, MarkKind
@@ -272,8 +272,7 @@ def _driver_error(entry: Extraction, what: str, exc: Exception) -> Exception:
 
 
 def _first_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-    text = lines[0] if lines else type(exc).__name__
+    text = first_line(exc).strip()
     for prefix in ("IO: ", "NOT_FOUND: ", "INVALID_ARGUMENT: ", "UNKNOWN: ", "INTERNAL: "):
         text = text.removeprefix(prefix)
     for noise in ("[libpq] ", "Failed to prepare query: ", "Failed to execute query: ", "ERROR:  "):
