@@ -171,6 +171,12 @@ def file_customers(valid: pa.Table, fact: pa.Table) -> pa.Table:
     named = pa.table({"customer_key": fact.column("customer_key"), "customer_id": ids}).filter(
         pc.is_valid(ids)
     )
+    return distinct_customers(named)
+
+
+def distinct_customers(named: pa.Table) -> pa.Table:
+    """Customer key and id pairs, once each, in the shape of `schema.FILE_CUSTOMERS` (a chunk's, or the
+    chunks' of a whole file)."""
     distinct = named.group_by(["customer_key", "customer_id"], use_threads=False).aggregate([])
     return distinct.select(list(schema.FILE_CUSTOMERS.column_names)).cast(schema.FILE_CUSTOMERS.arrow_schema)
 

@@ -39,7 +39,7 @@ from etl.model.dimensions import (
     build_dim_transaction_category,
     calendar_range,
 )
-from etl.model.facts import FactContext, build_fact, date_bounds, file_customers
+from etl.model.facts import FactContext, build_fact, date_bounds, distinct_customers, file_customers
 from etl.normalize.categories import CategoryRule, load_category_rules, with_layout_rules
 from etl.normalize.formats import prepare
 from etl.normalize.rejects import QuarantineContext, malformed_table, to_store
@@ -486,8 +486,7 @@ class _Tally:
         """The file's customers by key, once each (`schema.FILE_CUSTOMERS`)."""
         if not self.customers:
             return schema.FILE_CUSTOMERS.arrow_schema.empty_table()
-        distinct = pa.concat_tables(self.customers).group_by(["customer_key", "customer_id"]).aggregate([])
-        return distinct.select(schema.FILE_CUSTOMERS.column_names).cast(schema.FILE_CUSTOMERS.arrow_schema)
+        return distinct_customers(pa.concat_tables(self.customers))
 
 
 def now() -> datetime:
