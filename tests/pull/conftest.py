@@ -68,6 +68,28 @@ class Lender:
         return self.env.run()
 
 
+def extracted_files(lender: Lender) -> list[str]:
+    """The files the lender's extraction has written (bank_statements/core)."""
+    folder = lender.env.data / "bank_statements" / "core"
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def refused(lender: Lender, kind: type[Exception], *words: str) -> str:
+    """Extract, expecting exactly `kind` as one line naming the extraction and holding `words`; nothing
+    written (not even a partial file) and no mark moved. Returns the message."""
+    files, marks = extracted_files(lender), loaded_names(lender.env.settings, lender.entry.folder)
+    with pytest.raises(kind) as caught:
+        lender.extract()
+    message = str(caught.value)
+    assert type(caught.value) is kind, message
+    assert "\n" not in message and message.startswith("extraction core: "), message
+    for word in words:
+        assert word in message, message
+    assert extracted_files(lender) == files
+    assert loaded_names(lender.env.settings, lender.entry.folder) == marks
+    return message
+
+
 @pytest.fixture
 def source_url(postgres_server: PostgresServer) -> Iterator[str]:
     name = f"lender_{uuid.uuid4().hex[:12]}"

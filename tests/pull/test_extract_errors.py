@@ -12,54 +12,38 @@ from etl.errors import ConfigError, SourceDatabaseError, exit_code_of
 from etl.profiles import ProfileError, parse_profile
 from etl.pull.run import source_url
 from tests.cli.test_cli import etl
-from tests.pull.conftest import MAPPING, Lender, profile_text
+from tests.pull.conftest import MAPPING, Lender, profile_text, refused
 from tests.pull.test_extract import ROWS
 
 pytestmark = pytest.mark.postgres
 
 
-def _files(lender: Lender) -> list[str]:
-    folder = lender.env.data / "bank_statements" / "core"
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
-
-
-def _refused(lender: Lender, kind: type[Exception], *words: str) -> str:
-    with pytest.raises(kind) as caught:
-        lender.extract()
-    message = str(caught.value)
-    assert "\n" not in message and message.startswith("extraction core: "), message
-    for word in words:
-        assert word in message, message
-    assert _files(lender) == []  # not even a partial file
-    return message
-
-
 def test_an_unreachable_source_is_exit_1_and_retryable(lender: Lender) -> None:
     lender.url = "postgresql://postgres@127.0.0.1:1/nowhere"
-    _refused(lender, SourceDatabaseError, "cannot connect", "Connection refused")
+    refused(lender, SourceDatabaseError, "cannot connect", "Connection refused")
 
 
 def test_a_missing_table_a_missing_column_and_an_unmappable_type_are_configuration(lender: Lender) -> None:
     lender.use(profile_text(table="no_such_table"))
-    error = _refused(lender, ConfigError, "the query failed", 'relation "no_such_table" does not exist')
+    error = refused(lender, ConfigError, "the query failed", 'relation "no_such_table" does not exist')
     assert error and exit_code_of(ConfigError(error)) == 2
     lender.use(profile_text().replace("txn_ref = ", "txn_reference = "))
-    _refused(lender, ConfigError, "columns.'txn_reference' is not a column of the result")
+    refused(lender, ConfigError, "columns.'txn_reference' is not a column of the result")
     lender.use(profile_text().replace('cursor = "updated_at"', 'cursor = "changed_at"'))
-    _refused(lender, ConfigError, "cursor 'changed_at' is not a column of the result")
+    refused(lender, ConfigError, "cursor 'changed_at' is not a column of the result")
     lender.sql("ALTER TABLE txns ADD COLUMN scan bytea")
-    _refused(lender, ConfigError, "column 'scan' is of type bytea", "cast it in a query")
+    refused(lender, ConfigError, "column 'scan' is of type bytea", "cast it in a query")
 
 
 def test_money_in_a_float_column_is_refused(lender: Lender) -> None:
     lender.sql("ALTER TABLE txns ALTER COLUMN amount TYPE float8")
-    _refused(lender, ConfigError, "'amount' -> transaction_amount is a floating-point number")
+    refused(lender, ConfigError, "'amount' -> transaction_amount is a floating-point number")
 
 
 def test_a_cursor_with_nulls_writes_nothing(lender: Lender) -> None:
     lender.sql(ROWS)
     lender.sql("INSERT INTO txns VALUES ('N1','C1','2024-03-01 10:00+00',1,'X',1,NULL)")
-    _refused(lender, SourceDatabaseError, "1 row(s) have no value in cursor updated_at")
+    refused(lender, SourceDatabaseError, "1 row(s) have no value in cursor updated_at")
 
 
 def test_a_cursor_going_backwards_is_refused_and_the_mark_stays(lender: Lender) -> None:
@@ -73,7 +57,7 @@ def test_a_cursor_going_backwards_is_refused_and_the_mark_stays(lender: Lender) 
     lender.sql("DELETE FROM txns WHERE txn_ref = 'T2'")
     lender.sql("INSERT INTO txns VALUES ('B1','C1','2024-03-03 11:00+00',1,'X',1,'2024-03-03 11:00+00')")
     lender.use(profile_text(extra='lookback = "2 hours"'))
-    _refused(lender, SourceDatabaseError, "cursor updated_at went backwards", "--full-refresh")
+    refused(lender, SourceDatabaseError, "cursor updated_at went backwards", "--full-refresh")
 
 
 def test_a_wrong_lookback_for_the_cursor_is_configuration(lender: Lender) -> None:

@@ -9,37 +9,17 @@ from pathlib import Path
 import pytest
 
 from etl.errors import ConfigError, SourceDatabaseError, exit_code_of
-from etl.pull.run import loaded_names
 from tests.cli.test_cli import etl
 from tests.plugins.mariadb import MariaDBServer
-from tests.pull.conftest import MySQLLender, profile_text
+from tests.pull.conftest import MySQLLender, profile_text, refused
 from tests.pull.test_extract_mysql import ROWS
 
 pytestmark = pytest.mark.mariadb
 
 
-def _files(lender: MySQLLender) -> list[str]:
-    folder = lender.env.data / "bank_statements" / "core"
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
-
-
-def _refused(lender: MySQLLender, kind: type[Exception], *words: str) -> str:
-    before = loaded_names(lender.env.settings, "bank_statements/core")
-    with pytest.raises(kind) as caught:
-        lender.extract()
-    message = str(caught.value)
-    assert type(caught.value) is kind, message
-    assert "\n" not in message and message.startswith("extraction core: "), message
-    for word in words:
-        assert word in message, message
-    assert [f for f in _files(lender) if not f.startswith("start--")] == []  # no new file, no partial one
-    assert loaded_names(lender.env.settings, "bank_statements/core") == before  # the mark has not moved
-    return message
-
-
 def test_an_unreachable_server_is_retryable(my_lender: MySQLLender) -> None:
     my_lender.url = "mysql://etl:pw@127.0.0.1:1/nowhere"
-    message = _refused(my_lender, SourceDatabaseError, "cannot connect", "Can't connect to MySQL server")
+    message = refused(my_lender, SourceDatabaseError, "cannot connect", "Can't connect to MySQL server")
     assert exit_code_of(SourceDatabaseError(message)) == 1
 
 
@@ -48,37 +28,37 @@ def test_a_wrong_password_and_a_missing_database_are_configuration(
 ) -> None:
     database = my_lender.url.rsplit("/", 1)[1]
     my_lender.url = mariadb_server.url(database, password="not-the-password")
-    error = _refused(my_lender, ConfigError, "cannot connect", "Access denied for user 'etl'")
+    error = refused(my_lender, ConfigError, "cannot connect", "Access denied for user 'etl'")
     assert "not-the-password" not in error and exit_code_of(ConfigError(error)) == 2
     my_lender.url = mariadb_server.url("no_such_db")
-    _refused(my_lender, ConfigError, "cannot connect", "Unknown database 'no_such_db'")
+    refused(my_lender, ConfigError, "cannot connect", "Unknown database 'no_such_db'")
 
 
 def test_a_missing_table_column_or_cursor_is_configuration(my_lender: MySQLLender) -> None:
     my_lender.use(profile_text(table="no_such_table"))
-    _refused(my_lender, ConfigError, "the query failed", "Table '", "no_such_table' doesn't exist")
+    refused(my_lender, ConfigError, "the query failed", "Table '", "no_such_table' doesn't exist")
     my_lender.use(profile_text().replace("txn_ref = ", "txn_reference = "))
-    _refused(my_lender, ConfigError, "columns.'txn_reference' is not a column of the result")
+    refused(my_lender, ConfigError, "columns.'txn_reference' is not a column of the result")
     my_lender.use(profile_text().replace('cursor = "updated_at"', 'cursor = "changed_at"'))
-    _refused(my_lender, ConfigError, "cursor 'changed_at' is not a column of the result")
+    refused(my_lender, ConfigError, "cursor 'changed_at' is not a column of the result")
     my_lender.use(
         profile_text(extra='query = "SELECT txn_ref, nope FROM txns"').replace('table = "txns"\n', "")
     )
-    _refused(my_lender, ConfigError, "the query failed", "Unknown column 'nope'")
+    refused(my_lender, ConfigError, "the query failed", "Unknown column 'nope'")
 
 
 def test_a_type_with_no_exact_form_is_refused_with_a_cast_to_write(my_lender: MySQLLender) -> None:
     my_lender.sql("ALTER TABLE txns ADD COLUMN scan blob")
-    _refused(my_lender, ConfigError, "column 'scan' is of type BLOB", "CAST(x AS CHAR)")
+    refused(my_lender, ConfigError, "column 'scan' is of type BLOB", "CAST(x AS CHAR)")
     my_lender.sql("ALTER TABLE txns DROP COLUMN scan, ADD COLUMN branch point")
-    _refused(my_lender, ConfigError, "column 'branch' is of type GEOMETRY", "CAST(branch AS CHAR)")
+    refused(my_lender, ConfigError, "column 'branch' is of type GEOMETRY", "CAST(branch AS CHAR)")
     my_lender.sql("ALTER TABLE txns DROP COLUMN branch, ADD COLUMN opens time")
-    _refused(my_lender, ConfigError, "column 'opens' is of type TIME")
+    refused(my_lender, ConfigError, "column 'opens' is of type TIME")
 
 
 def test_money_in_a_float_column_is_refused(my_lender: MySQLLender) -> None:
     my_lender.sql("ALTER TABLE txns MODIFY amount double NOT NULL")
-    _refused(
+    refused(
         my_lender,
         ConfigError,
         "'amount' -> transaction_amount is a floating-point number",
@@ -89,7 +69,7 @@ def test_money_in_a_float_column_is_refused(my_lender: MySQLLender) -> None:
 def test_a_null_cursor_writes_nothing(my_lender: MySQLLender) -> None:
     my_lender.sql(ROWS)
     my_lender.sql("INSERT INTO txns VALUES ('N1','C1','2024-03-01 10:00',1,'X',1,NULL)")
-    _refused(my_lender, SourceDatabaseError, "1 row(s) have no value in cursor updated_at")
+    refused(my_lender, SourceDatabaseError, "1 row(s) have no value in cursor updated_at")
 
 
 def test_a_cursor_going_backwards_is_refused_and_the_mark_stays(my_lender: MySQLLender) -> None:
@@ -102,7 +82,7 @@ def test_a_cursor_going_backwards_is_refused_and_the_mark_stays(my_lender: MySQL
     my_lender.sql("DELETE FROM txns WHERE txn_ref = 'T2'")
     my_lender.sql("INSERT INTO txns VALUES ('B1','C1','2024-03-03 11:00',1,'X',1,'2024-03-03 11:00')")
     my_lender.use(profile_text(extra='lookback = "2 hours"'))
-    _refused(my_lender, SourceDatabaseError, "cursor updated_at went backwards", "--full-refresh")
+    refused(my_lender, SourceDatabaseError, "cursor updated_at went backwards", "--full-refresh")
 
 
 def test_the_command_with_a_mysql_url(my_lender: MySQLLender, tmp_path: Path) -> None:
