@@ -165,6 +165,19 @@ def test_the_cli_stops_the_collector_before_the_interpreter_tears_it_down(tmp_pa
     assert done.returncode == 0 and "leaked" not in done.stderr  # everything is still freed
 
 
+def _extract_table_t(tmp_path: Path, url: str) -> tuple[set[str], list[str]]:
+    """`etl extract` of table `t` from the database at `url` in a process of its own: the heavy modules it
+    imported, and the lines of the file it wrote."""
+    (tmp_path / "p.toml").write_text(
+        '[[extract]]\nname = "t"\nsource = "bank_statements"\nurl_env = "SRC_URL"\ntable = "t"\n',
+        encoding="utf-8",
+    )
+    env = {"PATH": "/usr/bin:/bin", "SRC_URL": url}
+    body = cli("extract", "--profile", "p.toml", "--out", "out", "--warehouse", "duckdb:///w.duckdb")
+    modules = loaded(body, tmp_path, env)
+    return modules, (tmp_path / "out" / "bank_statements" / "t" / "full.csv").read_text().splitlines()
+
+
 def test_etl_extract_never_imports_pandas(tmp_path: Path, postgres_url: str) -> None:
     # the ADBC driver's DB-API module imports pyarrow.dataset and with it pandas (0.7-0.9 s a process);
     # the extraction uses the driver's low-level API
@@ -176,16 +189,9 @@ def test_etl_extract_never_imports_pandas(tmp_path: Path, postgres_url: str) -> 
             " transaction_amount numeric(18,2), narration text, balance numeric(18,2))"
         )
         conn.execute("INSERT INTO t VALUES ('T1', 'C1', '2024-03-01 10:00+00', 10.50, 'POS', 99.99)")
-    (tmp_path / "p.toml").write_text(
-        '[[extract]]\nname = "t"\nsource = "bank_statements"\nurl_env = "SRC_URL"\ntable = "t"\n',
-        encoding="utf-8",
-    )
-    env = {"PATH": "/usr/bin:/bin", "SRC_URL": postgres_url}
-    body = cli("extract", "--profile", "p.toml", "--out", "out", "--warehouse", "duckdb:///w.duckdb")
-    modules = loaded(body, tmp_path, env)
+    modules, written = _extract_table_t(tmp_path, postgres_url)
     assert "pandas" not in modules and not {"connectorx", "pymysql"} & modules  # MySQL's readers: not here
-    written = tmp_path / "out" / "bank_statements" / "t" / "full.csv"
-    assert written.read_text().splitlines() == [
+    assert written == [
         '"transaction_id","customer_id","transaction_date","transaction_amount","narration","balance"',
         '"T1","C1","2024-03-01 10:00:00.000000+0000","10.50","POS","99.99"',
     ]
@@ -209,16 +215,9 @@ def test_etl_extract_from_mysql_never_imports_pandas(tmp_path: Path, mariadb_url
         )
         cursor.execute("INSERT INTO t VALUES ('T1', 'C1', '2024-03-01 10:00', 10.50, 'POS', 99.99)")
         conn.commit()
-    (tmp_path / "p.toml").write_text(
-        '[[extract]]\nname = "t"\nsource = "bank_statements"\nurl_env = "SRC_URL"\ntable = "t"\n',
-        encoding="utf-8",
-    )
-    env = {"PATH": "/usr/bin:/bin", "SRC_URL": mariadb_url}
-    body = cli("extract", "--profile", "p.toml", "--out", "out", "--warehouse", "duckdb:///w.duckdb")
-    modules = loaded(body, tmp_path, env)
+    modules, written = _extract_table_t(tmp_path, mariadb_url)
     assert {"connectorx", "pymysql"} <= modules and "pandas" not in modules
-    written = tmp_path / "out" / "bank_statements" / "t" / "full.csv"
-    assert written.read_text().splitlines() == [
+    assert written == [
         '"transaction_id","customer_id","transaction_date","transaction_amount","narration","balance"',
         '"T1","C1",2024-03-01 10:00:00.000000,"10.50","POS","99.99"',
     ]
