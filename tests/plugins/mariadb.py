@@ -20,7 +20,6 @@ import signal
 import subprocess
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +27,8 @@ from pathlib import Path
 import pymysql
 import pytest
 
-from tests.plugins.debian import apt_install
+from tests.plugins.debian import free_port, install_server, read_text, scratch_database, unprivileged_user
 from tests.plugins.debian import tail as _tail
-from tests.plugins.postgres import _free_port, _read
 
 HOST = "127.0.0.1"
 USER, PASSWORD = "etl", "etl-pw"
@@ -93,12 +91,8 @@ def mariadb_server() -> Iterator[MariaDBServer]:
 @pytest.fixture
 def mariadb_url(mariadb_server: MariaDBServer) -> Iterator[str]:
     """A new, empty utf8mb4 database for one test: mysql://etl:...@127.0.0.1:<port>/<db>."""
-    name = f"lender_{uuid.uuid4().hex[:12]}"
-    url = mariadb_server.create_database(name)
-    try:
+    with scratch_database(mariadb_server, "lender") as url:
         yield url
-    finally:
-        mariadb_server.drop_database(name)
 
 
 def find_binaries() -> tuple[Path, Path] | None:
@@ -110,25 +104,20 @@ def find_binaries() -> tuple[Path, Path] | None:
 
 
 def install_mariadb() -> tuple[Path, Path]:
-    if os.geteuid() != 0:
-        raise MariaDBUnavailable(
-            "MariaDB binaries (mariadb-install-db, mariadbd) not found; install them "
-            "(Debian: apt-get install mariadb-server) or run the tests as root"
-        )
-    problem = apt_install("mariadb-server", lambda: find_binaries() is not None)
-    if problem:
-        raise MariaDBUnavailable(f"MariaDB is not installed and {problem}")
-    found = find_binaries()
-    if found is None:
-        raise MariaDBUnavailable("apt-get installed mariadb-server but mariadbd is still not to be found")
-    return found
+    return install_server(
+        "mariadb-server",
+        find_binaries,
+        MariaDBUnavailable,
+        name="MariaDB",
+        binaries=("mariadb-install-db", "mariadbd"),
+    )
 
 
 @contextlib.contextmanager
 def running_server(install: Path, mariadbd: Path) -> Iterator[MariaDBServer]:
     """Install the system tables in a fresh temporary folder and start the server; stop it and delete the
     folder afterwards, whatever happens."""
-    run_as = _unprivileged_user() if os.geteuid() == 0 else None
+    run_as = unprivileged_user("mysql", MariaDBUnavailable) if os.geteuid() == 0 else None
     root = Path(tempfile.mkdtemp(prefix="etl-my-", dir="/tmp" if run_as else None))
     datadir, sock, log, pid = root / "data", root / "sock", root / "server.log", root / "server.pid"
     process: subprocess.Popen[bytes] | None = None
@@ -150,7 +139,7 @@ def running_server(install: Path, mariadbd: Path) -> Iterator[MariaDBServer]:
             raise MariaDBUnavailable(f"mariadb-install-db failed: {_tail(result.stderr or result.stdout)}")
         failure = ""
         for _ in range(START_ATTEMPTS):
-            port = _free_port()
+            port = free_port(HOST)
             command = [
                 str(mariadbd),
                 *SERVER_OPTIONS,
@@ -169,7 +158,7 @@ def running_server(install: Path, mariadbd: Path) -> Iterator[MariaDBServer]:
                 server.execute(f"GRANT ALL PRIVILEGES ON *.* TO '{USER}'@'%'")
                 yield server
                 return
-            failure = _tail(_read(log))
+            failure = _tail(read_text(log))
             _stop(process, pid)
             process = None
             if "already in use" not in failure:
@@ -196,7 +185,7 @@ def _ready(server: MariaDBServer, process: subprocess.Popen[bytes]) -> bool:
 def _stop(process: subprocess.Popen[bytes], pid_file: Path) -> None:
     """SIGTERM to the server (its pid from its pid file: the process started may be runuser)."""
     with contextlib.suppress(ValueError, OSError):
-        os.kill(int(_read(pid_file).strip()), signal.SIGTERM)
+        os.kill(int(read_text(pid_file).strip()), signal.SIGTERM)
     try:
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:
@@ -206,12 +195,3 @@ def _stop(process: subprocess.Popen[bytes], pid_file: Path) -> None:
 
 def _as(run_as: pwd.struct_passwd | None, command: list[str]) -> list[str]:
     return command if run_as is None else ["runuser", "-u", run_as.pw_name, "--", *command]
-
-
-def _unprivileged_user() -> pwd.struct_passwd:
-    for name in ("mysql", "nobody"):
-        with contextlib.suppress(KeyError):
-            return pwd.getpwnam(name)
-    raise MariaDBUnavailable(
-        "running as root, and neither a `mysql` nor a `nobody` user exists to run the server"
-    )

@@ -17,10 +17,8 @@ import os
 import pwd
 import shlex
 import shutil
-import socket
 import subprocess
 import tempfile
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +27,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tests.plugins.debian import apt_install
+from tests.plugins.debian import free_port, install_server, read_text, scratch_database, unprivileged_user
 from tests.plugins.debian import tail as _tail
 
 SUPERUSER = "postgres"
@@ -86,12 +84,8 @@ def postgres_server() -> Iterator[PostgresServer]:
 @pytest.fixture
 def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
     """A new, empty database for one test: postgresql://postgres@127.0.0.1:<port>/<db>."""
-    name = f"test_{uuid.uuid4().hex[:16]}"
-    url = postgres_server.create_database(name)
-    try:
+    with scratch_database(postgres_server, "test") as url:
         yield url
-    finally:
-        postgres_server.drop_database(name)
 
 
 # --- finding and installing the binaries -----------------------------------------------------------------
@@ -116,18 +110,14 @@ def _major_version(bindir: str) -> int:
 
 
 def install_postgresql() -> Path:
-    if os.geteuid() != 0:
-        raise PostgresUnavailable(
-            "PostgreSQL binaries (initdb, pg_ctl) not found on PATH or in /usr/lib/postgresql/*/bin; "
-            "install them (Debian: apt-get install postgresql) or run the tests as root"
-        )
-    problem = apt_install("postgresql", lambda: find_bindir() is not None)
-    if problem:
-        raise PostgresUnavailable(f"PostgreSQL is not installed and {problem}")
-    bindir = find_bindir()
-    if bindir is None:
-        raise PostgresUnavailable("apt-get installed postgresql but initdb/pg_ctl are still not to be found")
-    return bindir
+    return install_server(
+        "postgresql",
+        find_bindir,
+        PostgresUnavailable,
+        name="PostgreSQL",
+        binaries=("initdb", "pg_ctl"),
+        looked=" on PATH or in /usr/lib/postgresql/*/bin",
+    )
 
 
 # --- running a server --------------------------------------------------------------------------------------
@@ -136,7 +126,7 @@ def install_postgresql() -> Path:
 @contextlib.contextmanager
 def running_server(bindir: Path) -> Iterator[PostgresServer]:
     """initdb + start in a fresh temporary folder; stop (immediate) and delete it afterwards, whatever happens."""
-    run_as = _unprivileged_user() if os.geteuid() == 0 else None
+    run_as = unprivileged_user("postgres", PostgresUnavailable) if os.geteuid() == 0 else None
     # Under /tmp, not pytest's tmp_path: as root that lives in a 0700 folder the server user cannot enter.
     root = Path(tempfile.mkdtemp(prefix="etl-pg-", dir="/tmp" if run_as else None))
     datadir, socket_dir, log = root / "data", root / "sock", root / "server.log"
@@ -176,7 +166,7 @@ def _start(
 ) -> int:
     failure = ""
     for _ in range(START_ATTEMPTS):
-        port = _free_port()
+        port = free_port(HOST)
         options = f"{SERVER_OPTIONS} -c port={port} -c unix_socket_directories={shlex.quote(str(socket_dir))}"
         command = [
             str(bindir / "pg_ctl"),
@@ -194,19 +184,10 @@ def _start(
         result = _run(run_as, root, command, check=False)
         if result.returncode == 0:
             return port
-        failure = f"{_tail(result.stderr or result.stdout)}\n--- server log ---\n{_tail(_read(log))}"
+        failure = f"{_tail(result.stderr or result.stdout)}\n--- server log ---\n{_tail(read_text(log))}"
         if "already in use" not in failure:
             break
     raise PostgresUnavailable(f"PostgreSQL did not start: {failure}")
-
-
-def _unprivileged_user() -> pwd.struct_passwd:
-    for name in ("postgres", "nobody"):
-        with contextlib.suppress(KeyError):
-            return pwd.getpwnam(name)
-    raise PostgresUnavailable(
-        "running as root, and neither a `postgres` nor a `nobody` user exists to run the server"
-    )
 
 
 def _run(
@@ -227,17 +208,3 @@ def _run(
             f"`{shlex.join(command)}` failed (exit {result.returncode}): {_tail(result.stderr or result.stdout)}"
         )
     return result
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(errors="replace")
-    except OSError:
-        return ""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 from etl.profiles import Extraction, load_profile
 from etl.pull.run import Extracted, extract, loaded_names
 from tests.helpers import Env, make_env
+from tests.plugins.debian import scratch_database
 from tests.plugins.mariadb import MariaDBServer
 from tests.plugins.postgres import PostgresServer
 
@@ -92,12 +92,8 @@ def refused(lender: Lender, kind: type[Exception], *words: str) -> str:
 
 @pytest.fixture
 def source_url(postgres_server: PostgresServer) -> Iterator[str]:
-    name = f"lender_{uuid.uuid4().hex[:12]}"
-    url = postgres_server.create_database(name)
-    try:
+    with scratch_database(postgres_server, "lender") as url:
         yield url
-    finally:
-        postgres_server.drop_database(name)
 
 
 @pytest.fixture
