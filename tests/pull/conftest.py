@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,14 @@ class Lender:
 
     def load(self) -> Any:
         return self.env.run()
+
+    def amounts(self) -> dict[str, Decimal]:
+        """The warehouse's transaction amounts by id."""
+        rows = self.env.query("SELECT transaction_id, transaction_amount FROM fact_bank_transaction")
+        return {str(k): Decimal(str(v)) for k, v in rows}
+
+    def total(self) -> Decimal:
+        return Decimal(str(self.env.scalar("SELECT SUM(transaction_amount) FROM fact_bank_transaction")))
 
 
 def extracted_files(lender: Lender) -> list[str]:

@@ -21,18 +21,13 @@ ROWS = """INSERT INTO txns VALUES
  ('T3', 'C2', '2024-03-03 12:00+00', 99999999999999.99, 'TRANSFER IN', 99999999999999.99, '2024-03-03 12:00+00')"""
 
 
-def _amounts(lender: Lender) -> dict[str, Decimal]:
-    rows = lender.env.query("SELECT transaction_id, transaction_amount FROM fact_bank_transaction")
-    return {str(k): Decimal(str(v)) for k, v in rows}
-
-
 def test_incremental_new_and_updated_rows_update_the_warehouse_and_advance_the_mark(lender: Lender) -> None:
     lender.sql(ROWS)
     first = lender.extract()
     assert first.path is not None and first.rows == 3 and first.low is None
     assert first.path.name == "start--20240303T120000.000000Z.csv"
     assert by_path(lender.load())[first.path.name].status == "loaded"
-    assert _amounts(lender)["T3"] == Decimal("99999999999999.99")
+    assert lender.amounts()["T3"] == Decimal("99999999999999.99")
     assert lender.env.scalar("SELECT SUM(transaction_amount) FROM fact_bank_transaction") == Decimal(
         "100000000001300.14"
     )
@@ -55,7 +50,7 @@ def test_incremental_new_and_updated_rows_update_the_warehouse_and_advance_the_m
         1,
     )
     assert loaded.rows_quarantined == 0
-    assert _amounts(lender) == {
+    assert lender.amounts() == {
         "T1": Decimal("1500.25"),
         "T2": Decimal("-250.10"),
         "T3": Decimal("99999999999999.99"),
@@ -93,7 +88,7 @@ def test_a_crash_between_extract_and_load_leaves_the_mark_and_the_next_run_extra
     assert again.rows == 3 and pending.path.name in again.removed and not pending.path.exists()
     report = by_path(lender.load())
     assert report[again.path.name if again.path else ""].rows_inserted == 2
-    assert sorted(_amounts(lender)) == ["T1", "T2", "T3", "T5", "T6"]
+    assert sorted(lender.amounts()) == ["T1", "T2", "T3", "T5", "T6"]
     assert lender.extract().previous == again.high
 
 
@@ -110,7 +105,7 @@ def test_a_late_row_inside_the_look_back_is_loaded_and_one_before_it_is_not(lend
     assert late.rows == 2  # L1 and T3 (read again: it settles as unchanged)
     loaded = by_path(lender.load())[late.path.name if late.path else ""]
     assert (loaded.rows_inserted, loaded.rows_unchanged) == (1, 1)
-    assert "L1" in _amounts(lender) and "L2" not in _amounts(lender)  # README: older than the look-back
+    assert "L1" in lender.amounts() and "L2" not in lender.amounts()  # README: older than the look-back
 
 
 def test_full_mode_replaces_its_file_and_removes_a_row_deleted_in_the_source(lender: Lender) -> None:
@@ -124,7 +119,7 @@ def test_full_mode_replaces_its_file_and_removes_a_row_deleted_in_the_source(len
     assert second.path == first.path and second.rows == 2
     loaded = by_path(lender.load())["full.csv"]
     assert (loaded.rows_removed, loaded.rows_unchanged) == (1, 2)
-    assert sorted(_amounts(lender)) == ["T1", "T3"]
+    assert sorted(lender.amounts()) == ["T1", "T3"]
     assert lender.env.scalar("SELECT SUM(transaction_amount) FROM fact_bank_transaction") == Decimal(
         "100000000001500.24"
     )
@@ -140,7 +135,7 @@ def test_full_refresh_reads_every_row_again_from_the_start(lender: Lender) -> No
     assert refresh.low is None and refresh.rows == 3
     assert refresh.path is not None and refresh.path.name == "start--20240303T120000.000000Z.csv"
     lender.load()
-    assert _amounts(lender)["T1"] == Decimal("1.00")
+    assert lender.amounts()["T1"] == Decimal("1.00")
 
 
 def test_types_map_exactly_numeric_timestamps_with_and_without_zone_and_text(
@@ -219,7 +214,7 @@ def test_incremental_into_a_postgresql_warehouse(lender: Lender, postgres_url: s
     second = lender.extract()
     assert second.previous is not None and second.previous.shown() == "2024-03-03T12:00:00Z"
     lender.load()
-    assert _amounts(lender)["T1"] == Decimal("-0.01")
+    assert lender.amounts()["T1"] == Decimal("-0.01")
     assert lender.env.scalar("SELECT SUM(transaction_amount) FROM fact_bank_transaction") == Decimal(
         "99999999999799.88"
     )

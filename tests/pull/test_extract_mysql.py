@@ -21,15 +21,6 @@ ROWS = """INSERT INTO txns VALUES
  ('T3', 'C2', '2024-03-03 12:00', 99999999999999.99, 'TRANSFER IN', 99999999999999.99, '2024-03-03 12:00')"""
 
 
-def _amounts(lender: MySQLLender) -> dict[str, Decimal]:
-    rows = lender.env.query("SELECT transaction_id, transaction_amount FROM fact_bank_transaction")
-    return {str(k): Decimal(str(v)) for k, v in rows}
-
-
-def _total(lender: MySQLLender) -> Decimal:
-    return Decimal(str(lender.env.scalar("SELECT SUM(transaction_amount) FROM fact_bank_transaction")))
-
-
 def test_incremental_new_and_updated_rows_reach_the_warehouse_exactly(my_lender: MySQLLender) -> None:
     my_lender.sql(ROWS)
     first = my_lender.extract()
@@ -37,7 +28,7 @@ def test_incremental_new_and_updated_rows_reach_the_warehouse_exactly(my_lender:
     assert first.path is not None and first.path.name == "start--20240303T120000.000000Z.csv"
     assert first.rows == 3 and first.low is None
     assert by_path(my_lender.load())[first.path.name].status == "loaded"
-    assert _total(my_lender) == Decimal("100000000001300.14")
+    assert my_lender.total() == Decimal("100000000001300.14")
 
     my_lender.sql(
         "INSERT INTO txns VALUES ('T4','C2','2024-03-04 09:00',-50.05,'AIRTIME',1,'2024-03-04 09:00')"
@@ -56,13 +47,13 @@ def test_incremental_new_and_updated_rows_reach_the_warehouse_exactly(my_lender:
         1,
         0,
     )
-    assert _amounts(my_lender) == {
+    assert my_lender.amounts() == {
         "T1": Decimal("1500.25"),
         "T2": Decimal("-250.10"),
         "T3": Decimal("99999999999999.99"),
         "T4": Decimal("-50.05"),
     }
-    assert _total(my_lender) == Decimal("100000000001200.09")
+    assert my_lender.total() == Decimal("100000000001200.09")
     third = my_lender.extract()
     assert third.rows == 1 and third.previous == second.high
 
@@ -83,7 +74,7 @@ def test_a_crash_between_extract_and_load_leaves_the_mark(my_lender: MySQLLender
     assert again.previous == mark and again.low == mark and again.rows == 3
     assert pending.path.name in again.removed and not pending.path.exists()
     assert by_path(my_lender.load())[again.path.name if again.path else ""].rows_inserted == 2
-    assert sorted(_amounts(my_lender)) == ["T1", "T2", "T3", "T5", "T6"]
+    assert sorted(my_lender.amounts()) == ["T1", "T2", "T3", "T5", "T6"]
     assert my_lender.extract().previous == again.high
 
 
@@ -99,7 +90,7 @@ def test_a_late_row_inside_the_look_back_is_loaded_and_one_before_it_is_not(my_l
     assert late.rows == 2  # L1, and T3 read again
     loaded = by_path(my_lender.load())[late.path.name if late.path else ""]
     assert (loaded.rows_inserted, loaded.rows_unchanged) == (1, 1)
-    assert "L1" in _amounts(my_lender) and "L2" not in _amounts(my_lender)
+    assert "L1" in my_lender.amounts() and "L2" not in my_lender.amounts()
 
 
 def test_full_mode_removes_a_row_deleted_in_the_source(my_lender: MySQLLender) -> None:
@@ -113,8 +104,8 @@ def test_full_mode_removes_a_row_deleted_in_the_source(my_lender: MySQLLender) -
     assert second.path == first.path and second.rows == 2
     loaded = by_path(my_lender.load())["full.csv"]
     assert (loaded.rows_removed, loaded.rows_unchanged) == (1, 2)
-    assert sorted(_amounts(my_lender)) == ["T1", "T3"]
-    assert _total(my_lender) == Decimal("100000000001500.24")
+    assert sorted(my_lender.amounts()) == ["T1", "T3"]
+    assert my_lender.total() == Decimal("100000000001500.24")
 
 
 def test_types_decimal_exact_timestamp_an_instant_datetime_as_stored_and_utf8mb4_text(
@@ -155,7 +146,7 @@ def test_types_decimal_exact_timestamp_an_instant_datetime_as_stored_and_utf8mb4
         )
     )
     assert rows == {"U1": "20240302|Zoë ₦ 日本 🙂", "U2": "20240301|naïve café", "U3": "20240301|x"}
-    assert _total(my_lender) == Decimal("12345678901234.86")
+    assert my_lender.total() == Decimal("12345678901234.86")
     assert my_lender.env.scalar("SELECT SUM(balance) FROM fact_bank_transaction") == Decimal(
         "12345678901235.26"
     )
@@ -196,8 +187,8 @@ def test_incremental_into_a_postgresql_warehouse(my_lender: MySQLLender, postgre
     second = my_lender.extract()
     assert second.previous is not None and second.previous.shown() == "2024-03-03T12:00:00Z"
     my_lender.load()
-    assert _amounts(my_lender)["T1"] == Decimal("-0.01")
-    assert _total(my_lender) == Decimal("99999999999799.88")
+    assert my_lender.amounts()["T1"] == Decimal("-0.01")
+    assert my_lender.total() == Decimal("99999999999799.88")
     assert my_lender.extract().previous == second.high
 
 
