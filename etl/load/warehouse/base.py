@@ -71,7 +71,7 @@ class KeysTakenMeanwhile(EtlError):
 
 
 AFFECTED_CUSTOMERS = "stg_affected_customers"
-FILE_CUSTOMERS = "stg_file_customers"
+FILE_CUSTOMERS_STAGING = "stg_file_customers"  # where schema.FILE_CUSTOMERS rows are staged
 QUARANTINE_BATCH_ROWS = 100_000  # quarantined rows staged at once into etl_quarantine
 
 
@@ -431,9 +431,9 @@ class Warehouse(abc.ABC):
 
         # The customers of the staged rows that dim_customer lacks, as inferred members with the file's
         # customer_id (the facts keep only the key); an application load then makes its own full members.
-        self.stage_customers(FILE_CUSTOMERS, load)
-        self.execute(sql.insert_inferred_customers(staging, FILE_CUSTOMERS, now))
-        self.execute(f"DROP TABLE {FILE_CUSTOMERS}")
+        self.stage_customers(FILE_CUSTOMERS_STAGING, load)
+        self.execute(sql.insert_inferred_customers(staging, FILE_CUSTOMERS_STAGING, now))
+        self.execute(f"DROP TABLE {FILE_CUSTOMERS_STAGING}")
         if defines:
             for statement in [
                 *sql.refresh_customers(AFFECTED_CUSTOMERS, now),
